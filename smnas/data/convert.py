@@ -300,7 +300,7 @@ def convert_samples(samples: List[RawSample], out_dir: Path, opts: ConversionOpt
         size = oriented_size(probe) if apply_rot else probe.size
         for fix in probe.fixes:
             if fix == 'exif_rotated' and not apply_rot:
-                continue  # stored pixels kept; the tag is dropped by re-encoding
+                fix = 'exif_ignored'  # stored pixels kept; re-encoding drops the tag
             report.add(fix, str(s.image_path))
         if s.label_path is not None:
             if not s.declared_size or min(s.declared_size) <= 0:

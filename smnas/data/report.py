@@ -21,6 +21,7 @@ ISSUE_KINDS: Dict[str, tuple] = OrderedDict([
     ('mode_grey', ('fixed image', 'greyscale image, re-encoded as RGB')),
     ('mode_other', ('fixed image', 'other pixel mode (CMYK, 16-bit...), re-encoded as RGB')),
     ('exif_rotated', ('fixed image', 'EXIF orientation applied to the pixels')),
+    ('exif_ignored', ('fixed image', 'EXIF orientation tag dropped, stored pixels match the labels')),
     ('size_missing', ('fixed image', 'width/height missing or 0 in the annotation, read from the image')),
     ('size_mismatch', ('fixed image', 'annotated width/height differ from the image, image size used')),
     ('filename_mismatch', ('note', 'annotation names another file, image found by the label file name')),

@@ -1,0 +1,81 @@
+"""Shared set-up of the thin ``tools/`` scripts: config loading and launchers.
+
+Keeps the tools to argparse + :func:`load_config` + mmengine's ``Runner``.
+"""
+import os
+import os.path as osp
+from typing import Optional
+
+import torch
+import torch.distributed as torch_dist
+from mmengine.config import Config, DictAction
+
+__all__ = ['DictAction', 'load_config', 'setup_launcher']
+
+
+def load_config(config: str, work_dir: Optional[str] = None, cfg_options: Optional[dict] = None,
+                launcher: str = 'none', resume: Optional[str] = None) -> Config:
+    """Load an mmengine config and apply the common command-line overrides.
+
+    Args:
+        config: path of the config file.
+        work_dir: output folder; default ``work_dirs/<config name>`` (or the
+            config's own ``work_dir``).
+        cfg_options: ``--cfg-options`` overrides (dotted keys).
+        launcher: 'none', 'pytorch', 'slurm' or 'mpi'.
+        resume: None (no resume), 'auto' (latest checkpoint in the work dir) or a
+            checkpoint path.
+
+    Returns:
+        The config, ready for ``Runner.from_cfg``.
+    """
+    if not osp.isfile(config):
+        raise FileNotFoundError(f'config file {config} does not exist')
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    cfg.launcher = launcher
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config))[0])
+    if resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif resume is not None:
+        if not osp.isfile(resume):
+            raise FileNotFoundError(f'checkpoint to resume from, {resume}, does not exist')
+        cfg.resume = True
+        cfg.load_from = resume
+    setup_launcher(cfg, launcher)
+    return cfg
+
+
+def setup_launcher(cfg: Config, launcher: str) -> None:
+    """Make distributed launchers work on machines without GPUs.
+
+    mmengine 0.10.7's ``pytorch`` launcher calls ``torch.cuda.set_device`` even for
+    the gloo backend, and its DDP wrapper defaults to ``device_ids=[LOCAL_RANK]``,
+    so ``torchrun`` fails on a CPU machine. Without CUDA we initialise the gloo
+    process group ourselves (the Runner then skips its own initialisation) and
+    wrap the model with ``device_ids=None``. With CUDA nothing changes.
+
+    Args:
+        cfg: the config (modified in place).
+        launcher: the launcher name.
+    """
+    if launcher == 'none' or torch.cuda.is_available():
+        return
+    if launcher != 'pytorch':
+        raise ValueError(f'launcher {launcher!r} needs GPUs; on a CPU machine use torchrun '
+                         f'with --launcher pytorch')
+    env_cfg = cfg.setdefault('env_cfg', {})
+    env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
+    if not torch_dist.is_initialized():
+        torch_dist.init_process_group(backend='gloo', rank=int(os.environ['RANK']),
+                                      world_size=int(os.environ['WORLD_SIZE']))
+    wrapper = cfg.get('model_wrapper_cfg', None) or dict(
+        type='MMDistributedDataParallel', broadcast_buffers=False,
+        find_unused_parameters=cfg.get('find_unused_parameters', False))
+    wrapper['device_ids'] = None
+    cfg.model_wrapper_cfg = wrapper

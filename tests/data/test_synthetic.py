@@ -1,0 +1,71 @@
+"""The synthetic dataset is deterministic, valid COCO, and its boxes are sane."""
+import hashlib
+
+import pytest
+from pycocotools.coco import COCO
+
+from smnas.data.synthetic import SyntheticConfig, generate
+
+
+def digest(root):
+    h = hashlib.sha256()
+    for p in sorted(root.rglob('*')):
+        if p.is_file() and p.name != 'dataset_info.json':  # info holds versions only
+            h.update(p.relative_to(root).as_posix().encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def small(**kw):
+    return SyntheticConfig(**{**dict(image_size=(96, 64), num_train=6, num_val=3, seed=1), **kw})
+
+
+def test_same_seed_same_bytes_other_seed_differs(tmp_path):
+    generate(small(), tmp_path / 'a')
+    generate(small(), tmp_path / 'b')
+    generate(small(seed=2), tmp_path / 'c')
+    assert digest(tmp_path / 'a') == digest(tmp_path / 'b')
+    assert digest(tmp_path / 'a') != digest(tmp_path / 'c')
+
+
+def test_val_split_independent_of_train_size(tmp_path):
+    generate(small(num_train=3), tmp_path / 'a')
+    generate(small(num_train=8), tmp_path / 'b')
+    va = (tmp_path / 'a/annotations/instances_val.json').read_bytes()
+    vb = (tmp_path / 'b/annotations/instances_val.json').read_bytes()
+    assert va == vb
+
+
+def test_coco_valid_boxes_inside_and_classes_used(tmp_path):
+    cfg = small(num_train=30, objects=(2, 5))
+    info = generate(cfg, tmp_path)
+    coco = COCO(str(tmp_path / info['ann_files']['train']))
+    assert len(coco.getImgIds()) == 30
+    assert [c['name'] for c in coco.loadCats(coco.getCatIds())] == list(cfg.classes)
+    used = {a['category_id'] for a in coco.dataset['annotations']}
+    assert used == set(coco.getCatIds())  # every class appears in 30 images
+    per_img = [len(coco.getAnnIds(imgIds=i)) for i in coco.getImgIds()]
+    assert min(per_img) >= 1 and max(per_img) <= 5
+    for a in coco.dataset['annotations']:
+        x, y, w, h = a['bbox']
+        assert w > 0 and h > 0 and x >= 0 and y >= 0 and x + w <= 96 and y + h <= 64
+        assert 0 < a['area'] <= w * h
+
+
+def test_rerun_with_same_params_is_a_no_op(tmp_path):
+    generate(small(), tmp_path)
+    img = tmp_path / 'images' / 'train' / '000000.jpg'
+    mtime = img.stat().st_mtime_ns
+    generate(small(), tmp_path)
+    assert img.stat().st_mtime_ns == mtime
+
+
+@pytest.mark.parametrize('kw, msg', [
+    (dict(classes=('circle', 'hexagon')), 'subset'),
+    (dict(image_size=(16, 64)), 'at least 32'),
+    (dict(objects=(3, 2)), 'objects'),
+    (dict(scale=(0.5, 0.1)), 'scale'),
+])
+def test_invalid_parameters_named(tmp_path, kw, msg):
+    with pytest.raises(ValueError, match=msg):
+        generate(small(**kw), tmp_path)
