@@ -3,11 +3,13 @@
 Models are built from the repository's own configs (``configs/_base_/models``), so
 what the tests exercise is what users train.
 """
+import logging
 from pathlib import Path
 from typing import Optional, Tuple
 
 import torch
 from mmengine.config import Config, ConfigDict
+from mmengine.logging import MMLogger
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = REPO_ROOT / 'configs'
@@ -51,7 +53,14 @@ def build_detector(cfg: ConfigDict, seed: Optional[int] = 0) -> torch.nn.Module:
     if seed is not None:
         torch.manual_seed(seed)
     model = MODELS.build(cfg)
-    model.init_weights()
+    # init_weights logs one INFO block per parameter; keep test and install output readable.
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        model.init_weights()
+    finally:
+        logger.setLevel(level)
     return model
 
 

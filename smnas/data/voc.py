@@ -144,7 +144,10 @@ def read_voc(root: Path, images: Optional[Path] = None, annotations: Optional[Pa
         try:
             filename, size, objects = parse_voc_xml(xml)
         except (ET.ParseError, ValueError) as e:
-            samples.append(RawSample(key=key, out_name=key, image_path=None, label_path=xml,
+            image = find_image(sub_img_dir, xml.stem)
+            if image is not None:  # its labels are unknown: never keep it as a background image
+                used_images.add(image.resolve())
+            samples.append(RawSample(key=key, out_name=key, image_path=image, label_path=xml,
                                      parse_error=str(e)))
             continue
         image = find_image(sub_img_dir, xml.stem, filename)

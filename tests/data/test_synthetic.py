@@ -1,5 +1,6 @@
 """The synthetic dataset is deterministic, valid COCO, and its boxes are sane."""
 import hashlib
+import json
 
 import pytest
 from pycocotools.coco import COCO
@@ -31,9 +32,11 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path):
 def test_val_split_independent_of_train_size(tmp_path):
     generate(small(num_train=3), tmp_path / 'a')
     generate(small(num_train=8), tmp_path / 'b')
-    va = (tmp_path / 'a/annotations/instances_val.json').read_bytes()
-    vb = (tmp_path / 'b/annotations/instances_val.json').read_bytes()
-    assert va == vb
+    va = json.loads((tmp_path / 'a/annotations/instances_val.json').read_text())
+    vb = json.loads((tmp_path / 'b/annotations/instances_val.json').read_text())
+    assert va['images'] == vb['images'] and va['annotations'] == vb['annotations']
+    assert (tmp_path / 'a/images/val/000001.jpg').read_bytes() == \
+        (tmp_path / 'b/images/val/000001.jpg').read_bytes()
 
 
 def test_coco_valid_boxes_inside_and_classes_used(tmp_path):
