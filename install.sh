@@ -7,7 +7,7 @@
 # mmcv 2.1.0 ships only as an sdist, and torch 2.14's headers need C++20 while mmcv's
 # setup.py forces C++14/17. We build it once from the sdist with the flag changed and
 # cache the wheel in $SMNAS_CACHE (default ~/.cache/smnas/wheels), keyed by the mmcv,
-# torch and Python versions and the CPU/CUDA variant, so the ~30-minute build on a
+# torch and Python versions and the CPU/CUDA variant, so the 15-30 minute build on a
 # 2-core machine happens once per machine; later installs take a minute or two.
 #
 # Environment:
@@ -86,12 +86,16 @@ except Exception:
 EOF
 }
 
+BUILD_TMP=""
+trap '[[ -n "$BUILD_TMP" ]] && rm -rf "$BUILD_TMP"' EXIT
+
 build_mmcv() {
-  local tmp log src n_total=0
+  local tmp log src
   tmp="$(mktemp -d)"
+  BUILD_TMP="$tmp"
   log="$CACHE/logs/$KEY.build.log"
   echo "no cached wheel in $WHEEL_DIR: building mmcv $MMCV_VERSION from its sdist"
-  echo "this compiles ~80 C++ files and takes ~30 minutes on 2 cores; it happens once per machine"
+  echo "this compiles ~80 C++ files and takes 15-30 minutes on 2 cores; it happens once per machine"
   echo "full build log: $log"
   "${PIP[@]}" download -q --no-deps --no-binary :all: "mmcv==$MMCV_VERSION" -d "$tmp" \
     || die "could not download the mmcv $MMCV_VERSION sdist"
@@ -127,6 +131,7 @@ build_mmcv() {
   cp "$whl" "$WHEEL_DIR/.$(basename "$whl").part"
   mv "$WHEEL_DIR/.$(basename "$whl").part" "$WHEEL_DIR/$(basename "$whl")"
   rm -rf "$tmp"
+  BUILD_TMP=""
   echo "mmcv built in $((SECONDS - t0))s and cached at $WHEEL_DIR"
 }
 

@@ -52,7 +52,8 @@ def build_detector(cfg: ConfigDict, seed: Optional[int] = 0) -> torch.nn.Module:
     register_all_modules(init_default_scope=True)
     if seed is not None:
         torch.manual_seed(seed)
-    model = MODELS.build(cfg)
+    # mmdet reads train_cfg/test_cfg by attribute: plain dicts must become ConfigDicts.
+    model = MODELS.build(ConfigDict(cfg) if not isinstance(cfg, ConfigDict) else cfg)
     # init_weights logs one INFO block per parameter; keep test and install output readable.
     logger = MMLogger.get_current_instance()
     level = logger.level
