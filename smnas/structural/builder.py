@@ -273,4 +273,9 @@ def build_config(c: Candidate, space: StructuralSpace, base: Config, num_classes
     size = space.scaled_input(c)
     set_input_size(cfg, size)
     cfg.candidate = dict(arch=str(c), input_size=list(size))
+    # A candidate is scored once, after training (``Runner.test``); validating at the
+    # end of training as well would evaluate it twice.
+    cfg.val_cfg = None
+    cfg.val_dataloader = None
+    cfg.val_evaluator = None
     return cfg

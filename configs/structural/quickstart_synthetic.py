@@ -1,0 +1,45 @@
+# Structural search quickstart: a reduced space on the synthetic dataset, sized for
+# 2 CPU cores (about 15-20 minutes for 10 candidates).
+#   python tools/search_structure.py configs/structural/quickstart_synthetic.py
+_base_ = [
+    '../_base_/datasets/synthetic.py',
+    '../_base_/schedules/cpu_short.py',
+    '../_base_/default_runtime.py',
+]
+
+# Generated on first use (reused afterwards).
+prepare_data = dict(type='synthetic', out='data/synthetic', num_train=200, num_val=50,
+                    image_size=(320, 240))
+
+# Two light backbones, four necks, three RPN choices, three heads, the paper's four
+# input sizes at a quarter of their side (512x512 -> 128x128 ... 1333x800 -> 320x192).
+search_space = dict(
+    backbones=['r18', 'mv2'],
+    necks=['c4', 'fpn-p2p5-p6', 'fpn-p3p5-p6', 'fpn-p3p5-p5'],
+    rpns=['none', 'rpn', 'ga'],
+    heads=['rcnn', 'retina', 'cascade2'],
+    input_sizes=[(512, 512), (800, 600), (1080, 720), (1333, 800)],
+    input_scale=0.25)
+
+search = dict(
+    n_trials=10,
+    population_size=6,
+    seed=0,
+    trial_timeout=900,
+    # Narrow heads keep each CPU trial around a minute; the structure is what is compared.
+    model_options=dict(fpn_channels=64, fc_channels=256, rcnn_samples=64))
+measure = dict(warmup=2, repeats=5)
+
+# A very short schedule per candidate: 60 iterations, no validation during training
+# (each trial is evaluated once at its end).
+max_iters = 60
+train_cfg = dict(max_iters=max_iters, val_interval=max_iters + 1)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=10),
+    dict(type='MultiStepLR', by_epoch=False, begin=0, end=max_iters, milestones=[45, 54], gamma=0.1),
+]
+default_hooks = dict(checkpoint=dict(interval=30, max_keep_ckpts=1),
+                     visualization=dict(type='DetVisualizationHook', draw=False))
+train_dataloader = dict(batch_size=4, num_workers=1, persistent_workers=False)
+val_dataloader = dict(num_workers=0, persistent_workers=False)
+test_dataloader = val_dataloader

@@ -1,0 +1,1 @@
+"""Reports of searches: tables, plots and Markdown summaries."""

@@ -1,0 +1,134 @@
+"""Report of a structural search: trials.csv, pareto.png, report.md and the C0-C5 configs."""
+import csv
+import io
+import time
+from pathlib import Path
+from typing import Dict, List
+
+from ..structural.space import Candidate
+from ..search.study import arch_outcomes, hypervolume_2d, pareto_front, spread_along
+from ..utils import atomic_write_text
+
+COLUMNS = ('arch', 'state', 'trial', 'mAP', 'mAP_50', 'latency_ms', 'gflops', 'mparams', 'input_size',
+           'device', 'train_seconds', 'duplicates', 'error')
+
+
+def _rows(study) -> List[Dict[str, object]]:
+    outcomes = arch_outcomes(study)
+    dup: Dict[str, int] = {}
+    for t in study.get_trials(deepcopy=False):
+        if 'duplicate_of' in t.user_attrs:
+            dup[t.user_attrs['arch']] = dup.get(t.user_attrs['arch'], 0) + 1
+    rows = []
+    for arch, o in outcomes.items():
+        a = o.get('attrs', {})
+        rows.append(dict(
+            arch=arch, state=o['state'], trial=o['trial'],
+            mAP=a.get('mAP', ''), mAP_50=a.get('mAP_50', ''), latency_ms=a.get('latency_ms', ''),
+            gflops=round(a['flops'] / 1e9, 3) if 'flops' in a else '',
+            mparams=round(a['params'] / 1e6, 3) if 'params' in a else '',
+            input_size='x'.join(str(v) for v in a.get('input_size', [])), device=a.get('device', ''),
+            train_seconds=a.get('train_seconds', ''), duplicates=dup.get(arch, 0),
+            error=o.get('error', '')))
+    return sorted(rows, key=lambda r: (r['state'] != 'complete', r['latency_ms'] or 0, r['arch']))
+
+
+def _plot(rows, front, picks, path: Path) -> None:
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    done = [r for r in rows if r['state'] == 'complete']
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    ax.scatter([r['latency_ms'] for r in done], [r['mAP'] for r in done], c='0.6', s=18,
+               label=f'trials ({len(done)})')
+    ax.plot([p[2] for p in front], [p[1] for p in front], '-o', c='tab:red', ms=5,
+            label=f'Pareto front ({len(front)})')
+    for i, p in enumerate(picks):
+        ax.annotate(f'C{i}', (p[2], p[1]), textcoords='offset points', xytext=(5, 5), fontsize=9,
+                    weight='bold')
+    ax.set_xlabel('inference latency (ms, batch 1)')
+    ax.set_ylabel('val bbox mAP')
+    ax.set_title('SM-NAS structural search')
+    ax.grid(alpha=0.3)
+    ax.legend(loc='lower right', fontsize=8)
+    fig.tight_layout()
+    tmp = path.with_name('.' + path.name + '.tmp.png')
+    fig.savefig(tmp)
+    plt.close(fig)
+    tmp.replace(path)
+
+
+def write_structural_report(search, study) -> Dict[str, Path]:
+    """Write the search's outputs in its work dir.
+
+    Args:
+        search: the :class:`~smnas.search.structural.StructuralSearch`.
+        study: its Optuna study.
+
+    Returns:
+        Paths of ``report.md``, ``pareto.png``, ``trials.csv`` and the C-model configs.
+    """
+    wd = Path(search.work_dir)
+    rows = _rows(study)
+    done = [r for r in rows if r['state'] == 'complete']
+    pts = [(r['arch'], r['mAP'], r['latency_ms']) for r in done]
+    front = pareto_front(pts)
+    picks = spread_along(front, 6)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=COLUMNS)
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(wd / 'trials.csv', buf.getvalue())
+    out = dict(trials_csv=wd / 'trials.csv', report=wd / 'report.md', pareto=wd / 'pareto.png')
+    if done:
+        _plot(rows, front, picks, out['pareto'])
+    models = wd / 'models'
+    models.mkdir(exist_ok=True)
+    for i, p in enumerate(picks):
+        # The full training config of the candidate, as the search trained it.
+        cfg = search.candidate_config(Candidate.parse(p[0]))
+        cfg.dump(str(models / f'C{i}.py'))
+        out[f'C{i}'] = models / f'C{i}.py'
+
+    meta = study.user_attrs.get('meta', {})
+    ref = search.opts['hv_ref_latency_ms'] or study.user_attrs.get('hv_ref_latency_ms')
+    hv = hypervolume_2d(front, ref) if ref else 0.0
+    failed = [r for r in rows if r['state'] == 'failed']
+    by_arch = {r['arch']: r for r in rows}
+    lines = [
+        '# SM-NAS structural search', '',
+        f'- config: `{search.cfg.filename}`', f'- work dir: `{wd}`', f'- storage: `{search.storage}`',
+        f'- written: {time.strftime("%Y-%m-%d %H:%M:%S")}',
+        f'- seed: {search.opts["seed"]}, NSGA-II population {search.opts["population_size"]}',
+        f'- space: {search.space.explain_count()}',
+        f'- input scale: {search.space.input_scale} (proxy inputs when < 1)',
+        f'- evaluated architectures: {len(done)} complete, {len(failed)} failed; '
+        f'{len(study.get_trials(deepcopy=False))} Optuna trials in all (duplicates reuse results)',
+        f'- Pareto front: {len(front)} models; hypervolume {hv:.3f} (reference latency {ref} ms, mAP 0)',
+        f'- device: {done[0]["device"] if done else "n/a"}; latency is the median of repeated '
+        f'batch-1 runs of the whole detector after warm-up, measured while {search.workers} '
+        f'worker(s) ran on this machine',
+        f'- versions: {meta.get("versions", {})}', '',
+        '## Selected models (spread along the front)', '',
+    ]
+    if len(front) < 6:
+        lines.append(f'The front has {len(front)} models, so {len(picks)} are selected (fewer than six).')
+        lines.append('')
+    lines += ['| model | architecture | input | mAP | mAP@0.5 | latency (ms) | GFLOPs | params (M) '
+              '| config |',
+              '|---|---|---|---|---|---|---|---|---|']
+    for i, p in enumerate(picks):
+        r = by_arch[p[0]]
+        lines.append(f'| C{i} | `{r["arch"]}` | {r["input_size"]} | {r["mAP"]:.4f} | {r["mAP_50"]:.4f} | '
+                     f'{r["latency_ms"]:.1f} | {r["gflops"]} | {r["mparams"]} | `models/C{i}.py` |')
+    lines += ['', '![pareto](pareto.png)', '', '## All evaluated architectures', '',
+              '| architecture | state | mAP | latency (ms) | GFLOPs | duplicates | error |',
+              '|---|---|---|---|---|---|---|']
+    for r in rows:
+        m = f'{r["mAP"]:.4f}' if r['mAP'] != '' else ''
+        lat = f'{r["latency_ms"]:.1f}' if r['latency_ms'] != '' else ''
+        lines.append(f'| `{r["arch"]}` | {r["state"]} | {m} | {lat} | {r["gflops"]} | '
+                     f'{r["duplicates"]} | {str(r["error"])[:120]} |')
+    atomic_write_text(out['report'], '\n'.join(lines) + '\n')
+    return out

@@ -1,0 +1,152 @@
+"""Optuna storage and study handling shared by the structural and modular searches.
+
+* Several processes may open the same new study at once: creating an SQLite
+  database races on Optuna's schema (``UNIQUE constraint failed:
+  alembic_version.version_num``), so creation holds a file lock beside the database,
+  and other databases get bounded retries.
+* Trials of a killed worker are detected by heartbeat and re-queued with the same
+  parameters, so the architecture they were training is not lost.
+* Results are keyed by architecture string (``user_attrs['arch']``): helpers here
+  read the study as one outcome per architecture.
+"""
+import fcntl
+import os
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Dict, List, Sequence, Tuple
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+HEARTBEAT_S = 30
+GRACE_S = 90
+
+
+def default_storage(work_dir: Path) -> str:
+    """The default storage: an SQLite file in the work dir."""
+    return f'sqlite:///{Path(work_dir).resolve() / "study.db"}'
+
+
+@contextmanager
+def _lock(path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, 'a') as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def make_storage(url: str) -> optuna.storages.RDBStorage:
+    """An RDB storage with heartbeats; stale trials are re-queued (3 retries)."""
+    engine_kwargs = {}
+    if url.startswith('sqlite:'):
+        # Writers queue for the file lock rather than fail at once when busy.
+        engine_kwargs = dict(connect_args=dict(timeout=120))
+    return optuna.storages.RDBStorage(
+        url, engine_kwargs=engine_kwargs, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S,
+        heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3))
+
+
+def open_study(storage_url: str, study_name: str, directions: Sequence[str],
+               sampler: optuna.samplers.BaseSampler, attempts: int = 8) -> optuna.Study:
+    """Create or load a study so that concurrent workers can start together.
+
+    Args:
+        storage_url: database URL (``sqlite:///path``, ``postgresql://...``).
+        study_name: name of the study inside the storage.
+        directions: e.g. ``['maximize', 'minimize']``.
+        sampler: the sampler of this process.
+        attempts: tries for non-SQLite storages when creation races.
+
+    Returns:
+        The study.
+    """
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if storage_url.startswith('sqlite:///'):
+        db = Path(storage_url[len('sqlite:///'):])
+        with _lock(db.with_name(db.name + '.lock')):
+            storage = make_storage(storage_url)
+            return optuna.create_study(storage=storage, study_name=study_name, directions=list(directions),
+                                       sampler=sampler, load_if_exists=True)
+    last = None
+    for i in range(attempts):
+        try:
+            storage = make_storage(storage_url)
+            return optuna.create_study(storage=storage, study_name=study_name,
+                                       directions=list(directions), sampler=sampler, load_if_exists=True)
+        except Exception as e:  # schema/creation race with another worker: retry
+            last = e
+            time.sleep(0.5 * (i + 1) + (os.getpid() % 7) * 0.1)
+    raise RuntimeError(f'could not open study {study_name!r} in {storage_url}: {last}')
+
+
+def trials_by_arch(study: optuna.Study) -> Dict[str, List[FrozenTrial]]:
+    """All trials grouped by their ``arch`` user attribute, in trial order."""
+    out: Dict[str, List[FrozenTrial]] = {}
+    for t in study.get_trials(deepcopy=False):
+        arch = t.user_attrs.get('arch')
+        if arch:
+            out.setdefault(arch, []).append(t)
+    return out
+
+
+def arch_outcomes(study: optuna.Study) -> Dict[str, dict]:
+    """One outcome per architecture: 'complete' (with values), 'failed', or 'running'.
+
+    A failure counts only when the objective recorded an error (a worker killed
+    mid-trial leaves a failed trial without one: it is re-queued, not a failure).
+    """
+    out = {}
+    for arch, trials in trials_by_arch(study).items():
+        done = [t for t in trials if t.state == TrialState.COMPLETE]
+        if done:
+            first = min(done, key=lambda t: t.number)
+            out[arch] = dict(state='complete', trial=first.number, values=list(first.values),
+                             attrs=dict(first.user_attrs))
+        elif any(t.state == TrialState.FAIL and 'error' in t.user_attrs for t in trials):
+            t = [t for t in trials if t.state == TrialState.FAIL and 'error' in t.user_attrs][0]
+            out[arch] = dict(state='failed', trial=t.number, error=t.user_attrs['error'],
+                             attrs=dict(t.user_attrs))
+        elif any(t.state == TrialState.RUNNING for t in trials):
+            out[arch] = dict(state='running', trial=min(t.number for t in trials))
+    return out
+
+
+def pareto_front(points: List[Tuple[str, float, float]]) -> List[Tuple[str, float, float]]:
+    """Non-dominated (key, accuracy, cost) points: accuracy up, cost down; by cost.
+
+    A point is dominated when another is at least as accurate and at most as
+    costly, and strictly better in one of the two.
+    """
+    front = []
+    for p in points:
+        dominated = any((q[1] >= p[1] and q[2] <= p[2]) and (q[1] > p[1] or q[2] < p[2]) for q in points)
+        if not dominated:
+            front.append(p)
+    return sorted(front, key=lambda p: (p[2], -p[1]))
+
+
+def hypervolume_2d(front: List[Tuple[str, float, float]], ref_cost: float, ref_acc: float = 0.0) -> float:
+    """Area dominated by (key, accuracy, cost) points, bounded by the reference point.
+
+    The union of the rectangles ``[cost, ref_cost] x [ref_acc, accuracy]``: sweeping by
+    cost, each strip's height is the best accuracy reached at or below its cost.
+    """
+    pts = sorted((c, a) for _, a, c in front if c < ref_cost and a > ref_acc)
+    area, best = 0.0, ref_acc
+    for i, (cost, acc) in enumerate(pts):
+        best = max(best, acc)
+        nxt = pts[i + 1][0] if i + 1 < len(pts) else ref_cost
+        area += (nxt - cost) * (best - ref_acc)
+    return area
+
+
+def spread_along(front: List[tuple], k: int = 6) -> List[tuple]:
+    """Pick up to ``k`` points evenly spread along a front sorted by cost."""
+    if len(front) <= k:
+        return list(front)
+    idx = sorted({round(i * (len(front) - 1) / (k - 1)) for i in range(k)})
+    return [front[i] for i in idx]

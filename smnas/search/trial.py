@@ -1,0 +1,196 @@
+"""Train, evaluate and measure one candidate, isolated in its own process.
+
+``run_trial_subprocess`` is what a search calls: it writes the candidate's config
+into the trial folder, runs ``python -m smnas.search.trial`` on it with a timeout,
+and returns the result. A crash, a NaN loss, an out-of-memory kill or a timeout
+becomes a :class:`TrialFailed` carrying the cause and the log's tail; the search
+goes on. Results are written atomically to ``result.json`` (or ``failure.json``)
+in the trial folder, keyed by architecture, so a rerun reuses them instead of
+training again, and an interrupted training resumes from its last checkpoint.
+"""
+import argparse
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Dict, Optional
+
+from ..utils import atomic_write_json
+
+RESULT = 'result.json'
+FAILURE = 'failure.json'
+
+
+class TrialFailed(Exception):
+    """A candidate could not be trained or measured; ``str()`` says why."""
+
+
+def read_stored(trial_dir: Path) -> Optional[dict]:
+    """The stored outcome of a trial folder: its result, its failure, or None."""
+    for name in (RESULT, FAILURE):
+        p = Path(trial_dir) / name
+        if p.is_file():
+            try:
+                return json.loads(p.read_text())
+            except json.JSONDecodeError:
+                return None
+    return None
+
+
+def _tail(path: Path, n: int = 4000) -> str:
+    try:
+        with open(path, 'rb') as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - n))
+            return f.read().decode('utf-8', errors='replace')
+    except OSError:
+        return ''
+
+
+def _cause(log: str, returncode: int) -> str:
+    """The most telling line of a failed trial's log."""
+    for marker in ('NonFiniteLossError', 'OutOfMemoryError', 'out of memory', 'Error:', 'Error'):
+        lines = [ln for ln in log.splitlines() if marker in ln]
+        if lines:
+            return lines[-1].strip()[:500]
+    if returncode < 0:
+        return f'killed by signal {signal.Signals(-returncode).name} (out of memory?)'
+    return f'exit code {returncode}'
+
+
+def run_trial_subprocess(cfg, trial_dir: Path, timeout: Optional[float] = None,
+                         env: Optional[Dict[str, str]] = None) -> dict:
+    """Run one candidate in a child process and return its result dict.
+
+    Args:
+        cfg: the candidate's complete mmengine ``Config`` (with ``candidate`` and
+            ``measure`` keys as :func:`main` expects).
+        trial_dir: the trial's folder (config, logs, checkpoints, result).
+        timeout: seconds before the child is killed (None: no limit).
+        env: extra environment variables for the child (GPU selection, threads).
+
+    Returns:
+        The result dict (also in ``trial_dir/result.json``).
+
+    Raises:
+        TrialFailed: training or measurement failed; ``trial_dir/failure.json`` holds
+            the cause and the log's tail.
+    """
+    trial_dir = Path(trial_dir)
+    trial_dir.mkdir(parents=True, exist_ok=True)
+    with _trial_lock(trial_dir, timeout) as lock_fd:
+        stored = read_stored(trial_dir)
+        if stored is not None and stored.get('status') == 'ok':
+            return stored
+        return _run_locked(cfg, trial_dir, timeout, env, lock_fd)
+
+
+@contextmanager
+def _trial_lock(trial_dir: Path, timeout: Optional[float]):
+    """Hold ``trial_dir/.lock`` while a trial runs in it.
+
+    The child inherits the lock, so a training left running by a killed search (or
+    by a worker on another machine sharing the folder) keeps it: whoever comes next
+    waits for that training's result instead of starting a second one beside it.
+    """
+    f = open(trial_dir / '.lock', 'a')
+    deadline = None if timeout is None else time.time() + timeout + 60
+    try:
+        while True:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if deadline is not None and time.time() > deadline:
+                    raise TrialFailed(f'{trial_dir} stayed locked by another process') from None
+                time.sleep(2)
+        yield f.fileno()
+    finally:
+        f.close()
+
+
+def _run_locked(cfg, trial_dir: Path, timeout: Optional[float], env: Optional[Dict[str, str]],
+                lock_fd: int) -> dict:
+    for name in (RESULT, FAILURE):  # a retried trial starts clean (checkpoints are kept)
+        (trial_dir / name).unlink(missing_ok=True)
+    cfg_path = trial_dir / 'config.py'
+    cfg.dump(str(cfg_path))
+    log_path = trial_dir / 'trial.log'
+    child_env = dict(os.environ, **(env or {}))
+    t0 = time.time()
+    with open(log_path, 'ab') as log:
+        proc = subprocess.Popen(
+            [sys.executable, '-m', 'smnas.search.trial', str(cfg_path), '--work-dir', str(trial_dir)],
+            stdout=log, stderr=subprocess.STDOUT, env=child_env, start_new_session=True,
+            pass_fds=(lock_fd, ))
+        try:
+            rc = proc.wait(timeout=timeout)
+            cause = None
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            rc, cause = -9, f'timeout: still running after {timeout:.0f}s'
+        except BaseException:  # the search itself is being stopped: take the child along
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise
+    result = read_stored(trial_dir)
+    if rc == 0 and result is not None and result.get('status') == 'ok':
+        return result
+    log_tail = _tail(log_path)
+    cause = cause or _cause(log_tail, rc)
+    failure = dict(status='failed', arch=cfg.candidate['arch'], error=cause, returncode=rc,
+                   seconds=round(time.time() - t0, 1), log=str(log_path), log_tail=log_tail[-2000:])
+    atomic_write_json(trial_dir / FAILURE, failure, indent=1)
+    raise TrialFailed(cause)
+
+
+def main(argv=None) -> int:
+    """Child process: train (resuming), evaluate, measure, write ``result.json``."""
+    p = argparse.ArgumentParser(description='Train, evaluate and measure one candidate.')
+    p.add_argument('config')
+    p.add_argument('--work-dir', required=True)
+    args = p.parse_args(argv)
+
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+
+    from ..evaluation import count_flops_params, measure_latency
+    from ..utils import collect_env_versions
+
+    cfg = Config.fromfile(args.config)
+    cfg.work_dir = args.work_dir
+    cfg.resume = True  # continue an interrupted training from its last checkpoint
+    cfg.load_from = None
+    hooks = list(cfg.get('custom_hooks', []))
+    if not any(h.get('type') == 'FailOnNonFiniteLossHook' for h in hooks):
+        hooks.append(dict(type='FailOnNonFiniteLossHook'))
+    cfg.custom_hooks = hooks
+    t0 = time.time()
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    train_s = time.time() - t0
+    metrics = runner.test()
+    model = runner.model.module if hasattr(runner.model, 'module') else runner.model
+    size = tuple(cfg.candidate['input_size'])
+    measure = cfg.get('measure', {})
+    latency = measure_latency(model, size, warmup=measure.get('warmup', 3),
+                              repeats=measure.get('repeats', 10))
+    cost = count_flops_params(model, size)
+    result = dict(
+        status='ok', arch=cfg.candidate['arch'], input_size=list(size),
+        mAP=float(metrics.get('coco/bbox_mAP', 0.0)), mAP_50=float(metrics.get('coco/bbox_mAP_50', 0.0)),
+        metrics={k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))},
+        train_seconds=round(train_s, 1), iters=int(cfg.train_cfg.get('max_iters', 0)),
+        versions=collect_env_versions(), **latency, **cost)
+    atomic_write_json(Path(args.work_dir) / RESULT, result, indent=1)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""Study helpers: front, hypervolume, spread, concurrent creation of one SQLite study."""
+import multiprocessing as mp
+
+import optuna
+
+from smnas.search.study import hypervolume_2d, open_study, pareto_front, spread_along
+
+
+def test_pareto_front_and_hypervolume():
+    pts = [('a', 0.5, 10.0), ('b', 0.3, 5.0), ('c', 0.4, 12.0), ('d', 0.6, 20.0), ('e', 0.3, 6.0)]
+    front = pareto_front(pts)
+    assert [p[0] for p in front] == ['b', 'a', 'd']  # c dominated by a, e by b
+    # strips: [5,10) x .3 + [10,20) x .5 + [20,30) x .6
+    assert abs(hypervolume_2d(front, 30.0) - (1.5 + 5.0 + 6.0)) < 1e-9
+    assert hypervolume_2d(front, 30.0) > hypervolume_2d(front[:2], 30.0)
+    assert hypervolume_2d([], 30.0) == 0.0
+
+
+def test_spread_along_front():
+    assert spread_along(list(range(4)), 6) == [0, 1, 2, 3]
+    picks = spread_along(list(range(11)), 6)
+    assert picks[0] == 0 and picks[-1] == 10 and len(picks) == 6
+
+
+def _create(url, q):
+    try:
+        s = open_study(url, 'race', ['maximize', 'minimize'], optuna.samplers.RandomSampler(seed=0))
+        q.put(s.study_name)
+    except Exception as e:  # reported to the parent
+        q.put(repr(e))
+
+
+def test_two_processes_create_the_same_sqlite_study_at_once(tmp_path):
+    url = f'sqlite:///{tmp_path / "study.db"}'
+    ctx = mp.get_context('spawn')
+    q = ctx.Queue()
+    procs = [ctx.Process(target=_create, args=(url, q)) for _ in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    results = [q.get(timeout=5) for _ in procs]
+    assert results == ['race'] * 3, results
+    assert len(optuna.get_all_study_summaries(url)) == 1
