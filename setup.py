@@ -43,6 +43,7 @@ INSTALL_REQUIRES = [
     'shapely>=2.0',
     'terminaltables>=3.1',
     'tqdm>=4.65',
+    'optuna>=4.0,<6',
 ]
 
 EXTRAS_REQUIRE = {

@@ -7,6 +7,9 @@ from mmengine.config import Config
 from smnas.testing import CONFIG_DIR, build_detector
 
 CONFIGS = sorted(p for p in CONFIG_DIR.rglob('*.py'))
+# Search configs describe a space instead of one model.
+SEARCH = [p for p in CONFIGS if p.parent.name == 'structural']
+RUNNABLE = [p for p in CONFIGS if '_base_/' not in p.as_posix() and p not in SEARCH]
 
 
 def test_there_are_configs():
@@ -16,7 +19,7 @@ def test_there_are_configs():
 @pytest.mark.parametrize('path', CONFIGS, ids=lambda p: str(p.relative_to(CONFIG_DIR)))
 def test_config_loads(path: Path):
     cfg = Config.fromfile(str(path))
-    if '_base_/' not in path.as_posix():
+    if path in RUNNABLE:
         # A runnable config: model, data, schedule, runtime, our imports.
         for key in ('model', 'train_dataloader', 'val_evaluator', 'train_cfg', 'optim_wrapper'):
             assert key in cfg, f'{path} lacks {key}'
@@ -24,9 +27,24 @@ def test_config_loads(path: Path):
         assert any(b['type'] == 'TensorboardVisBackend' for b in cfg.visualizer.vis_backends)
 
 
-@pytest.mark.parametrize('path', [p for p in CONFIGS if '_base_/' not in p.as_posix()],
-                         ids=lambda p: str(p.relative_to(CONFIG_DIR)))
+@pytest.mark.parametrize('path', RUNNABLE, ids=lambda p: str(p.relative_to(CONFIG_DIR)))
 def test_runnable_config_builds_its_model(path: Path):
     cfg = Config.fromfile(str(path))
     model = build_detector(cfg.model)
     assert sum(p.numel() for p in model.parameters()) > 1e6
+
+
+@pytest.mark.parametrize('path', SEARCH, ids=lambda p: str(p.relative_to(CONFIG_DIR)))
+def test_search_config_space_and_a_candidate_build(path: Path):
+    import random
+
+    from smnas.structural import StructuralSpace
+    from smnas.structural.builder import build_config
+
+    cfg = Config.fromfile(str(path))
+    space = StructuralSpace.from_cfg(cfg.search_space)
+    assert space.count() > 0 and cfg.search.n_trials >= 8
+    cand = space.sample(random.Random(0))
+    trial_cfg = build_config(cand, space, cfg, 3, dict(cfg.search.get('model_options', {})))
+    assert trial_cfg.candidate['arch'] == str(cand)
+    assert 'smnas' in trial_cfg.custom_imports['imports']

@@ -8,7 +8,7 @@ from smnas.testing import build_detector, demo_batch
 
 
 def small(arch, **kw):
-    return build_detector(build_model_cfg(Candidate.parse(arch), 3, fpn_channels=32, fc_channels=64, **kw))
+    return build_detector(build_model_cfg(Candidate.parse(arch), 3, fpn_channels=64, fc_channels=64, **kw))
 
 
 def test_folding_weight_standardization_keeps_outputs():
