@@ -162,6 +162,9 @@ class StructuralSearch:
                 return dict(state='failed', trial=failed[0].number, error=failed[0].user_attrs['error'])
             if not any(t.state == TrialState.RUNNING for t in same) or time.time() > deadline:
                 return None
+            # The earlier trial may belong to a killed worker: once its heartbeat is
+            # stale it is failed (and re-queued), and this trial takes over.
+            optuna.storages.fail_stale_trials(study)
             time.sleep(3)
 
     def objective(self, trial: optuna.Trial):

@@ -350,18 +350,26 @@ class StructuralSpace:
                 return min(options, key=distance)
         raise InvalidCandidate('empty-space', f'no valid candidate with backbone {backbone}')
 
+    def is_full(self) -> bool:
+        """Whether this is the unrestricted space."""
+        return (set(self.backbones) == set(BACKBONES) and self.necks is None
+                and set(self.rpns) == set(RPNS) and set(self.heads) == set(HEADS)
+                and set(self.input_sizes) == set(INPUT_SIZES))
+
     def explain_count(self) -> str:
         """How the count arises, compared with the paper's ~11,000 combinations."""
         n = self.count()
         bd = self.count_breakdown()
         per_b = ', '.join(f'{b}: {bd.get(b, 0)}' for b in self.backbones)
+        head = (f'{n} valid candidates ({per_b}; {bd.get("neck fpn", 0)} with FPN, '
+                f'{bd.get("neck c4", 0)} with C4)')
+        if not self.is_full():
+            return f'{head} in this restricted space; the full space has {StructuralSpace().count()}.'
         return (
-            f'{n} valid candidates ({per_b}; {bd.get("neck fpn", 0)} with FPN, '
-            f'{bd.get("neck c4", 0)} with C4). Each backbone offers C4 (ResNet/ResNeXt only) and '
-            f'every FPN with >= 2 input levels among the ones it provides and outputs up to '
-            f'P{MAX_LEVEL}; FPN/C4 pairs with 9 RPN+head pairs (RetinaNet alone; RPN or GA-RPN '
-            f'with R-CNN or Cascade 2/3/4), C4 with the R-CNN head only; times '
-            f'{len(self.input_sizes)} input sizes. The paper reports about 11,000 combinations '
-            f'without listing its enumeration rules; a count of that order arises when, for '
-            f'example, FPN outputs may also start above the lowest input level or heads come in '
-            f'more variants, which this space does not enumerate separately.')
+            f'{head}. Each ResNet/ResNeXt offers C4 and 16 FPNs (>= 2 input levels of P2-P5, outputs '
+            f'up to P6), MobileNetV2 30 FPNs (P1-P5); each FPN pairs with 9 RPN+head pairs '
+            f'(RetinaNet alone; RPN or GA-RPN with R-CNN or Cascade 2/3/4), C4 with the R-CNN head '
+            f'and either RPN; times {len(self.input_sizes)} input sizes. The paper reports about '
+            f'11,000 combinations without listing its enumeration rules; a count of that order '
+            f'arises when, for example, FPN outputs may also start above the lowest input level or '
+            f'heads come in more variants, which this space does not enumerate separately.')

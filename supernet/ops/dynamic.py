@@ -1,0 +1,174 @@
+"""Config-free dynamic ops: the leading slice of a max-size weight, width set from outside.
+
+Each op holds the weight of its largest configuration. The input width comes from
+the input tensor; the output width is the op's ``active_out_channels`` attribute,
+which a mutator sets once per step (never ``forward()`` arguments, never globals).
+With nothing set, each op is exactly its static counterpart.
+
+Slices are copied to contiguous memory before use: convolving with a strided view
+of a larger weight is slower, most of all in the backward pass, which then scatters
+into the large weight (measured here for a 3x3 conv, 64 of 128 channels: 1.09x the
+static conv in inference and 1.29x in a training step for the view, 0.97x for the
+copied slice; ``benchmarks/bench_supernet_step.py`` measures it).
+"""
+import math
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def _slice(weight: torch.Tensor, out_c: int, in_c: Optional[int] = None) -> torch.Tensor:
+    full_out = out_c == weight.size(0)
+    full_in = in_c is None or in_c == weight.size(1)
+    if full_out and full_in:
+        return weight
+    w = weight[:out_c] if in_c is None else weight[:out_c, :in_c]
+    return w.contiguous()
+
+
+def standardize_weight(weight: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """Weight Standardization (Qiao et al.) per output filter, as mmcv's ConvWS2d does."""
+    flat = weight.view(weight.size(0), -1)
+    mean = flat.mean(dim=1).view(-1, 1, 1, 1)
+    std = flat.std(dim=1).view(-1, 1, 1, 1)
+    return (weight - mean) / (std + eps)
+
+
+class DynamicConv2d(nn.Conv2d):
+    """A Conv2d over the leading ``in x out`` channels of its max-size weight.
+
+    Args:
+        max_in_channels: largest input width.
+        max_out_channels: largest output width.
+        kernel_size, stride, padding, dilation, bias: as for ``nn.Conv2d``.
+        depthwise: one group per channel (then input width = output width).
+        weight_std: apply Weight Standardization to the active slice.
+        eps: Weight Standardization epsilon.
+
+    Attributes:
+        active_out_channels: output width in use; None means the maximum.
+    """
+
+    def __init__(self, max_in_channels: int, max_out_channels: int, kernel_size, stride=1,
+                 padding=0, dilation=1, bias: bool = False, depthwise: bool = False,
+                 weight_std: bool = False, eps: float = 1e-5):
+        groups = max_in_channels if depthwise else 1
+        if depthwise and max_in_channels != max_out_channels:
+            raise ValueError('a depthwise conv has as many output as input channels')
+        super().__init__(max_in_channels, max_out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias)
+        self.depthwise = depthwise
+        self.weight_std = weight_std
+        self.eps = eps
+        self.active_out_channels: Optional[int] = None
+
+    def active_weight(self, in_channels: int) -> tuple:
+        """(weight, bias) for ``in_channels`` inputs at the active output width."""
+        out_c = self.active_out_channels or self.out_channels
+        if out_c > self.out_channels:
+            raise ValueError(f'active width {out_c} exceeds the maximum {self.out_channels}')
+        if self.depthwise:
+            out_c = in_channels
+            w = _slice(self.weight, out_c)
+        else:
+            if in_channels > self.in_channels:
+                raise ValueError(f'input has {in_channels} channels, more than the maximum '
+                                 f'{self.in_channels}')
+            w = _slice(self.weight, out_c, in_channels)
+        if self.weight_std:
+            w = standardize_weight(w, self.eps)
+        b = None if self.bias is None else self.bias[:out_c]
+        return w, b
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w, b = self.active_weight(x.size(1))
+        groups = x.size(1) if self.depthwise else 1
+        return F.conv2d(x, w, b, self.stride, self.padding, self.dilation, groups)
+
+    def export(self, in_channels: int) -> nn.Conv2d:
+        """A static conv (mmcv ``ConvWS2d`` with WS) equal to this op at the active width."""
+        out_c = in_channels if self.depthwise else (self.active_out_channels or self.out_channels)
+        w = _slice(self.weight, out_c) if self.depthwise else _slice(self.weight, out_c, in_channels)
+        if self.weight_std:
+            from mmcv.cnn.bricks.conv_ws import ConvWS2d
+            conv = ConvWS2d(in_channels, out_c, self.kernel_size, self.stride, self.padding, self.dilation,
+                            in_channels if self.depthwise else 1, self.bias is not None, eps=self.eps)
+        else:
+            conv = nn.Conv2d(in_channels, out_c, self.kernel_size, self.stride, self.padding,
+                             self.dilation, in_channels if self.depthwise else 1, self.bias is not None)
+        with torch.no_grad():
+            conv.weight.copy_(w)
+            if self.bias is not None:
+                conv.bias.copy_(self.bias[:out_c])
+        return conv
+
+
+def gn_groups(channels: int, channels_per_group: int = 8) -> int:
+    """GroupNorm groups for a width: a fixed group size, so the leading channels keep
+    their groups at every width (falls back to the largest size dividing ``channels``)."""
+    size = math.gcd(channels, channels_per_group)
+    return channels // size
+
+
+class DynamicGroupNorm(nn.GroupNorm):
+    """GroupNorm over the leading channels; groups follow the active width.
+
+    Args:
+        max_channels: largest width (affine parameters are sliced from it).
+        channels_per_group: group size (see :func:`gn_groups`).
+        eps: as for ``nn.GroupNorm``.
+
+    The width is taken from the input, so the op needs no mutator.
+    """
+
+    def __init__(self, max_channels: int, channels_per_group: int = 8, eps: float = 1e-5):
+        super().__init__(gn_groups(max_channels, channels_per_group), max_channels, eps=eps)
+        self.channels_per_group = channels_per_group
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        c = x.size(1)
+        if c > self.num_channels:
+            raise ValueError(f'input has {c} channels, more than the maximum {self.num_channels}')
+        return F.group_norm(x, gn_groups(c, self.channels_per_group), self.weight[:c], self.bias[:c],
+                            self.eps)
+
+    def export(self, channels: int) -> nn.GroupNorm:
+        """A static GroupNorm equal to this op at ``channels``."""
+        gn = nn.GroupNorm(gn_groups(channels, self.channels_per_group), channels, eps=self.eps)
+        with torch.no_grad():
+            gn.weight.copy_(self.weight[:channels])
+            gn.bias.copy_(self.bias[:channels])
+        return gn
+
+
+class DynamicLinear(nn.Linear):
+    """A Linear over the leading ``in x out`` features of its max-size weight.
+
+    Attributes:
+        active_out_features: output width in use; None means the maximum.
+    """
+
+    def __init__(self, max_in_features: int, max_out_features: int, bias: bool = True):
+        super().__init__(max_in_features, max_out_features, bias)
+        self.active_out_features: Optional[int] = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out_f = self.active_out_features or self.out_features
+        in_f = x.size(-1)
+        if in_f > self.in_features or out_f > self.out_features:
+            raise ValueError(f'{in_f}->{out_f} exceeds the maximum {self.in_features}->{self.out_features}')
+        w = _slice(self.weight, out_f, in_f)
+        b = None if self.bias is None else self.bias[:out_f]
+        return F.linear(x, w, b)
+
+    def export(self, in_features: int) -> nn.Linear:
+        """A static Linear equal to this op at the active width."""
+        out_f = self.active_out_features or self.out_features
+        lin = nn.Linear(in_features, out_f, self.bias is not None)
+        with torch.no_grad():
+            lin.weight.copy_(self.weight[:out_f, :in_features])
+            if self.bias is not None:
+                lin.bias.copy_(self.bias[:out_f])
+        return lin

@@ -1,0 +1,46 @@
+"""The modular space: string form, rules, count, extremes, sampling."""
+import random
+
+import pytest
+
+from supernet.space import InvalidSubnet, ModularSpace, Subnet
+
+SPACE = ModularSpace()
+
+
+def test_paper_example_round_trip_and_widths():
+    s = SPACE.validate('64_1-21-21-12_n256_h128')
+    assert str(s) == '64_1-21-21-12_n256_h128' and Subnet.parse(str(s)) == s
+    assert Subnet.from_dict(s.to_dict()) == s and hash(s) == hash(Subnet.parse(str(s)))
+    assert s.block_widths() == [[64], [128, 128], [256, 256], [256, 512]]
+    assert s.stage_widths() == [64, 128, 256, 512]
+
+
+def test_count_extremes_and_samples_are_valid():
+    # stage choices: 3 (stage 1: depth 1-3) x 10 x 21 x 6, times 4 bases x 3 x 3 widths
+    assert SPACE.count() == 3 * 10 * 21 * 6 * 4 * 3 * 3
+    assert str(SPACE.max_subnet()) == '72_111-2111-211111-211_n512_h512'
+    assert str(SPACE.min_subnet()) == '48_1-2-2-2_n128_h128'
+    rng = random.Random(0)
+    subs = [SPACE.sample(rng) for _ in range(200)]
+    for s in subs:
+        assert SPACE.validate(str(s)) == s
+    assert len({str(s) for s in subs}) > 150
+
+
+@pytest.mark.parametrize('text, rule', [
+    ('40_1-21-21-12_n256_h128', 'base-choice'),
+    ('64_1-21-21-12-1_n256_h128', 'stage-count'),
+    ('64_1-21-11-12_n256_h128', 'doubling-rule'),
+    ('64_1-21-221-12_n256_h128', 'doubling-rule'),
+    ('64_2-21-21-12_n256_h128', 'doubling-rule'),
+    ('64_1-21-21-12_n300_h128', 'neck-choice'),
+    ('64_1-21-21-12_n256_h100', 'head-choice'),
+    ('64_1111-21-21-12_n256_h128', 'stage-depth'),
+    ('64_1-23-21-12_n256_h128', 'block-digit'),
+    ('64_1-21-21-12', 'syntax'),
+    ('sixty_1-21-21-12_n256_h128', 'syntax'),
+])
+def test_invalid_subnets_name_the_rule(text, rule):
+    with pytest.raises(InvalidSubnet, match=rf'\[{rule}\]'):
+        SPACE.validate(text)
