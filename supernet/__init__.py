@@ -1,7 +1,9 @@
-"""supernet: dynamic ops, searchable mmdet models, subnet sampling and export for the
+"""supernet: dynamic ops, searchable mmdet models, subnet space and export for the
 modular stage of SM-NAS (one slimmable weight-sharing supernet trained once).
 
-The subpackages (``supernet.ops``, ``supernet.models``, sampling and export) arrive
-with the modular stage; this package is importable so that installs and configs can
-already name it.
+Importing it registers the searchable and static models with mmdet.
 """
+from . import models, ops  # noqa: F401
+from .space import InvalidSubnet, ModularSpace, Subnet
+
+__all__ = ['InvalidSubnet', 'ModularSpace', 'Subnet']

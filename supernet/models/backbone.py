@@ -1,0 +1,148 @@
+"""A slimmable, elastic-depth ResNet backbone over the modular space.
+
+Deep stem (two 3x3 stride-2 convs, C/2 then C, no max-pool), four stages of basic
+blocks (stride 2 at the first block of stages 2-4), GroupNorm + Weight
+Standardization throughout. Every block holds weights for its largest possible
+input and output widths; which blocks run and at which widths is set by a mutator
+(:class:`supernet.mutator.SubnetMutator`), never by ``forward()`` arguments.
+"""
+from typing import List, Optional, Sequence, Tuple
+
+import torch
+from mmdet.registry import MODELS
+from mmengine.model import BaseModule
+from torch import nn
+
+from ..ops import DynamicConv2d, DynamicGroupNorm
+from ..space import ModularSpace
+
+
+class DynamicBasicBlock(nn.Module):
+    """Two 3x3 conv-GN layers and a shortcut (projection when width or stride changes).
+
+    Args:
+        max_in: largest input width.
+        max_out: largest output width.
+        stride: stride of the first conv (and the projection).
+
+    Attributes:
+        active_out: output width in use (set by the mutator; None: ``max_out``).
+    """
+
+    def __init__(self, max_in: int, max_out: int, stride: int = 1):
+        super().__init__()
+        self.stride = stride
+        self.conv1 = DynamicConv2d(max_in, max_out, 3, stride, 1, weight_std=True)
+        self.gn1 = DynamicGroupNorm(max_out)
+        self.conv2 = DynamicConv2d(max_out, max_out, 3, 1, 1, weight_std=True)
+        self.gn2 = DynamicGroupNorm(max_out)
+        self.proj = DynamicConv2d(max_in, max_out, 1, stride, 0, weight_std=True)
+        self.proj_gn = DynamicGroupNorm(max_out)
+        self.relu = nn.ReLU(inplace=True)
+        self.active_out: Optional[int] = None
+
+    def set_width(self, out: Optional[int]) -> None:
+        """Set the block's output width (None: maximum)."""
+        self.active_out = out
+        for conv in (self.conv1, self.conv2, self.proj):
+            conv.active_out_channels = out
+
+    def needs_projection(self, in_channels: int) -> bool:
+        out = self.active_out or self.conv1.out_channels
+        return self.stride != 1 or in_channels != out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        identity = self.proj_gn(self.proj(x)) if self.needs_projection(x.size(1)) else x
+        out = self.relu(self.gn1(self.conv1(x)))
+        out = self.gn2(self.conv2(out))
+        return self.relu(out + identity)
+
+
+@MODELS.register_module()
+class SearchableResNet(BaseModule):
+    """The modular-stage backbone: every subnet of a :class:`ModularSpace` is a path in it.
+
+    Args:
+        space: the modular space (dict form accepted), which sets the maximum widths
+            and depths.
+        out_indices: stages whose outputs are returned (0-based).
+        init_cfg: mmengine init config.
+
+    Attributes:
+        active_depths: blocks run per stage (set by the mutator; None: all).
+    """
+
+    def __init__(self, space: Optional[dict] = None, out_indices: Sequence[int] = (0, 1, 2, 3),
+                 init_cfg=None):
+        super().__init__(init_cfg)
+        self.space = space if isinstance(space, ModularSpace) else ModularSpace.from_dict(space or {})
+        self.out_indices = tuple(out_indices)
+        base = max(self.space.bases)
+        self.stem = nn.Sequential(
+            DynamicConv2d(3, base // 2, 3, 2, 1, weight_std=True), DynamicGroupNorm(base // 2),
+            nn.ReLU(inplace=True),
+            DynamicConv2d(base // 2, base, 3, 2, 1, weight_std=True), DynamicGroupNorm(base),
+            nn.ReLU(inplace=True))
+        self.stages = nn.ModuleList()
+        width = base
+        for s, (depth, k) in enumerate(zip(self.space.max_depths, self.space.doublings)):
+            out = width * 2 ** k
+            blocks = []
+            for j in range(depth):
+                # The largest block input: the stage input for the first block, else
+                # the (possibly already doubled) stage width.
+                blocks.append(DynamicBasicBlock(width if j == 0 else out, out,
+                                                stride=2 if (s > 0 and j == 0) else 1))
+            self.stages.append(nn.ModuleList(blocks))
+            width = out
+        self.active_depths: Optional[List[int]] = None
+
+    def apply_subnet(self, subnet) -> None:
+        """Set depths and widths for ``subnet`` (called by the mutator, never in forward)."""
+        self.stem[0].active_out_channels = subnet.base // 2
+        self.stem[3].active_out_channels = subnet.base
+        self.active_depths = [len(stage) for stage in subnet.stages]
+        for stage, widths in zip(self.stages, subnet.block_widths()):
+            for blk, w in zip(stage, widths):
+                blk.set_width(w)
+
+    def stage_channels(self) -> Tuple[List[int], List[int]]:
+        """(current, maximum) output widths of the returned stages."""
+        maximum = [self.stages[i][0].conv1.out_channels for i in self.out_indices]
+        current = []
+        for i in self.out_indices:
+            depth = self.active_depths[i] if self.active_depths else len(self.stages[i])
+            blk = self.stages[i][depth - 1]
+            current.append(blk.active_out or blk.conv1.out_channels)
+        return current, maximum
+
+    @property
+    def strides(self) -> List[int]:
+        """Output stride of each returned stage."""
+        return [4 * 2 ** i for i in self.out_indices]
+
+    def init_weights(self):
+        super().init_weights()
+        if self.init_cfg is None:
+            for m in self.modules():
+                if isinstance(m, nn.Conv2d):
+                    nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
+                elif isinstance(m, nn.GroupNorm):
+                    nn.init.ones_(m.weight)
+                    nn.init.zeros_(m.bias)
+            # Zero-init the last GN of each residual branch: every block starts as
+            # the identity, which keeps deep and shallow subnets trainable together.
+            for stage in self.stages:
+                for blk in stage:
+                    nn.init.zeros_(blk.gn2.weight)
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        x = self.stem(x)
+        outs = []
+        for i, stage in enumerate(self.stages):
+            depth = self.active_depths[i] if self.active_depths else len(stage)
+            for blk in stage[:depth]:
+                x = blk(x)
+            if i in self.out_indices:
+                outs.append(x)
+        return tuple(outs)

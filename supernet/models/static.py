@@ -1,0 +1,100 @@
+"""Static (fixed-width) models that exported subnets load into.
+
+``SubnetResNet`` has the same module names as :class:`SearchableResNet` restricted
+to one subnet, with plain mmcv ``ConvWS2d`` and ``nn.GroupNorm`` layers, so an
+exported checkpoint is the supernet's state dict with every tensor sliced to the
+static shape (:func:`slice_state_dict`).
+"""
+from typing import Dict, Sequence, Tuple
+
+import torch
+from mmcv.cnn.bricks.conv_ws import ConvWS2d
+from mmdet.registry import MODELS
+from mmengine.model import BaseModule
+from torch import nn
+
+from ..ops import gn_groups
+from ..space import Subnet
+
+
+def _gn(c: int) -> nn.GroupNorm:
+    return nn.GroupNorm(gn_groups(c), c)
+
+
+class BasicBlock(nn.Module):
+    """A fixed-width basic block (projection only where width or stride changes)."""
+
+    def __init__(self, in_c: int, out_c: int, stride: int):
+        super().__init__()
+        self.conv1 = ConvWS2d(in_c, out_c, 3, stride, 1, bias=False)
+        self.gn1 = _gn(out_c)
+        self.conv2 = ConvWS2d(out_c, out_c, 3, 1, 1, bias=False)
+        self.gn2 = _gn(out_c)
+        if stride != 1 or in_c != out_c:
+            self.proj = ConvWS2d(in_c, out_c, 1, stride, 0, bias=False)
+            self.proj_gn = _gn(out_c)
+        else:
+            self.proj = None
+        self.relu = nn.ReLU(inplace=True)
+
+    def forward(self, x):
+        identity = x if self.proj is None else self.proj_gn(self.proj(x))
+        out = self.relu(self.gn1(self.conv1(x)))
+        return self.relu(self.gn2(self.conv2(out)) + identity)
+
+
+@MODELS.register_module()
+class SubnetResNet(BaseModule):
+    """The backbone of one subnet, e.g. ``arch='64_1-21-21-12_n256_h128'``.
+
+    Args:
+        arch: subnet string (only the backbone part is used).
+        out_indices: stages whose outputs are returned.
+    """
+
+    def __init__(self, arch: str, out_indices: Sequence[int] = (0, 1, 2, 3), init_cfg=None):
+        super().__init__(init_cfg)
+        sub = Subnet.parse(arch)
+        self.arch = arch
+        self.out_indices = tuple(out_indices)
+        b = sub.base
+        self.stem = nn.Sequential(ConvWS2d(3, b // 2, 3, 2, 1, bias=False), _gn(b // 2),
+                                  nn.ReLU(inplace=True), ConvWS2d(b // 2, b, 3, 2, 1, bias=False),
+                                  _gn(b), nn.ReLU(inplace=True))
+        self.stages = nn.ModuleList()
+        width = b
+        for s, widths in enumerate(sub.block_widths()):
+            blocks = []
+            for j, w in enumerate(widths):
+                blocks.append(BasicBlock(width, w, 2 if (s > 0 and j == 0) else 1))
+                width = w
+            self.stages.append(nn.ModuleList(blocks))
+        self.channels = [sub.stage_widths()[i] for i in self.out_indices]
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        x = self.stem(x)
+        outs = []
+        for i, stage in enumerate(self.stages):
+            for blk in stage:
+                x = blk(x)
+            if i in self.out_indices:
+                outs.append(x)
+        return tuple(outs)
+
+
+def slice_state_dict(src: Dict[str, torch.Tensor], target: nn.Module) -> Dict[str, torch.Tensor]:
+    """The leading slice of every ``src`` tensor that ``target`` has, at ``target``'s shape.
+
+    Raises:
+        KeyError: ``target`` has a tensor ``src`` lacks.
+        ValueError: a target tensor is larger than its source.
+    """
+    out = {}
+    for name, t in target.state_dict().items():
+        if name not in src:
+            raise KeyError(f'{name} is not in the supernet checkpoint')
+        s = src[name]
+        if s.dim() != t.dim() or any(a > b for a, b in zip(t.shape, s.shape)):
+            raise ValueError(f'{name}: static shape {tuple(t.shape)} does not fit in {tuple(s.shape)}')
+        out[name] = s[tuple(slice(0, n) for n in t.shape)].clone()
+    return out
