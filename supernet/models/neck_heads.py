@@ -1,0 +1,101 @@
+"""Searchable FPN, RPN head, RoI extractor and box head: stock mmdet modules with
+their layers swapped for dynamic ones of the same names.
+
+Keeping mmdet's module names means a subnet exports to the *stock* mmdet module at
+fixed widths (``FPN``, ``RPNHead``, ``Shared2FCBBoxHead``) with the supernet's state
+dict sliced to its shapes: the exported config needs nothing of ours but the
+backbone.
+"""
+from typing import List
+
+from mmdet.models.dense_heads import RPNHead
+from mmdet.models.necks import FPN
+from mmdet.models.roi_heads.bbox_heads import Shared2FCBBoxHead
+from mmdet.models.roi_heads.roi_extractors import SingleRoIExtractor
+from mmdet.registry import MODELS
+
+from ..ops import DynamicConv2d, DynamicGroupNorm, DynamicLinear, gn_groups
+
+
+def _dynamic_conv_module(cm, max_in: int, max_out: int) -> None:
+    """Swap an mmcv ConvModule's conv (WS) and GroupNorm for dynamic ones, in place."""
+    conv = cm.conv
+    cm.conv = DynamicConv2d(max_in, max_out, conv.kernel_size, conv.stride, conv.padding,
+                            conv.dilation, bias=conv.bias is not None, weight_std=True)
+    if getattr(cm, 'norm_name', None):
+        setattr(cm, cm.norm_name, DynamicGroupNorm(max_out))
+
+
+@MODELS.register_module()
+class SearchableFPN(FPN):
+    """mmdet's FPN (GN + WS) whose output width follows the subnet's neck width.
+
+    Args:
+        in_channels: largest width of each input level.
+        out_channels: largest output width.
+        num_outs: output levels (extra levels by max-pool, as for Faster R-CNN).
+    """
+
+    def __init__(self, in_channels: List[int], out_channels: int, num_outs: int, **kwargs):
+        kwargs.setdefault('conv_cfg', dict(type='ConvWS'))
+        kwargs.setdefault('norm_cfg', dict(type='GN', num_groups=gn_groups(out_channels)))
+        super().__init__(in_channels, out_channels, num_outs, **kwargs)
+        for cm, c_in in zip(self.lateral_convs, in_channels[self.start_level:]):
+            _dynamic_conv_module(cm, c_in, out_channels)
+        for cm in self.fpn_convs:
+            _dynamic_conv_module(cm, out_channels, out_channels)
+
+    def apply_subnet(self, subnet) -> None:
+        """Set the output width to ``subnet.neck``."""
+        for cm in list(self.lateral_convs) + list(self.fpn_convs):
+            cm.conv.active_out_channels = subnet.neck
+
+
+@MODELS.register_module()
+class SearchableRPNHead(RPNHead):
+    """mmdet's RPNHead whose conv width follows the subnet's head width; its input
+    width follows the neck. Arguments as ``RPNHead`` (at maximum widths)."""
+
+    def _init_layers(self) -> None:
+        super()._init_layers()
+        self.rpn_conv = DynamicConv2d(self.in_channels, self.feat_channels, 3, padding=1, bias=True)
+        out_cls = self.rpn_cls.out_channels
+        out_reg = self.rpn_reg.out_channels
+        self.rpn_cls = DynamicConv2d(self.feat_channels, out_cls, 1, bias=True)
+        self.rpn_reg = DynamicConv2d(self.feat_channels, out_reg, 1, bias=True)
+
+    def apply_subnet(self, subnet) -> None:
+        """Set the RPN conv width to ``subnet.head``."""
+        self.rpn_conv.active_out_channels = subnet.head
+
+
+@MODELS.register_module()
+class SearchableRoIExtractor(SingleRoIExtractor):
+    """``SingleRoIExtractor`` whose output width is the active neck width."""
+
+    def apply_subnet(self, subnet) -> None:
+        self.out_channels = subnet.neck
+
+
+@MODELS.register_module()
+class SearchableShared2FCBBoxHead(Shared2FCBBoxHead):
+    """mmdet's 2-fc box head; fc width = subnet head width, input = neck width x 7 x 7.
+
+    The flattened RoI feature is channel-major, so the leading ``C x 7 x 7`` input
+    features of the first fc are exactly the first ``C`` channels.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        fc0, fc1 = self.shared_fcs
+        self.shared_fcs[0] = DynamicLinear(fc0.in_features, fc0.out_features)
+        self.shared_fcs[1] = DynamicLinear(fc1.in_features, fc1.out_features)
+        if self.with_cls:
+            self.fc_cls = DynamicLinear(self.fc_cls.in_features, self.fc_cls.out_features)
+        if self.with_reg:
+            self.fc_reg = DynamicLinear(self.fc_reg.in_features, self.fc_reg.out_features)
+
+    def apply_subnet(self, subnet) -> None:
+        """Set both fc widths to ``subnet.head``."""
+        for fc in self.shared_fcs:
+            fc.active_out_features = subnet.head
