@@ -1,0 +1,95 @@
+"""Sandwich-rule training of a supernet detector (slimmable networks, BigNAS).
+
+Per batch: the max subnet, the min subnet and ``k`` random subnets each run forward
+and backward; gradients accumulate; one optimizer step follows. Optionally the
+smaller members also match the max member's FPN features (in-place distillation).
+Random members are drawn from a generator seeded by (seed, iteration), so every
+DDP rank trains the same subnets without communication, and a resumed run draws
+what the uninterrupted one would have.
+"""
+import random
+from collections import OrderedDict
+from typing import Dict, List, Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmdet.registry import MODELS
+from mmengine.logging import MessageHub
+from mmengine.model import BaseModel
+
+from .mutator import SubnetMutator
+from .space import ModularSpace, Subnet
+
+
+@MODELS.register_module()
+class SandwichSupernet(BaseModel):
+    """Wraps a supernet detector and trains it with the sandwich rule.
+
+    Args:
+        architecture: config of the supernet detector (searchable backbone/neck/heads).
+        space: the modular space (dict form).
+        num_random_subnets: ``k`` random members per batch besides max and min.
+        distill: add an in-place distillation loss to the non-max members.
+        distill_weight: weight of that loss (MSE to the max member's FPN features).
+        seed: seed of the random members.
+        init_cfg: mmengine init config.
+    """
+
+    def __init__(self, architecture: dict, space: dict, num_random_subnets: int = 2,
+                 distill: bool = False, distill_weight: float = 1.0, seed: int = 0, init_cfg=None):
+        super().__init__(data_preprocessor=dict(type='BaseDataPreprocessor'), init_cfg=init_cfg)
+        self.architecture = MODELS.build(architecture)
+        # The detector's own preprocessor (normalisation, padding, batching).
+        self.data_preprocessor = self.architecture.data_preprocessor
+        self.space = ModularSpace.from_dict(dict(space))
+        self.mutator = SubnetMutator(self.architecture, self.space)
+        self.num_random_subnets = int(num_random_subnets)
+        self.distill = bool(distill)
+        self.distill_weight = float(distill_weight)
+        self.seed = int(seed)
+        self._neck_out: Optional[Tuple[torch.Tensor, ...]] = None
+        if self.distill:
+            self.architecture.neck.register_forward_hook(self._capture_neck)
+        self.mutator.set_max()
+
+    def _capture_neck(self, module, inputs, output) -> None:
+        self._neck_out = output
+
+    def sandwich_members(self, iteration: int) -> List[Tuple[str, Subnet]]:
+        """The subnets trained at ``iteration``: max, min, then k seeded random ones."""
+        rng = random.Random(self.seed * 1_000_003 + iteration)
+        members = [('max', self.space.max_subnet()), ('min', self.space.min_subnet())]
+        members += [(f'random{i}', self.space.sample(rng)) for i in range(self.num_random_subnets)]
+        return members
+
+    def train_step(self, data, optim_wrapper) -> Dict[str, torch.Tensor]:
+        """One optimizer step over all sandwich members (gradients accumulated)."""
+        iteration = MessageHub.get_current_instance().get_info('iter', 0)
+        data = self.data_preprocessor(data, True)
+        log_vars: Dict[str, torch.Tensor] = OrderedDict()
+        teacher = None
+        total = 0.0
+        for name, sub in self.sandwich_members(iteration):
+            self.mutator.set_subnet(sub)
+            with optim_wrapper.optim_context(self):
+                losses = self.architecture.loss(data['inputs'], data['data_samples'])
+                if self.distill and teacher is not None:
+                    losses['loss_distill'] = self.distill_weight * sum(
+                        F.mse_loss(s, t[:, :s.size(1)]) for s, t in zip(self._neck_out, teacher)
+                    ) / len(teacher)
+            loss, member_vars = self.parse_losses(losses)
+            optim_wrapper.backward(loss)
+            if self.distill and name == 'max':
+                teacher = tuple(f.detach() for f in self._neck_out)
+            total = total + loss.detach()
+            for k, v in member_vars.items():
+                log_vars[f'{name}.{k}'] = v
+        optim_wrapper.step()
+        optim_wrapper.zero_grad()
+        log_vars['loss'] = total
+        self.mutator.set_max()
+        return log_vars
+
+    def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
+        """The detector at the active subnet (max unless a mutator call changed it)."""
+        return self.architecture(inputs, data_samples, mode)
