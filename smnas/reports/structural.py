@@ -47,6 +47,9 @@ def _plot(rows, front, picks, path: Path) -> None:
     for i, p in enumerate(picks):
         ax.annotate(f'C{i}', (p[2], p[1]), textcoords='offset points', xytext=(5, 5), fontsize=9,
                     weight='bold')
+    lat = [r['latency_ms'] for r in done]
+    if lat and max(lat) > 10 * min(lat):
+        ax.set_xscale('log')  # one slow candidate (C4...) would squash the rest
     ax.set_xlabel('inference latency (ms, batch 1)')
     ax.set_ylabel('val bbox mAP')
     ax.set_title('SM-NAS structural search')
@@ -92,8 +95,7 @@ def write_structural_report(search, study) -> Dict[str, Path]:
         out[f'C{i}'] = models / f'C{i}.py'
 
     meta = study.user_attrs.get('meta', {})
-    ref = search.opts['hv_ref_latency_ms'] or study.user_attrs.get('hv_ref_latency_ms')
-    hv = hypervolume_2d(front, ref) if ref else 0.0
+    ref = search.status(study)['hv_ref']
     failed = [r for r in rows if r['state'] == 'failed']
     by_arch = {r['arch']: r for r in rows}
     lines = [
@@ -105,7 +107,8 @@ def write_structural_report(search, study) -> Dict[str, Path]:
         f'- input scale: {search.space.input_scale} (proxy inputs when < 1)',
         f'- evaluated architectures: {len(done)} complete, {len(failed)} failed; '
         f'{len(study.get_trials(deepcopy=False))} Optuna trials in all (duplicates reuse results)',
-        f'- Pareto front: {len(front)} models; hypervolume {hv:.3f} (reference latency {ref} ms, mAP 0)',
+        f'- Pareto front: {len(front)} models; hypervolume {hypervolume_2d(front, ref) if ref else 0:.3f} '
+        f'(reference: latency {ref or 0:.1f} ms, mAP 0)',
         f'- device: {done[0]["device"] if done else "n/a"}; latency is the median of repeated '
         f'batch-1 runs of the whole detector after warm-up, measured while {search.workers} '
         f'worker(s) ran on this machine',

@@ -233,11 +233,15 @@ class StructuralSearch:
         front = pareto_front(pts)
         ref = self.opts['hv_ref_latency_ms'] or study.user_attrs.get('hv_ref_latency_ms')
         if ref is None and pts:
-            ref = 2.0 * max(p[2] for p in pts)
-            study.set_user_attr('hv_ref_latency_ms', ref)
+            # Fixed once the first population is evaluated, so that hypervolumes of the
+            # whole search are comparable: twice that population's slowest latency.
+            provisional = 2.0 * max(p[2] for p in pts)
+            if len(pts) >= int(self.opts['population_size']):
+                study.set_user_attr('hv_ref_latency_ms', provisional)
+            ref = provisional
         hv = hypervolume_2d(front, ref) if ref else 0.0
         return dict(done=len(done), failed=failed, running=running, front=front, hypervolume=hv,
-                    trials=len(study.get_trials(deepcopy=False)))
+                    hv_ref=ref, trials=len(study.get_trials(deepcopy=False)))
 
     def progress_line(self, st: dict) -> str:
         finished = st['done'] + st['failed']
