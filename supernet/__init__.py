@@ -3,7 +3,7 @@ modular stage of SM-NAS (one slimmable weight-sharing supernet trained once).
 
 Importing it registers the searchable and static models with mmdet.
 """
-from . import algorithm, models, ops  # noqa: F401
+from . import algorithm, engine, models, ops  # noqa: F401
 from .space import InvalidSubnet, ModularSpace, Subnet
 
 __all__ = ['InvalidSubnet', 'ModularSpace', 'Subnet']

@@ -1,0 +1,59 @@
+"""Runner pieces for supernet training: validation of several subnets, checkpoint meta."""
+from typing import Dict, Sequence
+
+from mmdet.registry import HOOKS, LOOPS
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from mmengine.runner import ValLoop
+
+
+def _unwrap(model):
+    return model.module if is_model_wrapper(model) else model
+
+
+@LOOPS.register_module()
+class SubnetsValLoop(ValLoop):
+    """Validate several subnets with inherited weights, one full pass each.
+
+    Args:
+        runner, dataloader, evaluator, fp16: as ``ValLoop``.
+        subnets: 'max', 'min' or subnet strings; metrics are prefixed with them
+            (``max/coco/bbox_mAP``), so TensorBoard shows one curve per subnet.
+    """
+
+    def __init__(self, runner, dataloader, evaluator, fp16: bool = False,
+                 subnets: Sequence[str] = ('max', 'min')):
+        super().__init__(runner, dataloader, evaluator, fp16)
+        self.subnets = list(subnets)
+
+    def run(self) -> Dict[str, float]:
+        self.runner.call_hook('before_val')
+        self.runner.call_hook('before_val_epoch')
+        self.runner.model.eval()
+        model = _unwrap(self.runner.model)
+        metrics: Dict[str, float] = {}
+        for name in self.subnets:
+            if name == 'max':
+                model.mutator.set_max()
+            elif name == 'min':
+                model.mutator.set_min()
+            else:
+                model.mutator.set_subnet(name)
+            for idx, data_batch in enumerate(self.dataloader):
+                self.run_iter(idx, data_batch)
+            for k, v in self.evaluator.evaluate(len(self.dataloader.dataset)).items():
+                metrics[f'{name}/{k}'] = v
+        model.mutator.set_max()
+        self.runner.call_hook('after_val_epoch', metrics=metrics)
+        self.runner.call_hook('after_val')
+        return metrics
+
+
+@HOOKS.register_module()
+class SupernetMetaHook(Hook):
+    """Store the supernet's search space in every checkpoint (``meta['supernet_space']``),
+    so that search and export tools can refuse a checkpoint of another space."""
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        model = _unwrap(runner.model)
+        checkpoint.setdefault('meta', {})['supernet_space'] = model.space.to_dict()
