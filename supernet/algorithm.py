@@ -12,10 +12,13 @@ from collections import OrderedDict
 from typing import Dict, List, Optional, Tuple
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from mmdet.registry import MODELS
 from mmengine.logging import MessageHub
 from mmengine.model import BaseModel
+from mmengine.registry import MODEL_WRAPPERS
+from torch import nn
 
 from .mutator import SubnetMutator
 from .space import ModularSpace, Subnet
@@ -62,8 +65,15 @@ class SandwichSupernet(BaseModel):
         members += [(f'random{i}', self.space.sample(rng)) for i in range(self.num_random_subnets)]
         return members
 
-    def train_step(self, data, optim_wrapper) -> Dict[str, torch.Tensor]:
-        """One optimizer step over all sandwich members (gradients accumulated)."""
+    def train_step(self, data, optim_wrapper, grad_sync=None) -> Dict[str, torch.Tensor]:
+        """One optimizer step over all sandwich members (gradients accumulated).
+
+        Args:
+            data: a batch from the dataloader.
+            optim_wrapper: the optimizer wrapper.
+            grad_sync: called once before the step to average gradients across ranks
+                (:class:`SandwichDistributed` passes it); None on one process.
+        """
         iteration = MessageHub.get_current_instance().get_info('iter', 0)
         data = self.data_preprocessor(data, True)
         log_vars: Dict[str, torch.Tensor] = OrderedDict()
@@ -84,6 +94,8 @@ class SandwichSupernet(BaseModel):
             total = total + loss.detach()
             for k, v in member_vars.items():
                 log_vars[f'{name}.{k}'] = v
+        if grad_sync is not None:
+            grad_sync()
         optim_wrapper.step()
         optim_wrapper.zero_grad()
         log_vars['loss'] = total
@@ -93,3 +105,43 @@ class SandwichSupernet(BaseModel):
     def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
         """The detector at the active subnet (max unless a mutator call changed it)."""
         return self.architecture(inputs, data_samples, mode)
+
+
+@MODEL_WRAPPERS.register_module()
+class SandwichDistributed(nn.Module):
+    """Data-parallel wrapper for :class:`SandwichSupernet` (any backend, CPU gloo included).
+
+    PyTorch's DDP reducer expects one forward and one backward per step; the sandwich
+    rule runs several of each. Every rank already trains the same subnets (members are
+    seeded by the iteration), so the wrapper broadcasts rank 0's weights once, and
+    averages the accumulated gradients with one all-reduce per parameter before each
+    optimizer step: the train step itself is written once, in the supernet.
+
+    Args:
+        module: the supernet.
+        **kwargs: DDP options (``device_ids``, ``broadcast_buffers``...), accepted and
+            ignored so that configs and launchers written for DDP work unchanged.
+    """
+
+    def __init__(self, module: nn.Module, **kwargs):
+        super().__init__()
+        self.module = module
+        if dist.is_available() and dist.is_initialized():
+            for t in module.state_dict().values():
+                dist.broadcast(t, src=0)
+
+    def _sync(self) -> None:
+        world = dist.get_world_size()
+        for p in self.module.parameters():
+            if p.grad is not None:
+                dist.all_reduce(p.grad)
+                p.grad.div_(world)
+
+    def train_step(self, data, optim_wrapper):
+        return self.module.train_step(data, optim_wrapper, grad_sync=self._sync)
+
+    def val_step(self, data):
+        return self.module.val_step(data)
+
+    def test_step(self, data):
+        return self.module.test_step(data)

@@ -1,6 +1,7 @@
 """Export a subnet of a supernet detector: a plain mmdet model config with fixed widths
 and the supernet's weights sliced to it."""
 import copy
+import os
 from typing import Dict, Tuple
 
 import torch
@@ -55,3 +56,75 @@ def export_subnet(model_cfg: dict, state_dict: Dict[str, torch.Tensor], subnet: 
     cfg = static_model_cfg(model_cfg, subnet)
     static = MODELS.build(ConfigDict(cfg))
     return cfg, slice_state_dict(state_dict, static)
+
+
+class NotASupernetCheckpoint(ValueError):
+    """The checkpoint was not written by supernet training, or for another space."""
+
+
+def check_checkpoint_space(checkpoint: dict, space_dict: dict, path: str = 'checkpoint') -> None:
+    """Refuse a checkpoint that is not a supernet of ``space_dict``.
+
+    Raises:
+        NotASupernetCheckpoint: with both spaces shown when they differ.
+    """
+    stored = (checkpoint.get('meta') or {}).get('supernet_space')
+    if stored is None:
+        raise NotASupernetCheckpoint(
+            f'{path} is not a supernet checkpoint (its meta has no "supernet_space"; supernet '
+            f'checkpoints are written by tools/train_supernet.py)')
+    if stored != space_dict:
+        raise NotASupernetCheckpoint(
+            f'{path} was trained on another search space:\n  checkpoint: {stored}\n'
+            f'  config:     {space_dict}')
+
+
+def export_to_files(cfg, checkpoint_path: str, subnet, out_dir: str) -> Tuple[str, str]:
+    """Write ``<out_dir>/<subnet>.py`` (a plain mmdet config with fixed widths) and
+    ``<out_dir>/<subnet>.pth`` (the supernet's weights sliced to the subnet).
+
+    Args:
+        cfg: the supernet's mmengine config (``model.type == 'SandwichSupernet'``).
+        checkpoint_path: a checkpoint written by supernet training.
+        subnet: the subnet (string or :class:`Subnet`).
+        out_dir: output folder.
+
+    Returns:
+        (config path, checkpoint path).
+
+    Raises:
+        NotASupernetCheckpoint: wrong kind of checkpoint or another space.
+        supernet.space.InvalidSubnet: the subnet is outside the space.
+    """
+    import os.path as osp
+
+    from mmengine.config import Config
+
+    from smnas.engine import load_local_checkpoint
+    from smnas.utils import collect_env_versions
+
+    from .space import ModularSpace
+
+    space = ModularSpace.from_dict(dict(cfg.model.space))
+    sub = space.validate(subnet)
+    ckpt = load_local_checkpoint(checkpoint_path, map_location='cpu')
+    check_checkpoint_space(ckpt, space.to_dict(), checkpoint_path)
+    prefix = 'architecture.'
+    arch_sd = {k[len(prefix):]: v for k, v in ckpt['state_dict'].items() if k.startswith(prefix)}
+    model_cfg, sd = export_subnet(cfg.model.architecture.to_dict(), arch_sd, sub)
+
+    out = Config(cfg.to_dict() if hasattr(cfg, 'to_dict') else dict(cfg))
+    out.model = model_cfg
+    out.pop('space', None)
+    out.val_cfg = dict(type='ValLoop')
+    out.custom_hooks = [h for h in out.get('custom_hooks', []) if h.get('type') != 'SupernetMetaHook']
+    out.custom_imports = dict(imports=['smnas', 'supernet'], allow_failed_imports=False)
+    os.makedirs(out_dir, exist_ok=True)
+    cfg_path = osp.join(out_dir, f'{sub}.py')
+    ckpt_path = osp.join(out_dir, f'{sub}.pth')
+    out.load_from = ckpt_path
+    out.dump(cfg_path)
+    torch.save(dict(state_dict=sd, meta=dict(subnet=str(sub), supernet_space=space.to_dict(),
+                                             source=osp.abspath(checkpoint_path),
+                                             versions=collect_env_versions())), ckpt_path)
+    return cfg_path, ckpt_path

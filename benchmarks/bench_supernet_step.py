@@ -1,0 +1,152 @@
+"""Cost of weight sharing, measured side by side in one run.
+
+1. One sandwich step of the supernet (max, min and k random members) against the
+   sum of the training-step times of the same subnets exported as static models.
+   Goal: at most 1.10x.
+2. Each dynamic op at max width against its static op, inference and a training
+   step (forward + backward). Goal: at most 1.05x.
+3. A conv on a strided view of a larger weight against a copied slice and the
+   static conv (why ``supernet.ops`` copies slices).
+
+Timings interleave the compared variants and report the median of repeats, so a
+noisy machine affects both sides alike.
+
+    python benchmarks/bench_supernet_step.py                 # CPU defaults (~3 min)
+    python benchmarks/bench_supernet_step.py --size 320 --repeats 10 --json out.json
+"""
+import argparse
+import json
+import statistics
+import time
+
+import torch
+import torch.nn.functional as F
+from mmcv.cnn.bricks.conv_ws import ConvWS2d
+from mmengine.logging import MessageHub
+from mmengine.optim import OptimWrapper
+from torch import nn
+
+import supernet  # noqa: F401  registers the models
+from smnas.testing import build_detector, demo_batch
+from supernet.export import export_subnet
+from supernet.ops import DynamicConv2d, DynamicGroupNorm, DynamicLinear
+from supernet.space import ModularSpace
+from supernet.testing import supernet_faster_rcnn_cfg
+
+
+def timed(fn, repeats: int, warmup: int = 2) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def interleaved(fns: dict, repeats: int) -> dict:
+    """Median time of each function, the variants alternating run by run."""
+    for fn in fns.values():
+        fn()
+        fn()
+    times = {k: [] for k in fns}
+    for _ in range(repeats):
+        for k, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - t0)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def bench_ops(repeats: int) -> dict:
+    torch.manual_seed(0)
+    x = torch.randn(4, 128, 40, 40)
+    res = {}
+    cases = {
+        'conv3x3_ws': (DynamicConv2d(128, 128, 3, padding=1, weight_std=True),
+                       ConvWS2d(128, 128, 3, padding=1, bias=False), x),
+        'conv3x3': (DynamicConv2d(128, 128, 3, padding=1), nn.Conv2d(128, 128, 3, padding=1, bias=False), x),
+        'groupnorm': (DynamicGroupNorm(128), nn.GroupNorm(16, 128), x),
+        'linear': (DynamicLinear(1024, 1024), nn.Linear(1024, 1024), torch.randn(512, 1024)),
+    }
+    for name, (dyn, static, inp) in cases.items():
+        static.load_state_dict(dyn.state_dict())
+        inp_g = inp.clone().requires_grad_()
+
+        def train(m, inp_g=inp_g):
+            m(inp_g).sum().backward()
+
+        with torch.no_grad():
+            t_inf = interleaved({'dyn': lambda d=dyn, i=inp: d(i), 'static': lambda s=static, i=inp: s(i)},
+                                repeats)
+        t_train = interleaved({'dyn': lambda d=dyn: train(d), 'static': lambda s=static: train(s)}, repeats)
+        res[name] = dict(inference_ratio=t_inf['dyn'] / t_inf['static'],
+                         train_ratio=t_train['dyn'] / t_train['static'])
+    # Strided view vs copied slice (64 of 128 channels) vs a static 64-channel conv.
+    big = nn.Parameter(torch.randn(128, 128, 3, 3))
+    small = nn.Parameter(big.detach()[:64, :64].clone())
+    xs = torch.randn(4, 64, 40, 40, requires_grad=True)
+    t = interleaved({
+        'view': lambda: F.conv2d(xs, big[:64, :64], padding=1).sum().backward(),
+        'copy': lambda: F.conv2d(xs, big[:64, :64].contiguous(), padding=1).sum().backward(),
+        'static': lambda: F.conv2d(xs, small, padding=1).sum().backward(),
+    }, repeats)
+    res['slice_64_of_128_train'] = dict(view_ratio=t['view'] / t['static'],
+                                        copy_ratio=t['copy'] / t['static'])
+    return res
+
+
+def bench_step(size: int, repeats: int, k: int) -> dict:
+    space = ModularSpace(bases=(48, 64), max_depths=(2, 2, 2, 2), neck_channels=(128, 256),
+                         head_channels=(128, 256))
+    torch.manual_seed(0)
+    cfg = supernet_faster_rcnn_cfg(space, num_classes=5)
+    model = build_detector(dict(type='SandwichSupernet', architecture=cfg, space=space.to_dict(),
+                                num_random_subnets=k))
+    data = demo_batch(batch_size=2, size=(size, size), num_classes=5)
+    optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=1e-4))
+    MessageHub.get_current_instance().update_info('iter', 0)
+    members = [s for _, s in model.sandwich_members(0)]
+    statics = []
+    for sub in members:
+        model.mutator.set_subnet(sub)
+        scfg, sd = export_subnet(cfg, model.architecture.state_dict(), sub)
+        m = build_detector(scfg)
+        m.load_state_dict(sd)
+        statics.append((m, OptimWrapper(torch.optim.SGD(m.parameters(), lr=1e-4))))
+    model.mutator.set_max()
+
+    def sandwich():
+        model.train_step(data, optim)
+
+    def static_steps():
+        for m, o in statics:
+            m.train_step(data, o)
+
+    t = interleaved({'sandwich': sandwich, 'static_sum': static_steps}, repeats)
+    return dict(members=[str(s) for s in members], sandwich_s=t['sandwich'], static_sum_s=t['static_sum'],
+                ratio=t['sandwich'] / t['static_sum'])
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--size', type=int, default=192, help='square input size of the step benchmark')
+    p.add_argument('--repeats', type=int, default=5)
+    p.add_argument('--k', type=int, default=2, help='random members per sandwich step')
+    p.add_argument('--json', help='write the results here')
+    args = p.parse_args()
+    torch.set_num_threads(torch.get_num_threads())
+    ops = bench_ops(max(args.repeats * 4, 20))
+    step = bench_step(args.size, args.repeats, args.k)
+    print(f'sandwich step vs summed static steps ({len(step["members"])} members, {args.size}px): '
+          f'{step["ratio"]:.3f}x  ({step["sandwich_s"]:.2f}s vs {step["static_sum_s"]:.2f}s; goal <= 1.10x)')
+    for name, r in ops.items():
+        print(f'{name:<24} ' + '  '.join(f'{k} {v:.3f}x' for k, v in r.items()))
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(dict(step=step, ops=ops, threads=torch.get_num_threads()), f, indent=1)
+
+
+if __name__ == '__main__':
+    main()

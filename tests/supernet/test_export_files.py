@@ -1,0 +1,59 @@
+"""Exported files: a plain config + checkpoint that mmengine loads, equal to the supernet."""
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.runner import load_checkpoint
+
+import supernet  # noqa: F401
+from smnas.testing import build_detector, demo_batch
+from supernet.export import NotASupernetCheckpoint, export_to_files
+from supernet.space import InvalidSubnet, ModularSpace
+from supernet.testing import supernet_faster_rcnn_cfg
+
+SPACE = ModularSpace(bases=(16, 24), max_depths=(2, 2, 2, 2), neck_channels=(32, 64),
+                     head_channels=(32, 64))
+SUB = '24_11-12-21-2_n32_h64'
+
+
+@pytest.fixture(scope='module')
+def trained(tmp_path_factory):
+    d = tmp_path_factory.mktemp('sn')
+    cfg = Config(dict(
+        model=dict(type='SandwichSupernet', architecture=supernet_faster_rcnn_cfg(SPACE),
+                   space=SPACE.to_dict(), num_random_subnets=1),
+        custom_hooks=[dict(type='SupernetMetaHook')]))
+    model = build_detector(cfg.model)
+    torch.save(dict(state_dict=model.state_dict(), meta=dict(supernet_space=SPACE.to_dict())),
+               d / 'sn.pth')
+    return cfg, model, d
+
+
+def test_exported_files_load_and_match(trained, tmp_path):
+    cfg, model, d = trained
+    cfg_path, ckpt_path = export_to_files(cfg, str(d / 'sn.pth'), SUB, str(tmp_path))
+    static_cfg = Config.fromfile(cfg_path)
+    assert static_cfg.model.backbone.type == 'SubnetResNet' and static_cfg.model.neck.type == 'FPN'
+    static = build_detector(static_cfg.model)
+    load_checkpoint(static, ckpt_path, strict=True)
+    model.mutator.set_subnet(SUB)
+    model.eval()
+    static.eval()
+    data = demo_batch(batch_size=1, size=(96, 96))
+    with torch.no_grad():
+        a = model.test_step(data)[0].pred_instances
+        b = static.test_step(data)[0].pred_instances
+    torch.testing.assert_close(a.scores, b.scores, rtol=1e-4, atol=1e-4)
+    model.mutator.set_max()
+
+
+def test_refuses_other_spaces_plain_checkpoints_and_bad_subnets(trained, tmp_path):
+    cfg, model, d = trained
+    torch.save(dict(state_dict=model.state_dict(), meta=dict(supernet_space=dict(bases=[8]))),
+               d / 'other.pth')
+    with pytest.raises(NotASupernetCheckpoint, match='another search space'):
+        export_to_files(cfg, str(d / 'other.pth'), SUB, str(tmp_path))
+    torch.save(dict(state_dict=model.state_dict(), meta={}), d / 'plain.pth')
+    with pytest.raises(NotASupernetCheckpoint, match='not a supernet checkpoint'):
+        export_to_files(cfg, str(d / 'plain.pth'), SUB, str(tmp_path))
+    with pytest.raises(InvalidSubnet, match='base-choice'):
+        export_to_files(cfg, str(d / 'sn.pth'), '40_1-2-2-2_n32_h32', str(tmp_path))
