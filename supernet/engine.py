@@ -41,7 +41,12 @@ class SubnetsValLoop(ValLoop):
                 model.mutator.set_subnet(name)
             for idx, data_batch in enumerate(self.dataloader):
                 self.run_iter(idx, data_batch)
-            for k, v in self.evaluator.evaluate(len(self.dataloader.dataset)).items():
+            result = self.evaluator.evaluate(len(self.dataloader.dataset))
+            if not result:
+                # No detection above the score threshold (an early, untrained subnet):
+                # its AP is 0; record it so every subnet has a continuous curve.
+                result = {'coco/bbox_mAP': 0.0, 'coco/bbox_mAP_50': 0.0}
+            for k, v in result.items():
                 metrics[f'{name}/{k}'] = v
         model.mutator.set_max()
         self.runner.call_hook('after_val_epoch', metrics=metrics)
