@@ -11,13 +11,11 @@ import random
 from dataclasses import dataclass, field
 from typing import Dict, List, Sequence, Tuple
 
+from smnas.utils.errors import RuleViolation
 
-class InvalidSubnet(ValueError):
-    """A subnet outside the space; ``rule`` names the broken rule."""
 
-    def __init__(self, rule: str, message: str):
-        super().__init__(f'[{rule}] {message}')
-        self.rule = rule
+class InvalidSubnet(RuleViolation):
+    """A subnet outside the modular space; ``rule`` names the broken rule."""
 
 
 @dataclass(frozen=True)

@@ -7,28 +7,13 @@
 
 TensorBoard: tensorboard --logdir <work-dir>
 """
-import argparse
-
 from mmengine.runner import Runner
 
-from smnas.engine import DictAction, load_config
-
-
-def parse_args():
-    p = argparse.ArgumentParser(description='Train a detector')
-    p.add_argument('config', help='config file')
-    p.add_argument('--work-dir', help='where logs, checkpoints and TensorBoard events go')
-    p.add_argument('--resume', nargs='?', const='auto', default=None,
-                   help='resume from CHECKPOINT, or without a value from the latest one in the work dir')
-    p.add_argument('--cfg-options', nargs='+', action=DictAction,
-                   help='override config keys, e.g. train_cfg.max_iters=100')
-    p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
-    p.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    return p.parse_args()
+from smnas.engine import load_config, train_parser
 
 
 def main():
-    args = parse_args()
+    args = train_parser('Train a detector').parse_args()
     cfg = load_config(args.config, args.work_dir, args.cfg_options, args.launcher, args.resume)
     Runner.from_cfg(cfg).train()
 

@@ -1,7 +1,8 @@
 """Glue between configs, mmengine's Runner and the command-line tools."""
 from .checkpoint import install_checkpoint_loader, load_local_checkpoint
 from .hooks import FailOnNonFiniteLossHook, NonFiniteLossError
-from .runner import DictAction, load_config, setup_launcher
+from .runner import DictAction, load_config, setup_launcher, train_parser
 
 __all__ = ['DictAction', 'FailOnNonFiniteLossHook', 'NonFiniteLossError',
-           'install_checkpoint_loader', 'load_config', 'load_local_checkpoint', 'setup_launcher']
+           'install_checkpoint_loader', 'load_config', 'load_local_checkpoint', 'setup_launcher',
+           'train_parser']

@@ -2,6 +2,7 @@
 
 Keeps the tools to argparse + :func:`load_config` + mmengine's ``Runner``.
 """
+import argparse
 import os
 import os.path as osp
 from typing import Optional
@@ -10,7 +11,22 @@ import torch
 import torch.distributed as torch_dist
 from mmengine.config import Config, DictAction
 
-__all__ = ['DictAction', 'load_config', 'setup_launcher']
+__all__ = ['DictAction', 'load_config', 'setup_launcher', 'train_parser']
+
+
+def train_parser(description: str) -> argparse.ArgumentParser:
+    """The command line shared by the training tools: config, --work-dir, --resume,
+    --cfg-options, --launcher."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument('config', help='config file')
+    p.add_argument('--work-dir', help='where logs, checkpoints and TensorBoard events go')
+    p.add_argument('--resume', nargs='?', const='auto', default=None,
+                   help='resume from CHECKPOINT, or without a value from the latest one in the work dir')
+    p.add_argument('--cfg-options', nargs='+', action=DictAction,
+                   help='override config keys, e.g. train_cfg.max_iters=100')
+    p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    p.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    return p
 
 
 def load_config(config: str, work_dir: Optional[str] = None, cfg_options: Optional[dict] = None,

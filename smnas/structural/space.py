@@ -15,6 +15,8 @@ import random
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
+from ..utils.errors import RuleViolation
+
 # name -> family, pyramid levels it provides (level l has stride 2**l), and the
 # channels of each level. ResNet's stem is not an output, so ResNets start at P2.
 BACKBONES: Dict[str, dict] = {
@@ -33,12 +35,8 @@ MAX_LEVEL = 6  # FPN outputs go up to P6 (stride 64)
 ONE_STAGE_HEADS = ('retina', )
 
 
-class InvalidCandidate(ValueError):
-    """A candidate outside the space; ``rule`` names the broken rule."""
-
-    def __init__(self, rule: str, message: str):
-        super().__init__(f'[{rule}] {message}')
-        self.rule = rule
+class InvalidCandidate(RuleViolation):
+    """A candidate outside the structural space; ``rule`` names the broken rule."""
 
 
 @dataclass(frozen=True)
