@@ -46,10 +46,11 @@ def timed(fn, repeats: int, warmup: int = 2) -> float:
 
 
 def interleaved(fns: dict, repeats: int) -> dict:
-    """Median time of each function, the variants alternating run by run."""
+    """Median time of each function, the variants alternating run by run (after a
+    warm-up of each: sub-millisecond ops are slow on their first calls)."""
     for fn in fns.values():
-        fn()
-        fn()
+        for _ in range(5):
+            fn()
     times = {k: [] for k in fns}
     for _ in range(repeats):
         for k, fn in fns.items():
@@ -137,7 +138,7 @@ def main():
     p.add_argument('--json', help='write the results here')
     args = p.parse_args()
     torch.set_num_threads(torch.get_num_threads())
-    ops = bench_ops(max(args.repeats * 4, 20))
+    ops = bench_ops(max(args.repeats * 10, 50))
     step = bench_step(args.size, args.repeats, args.k)
     print(f'sandwich step vs summed static steps ({len(step["members"])} members, {args.size}px): '
           f'{step["ratio"]:.3f}x  ({step["sandwich_s"]:.2f}s vs {step["static_sum_s"]:.2f}s; goal <= 1.10x)')

@@ -52,9 +52,12 @@ def export_subnet(model_cfg: dict, state_dict: Dict[str, torch.Tensor], subnet: 
     """
     from mmdet.registry import MODELS
     from mmengine.config import ConfigDict
+    from mmengine.registry import DefaultScope
 
     cfg = static_model_cfg(model_cfg, subnet)
-    static = MODELS.build(ConfigDict(cfg))
+    # Outside a Runner no default scope is set; mmdet's types need it to resolve.
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        static = MODELS.build(ConfigDict(cfg))
     return cfg, slice_state_dict(state_dict, static)
 
 

@@ -57,3 +57,22 @@ def test_refuses_other_spaces_plain_checkpoints_and_bad_subnets(trained, tmp_pat
         export_to_files(cfg, str(d / 'plain.pth'), SUB, str(tmp_path))
     with pytest.raises(InvalidSubnet, match='base-choice'):
         export_to_files(cfg, str(d / 'sn.pth'), '40_1-2-2-2_n32_h32', str(tmp_path))
+
+
+def test_export_tool_in_a_fresh_process(trained, tmp_path):
+    import subprocess
+    import sys
+
+    from smnas.testing import REPO_ROOT
+    cfg, _, d = trained
+    cfg_file = tmp_path / 'supernet_cfg.py'
+    cfg.dump(str(cfg_file))
+    proc = subprocess.run([sys.executable, 'tools/export_subnet.py', str(cfg_file), str(d / 'sn.pth'),
+                           '--subnet', SUB, '--out', str(tmp_path / 'out')], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (tmp_path / 'out' / f'{SUB}.pth').is_file()
+    proc = subprocess.run([sys.executable, 'tools/export_subnet.py', str(cfg_file), str(d / 'sn.pth'),
+                           '--subnet', '64_1-21-21-12_n256_h128', '--out', str(tmp_path / 'o2')],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and 'base-choice' in proc.stderr
