@@ -151,10 +151,7 @@ class ModularSpace:
         """
         if isinstance(sub, str):
             sub = Subnet.parse(sub)
-        v = self.violations(sub)
-        if v:
-            rule, msg = v[0]
-            raise InvalidSubnet(rule, f'{sub}: {msg}' + ''.join(f'; [{r}] {m}' for r, m in v[1:]))
+        InvalidSubnet.raise_if_any(sub, self.violations(sub))
         return sub
 
     def count(self) -> int:

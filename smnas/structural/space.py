@@ -273,11 +273,7 @@ class StructuralSpace:
         """
         if isinstance(c, str):
             c = Candidate.parse(c)
-        v = self.violations(c)
-        if v:
-            rule, msg = v[0]
-            more = ''.join(f'; [{r}] {m}' for r, m in v[1:])
-            raise InvalidCandidate(rule, f'{c}: {msg}{more}')
+        InvalidCandidate.raise_if_any(c, self.violations(c))
         return c
 
     def candidates(self) -> List[Candidate]:

@@ -12,3 +12,11 @@ class RuleViolation(ValueError):
     def __init__(self, rule: str, message: str):
         super().__init__(f'[{rule}] {message}')
         self.rule = rule
+
+    @classmethod
+    def raise_if_any(cls, subject, violations) -> None:
+        """Raise ``cls`` naming the first of ``violations`` ((rule, message) pairs), with
+        the others appended; do nothing when there are none."""
+        if violations:
+            rule, msg = violations[0]
+            raise cls(rule, f'{subject}: {msg}' + ''.join(f'; [{r}] {m}' for r, m in violations[1:]))
