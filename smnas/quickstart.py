@@ -13,7 +13,7 @@ from typing import List, Optional
 
 from .data.synthetic import SyntheticConfig, generate
 from .utils import atomic_write_json, collect_env_versions
-from .testing import config_path
+from .utils.paths import config_path
 
 BASELINE = 'baseline/faster-rcnn_r18-gnws_fpn_synthetic.py'
 

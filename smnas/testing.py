@@ -4,29 +4,13 @@ Models are built from the repository's own configs (``configs/_base_/models``), 
 what the tests exercise is what users train.
 """
 import logging
-from pathlib import Path
 from typing import Optional, Tuple
 
 import torch
 from mmengine.config import Config, ConfigDict
 from mmengine.logging import MMLogger
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-CONFIG_DIR = REPO_ROOT / 'configs'
-
-
-def config_path(rel: str) -> Path:
-    """Absolute path of ``configs/<rel>``.
-
-    Raises:
-        FileNotFoundError: the repository's configs are not next to the package
-            (smnas installed without its source tree).
-    """
-    path = CONFIG_DIR / rel
-    if not path.is_file():
-        raise FileNotFoundError(f'{path} not found: smnas.testing needs the source checkout '
-                                f'(pip install -e .)')
-    return path
+from .utils.paths import CONFIG_DIR, REPO_ROOT, config_path  # noqa: F401  re-exported for tests
 
 
 def model_cfg(rel: str = '_base_/models/faster-rcnn_r18_fpn_gnws.py',
