@@ -28,10 +28,10 @@ from torch import nn
 
 import supernet  # noqa: F401  registers the models
 from smnas.testing import build_detector, demo_batch
+from supernet.build import supernet_model_cfg
 from supernet.export import export_subnet
 from supernet.ops import DynamicConv2d, DynamicGroupNorm, DynamicLinear
 from supernet.space import ModularSpace
-from supernet.testing import supernet_faster_rcnn_cfg
 
 
 def timed(fn, repeats: int, warmup: int = 2) -> float:
@@ -98,11 +98,14 @@ def bench_ops(repeats: int) -> dict:
     return res
 
 
+RCNN = 'r18_fpn-p2p5-p6_rpn_rcnn_512x512'  # the structure around which the supernet is built
+
+
 def bench_step(size: int, repeats: int, k: int) -> dict:
     space = ModularSpace(bases=(48, 64), max_depths=(2, 2, 2, 2), neck_channels=(128, 256),
                          head_channels=(128, 256))
     torch.manual_seed(0)
-    cfg = supernet_faster_rcnn_cfg(space, num_classes=5)
+    cfg = supernet_model_cfg(RCNN, space, num_classes=5)
     model = build_detector(dict(type='SandwichSupernet', architecture=cfg, space=space.to_dict(),
                                 num_random_subnets=k))
     data = demo_batch(batch_size=2, size=(size, size), num_classes=5)

@@ -2,7 +2,7 @@
 and the supernet's weights sliced to it."""
 import copy
 import os
-from typing import Dict, Tuple
+from typing import Callable, Dict, List, Tuple
 
 import torch
 
@@ -10,30 +10,43 @@ from .models.static import slice_state_dict
 from .ops import gn_groups
 from .space import Subnet
 
-# searchable type -> how its static counterpart's config is made from the subnet
-_STATIC = {
-    'SearchableResNet': lambda c, s: dict(type='SubnetResNet', arch=str(s),
-                                          out_indices=c.get('out_indices', (0, 1, 2, 3))),
-    'SearchableFPN': lambda c, s: dict(
-        {k: v for k, v in c.items() if k not in ('type', 'in_channels', 'out_channels', 'norm_cfg')},
-        type='FPN', in_channels=[s.stage_widths()[i] for i in range(len(c['in_channels']))],
-        out_channels=s.neck, conv_cfg=dict(type='ConvWS'),
-        norm_cfg=dict(type='GN', num_groups=gn_groups(s.neck))),
-    'SearchableRPNHead': lambda c, s: dict(c, type='RPNHead', in_channels=s.neck, feat_channels=s.head),
-    'SearchableRoIExtractor': lambda c, s: dict(c, type='SingleRoIExtractor', out_channels=s.neck),
-    'SearchableShared2FCBBoxHead': lambda c, s: dict(c, type='Shared2FCBBoxHead', in_channels=s.neck,
-                                                     fc_out_channels=s.head),
-}
+
+def _gn(channels: int) -> dict:
+    return dict(type='GN', num_groups=gn_groups(channels), requires_grad=True)
+
+
+def _static_rules(subnet: Subnet, in_widths: List[int]) -> Dict[str, Callable[[dict], dict]]:
+    """Searchable type -> how its static counterpart's config is made from its config."""
+    s = subnet
+    return {
+        'SearchableResNet': lambda c: dict(type='SubnetResNet', arch=str(s),
+                                           out_indices=c.get('out_indices', (0, 1, 2, 3))),
+        'SearchableFPN': lambda c: dict(
+            {k: v for k, v in c.items() if k not in ('type', 'in_channels', 'out_channels')},
+            type='FPN', in_channels=in_widths, out_channels=s.neck,
+            conv_cfg=c.get('conv_cfg') or dict(type='ConvWS'), norm_cfg=_gn(s.neck)),
+        'SearchableRPNHead': lambda c: dict(c, type='RPNHead', in_channels=s.neck, feat_channels=s.head),
+        'SearchableRetinaHead': lambda c: dict(
+            c, type='RetinaHead', in_channels=s.neck, feat_channels=s.head,
+            conv_cfg=c.get('conv_cfg') or dict(type='ConvWS'), norm_cfg=_gn(s.head)),
+        'SearchableRoIExtractor': lambda c: dict(c, type='SingleRoIExtractor', out_channels=s.neck),
+        'SearchableShared2FCBBoxHead': lambda c: dict(c, type='Shared2FCBBoxHead', in_channels=s.neck,
+                                                      fc_out_channels=s.head),
+    }
 
 
 def static_model_cfg(model_cfg: dict, subnet: Subnet) -> dict:
     """The supernet's model config with every searchable part replaced by its static
     counterpart at the widths of ``subnet`` (other keys unchanged)."""
+    out_indices = model_cfg.get('backbone', {}).get('out_indices', (0, 1, 2, 3))
+    widths = subnet.stage_widths()
+    rules = _static_rules(subnet, [widths[i] for i in out_indices])
+
     def convert(node):
         if isinstance(node, dict):
             node = {k: convert(v) for k, v in node.items()}
-            if node.get('type') in _STATIC:
-                node = _STATIC[node['type']](node, subnet)
+            if node.get('type') in rules:
+                node = rules[node['type']](node)
             return node
         if isinstance(node, (list, tuple)):
             return type(node)(convert(v) for v in node)

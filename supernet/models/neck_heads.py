@@ -1,14 +1,15 @@
-"""Searchable FPN, RPN head, RoI extractor and box head: stock mmdet modules with
-their layers swapped for dynamic ones of the same names.
+"""Searchable FPN, RPN head, RetinaNet head, RoI extractor and box head: stock mmdet
+modules with their layers swapped for dynamic ones of the same names.
 
 Keeping mmdet's module names means a subnet exports to the *stock* mmdet module at
-fixed widths (``FPN``, ``RPNHead``, ``Shared2FCBBoxHead``) with the supernet's state
-dict sliced to its shapes: the exported config needs nothing of ours but the
-backbone.
+fixed widths (``FPN``, ``RPNHead``, ``RetinaHead``, ``Shared2FCBBoxHead``; a Cascade
+R-CNN is a list of the latter) with the supernet's state dict sliced to its shapes:
+the exported config needs nothing of ours but the backbone.
 """
 from typing import List
 
-from mmdet.models.dense_heads import RPNHead
+from mmcv.cnn.bricks.conv_ws import ConvWS2d
+from mmdet.models.dense_heads import RetinaHead, RPNHead
 from mmdet.models.necks import FPN
 from mmdet.models.roi_heads.bbox_heads import Shared2FCBBoxHead
 from mmdet.models.roi_heads.roi_extractors import SingleRoIExtractor
@@ -17,13 +18,24 @@ from mmdet.registry import MODELS
 from ..ops import DynamicConv2d, DynamicGroupNorm, DynamicLinear, gn_groups
 
 
-def _dynamic_conv_module(cm, max_in: int, max_out: int) -> None:
-    """Swap an mmcv ConvModule's conv (WS) and GroupNorm for dynamic ones, in place."""
+def _dynamic_conv_module(cm) -> None:
+    """Swap an mmcv ConvModule's conv (with WS if it had it) and GroupNorm for dynamic
+    ones of the same maximum sizes, in place."""
     conv = cm.conv
-    cm.conv = DynamicConv2d(max_in, max_out, conv.kernel_size, conv.stride, conv.padding,
-                            conv.dilation, bias=conv.bias is not None, weight_std=True)
+    cm.conv = DynamicConv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride,
+                            conv.padding, conv.dilation, bias=conv.bias is not None,
+                            weight_std=isinstance(conv, ConvWS2d))
     if getattr(cm, 'norm_name', None):
-        setattr(cm, cm.norm_name, DynamicGroupNorm(max_out))
+        setattr(cm, cm.norm_name, DynamicGroupNorm(conv.out_channels))
+
+
+def _gn_cfg(kwargs: dict, channels: int) -> None:
+    """Default GN + WS, and GN groups of a fixed size (what DynamicGroupNorm uses)."""
+    kwargs.setdefault('conv_cfg', dict(type='ConvWS'))
+    norm = kwargs.get('norm_cfg') or dict(type='GN')
+    if norm.get('type') != 'GN':
+        raise ValueError(f'searchable modules use GroupNorm (any width is valid), not {norm["type"]}')
+    kwargs['norm_cfg'] = dict(norm, num_groups=gn_groups(channels))
 
 
 @MODELS.register_module()
@@ -33,17 +45,16 @@ class SearchableFPN(FPN):
     Args:
         in_channels: largest width of each input level.
         out_channels: largest output width.
-        num_outs: output levels (extra levels by max-pool, as for Faster R-CNN).
+        num_outs: output levels (extra levels by max-pool, or by convs with
+            ``add_extra_convs``, as for mmdet's FPN).
+        **kwargs: other ``FPN`` arguments.
     """
 
     def __init__(self, in_channels: List[int], out_channels: int, num_outs: int, **kwargs):
-        kwargs.setdefault('conv_cfg', dict(type='ConvWS'))
-        kwargs.setdefault('norm_cfg', dict(type='GN', num_groups=gn_groups(out_channels)))
+        _gn_cfg(kwargs, out_channels)
         super().__init__(in_channels, out_channels, num_outs, **kwargs)
-        for cm, c_in in zip(self.lateral_convs, in_channels[self.start_level:]):
-            _dynamic_conv_module(cm, c_in, out_channels)
-        for cm in self.fpn_convs:
-            _dynamic_conv_module(cm, out_channels, out_channels)
+        for cm in list(self.lateral_convs) + list(self.fpn_convs):
+            _dynamic_conv_module(cm)
 
     def apply_subnet(self, subnet) -> None:
         """Set the output width to ``subnet.neck``."""
@@ -99,3 +110,28 @@ class SearchableShared2FCBBoxHead(Shared2FCBBoxHead):
         """Set both fc widths to ``subnet.head``."""
         for fc in self.shared_fcs:
             fc.active_out_features = subnet.head
+
+
+@MODELS.register_module()
+class SearchableRetinaHead(RetinaHead):
+    """mmdet's RetinaHead (GN + WS stacked convs) whose stacked convs have the subnet's
+    head width; its input width follows the neck. Arguments as ``RetinaHead`` (at
+    maximum widths)."""
+
+    def __init__(self, num_classes: int, in_channels: int, **kwargs):
+        _gn_cfg(kwargs, kwargs.get('feat_channels', 256))
+        super().__init__(num_classes, in_channels, **kwargs)
+
+    def _init_layers(self) -> None:
+        super()._init_layers()
+        for cm in list(self.cls_convs) + list(self.reg_convs):
+            _dynamic_conv_module(cm)
+        for name in ('retina_cls', 'retina_reg'):
+            conv = getattr(self, name)
+            setattr(self, name, DynamicConv2d(conv.in_channels, conv.out_channels, 3, padding=1,
+                                              bias=True))
+
+    def apply_subnet(self, subnet) -> None:
+        """Set the stacked convs' width to ``subnet.head``."""
+        for cm in list(self.cls_convs) + list(self.reg_convs):
+            cm.conv.active_out_channels = subnet.head

@@ -5,16 +5,16 @@ from mmengine.optim import OptimWrapper
 
 import supernet  # noqa: F401
 from smnas.testing import build_detector, demo_batch
-from supernet.space import ModularSpace
-from supernet.testing import supernet_faster_rcnn_cfg
+from supernet.build import supernet_model_cfg
 
-SPACE = ModularSpace(bases=(16, 24), max_depths=(2, 2, 2, 2), neck_channels=(32, 64),
-                     head_channels=(32, 64))
+from .common import RCNN, TINY_SPACE
+
+SPACE = TINY_SPACE
 
 
 def make(**kw):
     torch.manual_seed(0)
-    cfg = dict(type='SandwichSupernet', architecture=supernet_faster_rcnn_cfg(SPACE),
+    cfg = dict(type='SandwichSupernet', architecture=supernet_model_cfg(RCNN, SPACE, 3),
                space=SPACE.to_dict(), num_random_subnets=1, **kw)
     return build_detector(cfg)
 

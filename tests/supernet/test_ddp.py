@@ -16,12 +16,10 @@ def _worker(rank, world, port, out):
         import supernet  # noqa: F401
         from smnas.testing import build_detector, demo_batch
         from supernet.algorithm import SandwichDistributed
-        from supernet.space import ModularSpace
-        from supernet.testing import supernet_faster_rcnn_cfg
-
-        space = ModularSpace(bases=(16, 24), max_depths=(2, 2, 2, 2), neck_channels=(32, 64),
-                             head_channels=(32, 64))
-        cfg = dict(type='SandwichSupernet', architecture=supernet_faster_rcnn_cfg(space),
+        from supernet.build import supernet_model_cfg
+        from tests.supernet.common import RCNN
+        from tests.supernet.common import TINY_SPACE as space
+        cfg = dict(type='SandwichSupernet', architecture=supernet_model_cfg(RCNN, space, 3),
                    space=space.to_dict(), num_random_subnets=1)
         model = build_detector(cfg, seed=rank)  # different init per rank: the wrapper syncs it
         ddp = SandwichDistributed(model)

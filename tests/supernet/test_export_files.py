@@ -6,12 +6,13 @@ from mmengine.runner import load_checkpoint
 
 import supernet  # noqa: F401
 from smnas.testing import build_detector, demo_batch
+from supernet.build import supernet_model_cfg
 from supernet.export import NotASupernetCheckpoint, export_to_files
-from supernet.space import InvalidSubnet, ModularSpace
-from supernet.testing import supernet_faster_rcnn_cfg
+from supernet.space import InvalidSubnet
 
-SPACE = ModularSpace(bases=(16, 24), max_depths=(2, 2, 2, 2), neck_channels=(32, 64),
-                     head_channels=(32, 64))
+from .common import RCNN, TINY_SPACE
+
+SPACE = TINY_SPACE
 SUB = '24_11-12-21-2_n32_h64'
 
 
@@ -19,7 +20,7 @@ SUB = '24_11-12-21-2_n32_h64'
 def trained(tmp_path_factory):
     d = tmp_path_factory.mktemp('sn')
     cfg = Config(dict(
-        model=dict(type='SandwichSupernet', architecture=supernet_faster_rcnn_cfg(SPACE),
+        model=dict(type='SandwichSupernet', architecture=supernet_model_cfg(RCNN, SPACE, 3),
                    space=SPACE.to_dict(), num_random_subnets=1),
         custom_hooks=[dict(type='SupernetMetaHook')]))
     model = build_detector(cfg.model)

@@ -1,0 +1,9 @@
+"""Shared fixtures of the supernet tests: a tiny space and the structures built around it."""
+from supernet.space import ModularSpace
+
+# Two bases, two blocks per stage, two neck and head widths: every code path, tiny tensors.
+TINY_SPACE = ModularSpace(bases=(16, 24), max_depths=(2, 2, 2, 2), neck_channels=(32, 64),
+                          head_channels=(32, 64))
+RCNN = 'r18_fpn-p2p5-p6_rpn_rcnn_512x512'
+# One structure of each detector type the modular stage supports (P3-P5 inputs for two).
+STRUCTURES = [RCNN, 'r50_fpn-p3p5-p6_rpn_cascade2_512x512', 'r18_fpn-p3p5-p6_none_retina_512x512']
