@@ -15,11 +15,13 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from mmdet.registry import MODELS
+from mmengine.config import ConfigDict
 from mmengine.logging import MessageHub
 from mmengine.model import BaseModel
 from mmengine.registry import MODEL_WRAPPERS
 from torch import nn
 
+from .build import expand_architecture
 from .mutator import SubnetMutator
 from .space import ModularSpace, Subnet
 
@@ -29,7 +31,9 @@ class SandwichSupernet(BaseModel):
     """Wraps a supernet detector and trains it with the sandwich rule.
 
     Args:
-        architecture: config of the supernet detector (searchable backbone/neck/heads).
+        architecture: config of the supernet detector (searchable backbone/neck/heads),
+            or the ``StructureSupernet`` shorthand
+            (:func:`supernet.build.expand_architecture`).
         space: the modular space (dict form).
         num_random_subnets: ``k`` random members per batch besides max and min.
         distill: add an in-place distillation loss to the non-max members.
@@ -41,10 +45,11 @@ class SandwichSupernet(BaseModel):
     def __init__(self, architecture: dict, space: dict, num_random_subnets: int = 2,
                  distill: bool = False, distill_weight: float = 1.0, seed: int = 0, init_cfg=None):
         super().__init__(data_preprocessor=dict(type='BaseDataPreprocessor'), init_cfg=init_cfg)
-        self.architecture = MODELS.build(architecture)
+        self.space = ModularSpace.from_dict(dict(space))
+        self.architecture_cfg = expand_architecture(architecture, self.space)
+        self.architecture = MODELS.build(ConfigDict(self.architecture_cfg))
         # The detector's own preprocessor (normalisation, padding, batching).
         self.data_preprocessor = self.architecture.data_preprocessor
-        self.space = ModularSpace.from_dict(dict(space))
         self.mutator = SubnetMutator(self.architecture, self.space)
         self.num_random_subnets = int(num_random_subnets)
         self.distill = bool(distill)

@@ -6,7 +6,7 @@ space replaces the backbone by the searchable ResNet and sets the FPN and head
 widths. Whatever the structural backbone was, the modular stage searches the
 space's ResNet-style encoding, as SM-NAS does.
 """
-from typing import List, Tuple, Union
+from typing import List, Optional, Tuple, Union
 
 from smnas.utils.errors import RuleViolation
 
@@ -72,3 +72,52 @@ def supernet_model_cfg(structure: Union[str, 'object'], space: ModularSpace, num
     for h in heads:
         h.update(type='SearchableShared2FCBBoxHead', in_channels=neck_c, fc_out_channels=head_c)
     return cfg
+
+
+def _merge(base: dict, override: dict) -> dict:
+    """``override`` merged into a copy of ``base`` (dicts recursively, other values replaced)."""
+    out = dict(base)
+    for k, v in override.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def expand_architecture(arch: dict, space: Optional[ModularSpace] = None) -> dict:
+    """The full searchable model config of a ``StructureSupernet`` shorthand (other
+    configs are returned unchanged).
+
+    The shorthand keeps configs short and their widths consistent::
+
+        architecture=dict(type='StructureSupernet', structure='r18_fpn-p2p5-p6_rpn_rcnn_800x600',
+                          num_classes=80, overrides=dict(test_cfg=dict(rcnn=dict(score_thr=0.01))))
+
+    Args:
+        arch: the ``architecture`` config of a supernet.
+        space: the modular space, used when ``arch`` names none.
+
+    Returns:
+        A plain mmdet model dict (``overrides`` merged into it).
+    """
+    arch = dict(arch)
+    if arch.get('type') != 'StructureSupernet':
+        return arch
+    unknown = set(arch) - {'type', 'structure', 'num_classes', 'space', 'rcnn_samples', 'overrides'}
+    if unknown:
+        raise ValueError(f'StructureSupernet takes structure, num_classes, space, rcnn_samples and '
+                         f'overrides; unknown keys: {sorted(unknown)}')
+    if arch.get('space') is not None:
+        space = ModularSpace.from_dict(dict(arch['space']))
+    if space is None:
+        raise ValueError('StructureSupernet needs a space (its own or the supernet\'s)')
+    cfg = supernet_model_cfg(arch['structure'], space, int(arch['num_classes']),
+                             rcnn_samples=int(arch.get('rcnn_samples', 128)))
+    return _merge(cfg, _plain(arch.get('overrides') or {}))
+
+
+def _plain(node):
+    """ConfigDicts and tuples from configs as plain dicts and lists."""
+    if isinstance(node, dict):
+        return {k: _plain(v) for k, v in node.items()}
+    if isinstance(node, (list, tuple)):
+        return [_plain(v) for v in node]
+    return node

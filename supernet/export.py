@@ -6,6 +6,7 @@ from typing import Callable, Dict, List, Tuple
 
 import torch
 
+from .build import expand_architecture
 from .models.static import slice_state_dict
 from .ops import gn_groups
 from .space import Subnet
@@ -127,7 +128,8 @@ def export_to_files(cfg, checkpoint_path: str, subnet, out_dir: str) -> Tuple[st
     check_checkpoint_space(ckpt, space.to_dict(), checkpoint_path)
     prefix = 'architecture.'
     arch_sd = {k[len(prefix):]: v for k, v in ckpt['state_dict'].items() if k.startswith(prefix)}
-    model_cfg, sd = export_subnet(cfg.model.architecture.to_dict(), arch_sd, sub)
+    arch_cfg = expand_architecture(cfg.model.architecture.to_dict(), space)
+    model_cfg, sd = export_subnet(arch_cfg, arch_sd, sub)
 
     out = Config(cfg.to_dict() if hasattr(cfg, 'to_dict') else dict(cfg))
     out.model = model_cfg

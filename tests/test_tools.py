@@ -1,41 +1,14 @@
 """tools/train.py and tools/test.py end to end on a tiny synthetic dataset."""
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from smnas.data.synthetic import SyntheticConfig, generate
-from smnas.testing import REPO_ROOT, config_path
+from smnas.testing import config_path
+
+from .tool_helpers import run_tool, tiny_options
 
 CFG = str(config_path('baseline/faster-rcnn_r18-gnws_fpn_synthetic.py'))
-
-
-def tiny_options(data_root: Path, iters: int):
-    root = f'{data_root}/'
-    opts = [
-        f'train_dataloader.dataset.data_root={root}', f'val_dataloader.dataset.data_root={root}',
-        f'test_dataloader.dataset.data_root={root}',
-        f'val_evaluator.ann_file={root}annotations/instances_val.json',
-        f'test_evaluator.ann_file={root}annotations/instances_val.json',
-        f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
-        'train_dataloader.batch_size=2', 'default_hooks.logger.interval=1',
-        f'default_hooks.checkpoint.interval={iters}',
-        'train_dataloader.dataset.pipeline.2.scale=(96,64)',
-        'val_dataloader.dataset.pipeline.1.scale=(96,64)',
-        'test_dataloader.dataset.pipeline.1.scale=(96,64)',
-    ]
-    for loader in ('train', 'val', 'test'):
-        opts += [f'{loader}_dataloader.num_workers=0', f'{loader}_dataloader.persistent_workers=False']
-    return opts
-
-
-def run_tool(*args):
-    proc = subprocess.run([sys.executable, *args], cwd=REPO_ROOT, capture_output=True, text=True,
-                          timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc.stdout + proc.stderr
 
 
 @pytest.fixture(scope='module')

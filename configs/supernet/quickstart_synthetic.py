@@ -3,7 +3,7 @@
 #   python tools/make_synthetic.py --out data/synthetic
 #   python tools/train_supernet.py configs/supernet/quickstart_synthetic.py
 _base_ = [
-    '../_base_/models/supernet_faster-rcnn_fpn.py',
+    '../_base_/models/supernet.py',
     '../_base_/datasets/synthetic.py',
     '../_base_/schedules/cpu_short.py',
     '../_base_/default_runtime.py',
@@ -11,20 +11,16 @@ _base_ = [
 custom_imports = dict(imports=['smnas', 'supernet'], allow_failed_imports=False)
 
 # A reduced space for the CPU: two bases, at most 2 blocks per stage, neck and head
-# widths 128/256. Max widths: stages 64/128/256/512, neck 256, head 256.
+# widths 128/256 (max widths: stages 64/128/256/512, neck 256, head 256).
 space = dict(bases=[48, 64], max_depths=[2, 2, 2, 2], neck_channels=[128, 256],
              head_channels=[128, 256], doublings=[0, 1, 1, 1])
 model = dict(
     space=space,
     architecture=dict(
-        backbone=dict(space=space),
-        neck=dict(in_channels=[64, 128, 256, 512], out_channels=256),
-        rpn_head=dict(in_channels=256, feat_channels=256),
-        roi_head=dict(bbox_roi_extractor=dict(out_channels=256),
-                      bbox_head=dict(in_channels=256, fc_out_channels=256, num_classes=5)),
+        structure='r18_fpn-p2p5-p6_rpn_rcnn_192x144', num_classes=5,
         # Keep low-confidence detections for AP, as mmdet's GA-RPN configs do: early
         # in a short schedule most scores are still below the usual 0.05.
-        test_cfg=dict(rcnn=dict(score_thr=0.001))))
+        overrides=dict(test_cfg=dict(rcnn=dict(score_thr=0.001)))))
 
 img_scale = (192, 144)
 train_dataloader = dict(batch_size=2, dataset=dict(pipeline=[

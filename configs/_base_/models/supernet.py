@@ -1,0 +1,26 @@
+# A weight-sharing supernet over the modular space (SM-NAS's modular stage), trained
+# with the sandwich rule. The detector is built around a structure of the structural
+# stage (its FPN levels, RPN and head; the backbone becomes the searchable ResNet):
+# set architecture.structure, num_classes and, if needed, overrides of the full
+# model config (see supernet.build.expand_architecture). Supported heads: Faster
+# R-CNN (rcnn), Cascade R-CNN (cascade2-4) and RetinaNet (retina), with an RPN or none.
+space = dict(bases=[48, 56, 64, 72], max_depths=[3, 4, 6, 3], neck_channels=[128, 256, 512],
+             head_channels=[128, 256, 512], doublings=[0, 1, 1, 1])
+
+model = dict(
+    type='SandwichSupernet',
+    space=space,
+    num_random_subnets=2,
+    distill=False,
+    distill_weight=1.0,
+    seed=0,
+    architecture=dict(type='StructureSupernet', structure='r18_fpn-p2p5-p6_rpn_rcnn_800x600',
+                      num_classes=80, overrides=dict()))
+
+# The same command trains on one process, with torchrun on CPUs (gloo) or GPUs: the
+# sandwich rule runs several forward/backward passes per step, so the supernet has
+# its own data-parallel wrapper instead of PyTorch's DDP.
+model_wrapper_cfg = dict(type='SandwichDistributed')
+# Runnable supernet configs also set (val_cfg is a schedule key, so it is set there):
+#   val_cfg = dict(type='SubnetsValLoop', subnets=['max', 'min'])
+custom_hooks = [dict(type='SupernetMetaHook')]

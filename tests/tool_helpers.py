@@ -1,0 +1,35 @@
+"""Running the tools in a subprocess on tiny data, as a user would."""
+import subprocess
+import sys
+from pathlib import Path
+
+from smnas.testing import REPO_ROOT
+
+
+def tiny_options(data_root: Path, iters: int):
+    """--cfg-options that point a config at tiny data, 96x64 inputs, ``iters`` iterations."""
+    root = f'{data_root}/'
+    opts = [
+        f'train_dataloader.dataset.data_root={root}', f'val_dataloader.dataset.data_root={root}',
+        f'test_dataloader.dataset.data_root={root}',
+        f'val_evaluator.ann_file={root}annotations/instances_val.json',
+        f'test_evaluator.ann_file={root}annotations/instances_val.json',
+        f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
+        'train_dataloader.batch_size=2', 'default_hooks.logger.interval=1',
+        f'default_hooks.checkpoint.interval={iters}',
+        'train_dataloader.dataset.pipeline.2.scale=(96,64)',
+        'val_dataloader.dataset.pipeline.1.scale=(96,64)',
+        'test_dataloader.dataset.pipeline.1.scale=(96,64)',
+    ]
+    for loader in ('train', 'val', 'test'):
+        opts += [f'{loader}_dataloader.num_workers=0', f'{loader}_dataloader.persistent_workers=False']
+    return opts
+
+
+def run_tool(*args, module: bool = False):
+    """Run ``python TOOL ARGS`` (or ``python -m ...`` with ``module``) in the repository root;
+    assert it succeeds and return its output."""
+    cmd = [sys.executable, *(['-m'] if module else []), *args]
+    proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout + proc.stderr
