@@ -4,7 +4,9 @@ Latency is what the structural search minimises, so it is measured, not modelled
 the full ``test_step`` (pre-processing, backbone to heads, NMS and rescaling) at the
 detector's input size, batch 1, on the device it runs on, after warm-up, as the
 median of repeated runs. FLOPs are counted with thop over the whole detector's
-tensor forward (all convolutions and linear layers of backbone, neck and heads).
+tensor forward (all convolutions, linear and normalisation layers of backbone, neck
+and heads; two-stage detectors with a fixed number of proposals, see
+:class:`TensorForward`).
 """
 import copy
 import platform
@@ -114,16 +116,68 @@ def measure_latency(model: nn.Module, input_size: Tuple[int, int], warmup: int =
                 latency_std_ms=statistics.pstdev(times), repeats=repeats, device=device_name(device))
 
 
-class _TensorForward(nn.Module):
-    """Wraps a detector so thop sees ``forward(images)``: the whole tensor path."""
+def fixed_proposals(num: int, img_shape: Tuple[int, int], device: torch.device):
+    """``num`` deterministic boxes spread over an image of ``img_shape`` (h, w), of sizes
+    from 8 pixels to half the image, as an ``InstanceData`` of proposals."""
+    from mmengine.structures import InstanceData
 
-    def __init__(self, detector: nn.Module, data_samples):
+    h, w = img_shape
+    g = torch.Generator().manual_seed(0)
+    size = torch.exp(torch.empty(num, 2).uniform_(0, 1, generator=g) *
+                     torch.log(torch.tensor([max(w / 2, 9.0), max(h / 2, 9.0)]) / 8)) * 8
+    centre = torch.rand(num, 2, generator=g) * torch.tensor([w, h], dtype=torch.float)
+    boxes = torch.cat([centre - size / 2, centre + size / 2], 1)
+    boxes[:, 0::2] = boxes[:, 0::2].clamp(0, w)
+    boxes[:, 1::2] = boxes[:, 1::2].clamp(0, h)
+    return InstanceData(bboxes=boxes.to(device), scores=torch.ones(num, device=device),
+                        labels=torch.zeros(num, dtype=torch.long, device=device))
+
+
+def num_test_rois(detector: nn.Module) -> int:
+    """Proposals per image a two-stage detector's box head sees at test time
+    (``test_cfg.rpn.max_per_img``, the usual budget); 0 for one-stage detectors."""
+    if not hasattr(detector, 'roi_head'):
+        return 0
+    rpn = (detector.test_cfg or {}).get('rpn') or {}
+    return int(rpn.get('max_per_img', 1000))
+
+
+class TensorForward(nn.Module):
+    """A detector's whole tensor path as ``forward(images)``: backbone, neck, dense
+    heads and, for two-stage detectors, the RoI head(s) on a fixed number of proposals.
+
+    The RPN's own proposals depend on the input and the weights (its NMS keeps a
+    varying number), which would make FLOPs vary from run to run; a fixed count of
+    ``num_rois`` per image (default: the test-time budget) makes them a property of
+    the architecture and the input size.
+
+    Args:
+        detector: an mmdet detector.
+        data_samples: the samples of the batch (image metas).
+        num_rois: proposals per image (two-stage detectors).
+    """
+
+    def __init__(self, detector: nn.Module, data_samples, num_rois: Optional[int] = None):
         super().__init__()
         self.detector = detector
         self.data_samples = data_samples
+        self.num_rois = num_test_rois(detector) if num_rois is None else num_rois
 
     def forward(self, images):
-        return self.detector._forward(images, self.data_samples)
+        det = self.detector
+        x = det.extract_feat(images)
+        if not hasattr(det, 'roi_head'):
+            return det.bbox_head(x)
+        outs = det.rpn_head(x) if getattr(det, 'with_rpn', False) else ()
+        proposals = [fixed_proposals(self.num_rois, s.metainfo['img_shape'], images.device)
+                     for s in self.data_samples]
+        return outs, det.roi_head.forward(x, proposals, self.data_samples)
+
+
+def dummy_inputs(model: nn.Module, input_size: Tuple[int, int]) -> dict:
+    """A pre-processed batch of one random image of ``input_size`` (w, h) for ``model``."""
+    device = next(model.parameters()).device
+    return model.data_preprocessor(_dummy_batch(input_size, device), False)
 
 
 def _deform_conv_hook(m, inputs, output):
@@ -160,7 +214,9 @@ def count_flops_params(model: nn.Module, input_size: Tuple[int, int]) -> Dict[st
     """FLOPs and parameters of the whole detector at ``input_size`` (w, h), batch 1.
 
     thop counts one multiply-add as one FLOP (the convention of detection papers and
-    mmdet's ``get_flops``). Parameters are counted over the whole model.
+    mmdet's ``get_flops``) over :class:`TensorForward`: two-stage detectors are counted
+    with their test-time budget of proposals. Parameters are counted over the whole
+    model.
 
     Returns:
         ``dict(flops=..., params=...)``.
@@ -169,9 +225,8 @@ def count_flops_params(model: nn.Module, input_size: Tuple[int, int]) -> Dict[st
 
     was_training = model.training
     model.eval()
-    device = next(model.parameters()).device
-    data = model.data_preprocessor(_dummy_batch(input_size, device), False)
-    wrapper = _TensorForward(model, data['data_samples'])
+    data = dummy_inputs(model, input_size)
+    wrapper = TensorForward(model, data['data_samples'])
     flops, _ = profile(wrapper, inputs=(data['inputs'], ), custom_ops=_subclass_ops(model),
                        verbose=False)
     # thop leaves total_ops/total_params buffers on every module; remove them so the

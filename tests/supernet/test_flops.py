@@ -1,0 +1,60 @@
+"""The per-layer FLOPs table equals thop on exported static models and grows with
+every width and depth choice."""
+import random
+
+import pytest
+import torch
+
+import supernet  # noqa: F401
+from smnas.evaluation import count_flops_params
+from smnas.testing import build_detector
+from supernet.build import supernet_model_cfg
+from supernet.export import export_subnet
+from supernet.flops import FlopsTable
+from supernet.space import Subnet
+
+from .common import STRUCTURES, TINY_SPACE
+
+SIZE = (112, 80)  # not a multiple of 32: the padded size counts, as in thop
+
+
+@pytest.fixture(scope='module', params=STRUCTURES)
+def table(request):
+    torch.manual_seed(0)
+    model = build_detector(dict(type='SandwichSupernet',
+                                architecture=supernet_model_cfg(request.param, TINY_SPACE, 3),
+                                space=TINY_SPACE.to_dict(), num_random_subnets=0))
+    return model, FlopsTable(model, SIZE, num_rois=20)
+
+
+@pytest.mark.parametrize('i', range(3))
+def test_table_matches_thop_on_the_exported_model(table, i):
+    model, t = table
+    sub = [TINY_SPACE.max_subnet(), TINY_SPACE.min_subnet(), TINY_SPACE.sample(random.Random(i))][i]
+    cfg, sd = export_subnet(model.architecture_cfg, model.architecture.state_dict(), sub)
+    static = build_detector(cfg)
+    if 'rpn' in static.test_cfg:  # thop with the same RoI budget as the table
+        static.test_cfg.rpn.max_per_img = 20
+    ref = count_flops_params(static, SIZE)['flops']
+    assert t.flops(sub) == pytest.approx(ref, rel=0.01)
+    assert str(model.mutator.current) == str(TINY_SPACE.max_subnet())  # restored
+
+
+def _grown(sub: Subnet, **change) -> Subnet:
+    d = sub.to_dict()
+    d.update(change)
+    return Subnet.from_dict(d)
+
+
+def test_flops_strictly_grow_with_each_width_and_depth_choice(table):
+    _, t = table
+    base = TINY_SPACE.min_subnet()
+    for field, choices in (('base', TINY_SPACE.bases), ('neck', TINY_SPACE.neck_channels),
+                           ('head', TINY_SPACE.head_channels)):
+        values = [t.flops(_grown(base, **{field: c})) for c in sorted(choices)]
+        assert all(a < b for a, b in zip(values, values[1:])), (field, values)
+    for s in range(4):  # one more block in any stage
+        stages = list(base.stages)
+        stages[s] = stages[s] + '1'
+        assert t.flops(_grown(base, stages=stages)) > t.flops(base)
+    assert t.flops(TINY_SPACE.max_subnet()) > t.flops(TINY_SPACE.sample(random.Random(0))) > 0
