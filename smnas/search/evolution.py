@@ -1,0 +1,280 @@
+"""The search engine shared by both SM-NAS stages: NSGA-II over architectures, an
+accuracy to maximise against a cost to minimise, every architecture evaluated once.
+
+Optuna's NSGA-II sampler proposes; Optuna's storage keeps the trials, so several
+workers, on one machine or many, share one search, and rerunning the same command
+resumes it. NSGA-II proposes architectures it has already seen (and raw choices
+that a space's repair maps onto the same valid architecture): such a trial reuses
+the stored result, waiting for a running twin. Results also live on disk per
+architecture (``<results_dir>/<arch>/result.json``), so a trial lost with a killed
+worker is re-queued and picks up its result.
+
+A stage subclasses :class:`EvolutionarySearch` with how to propose an architecture
+from a trial and how to evaluate it.
+"""
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Dict, Optional, Tuple
+
+import optuna
+from optuna.trial import TrialState
+
+from ..utils import atomic_write_json, collect_env_versions
+from .study import arch_outcomes, default_storage, hypervolume_2d, open_study, pareto_front
+from .trial import TrialFailed, read_stored
+
+ENGINE_DEFAULTS = dict(
+    n_trials=20,             # distinct architectures to evaluate (or fail)
+    population_size=8,       # NSGA-II population
+    seed=0,
+    trial_timeout=None,      # seconds per architecture (None: unlimited)
+    retry_failed=False,      # evaluate again architectures that failed before
+    hv_ref_cost=None,        # hypervolume reference cost (default: fixed at 2x the first max)
+    max_trials_factor=5,     # stop after n_trials * factor Optuna trials (duplicates included)
+)
+
+
+class SkipArchitecture(Exception):
+    """A proposal that is not evaluated (e.g. outside the FLOPs range); the trial is pruned."""
+
+
+class EvolutionarySearch:
+    """One worker of a multi-objective evolutionary search.
+
+    Subclasses set ``label`` (progress prefix), ``cost_key``, ``cost_name`` and ``cost_unit``, and
+    implement :meth:`propose`, :meth:`evaluate` and :meth:`meta`.
+
+    Args:
+        work_dir: where the study, per-architecture results, TensorBoard events and
+            reports go.
+        opts: search options (:data:`ENGINE_DEFAULTS` plus the stage's own).
+        storage: Optuna storage URL (default: ``sqlite:///<work_dir>/study.db``).
+        workers: architectures evaluated at once by this process.
+        study_name: the study's name in the storage.
+        results_dir: per-architecture result folders (default ``<work_dir>/trials``).
+    """
+    label = 'search'
+    cost_key = 'cost'    # the result key minimised
+    cost_name = 'cost'   # its TensorBoard name
+    cost_unit = ''
+    result_keys: Tuple[str, ...] = ()
+
+    def __init__(self, work_dir: str, opts: dict, storage: Optional[str] = None, workers: int = 1,
+                 study_name: str = 'search', results_dir: Optional[str] = None):
+        self.work_dir = Path(work_dir)
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        self.opts = dict(ENGINE_DEFAULTS, **opts)
+        self.storage = storage or default_storage(self.work_dir)
+        self.workers = max(1, int(workers))
+        self.study_name = study_name
+        self.results_dir = Path(results_dir) if results_dir else self.work_dir / 'trials'
+        self.target = int(self.opts['n_trials'])
+        self._lock = threading.Lock()
+        self._durations = []
+        self._vis = None
+        self.t0 = time.time()
+
+    # ------------------------------------------------------------------ to implement
+    def propose(self, trial: optuna.Trial) -> str:
+        """Suggest an architecture with ``trial`` and return its (valid) string.
+
+        Raises:
+            SkipArchitecture: the architecture must not be evaluated.
+        """
+        raise NotImplementedError
+
+    def evaluate(self, arch: str, result_dir: Path) -> dict:
+        """Evaluate ``arch``; returns a result dict with ``mAP`` and :attr:`cost_key`
+        (and :attr:`result_keys`), also written to ``result_dir/result.json``.
+
+        Raises:
+            TrialFailed: the architecture could not be evaluated (cause in the message).
+        """
+        raise NotImplementedError
+
+    def meta(self) -> dict:
+        """What the study searches (space, options...); a study with another ``space``
+        is refused."""
+        raise NotImplementedError
+
+    def on_trial_logged(self, vis, frozen, step: int) -> None:
+        """Extra TensorBoard scalars after a completed, newly evaluated trial."""
+
+    # ------------------------------------------------------------------ set-up
+    def sampler(self, offset: int = 0) -> optuna.samplers.NSGAIISampler:
+        """NSGA-II seeded with ``seed + offset``."""
+        return optuna.samplers.NSGAIISampler(population_size=int(self.opts['population_size']),
+                                             seed=int(self.opts['seed']) + offset)
+
+    def open(self) -> optuna.Study:
+        """Open (or create) the shared study and record what it searches.
+
+        The process that starts a study samples with the configured seed, so a
+        one-process search is reproducible; a process joining a study that already
+        has trials (another worker, or a resume) offsets the seed by its process id
+        so that concurrent workers do not propose the same sequence.
+
+        Raises:
+            ValueError: the stored study searches another space.
+        """
+        study = open_study(self.storage, self.study_name, ['maximize', 'minimize'], self.sampler())
+        if study.get_trials(deepcopy=False):
+            study.sampler = self.sampler(offset=1 + os.getpid())
+        meta = dict(self.meta(), versions=collect_env_versions())
+        if 'meta' not in study.user_attrs:
+            study.set_user_attr('meta', meta)
+        elif study.user_attrs['meta'].get('space') != meta['space']:
+            raise ValueError(
+                f'the study in {self.storage} searches another space:\n'
+                f'  stored: {study.user_attrs["meta"].get("space")}\n  this config: {meta["space"]}\n'
+                f'use another --work-dir or --storage, or the original config')
+        atomic_write_json(self.work_dir / 'search_meta.json', dict(meta, storage=self.storage), indent=1)
+        return study
+
+    # ------------------------------------------------------------------ a trial
+    def _wait_for_earlier(self, study, arch: str, number: int) -> Optional[dict]:
+        """Outcome of an earlier trial of ``arch``, waiting while it is still running."""
+        deadline = time.time() + (self.opts['trial_timeout'] or 7 * 24 * 3600) + 300
+        while True:
+            same = [t for t in study.get_trials(deepcopy=False)
+                    if t.user_attrs.get('arch') == arch and t.number < number]
+            done = [t for t in same if t.state == TrialState.COMPLETE]
+            if done:
+                t = min(done, key=lambda t: t.number)
+                return dict(state='complete', trial=t.number, values=t.values, attrs=t.user_attrs)
+            failed = [t for t in same if t.state == TrialState.FAIL and 'error' in t.user_attrs]
+            if failed and not self.opts['retry_failed']:
+                return dict(state='failed', trial=failed[0].number, error=failed[0].user_attrs['error'])
+            if not any(t.state == TrialState.RUNNING for t in same) or time.time() > deadline:
+                return None
+            # The earlier trial may belong to a killed worker: once its heartbeat is
+            # stale it is failed (and re-queued), and this trial takes over.
+            optuna.storages.fail_stale_trials(study)
+            time.sleep(3)
+
+    def objective(self, trial: optuna.Trial):
+        """Propose, deduplicate, evaluate; returns (accuracy, cost)."""
+        try:
+            arch = self.propose(trial)
+        except SkipArchitecture as e:
+            trial.set_user_attr('skipped', str(e))
+            raise optuna.TrialPruned(str(e)) from None
+        trial.set_user_attr('arch', arch)
+        earlier = self._wait_for_earlier(trial.study, arch, trial.number)
+        if earlier is not None:
+            trial.set_user_attr('duplicate_of', earlier['trial'])
+            if earlier['state'] == 'failed':
+                trial.set_user_attr('error', f'same architecture as failed trial {earlier["trial"]}: '
+                                    f'{earlier["error"]}')
+                raise TrialFailed(trial.user_attrs['error'])
+            for k, v in earlier['attrs'].items():
+                if k not in ('arch', 'duplicate_of'):
+                    trial.set_user_attr(k, v)
+            return tuple(earlier['values'])
+
+        result_dir = self.results_dir / arch
+        stored = read_stored(result_dir)
+        if stored and stored.get('status') == 'failed' and not self.opts['retry_failed']:
+            trial.set_user_attr('error', stored['error'])
+            raise TrialFailed(stored['error'])
+        if stored and stored.get('status') == 'ok':
+            result = stored  # evaluated before (a lost trial, or a rebuilt study): reuse
+            trial.set_user_attr('reused_from_disk', True)
+        else:
+            t0 = time.time()
+            try:
+                result = self.evaluate(arch, result_dir)
+            except TrialFailed as e:
+                trial.set_user_attr('error', str(e))
+                raise
+            with self._lock:
+                self._durations.append(time.time() - t0)
+        for key in self.result_keys:
+            if key in result:
+                trial.set_user_attr(key, result[key])
+        return result['mAP'], result[self.cost_key]
+
+    # ------------------------------------------------------------------ progress
+    def _visualizer(self):
+        if self._vis is None:
+            from mmengine.visualization import Visualizer
+
+            self._vis = Visualizer.get_instance(
+                f'smnas_{self.label}_{id(self)}', save_dir=str(self.work_dir / 'tensorboard'),
+                vis_backends=[dict(type='TensorboardVisBackend')])
+        return self._vis
+
+    def status(self, study) -> Dict[str, object]:
+        """Counts, front and hypervolume of the search so far."""
+        outcomes = arch_outcomes(study)
+        done = {a: o for a, o in outcomes.items() if o['state'] == 'complete'}
+        failed = sum(o['state'] == 'failed' for o in outcomes.values())
+        running = sum(o['state'] == 'running' for o in outcomes.values())
+        pts = [(a, o['values'][0], o['values'][1]) for a, o in done.items()]
+        front = pareto_front(pts)
+        ref = self.opts['hv_ref_cost'] or study.user_attrs.get('hv_ref_cost')
+        if ref is None and pts:
+            # Fixed once the first population is evaluated, so that hypervolumes of the
+            # whole search are comparable: twice that population's largest cost.
+            provisional = 2.0 * max(p[2] for p in pts)
+            if len(pts) >= int(self.opts['population_size']):
+                study.set_user_attr('hv_ref_cost', provisional)
+            ref = provisional
+        hv = hypervolume_2d(front, ref) if ref else 0.0
+        skipped = sum(t.state == TrialState.PRUNED for t in study.get_trials(deepcopy=False))
+        return dict(done=len(done), failed=failed, running=running, skipped=skipped, front=front,
+                    hypervolume=hv, hv_ref=ref, trials=len(study.get_trials(deepcopy=False)))
+
+    def format_cost(self, cost: float) -> str:
+        return f'{cost:.0f} {self.cost_unit}'.strip()
+
+    def progress_line(self, st: dict) -> str:
+        finished = st['done'] + st['failed']
+        left = max(self.target - finished, 0)
+        eta = ''
+        if self._durations and left:
+            mean = sum(self._durations) / len(self._durations)
+            eta = f' | ETA {time.strftime("%H:%M:%S", time.gmtime(mean * left / self.workers))}'
+        best = ''
+        if st['front']:
+            top = max(st['front'], key=lambda p: p[1])
+            best = f' | front {len(st["front"])}: best mAP {top[1]:.3f} @ {self.format_cost(top[2])}'
+        skipped = f', {st["skipped"]} skipped' if st.get('skipped') else ''
+        return (f'[{self.label}] {finished}/{self.target} done ({st["done"]} ok, {st["failed"]} failed'
+                f'{skipped}), {st["running"]} running{best} | HV {st["hypervolume"]:.3g}'
+                f' | {time.time() - self.t0:.0f}s{eta}')
+
+    def _after_trial(self, study, frozen) -> None:
+        with self._lock:
+            st = self.status(study)
+            vis = self._visualizer()
+            step = st['done'] + st['failed']
+            if frozen.state == TrialState.COMPLETE and 'duplicate_of' not in frozen.user_attrs:
+                vis.add_scalar('trial/mAP', frozen.values[0], step=step)
+                vis.add_scalar(f'trial/{self.cost_name}', frozen.values[1], step=step)
+                self.on_trial_logged(vis, frozen, step)
+            vis.add_scalar('search/front_hypervolume', st['hypervolume'], step=step)
+            vis.add_scalar('search/front_size', len(st['front']), step=step)
+            vis.add_scalar('search/failed', st['failed'], step=step)
+            if frozen.state == TrialState.FAIL and 'error' in frozen.user_attrs:
+                print(f'[{self.label}] trial {frozen.number} {frozen.user_attrs.get("arch")} failed: '
+                      f'{frozen.user_attrs["error"]}', flush=True)
+            if frozen.state != TrialState.PRUNED:
+                print(self.progress_line(st), flush=True)
+            if step >= self.target or st['trials'] >= self.target * int(self.opts['max_trials_factor']):
+                study.stop()
+
+    # ------------------------------------------------------------------ run
+    def run(self) -> optuna.Study:
+        """Search until ``n_trials`` distinct architectures are evaluated (or failed)."""
+        study = self.open()
+        st = self.status(study)
+        print(self.progress_line(st), flush=True)
+        if st['done'] + st['failed'] < self.target:
+            study.optimize(self.objective, n_jobs=self.workers, catch=(TrialFailed, ),
+                           callbacks=[self._after_trial])
+        if self._vis is not None:
+            self._vis.close()
+        return study
