@@ -99,8 +99,9 @@ class EvolutionarySearch:
         is refused."""
         raise NotImplementedError
 
-    def on_trial_logged(self, vis, frozen, step: int) -> None:
-        """Extra TensorBoard scalars after a completed, newly evaluated trial."""
+    def on_trial_logged(self, vis, frozen, step: int, status: dict) -> None:
+        """Extra TensorBoard scalars after a completed, newly evaluated trial
+        (``status``: :meth:`status` of the search)."""
 
     # ------------------------------------------------------------------ set-up
     def sampler(self, offset: int = 0) -> optuna.samplers.NSGAIISampler:
@@ -254,7 +255,7 @@ class EvolutionarySearch:
             if frozen.state == TrialState.COMPLETE and 'duplicate_of' not in frozen.user_attrs:
                 vis.add_scalar('trial/mAP', frozen.values[0], step=step)
                 vis.add_scalar(f'trial/{self.cost_name}', frozen.values[1], step=step)
-                self.on_trial_logged(vis, frozen, step)
+                self.on_trial_logged(vis, frozen, step, st)
             vis.add_scalar('search/front_hypervolume', st['hypervolume'], step=step)
             vis.add_scalar('search/front_size', len(st['front']), step=step)
             vis.add_scalar('search/failed', st['failed'], step=step)

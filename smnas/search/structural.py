@@ -122,7 +122,7 @@ class StructuralSearch(EvolutionarySearch):
             return run_trial_subprocess(self.candidate_config(Candidate.parse(arch)), result_dir,
                                         self.opts['trial_timeout'], env)
 
-    def on_trial_logged(self, vis, frozen, step: int) -> None:
+    def on_trial_logged(self, vis, frozen, step: int, status: dict) -> None:
         vis.add_scalar('trial/gflops', frozen.user_attrs.get('flops', 0) / 1e9, step=step)
 
     def run(self) -> optuna.Study:

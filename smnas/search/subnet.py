@@ -1,0 +1,164 @@
+"""Evolutionary search over the subnets of a trained supernet (SM-NAS stage 2, our way).
+
+The same engine as the structural stage (:class:`~smnas.search.evolution.EvolutionarySearch`):
+NSGA-II maximises val bbox mAP with inherited weights and minimises FLOPs of the
+whole detector at the search input size. FLOPs come from a per-layer table
+(:class:`supernet.flops.FlopsTable`) before a subnet is evaluated, so subnets
+outside the FLOPs range are never evaluated; a range that excludes every subnet is
+refused before any evaluation.
+
+Evaluation runs in this process on one loaded supernet; more workers are more
+processes running the same command against the same storage.
+"""
+from pathlib import Path
+from typing import Optional, Sequence, Tuple
+
+import optuna
+from mmengine.config import Config
+
+from ..utils import atomic_write_json
+from .evolution import ENGINE_DEFAULTS, EvolutionarySearch, SkipArchitecture
+from .trial import FAILURE, RESULT, TrialFailed
+
+SUBNET_DEFAULTS = dict(
+    ENGINE_DEFAULTS,
+    n_trials=50,
+    population_size=16,
+    study_name='subnet',
+    input_size=None,          # (w, h) of the FLOPs count; default: the val pipeline's Resize scale
+    flops_range=None,         # (lo, hi) in GFLOPs; None: no limit
+    max_trials_factor=20,     # skipped proposals are cheap
+)
+
+
+def val_input_size(cfg: Config) -> Tuple[int, int]:
+    """The (w, h) scale of the first ``Resize`` of the val pipeline."""
+    ds = cfg.val_dataloader.dataset
+    while 'pipeline' not in ds and 'dataset' in ds:
+        ds = ds.dataset
+    for t in ds.pipeline:
+        if t.get('type') == 'Resize':
+            return tuple(int(v) for v in t['scale'])
+    raise ValueError('the val pipeline has no Resize; set subnet_search.input_size = (w, h)')
+
+
+class SubnetSearch(EvolutionarySearch):
+    """One worker of a subnet search.
+
+    Args:
+        cfg: the supernet's config; ``subnet_search`` in it overrides
+            :data:`SUBNET_DEFAULTS`.
+        checkpoint: the trained supernet (``tools/train_supernet.py``).
+        work_dir: study, per-subnet results, TensorBoard events and report.
+        storage: Optuna storage URL (default: sqlite in the work dir).
+        flops_range: (lo, hi) GFLOPs, overriding the config.
+
+    Raises:
+        supernet.export.NotASupernetCheckpoint: a checkpoint that is not a supernet
+            of this config's space.
+        ValueError: a FLOPs range that excludes every subnet.
+    """
+    label = 'subnet'
+    cost_key = 'flops'
+    cost_name = 'gflops'
+    cost_unit = 'GFLOPs'
+    result_keys = ('mAP', 'mAP_50', 'flops', 'eval_seconds')
+
+    def __init__(self, cfg: Config, checkpoint: str, work_dir: str, storage: Optional[str] = None,
+                 flops_range: Optional[Sequence[float]] = None):
+        from supernet.flops import FlopsTable
+
+        from ..evaluation.inherited import InheritedEvaluator
+
+        opts = dict(SUBNET_DEFAULTS, **dict(cfg.get('subnet_search', {})))
+        if flops_range is not None:
+            opts['flops_range'] = [float(v) for v in flops_range]
+        super().__init__(work_dir, opts, storage, workers=1, study_name=opts['study_name'])
+        self.cfg = cfg
+        self.checkpoint = str(checkpoint)
+        self.evaluator = InheritedEvaluator(cfg, self.checkpoint, str(self.work_dir / 'eval'))
+        self.space = self.evaluator.space
+        self.target = min(self.target, self.space.count())
+        self.input_size = tuple(opts['input_size'] or val_input_size(cfg))
+        self.table = FlopsTable(self.evaluator.model, self.input_size)
+        self.span = (self.table.flops(self.space.min_subnet()), self.table.flops(self.space.max_subnet()))
+        self.range = self._check_range(opts['flops_range'])
+        self._generations = {}
+
+    def _check_range(self, rng) -> Tuple[float, float]:
+        lo, hi = self.span
+        if rng is None:
+            return lo, hi
+        a, b = (float(v) * 1e9 for v in rng)
+        if a > b:
+            raise ValueError(f'FLOPs range {rng[0]}-{rng[1]} GFLOPs is empty (low > high)')
+        if b < lo or a > hi:
+            raise ValueError(f'FLOPs range {rng[0]}-{rng[1]} GFLOPs excludes every subnet: at '
+                             f'{self.input_size[0]}x{self.input_size[1]} the subnets of this space '
+                             f'span {lo / 1e9:.2f}-{hi / 1e9:.2f} GFLOPs (min {self.space.min_subnet()}, '
+                             f'max {self.space.max_subnet()})')
+        return a, b
+
+    def meta(self) -> dict:
+        return dict(space=self.space.to_dict(), space_count=self.space.count(),
+                    checkpoint=self.checkpoint, input_size=list(self.input_size),
+                    flops_span_g=[v / 1e9 for v in self.span],
+                    flops_range_g=[v / 1e9 for v in self.range],
+                    search={k: v for k, v in self.opts.items()}, config=self.cfg.filename)
+
+    def format_cost(self, cost: float) -> str:
+        return f'{cost / 1e9:.2f} GFLOPs'
+
+    def propose(self, trial: optuna.Trial) -> str:
+        """Suggest base, each stage's blocks, neck and head; skip it outside the FLOPs range."""
+        from supernet.space import Subnet
+
+        s = self.space
+        sub = Subnet(trial.suggest_categorical('base', list(s.bases)),
+                     tuple(trial.suggest_categorical(f'stage{i + 1}', s.stage_choices(i))
+                           for i in range(len(s.max_depths))),
+                     trial.suggest_categorical('neck', list(s.neck_channels)),
+                     trial.suggest_categorical('head', list(s.head_channels)))
+        flops = self.table.flops(sub)
+        trial.set_user_attr('flops', flops)
+        lo, hi = self.range
+        if not lo <= flops <= hi:
+            raise SkipArchitecture(f'{sub}: {flops / 1e9:.2f} GFLOPs is outside '
+                                   f'{lo / 1e9:.2f}-{hi / 1e9:.2f}')
+        return str(sub)
+
+    def evaluate(self, arch: str, result_dir: Path) -> dict:
+        """Val mAP with inherited weights; the result (or failure) is written to disk."""
+        import time
+
+        result_dir.mkdir(parents=True, exist_ok=True)
+        t0 = time.time()
+        try:
+            metrics = self.evaluator.evaluate(arch)
+        except Exception as e:  # one broken subnet must not end the search
+            msg = f'{type(e).__name__}: {e}'
+            atomic_write_json(result_dir / FAILURE, dict(status='failed', arch=arch, error=msg))
+            raise TrialFailed(msg) from e
+        result = dict(status='ok', arch=arch, flops=self.table.flops(arch),
+                      eval_seconds=time.time() - t0, input_size=list(self.input_size), **metrics)
+        atomic_write_json(result_dir / RESULT, result)
+        return result
+
+    def on_trial_logged(self, vis, frozen, step: int, status: dict) -> None:
+        """Per-generation best and mean mAP (generation = population-sized batches of
+        evaluated subnets, in evaluation order) and the FLOPs span of the front."""
+        gen = (step - 1) // int(self.opts['population_size'])
+        maps = self._generations.setdefault(gen, [])
+        maps.append(frozen.values[0])
+        vis.add_scalar('generation/best_mAP', max(maps), step=gen)
+        vis.add_scalar('generation/mean_mAP', sum(maps) / len(maps), step=gen)
+        if status['front']:
+            vis.add_scalar('front/gflops_min', status['front'][0][2] / 1e9, step=step)
+            vis.add_scalar('front/gflops_max', status['front'][-1][2] / 1e9, step=step)
+
+    def run(self) -> optuna.Study:
+        (lo, hi), (a, b) = self.range, self.span
+        w, h = self.input_size
+        print(f'[subnet] {self.space.count()} subnets; GFLOPs at {w}x{h}: {a / 1e9:.2f}-{b / 1e9:.2f}, '
+              f'searching {lo / 1e9:.2f}-{hi / 1e9:.2f}', flush=True)
+        return super().run()

@@ -1,0 +1,95 @@
+"""Subnet search on a tiny supernet and tiny data: inherited-weight evaluation, FLOPs
+range, determinism, resume, and refusal of wrong checkpoints."""
+import pytest
+import torch
+from mmengine.config import Config
+
+import supernet  # noqa: F401
+from smnas.data.synthetic import SyntheticConfig, generate
+from smnas.search.study import arch_outcomes
+from smnas.search.subnet import SubnetSearch
+from smnas.testing import build_detector, config_path
+from supernet.export import NotASupernetCheckpoint
+
+
+def tiny_cfg(root) -> Config:
+    cfg = Config.fromfile(str(config_path('supernet/quickstart_synthetic.py')))
+    r = f'{root}/'
+    cfg.merge_from_dict({
+        'model.space.bases': [16, 24], 'model.space.neck_channels': [32, 64],
+        'model.space.head_channels': [32, 64], 'model.space.max_depths': [1, 2, 1, 2],
+        'val_dataloader.dataset.data_root': r, 'val_evaluator.ann_file': r + 'annotations/instances_val.json',
+        'val_dataloader.num_workers': 0, 'val_dataloader.persistent_workers': False,
+        'subnet_search.population_size': 4, 'subnet_search.seed': 1,
+    })
+    cfg.val_dataloader.dataset.pipeline[1].scale = (96, 64)
+    return cfg
+
+
+@pytest.fixture(scope='module')
+def setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp('data')
+    generate(SyntheticConfig(image_size=(96, 64), num_train=2, num_val=3, seed=3), root)
+    cfg = tiny_cfg(root)
+    torch.manual_seed(0)
+    model = build_detector(cfg.model)
+    ckpt = root / 'supernet.pth'
+    torch.save(dict(state_dict=model.state_dict(), meta=dict(supernet_space=dict(cfg.model.space))), ckpt)
+    return cfg, str(ckpt)
+
+
+def _search(setup, work, n, **kw):
+    cfg, ckpt = setup
+    cfg = Config(cfg.to_dict())
+    cfg.merge_from_dict({'subnet_search.n_trials': n})
+    s = SubnetSearch(cfg, ckpt, str(work), **kw)
+    return s, s.run()
+
+
+def _evaluated(study):
+    return {a: o['values'] for a, o in arch_outcomes(study).items() if o['state'] == 'complete'}
+
+
+def test_same_seed_same_front_and_resume_without_reevaluating(setup, tmp_path):
+    s, a = _search(setup, tmp_path / 'a', 5)
+    _, b = _search(setup, tmp_path / 'b', 5)
+    assert _evaluated(a) == _evaluated(b) and len(_evaluated(a)) == 5
+    # a second run with a larger target continues: the 5 stay, nothing is evaluated twice
+    evaluated = sorted(p.name for p in (tmp_path / 'a' / 'trials').iterdir())
+    s2, a2 = _search(setup, tmp_path / 'a', 7)
+    after = sorted(p.name for p in (tmp_path / 'a' / 'trials').iterdir())
+    assert set(evaluated) <= set(after) and len(after) == 7
+    assert all(r.is_file() for r in (tmp_path / 'a' / 'trials').glob('*/result.json'))
+    results = _evaluated(a2)
+    assert len(results) == 7
+    for arch, (m, flops) in results.items():
+        assert 0.0 <= m <= 1.0 and flops == pytest.approx(s2.table.flops(arch))
+
+
+def test_flops_range_is_respected_and_an_empty_one_refused(setup, tmp_path):
+    cfg, ckpt = setup
+    probe = SubnetSearch(cfg, ckpt, str(tmp_path / 'probe'))
+    lo, hi = (v / 1e9 for v in probe.span)
+    mid = (lo + hi) / 2
+    s, study = _search(setup, tmp_path / 'r', 4, flops_range=(lo, mid))
+    done = _evaluated(study)
+    assert done and all(f <= mid * 1e9 for _, f in done.values())
+    skipped = [t for t in study.get_trials() if 'skipped' in t.user_attrs]
+    assert all(t.user_attrs['flops'] > mid * 1e9 for t in skipped)
+    assert not any((tmp_path / 'r' / 'trials' / t.user_attrs['skipped'].split(':')[0]).exists()
+                   for t in skipped)
+    with pytest.raises(ValueError, match='excludes every subnet'):
+        SubnetSearch(cfg, ckpt, str(tmp_path / 'x'), flops_range=(hi * 2, hi * 3))
+
+
+def test_wrong_checkpoints_are_refused(setup, tmp_path):
+    cfg, ckpt = setup
+    plain = tmp_path / 'plain.pth'
+    torch.save(dict(state_dict={}), plain)
+    with pytest.raises(NotASupernetCheckpoint, match='not a supernet checkpoint'):
+        SubnetSearch(cfg, str(plain), str(tmp_path / 'w'))
+    other = tmp_path / 'other.pth'
+    space = dict(cfg.model.space, bases=[16, 32])
+    torch.save(dict(state_dict={}, meta=dict(supernet_space=space)), other)
+    with pytest.raises(NotASupernetCheckpoint, match='another search space'):
+        SubnetSearch(cfg, str(other), str(tmp_path / 'w'))
