@@ -68,6 +68,7 @@ setup(
             'smnas-make-synthetic=smnas.data.synthetic:main',
             'smnas-verify=smnas.verify:main',
             'smnas-quickstart=smnas.quickstart:main',
+            'smnas=smnas.pipeline:main',
         ],
     },
     classifiers=[

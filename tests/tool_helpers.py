@@ -16,6 +16,7 @@ def tiny_options(data_root: Path, iters: int):
         f'test_evaluator.ann_file={root}annotations/instances_val.json',
         f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
         'train_dataloader.batch_size=2', 'default_hooks.logger.interval=1',
+        'prepare_data=None',  # the tiny data is made by the test
         f'default_hooks.checkpoint.interval={iters}',
         'train_dataloader.dataset.pipeline.2.scale=(96,64)',
         'val_dataloader.dataset.pipeline.1.scale=(96,64)',

@@ -1,25 +1,21 @@
-# Structural search quickstart: a reduced space on the synthetic dataset, sized for
-# 2 CPU cores (about 15-20 minutes for 10 candidates).
+# Structural search quickstart: a reduced space on the embedded synthetic dataset
+# (160x120, generated on first use), sized for 2 CPU cores.
 #   python tools/search_structure.py configs/structural/quickstart_synthetic.py
 _base_ = [
-    '../_base_/datasets/synthetic.py',
+    '../_base_/datasets/synthetic_small.py',
     '../_base_/schedules/cpu_short.py',
     '../_base_/default_runtime.py',
 ]
 
-# Generated on first use (reused afterwards).
-prepare_data = dict(type='synthetic', out='data/synthetic', num_train=200, num_val=50,
-                    image_size=(320, 240))
-
 # Two light backbones, four necks, three RPN choices, three heads, the paper's four
-# input sizes at a quarter of their side (512x512 -> 128x128 ... 1333x800 -> 320x192).
+# input sizes at a fifth of their side (512x512 -> 102x102 ... 1333x800 -> 267x160).
 search_space = dict(
     backbones=['r18', 'mv2'],
     necks=['c4', 'fpn-p2p5-p6', 'fpn-p3p5-p6', 'fpn-p3p5-p5'],
     rpns=['none', 'rpn', 'ga'],
     heads=['rcnn', 'retina', 'cascade2'],
     input_sizes=[(512, 512), (800, 600), (1080, 720), (1333, 800)],
-    input_scale=0.25)
+    input_scale=0.2)
 
 search = dict(
     n_trials=10,

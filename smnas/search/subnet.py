@@ -10,13 +10,14 @@ refused before any evaluation.
 Evaluation runs in this process on one loaded supernet; more workers are more
 processes running the same command against the same storage.
 """
+import os
 from pathlib import Path
 from typing import Optional, Sequence, Tuple
 
 import optuna
 from mmengine.config import Config
 
-from ..utils import atomic_write_json
+from ..utils import atomic_write_json, atomic_write_text
 from .evolution import ENGINE_DEFAULTS, EvolutionarySearch, SkipArchitecture
 from .trial import FAILURE, RESULT, TrialFailed
 
@@ -75,7 +76,10 @@ class SubnetSearch(EvolutionarySearch):
             opts['flops_range'] = [float(v) for v in flops_range]
         super().__init__(work_dir, opts, storage, workers=1, study_name=opts['study_name'])
         self.cfg = cfg
-        self.checkpoint = str(checkpoint)
+        self.checkpoint = os.path.abspath(checkpoint)
+        # The effective config (overrides included), so that the search can be reopened.
+        self.config_path = self.work_dir / 'supernet_config.py'
+        atomic_write_text(self.config_path, cfg.pretty_text)
         self.evaluator = InheritedEvaluator(cfg, self.checkpoint, str(self.work_dir / 'eval'))
         self.space = self.evaluator.space
         self.target = min(self.target, self.space.count())
@@ -104,7 +108,7 @@ class SubnetSearch(EvolutionarySearch):
                     checkpoint=self.checkpoint, input_size=list(self.input_size),
                     flops_span_g=[v / 1e9 for v in self.span],
                     flops_range_g=[v / 1e9 for v in self.range],
-                    search={k: v for k, v in self.opts.items()}, config=self.cfg.filename)
+                    search={k: v for k, v in self.opts.items()}, config=str(self.config_path.resolve()))
 
     def format_cost(self, cost: float) -> str:
         return f'{cost / 1e9:.2f} GFLOPs'

@@ -57,7 +57,7 @@ def test_build_config_sets_input_size_everywhere():
     base = Config.fromfile(str(config_path('structural/quickstart_synthetic.py')))
     space = StructuralSpace.from_cfg(base.search_space)
     cfg = build_config(Candidate.parse('r18_fpn-p2p5-p6_rpn_rcnn_1080x720'), space, base, 5)
-    assert cfg.candidate['input_size'] == [256, 192]
-    assert cfg.train_dataloader.dataset.pipeline[2]['scale'] == (256, 192)
-    assert cfg.test_dataloader.dataset.pipeline[1]['scale'] == (256, 192)
+    assert cfg.candidate['input_size'] == [224, 128]  # a fifth of 1080x720, multiples of 32
+    assert cfg.train_dataloader.dataset.pipeline[2]['scale'] == (224, 128)
+    assert cfg.test_dataloader.dataset.pipeline[1]['scale'] == (224, 128)
     assert cfg.val_cfg is None and cfg.model.roi_head.bbox_head.num_classes == 5

@@ -1,0 +1,23 @@
+# The whole SM-NAS pipeline on the embedded synthetic dataset (160x120 shapes,
+# generated on first use), sized for 2 CPU cores: about 30 minutes.
+#   smnas run configs/pipeline/quickstart_synthetic.py      # rerun to resume
+# Each stage's own config holds its settings; the options below shorten them.
+pipeline = dict(
+    # 1. structural search: r18/mv2, 4 necks, 3 RPNs, 3 heads, 4 inputs (a fifth of
+    #    the paper's sizes); 6 candidates of 40 iterations each.
+    structural=dict(config='../structural/quickstart_synthetic.py',
+                    cfg_options={'search.n_trials': 6, 'search.population_size': 4,
+                                 'train_cfg.max_iters': 40, 'param_scheduler.1.end': 40,
+                                 'param_scheduler.1.milestones': [30, 36],
+                                 'default_hooks.checkpoint.interval': 20}),
+    # Set a structure string here to skip the structural search.
+    structure=None,
+    # 2. supernet around the chosen structure: 300 sandwich steps.
+    supernet=dict(config='../supernet/quickstart_synthetic.py', cfg_options={}),
+    # 3. subnet search with inherited weights (FLOPs range in GFLOPs, None: all).
+    subnet_search=dict(cfg_options={'subnet_search.n_trials': 20, 'subnet_search.population_size': 8},
+                       flops_range=None, finalists=3),
+    # 4. finalists retrained from scratch with the supernet's schedule (no validation
+    #    during training; scored once on the val split at the end).
+    retrain=dict(cfg_options={}, timeout=1800),
+)

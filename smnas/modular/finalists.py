@@ -1,0 +1,127 @@
+"""Finalists E0-E5 of a subnet search: chosen spread along the front by FLOPs,
+exported (plain mmdet config + inherited weights), retrained from scratch.
+
+Records live in ``<search work dir>/finalists/finalists.json`` (written atomically
+after every step), so retraining resumes finalist by finalist.
+"""
+import json
+from pathlib import Path
+from typing import List, Optional
+
+from mmengine.config import Config
+
+from ..search.study import arch_outcomes, pareto_front, spread_along
+from ..utils import atomic_write_json
+
+RECORDS = 'finalists.json'
+
+
+def select_finalists(study, k: int = 6) -> List[tuple]:
+    """Up to ``k`` (subnet, mAP, FLOPs) points spread along the front by FLOPs."""
+    pts = [(a, o['values'][0], o['values'][1]) for a, o in arch_outcomes(study).items()
+           if o['state'] == 'complete']
+    return spread_along(pareto_front(pts), k)
+
+
+def _dir(search) -> Path:
+    return Path(search.work_dir) / 'finalists'
+
+
+def load_finalists(search_work_dir) -> Optional[List[dict]]:
+    """The finalist records of a search work dir, or None before selection."""
+    p = Path(search_work_dir) / 'finalists' / RECORDS
+    return json.loads(p.read_text()) if p.is_file() else None
+
+
+def save_finalists(search_work_dir, records: List[dict]) -> None:
+    atomic_write_json(Path(search_work_dir) / 'finalists' / RECORDS, records, indent=1)
+
+
+def export_finalists(search, study, k: int = 6) -> List[dict]:
+    """Select up to ``k`` finalists and export each as ``finalists/E<i>/<subnet>.py|.pth``.
+
+    Args:
+        search: the :class:`~smnas.search.subnet.SubnetSearch`.
+        study: its study.
+        k: most finalists.
+
+    Returns:
+        The finalist records (name, subnet, GFLOPs, inherited mAP, exported files).
+    """
+    from supernet.export import export_to_files
+
+    records = []
+    outcomes = arch_outcomes(study)
+    for i, (arch, m, flops) in enumerate(select_finalists(study, k)):
+        out = _dir(search) / f'E{i}'
+        cfg_path, ckpt_path = export_to_files(search.cfg, search.checkpoint, arch, str(out))
+        attrs = outcomes[arch].get('attrs', {})
+        records.append(dict(name=f'E{i}', arch=arch, gflops=flops / 1e9, mAP_inherited=m,
+                            mAP_50_inherited=attrs.get('mAP_50'), config=cfg_path, checkpoint=ckpt_path,
+                            input_size=list(search.input_size)))
+    save_finalists(search.work_dir, records)
+    return records
+
+
+def retrain_config(record: dict, overrides: Optional[dict] = None) -> Config:
+    """The from-scratch training config of a finalist: its exported config without the
+    inherited weights, scored on the validation split (the split the search used),
+    with ``overrides`` (dotted keys: schedule...) applied.
+
+    Returns:
+        A config for :func:`smnas.search.trial.run_trial_subprocess`.
+    """
+    cfg = Config.fromfile(record['config'])
+    cfg.load_from = None
+    cfg.test_dataloader = cfg.val_dataloader
+    cfg.test_evaluator = cfg.val_evaluator
+    cfg.test_cfg = dict(type='TestLoop')
+    # Scored once after training; validating at the end as well would do it twice.
+    cfg.val_cfg = None
+    cfg.val_dataloader = None
+    cfg.val_evaluator = None
+    cfg.candidate = dict(arch=record['arch'], input_size=list(record['input_size']))
+    cfg.measure = dict(cfg.get('measure', {}))
+    if overrides:
+        cfg.merge_from_dict(dict(overrides))
+    return cfg
+
+
+def retrain_finalists(search_work_dir, overrides: Optional[dict] = None,
+                      timeout: Optional[float] = None) -> List[dict]:
+    """Retrain every finalist from scratch (each in its own process; finished ones are
+    kept, interrupted ones resume), measure it, and record the results.
+
+    Args:
+        search_work_dir: the subnet search's work dir (with ``finalists/finalists.json``).
+        overrides: dotted config keys for the retraining schedule.
+        timeout: seconds per finalist.
+
+    Returns:
+        The records with ``mAP_retrained``, ``params``, ``latency_ms``, ``device``...
+        (or ``error`` for a finalist whose training failed).
+    """
+    from ..search.trial import TrialFailed, run_trial_subprocess
+
+    records = load_finalists(search_work_dir)
+    if records is None:
+        raise FileNotFoundError(f'{search_work_dir} has no finalists yet: run tools/search_subnet.py first')
+    for r in records:
+        if r.get('mAP_retrained') is not None:
+            continue
+        print(f'[retrain] {r["name"]} {r["arch"]} from scratch', flush=True)
+        run_dir = Path(search_work_dir) / 'finalists' / r['name'] / 'retrain'
+        try:
+            res = run_trial_subprocess(retrain_config(r, overrides), run_dir, timeout)
+        except TrialFailed as e:
+            r['error'] = str(e)
+            print(f'[retrain] {r["name"]} failed: {e}', flush=True)
+        else:
+            r.pop('error', None)
+            r.update(mAP_retrained=res['mAP'], mAP_50_retrained=res['mAP_50'], params=res['params'] / 1e6,
+                     latency_ms=res['latency_ms'], device=res['device'], gflops_thop=res['flops'] / 1e9,
+                     train_seconds=res['train_seconds'], retrain_dir=str(run_dir))
+            print(f'[retrain] {r["name"]}: mAP {res["mAP"]:.4f} (inherited {r["mAP_inherited"]:.4f}), '
+                  f'{res["latency_ms"]:.1f} ms', flush=True)
+        save_finalists(search_work_dir, records)
+    return records

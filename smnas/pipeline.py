@@ -1,0 +1,274 @@
+"""The whole SM-NAS pipeline as one command.
+
+    smnas run configs/pipeline/quickstart_synthetic.py [--work-dir DIR]
+
+1. structural search (every candidate trained; front C0-C5), unless the config
+   names a ``structure``;
+2. the structure the modular stage refines: the most accurate front model it
+   supports (FPN, plain RPN or none; Faster/Cascade R-CNN or RetinaNet);
+3. a supernet built around it, trained with the sandwich rule;
+4. subnet search with inherited weights against FLOPs; finalists E0-E5 exported;
+5. finalists retrained from scratch and measured; final report.
+
+Every stage skips what is done and resumes what was interrupted when the command is
+rerun (studies, checkpoints and per-architecture results live in the work dir).
+``pipeline.json`` records each stage's outcome and time.
+"""
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional
+
+from mmengine.config import Config
+
+from .utils import atomic_write_json, atomic_write_text, collect_env_versions
+from .utils.paths import REPO_ROOT
+
+
+class PipelineError(RuntimeError):
+    """A stage cannot go on (the message says why and what to do)."""
+
+
+def choose_structure(points: List[tuple]) -> tuple:
+    """The structure the modular stage refines: the most accurate model of the front
+    of the structures it supports.
+
+    Args:
+        points: (structure, mAP, latency) of every finished structural candidate.
+
+    Returns:
+        (structure, [(structure, reason)] of more accurate front models passed over).
+
+    Raises:
+        PipelineError: no finished candidate is supported.
+    """
+    from supernet.build import structure_problems
+
+    from .search.study import pareto_front
+    from .structural import Candidate
+
+    problems = {a: structure_problems(Candidate.parse(a)) for a, _, _ in points}
+    supported = pareto_front([p for p in points if not problems[p[0]]])
+    if not supported:
+        raise PipelineError('no finished structural candidate can be refined by the modular stage '
+                            '(it needs an FPN from P2 or P3 up, a plain RPN or none):\n' +
+                            '\n'.join(f'  {a}: [{problems[a][0][0]}] {problems[a][0][1]}'
+                                      for a, _, _ in points) +
+                            '\nwiden the structural search or set pipeline.structure')
+    best = max(supported, key=lambda p: p[1])
+    passed = [(a, '; '.join(f'[{r}] {m}' for r, m in problems[a]))
+              for a, m, _ in pareto_front(points) if problems[a] and m > best[1]]
+    return best[0], passed
+
+
+class Pipeline:
+    """Runs (or resumes) the pipeline described by ``cfg.pipeline``.
+
+    Args:
+        cfg: a pipeline config: ``pipeline = dict(structural=dict(config=..., cfg_options=...),
+            structure=None, supernet=dict(config=..., cfg_options=...),
+            subnet_search=dict(cfg_options=..., flops_range=None, finalists=6),
+            retrain=dict(cfg_options=..., timeout=None))``. Stage config paths are
+            relative to the pipeline config's folder.
+        work_dir: where every stage writes (``structural/``, ``supernet/``, ``search/``).
+    """
+
+    def __init__(self, cfg: Config, work_dir: str):
+        if 'pipeline' not in cfg:
+            raise PipelineError(f'{cfg.filename} has no "pipeline" section')
+        self.cfg = cfg
+        self.spec = cfg.pipeline
+        self.work_dir = Path(work_dir)
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        self.state_path = self.work_dir / 'pipeline.json'
+        self.state = self._load_state()
+
+    # ------------------------------------------------------------------ helpers
+    def _load_state(self) -> dict:
+        import json
+
+        if self.state_path.is_file():
+            return json.loads(self.state_path.read_text())
+        return dict(config=str(self.cfg.filename), stages={}, versions=collect_env_versions())
+
+    def _save(self) -> None:
+        atomic_write_json(self.state_path, self.state, indent=1)
+
+    def _stage_cfg(self, name: str) -> Config:
+        spec = self.spec[name]
+        path = Path(spec['config'])
+        if not path.is_absolute():
+            path = (Path(self.cfg.filename).parent / path).resolve()
+        cfg = Config.fromfile(str(path))
+        if spec.get('cfg_options'):
+            cfg.merge_from_dict(dict(spec['cfg_options']))
+        return cfg
+
+    def _record(self, stage: str, t0: float, **info) -> None:
+        st = self.state['stages'].setdefault(stage, dict(seconds=0.0))
+        st['seconds'] = round(st['seconds'] + time.time() - t0, 1)
+        st.update(info, done=True)
+        self._save()
+
+    @staticmethod
+    def _say(msg: str) -> None:
+        print(f'[pipeline] {msg}', flush=True)
+
+    # ------------------------------------------------------------------ stages
+    def structural(self) -> str:
+        """Run (or resume) the structural search and choose the structure to refine."""
+        from .data.prepare import prepare_data
+        from .reports.structural import write_structural_report
+        from .search.structural import StructuralSearch
+        from .search.study import arch_outcomes, pareto_front
+
+        if self.spec.get('structure'):
+            self._say(f'structure given by the config: {self.spec["structure"]}')
+            return self.spec['structure']
+        t0 = time.time()
+        cfg = self._stage_cfg('structural')
+        prepare_data(cfg.get('prepare_data'))
+        search = StructuralSearch(cfg, str(self.work_dir / 'structural'))
+        self._say(f'1/4 structural search -> {search.work_dir}')
+        study = search.run()
+        write_structural_report(search, study)
+        points = [(a, o['values'][0], o['values'][1])
+                  for a, o in arch_outcomes(study).items() if o['state'] == 'complete']
+        if not points:
+            raise PipelineError(f'the structural search finished no candidate; see '
+                                f'{search.work_dir}/report.md')
+        structure, passed = choose_structure(points)
+        front = pareto_front(points)
+        self._say(f'structure to refine: {structure}' +
+                  (f' (passed over: {", ".join(a for a, _ in passed)})' if passed else ''))
+        self._record('structural', t0, structure=structure, front=[list(p) for p in front],
+                     passed_over=passed, report=str(search.work_dir / 'report.md'))
+        return structure
+
+    def supernet(self, structure: str) -> Path:
+        """Train (or resume) the supernet around ``structure``; returns its final checkpoint."""
+        t0 = time.time()
+        cfg = self._stage_cfg('supernet')
+        cfg.model.architecture.structure = structure
+        d = self.work_dir / 'supernet'
+        d.mkdir(parents=True, exist_ok=True)
+        cfg_path = d / 'config.py'
+        if cfg_path.is_file():
+            old = Config.fromfile(str(cfg_path))
+            if old.model.architecture.get('structure') != structure:
+                raise PipelineError(f'{d} holds a supernet of {old.model.architecture.get("structure")}, '
+                                    f'not {structure}; remove it to train a new one')
+        atomic_write_text(cfg_path, cfg.pretty_text)
+        final = d / f'iter_{int(cfg.train_cfg.max_iters)}.pth'
+        if final.is_file():
+            self._say(f'2/4 supernet already trained: {final}')
+        else:
+            self._say(f'2/4 supernet training ({cfg.train_cfg.max_iters} iterations) -> {d}')
+            cmd = [sys.executable, str(REPO_ROOT / 'tools' / 'train_supernet.py'), str(cfg_path),
+                   '--work-dir', str(d), '--resume']
+            rc = subprocess.call(cmd)
+            if rc != 0 or not final.is_file():
+                raise PipelineError(f'supernet training failed (exit code {rc}); its log is in {d}; '
+                                    f'rerun the same command to resume it')
+        self._record('supernet', t0, config=str(cfg_path), checkpoint=str(final))
+        return final
+
+    def search(self, checkpoint: Path):
+        """Run (or resume) the subnet search; export the finalists."""
+        from .modular import export_finalists, load_finalists
+        from .reports.subnet import write_subnet_report
+        from .search.subnet import SubnetSearch
+
+        t0 = time.time()
+        spec = self.spec.get('subnet_search', {})
+        cfg = Config.fromfile(str(self.work_dir / 'supernet' / 'config.py'))
+        if spec.get('cfg_options'):
+            cfg.merge_from_dict(dict(spec['cfg_options']))
+        d = self.work_dir / 'search'
+        search = SubnetSearch(cfg, str(checkpoint), str(d), flops_range=spec.get('flops_range'))
+        self._say(f'3/4 subnet search -> {d}')
+        study = search.run()
+        finalists = load_finalists(d) or export_finalists(search, study, int(spec.get('finalists', 6)))
+        write_subnet_report(search, study, finalists)
+        self._record('subnet_search', t0, finalists=[f['arch'] for f in finalists])
+        return search, study
+
+    def retrain(self, search, study) -> List[dict]:
+        """Retrain the finalists (finished ones are kept)."""
+        from .modular import retrain_finalists
+        from .reports.subnet import write_subnet_report
+
+        t0 = time.time()
+        spec = self.spec.get('retrain', {})
+        self._say(f'4/4 finalists retrained from scratch -> {search.work_dir}/finalists')
+        records = retrain_finalists(search.work_dir, spec.get('cfg_options'), spec.get('timeout'))
+        write_subnet_report(search, study, records)
+        self._record('retrain', t0, failed=[r['name'] for r in records if r.get('error')])
+        return records
+
+    def report(self, structure: str, records: List[dict]) -> Path:
+        """Write ``report.md``: what each stage produced and cost, and the final table."""
+        stages = self.state['stages']
+        total = sum(s.get('seconds', 0) for s in stages.values())
+        lines = ['# SM-NAS pipeline', '', f'- config: `{self.cfg.filename}`',
+                 f'- work dir: `{self.work_dir}`', f'- written: {time.strftime("%Y-%m-%d %H:%M:%S")}',
+                 f'- structure refined: `{structure}`']
+        if stages.get('structural', {}).get('passed_over'):
+            lines.append('- more accurate front models passed over (not supported by the modular stage): ' +
+                         ', '.join(f'`{a}`' for a, _ in stages['structural']['passed_over']))
+        lines += ['', '| stage | time (s) | output |', '|---|---|---|']
+        outputs = dict(structural='structural/report.md', supernet='supernet/',
+                       subnet_search='search/report.md', retrain='search/finalists/')
+        for name in ('structural', 'supernet', 'subnet_search', 'retrain'):
+            if name in stages:
+                lines.append(f'| {name} | {stages[name]["seconds"]:.0f} | `{outputs[name]}` |')
+        lines += [f'| total | {total:.0f} | |', '', '## Finalists', '',
+                  '| model | subnet | params (M) | GFLOPs | latency (ms) | mAP inherited | mAP retrained |',
+                  '|---|---|---|---|---|---|---|']
+        def fmt(r, key, spec):
+            return '' if r.get(key) is None else format(r[key], spec)
+        for r in records:
+            failed = f' (failed: {r["error"]})' if r.get('error') else ''
+            lines.append(f'| {r["name"]} | `{r["arch"]}` | {fmt(r, "params", ".2f")} | {r["gflops"]:.3f} | '
+                         f'{fmt(r, "latency_ms", ".1f")} | {r["mAP_inherited"]:.4f} | '
+                         f'{fmt(r, "mAP_retrained", ".4f")}{failed} |')
+        lines += ['', 'Details: `search/report.md` (search plot, front, finalists), `structural/report.md`; '
+                  'TensorBoard: `tensorboard --logdir ' + str(self.work_dir) + '`.']
+        path = self.work_dir / 'report.md'
+        atomic_write_text(path, '\n'.join(lines) + '\n')
+        return path
+
+    def run(self) -> Path:
+        """All stages in order; returns the final report's path."""
+        t0 = time.time()
+        structure = self.structural()
+        checkpoint = self.supernet(structure)
+        search, study = self.search(checkpoint)
+        records = self.retrain(search, study)
+        path = self.report(structure, records)
+        self._say(f'done in {time.time() - t0:.0f}s (this run); report: {path}')
+        return path
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """``smnas run CONFIG [--work-dir DIR]``; returns the exit code."""
+    p = argparse.ArgumentParser(prog='smnas', description='SM-NAS: structural-to-modular NAS for detection')
+    sub = p.add_subparsers(dest='command', required=True)
+    r = sub.add_parser('run', help='run (or resume) the whole pipeline of a config')
+    r.add_argument('config', help='a pipeline config, e.g. configs/pipeline/quickstart_synthetic.py')
+    r.add_argument('--work-dir', help='default: work_dirs/<config name>')
+    args = p.parse_args(argv)
+    cfg = Config.fromfile(args.config)
+    work_dir = args.work_dir or str(Path('work_dirs') / Path(args.config).stem)
+    try:
+        Pipeline(cfg, work_dir).run()
+    except PipelineError as e:
+        print(f'[pipeline] error: {e}', file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,152 @@
+"""Report of a subnet search and of its finalists: trials.csv, search.png, report.md.
+
+The search part lists every evaluated subnet (inherited-weight mAP, table FLOPs)
+and the front; the finalists part, once they are retrained, is the paper-style
+table: params, FLOPs, latency on the named device, mAP with inherited weights and
+mAP after retraining from scratch.
+"""
+import csv
+import io
+import time
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from ..search.study import arch_outcomes, pareto_front
+from ..utils import atomic_write_text
+
+COLUMNS = ('arch', 'state', 'trial', 'mAP', 'mAP_50', 'gflops', 'eval_seconds', 'duplicates', 'error')
+
+
+def search_rows(study) -> List[Dict[str, object]]:
+    """One row per evaluated (or failed) subnet, by FLOPs."""
+    dup: Dict[str, int] = {}
+    for t in study.get_trials(deepcopy=False):
+        if 'duplicate_of' in t.user_attrs:
+            dup[t.user_attrs['arch']] = dup.get(t.user_attrs['arch'], 0) + 1
+    rows = []
+    for arch, o in arch_outcomes(study).items():
+        a = o.get('attrs', {})
+        rows.append(dict(arch=arch, state=o['state'], trial=o['trial'], mAP=a.get('mAP', ''),
+                         mAP_50=a.get('mAP_50', ''),
+                         gflops=round(a['flops'] / 1e9, 4) if 'flops' in a else '',
+                         eval_seconds=round(a['eval_seconds'], 2) if 'eval_seconds' in a else '',
+                         duplicates=dup.get(arch, 0), error=o.get('error', '')))
+    return sorted(rows, key=lambda r: (r['state'] != 'complete', r['gflops'] or 0, r['arch']))
+
+
+def _plot(rows, front, finalists, path: Path) -> None:
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    done = [r for r in rows if r['state'] == 'complete']
+    fig, axes = plt.subplots(1, 2 if finalists else 1, figsize=(12 if finalists else 7, 4.5), dpi=120,
+                             squeeze=False)
+    ax = axes[0][0]
+    ax.scatter([r['gflops'] for r in done], [r['mAP'] for r in done], c='0.6', s=14,
+               label=f'subnets, inherited weights ({len(done)})')
+    ax.plot([p[2] / 1e9 for p in front], [p[1] for p in front], '-o', c='tab:red', ms=4,
+            label=f'Pareto front ({len(front)})')
+    for f in finalists:
+        ax.annotate(f['name'], (f['gflops'], f['mAP_inherited']), textcoords='offset points',
+                    xytext=(4, 4), fontsize=9, weight='bold')
+    ax.set_xlabel('GFLOPs (whole detector)')
+    ax.set_ylabel('val bbox mAP (inherited weights)')
+    ax.set_title('subnet search')
+    ax.grid(alpha=0.3)
+    ax.legend(loc='lower right', fontsize=8)
+    if finalists:
+        ax = axes[0][1]
+        ret = [f for f in finalists if f.get('mAP_retrained') is not None]
+        ax.plot([f['gflops'] for f in finalists], [f['mAP_inherited'] for f in finalists], 'o--',
+                c='tab:blue', label='inherited weights')
+        ax.plot([f['gflops'] for f in ret], [f['mAP_retrained'] for f in ret], 's-', c='tab:green',
+                label='retrained from scratch')
+        for f in finalists:
+            ax.annotate(f['name'], (f['gflops'], f['mAP_inherited']), textcoords='offset points',
+                        xytext=(4, 4), fontsize=9)
+        ax.set_xlabel('GFLOPs')
+        ax.set_ylabel('bbox mAP')
+        ax.set_title('finalists')
+        ax.grid(alpha=0.3)
+        ax.legend(loc='lower right', fontsize=8)
+    fig.tight_layout()
+    tmp = path.with_name('.' + path.name + '.tmp.png')
+    fig.savefig(tmp)
+    plt.close(fig)
+    tmp.replace(path)
+
+
+def _fmt(v, spec: str) -> str:
+    return '' if v is None or v == '' else format(v, spec)
+
+
+def write_subnet_report(search, study, finalists: Optional[List[dict]] = None) -> Dict[str, Path]:
+    """Write ``trials.csv``, ``search.png`` and ``report.md`` in the search's work dir.
+
+    Args:
+        search: the :class:`~smnas.search.subnet.SubnetSearch`.
+        study: its Optuna study.
+        finalists: finalist records (see :mod:`smnas.modular.finalists`), with
+            retraining results where available.
+
+    Returns:
+        Paths of the written files.
+    """
+    wd = Path(search.work_dir)
+    finalists = finalists or []
+    rows = search_rows(study)
+    done = [r for r in rows if r['state'] == 'complete']
+    front = pareto_front([(r['arch'], r['mAP'], r['gflops'] * 1e9) for r in done])
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=COLUMNS)
+    writer.writeheader()
+    writer.writerows(rows)
+    out = dict(trials_csv=wd / 'trials.csv', report=wd / 'report.md', plot=wd / 'search.png')
+    atomic_write_text(out['trials_csv'], buf.getvalue())
+    if done:
+        _plot(rows, front, finalists, out['plot'])
+    st = search.status(study)
+    skipped = st['skipped']
+    lo, hi = search.range
+    device = next((f['device'] for f in finalists if f.get('device')), 'n/a')
+    lines = [
+        '# SM-NAS modular stage: subnet search and finalists', '',
+        f'- supernet config: `{search.cfg.filename}`', f'- supernet checkpoint: `{search.checkpoint}`',
+        f'- work dir: `{wd}`', f'- storage: `{search.storage}`',
+        f'- written: {time.strftime("%Y-%m-%d %H:%M:%S")}',
+        f'- space: {search.space.count()} subnets {search.space.to_dict()}',
+        f'- seed: {search.opts["seed"]}, NSGA-II population {search.opts["population_size"]}',
+        f'- FLOPs at {search.input_size[0]}x{search.input_size[1]} (per-layer table, whole detector, '
+        f'multiply-adds): subnets span {search.span[0] / 1e9:.2f}-{search.span[1] / 1e9:.2f} G; '
+        f'searched range {lo / 1e9:.2f}-{hi / 1e9:.2f} G',
+        f'- evaluated subnets: {len(done)} with inherited weights, {st["failed"]} failed, {skipped} '
+        f'proposals outside the FLOPs range skipped without evaluation',
+        f'- Pareto front: {len(front)} subnets; hypervolume {st["hypervolume"]:.4g} (mAP x FLOPs, '
+        f'reference {(st["hv_ref"] or 0) / 1e9:.2f} GFLOPs)',
+        '',
+        '## Finalists', '',
+    ]
+    if not finalists:
+        lines.append('Not selected yet.')
+    else:
+        if len(finalists) < 6:
+            lines += [f'The front has {len(front)} subnets, so {len(finalists)} finalists are selected '
+                      f'(fewer than six).', '']
+        lines += [f'Latency: median batch-1 `test_step` on {device}. mAP: val bbox mAP; retrained '
+                  f'= trained from scratch with the schedule of `finalists/E*/retrain.py`.', '',
+                  '| model | subnet | params (M) | GFLOPs | latency (ms) | mAP inherited | mAP retrained '
+                  '| mAP@0.5 retrained | config |', '|---|---|---|---|---|---|---|---|---|']
+        for f in finalists:
+            lines.append(
+                f'| {f["name"]} | `{f["arch"]}` | {_fmt(f.get("params"), ".2f")} | {f["gflops"]:.3f} | '
+                f'{_fmt(f.get("latency_ms"), ".1f")} | {f["mAP_inherited"]:.4f} | '
+                f'{_fmt(f.get("mAP_retrained"), ".4f")} | {_fmt(f.get("mAP_50_retrained"), ".4f")} | '
+                f'`{f["config"]}` |')
+    lines += ['', '![search](search.png)', '', '## Pareto front (inherited weights)', '',
+              '| subnet | GFLOPs | mAP |', '|---|---|---|']
+    for arch, m, flops in front:
+        lines.append(f'| `{arch}` | {flops / 1e9:.3f} | {m:.4f} |')
+    lines += ['', f'All {len(rows)} evaluated subnets: `trials.csv`.']
+    atomic_write_text(out['report'], '\n'.join(lines) + '\n')
+    return out

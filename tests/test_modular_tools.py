@@ -1,0 +1,64 @@
+"""The modular stage's tools end to end on tiny data: train_supernet.py, then
+search_subnet.py (finalists exported), then retrain.py (final table)."""
+import json
+
+import pytest
+
+from smnas.data.synthetic import SyntheticConfig, generate
+from smnas.testing import config_path
+
+from .tool_helpers import run_tool, tiny_options
+
+CFG = str(config_path('supernet/quickstart_synthetic.py'))
+TINY = ['model.space.bases=[16,24]', 'model.space.neck_channels=[32,64]',
+        'model.space.head_channels=[32,64]', 'model.space.max_depths=[1,2,1,1]',
+        'model.num_random_subnets=1', 'subnet_search.n_trials=4', 'subnet_search.population_size=4']
+
+
+@pytest.fixture(scope='module')
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp('synthetic')
+    generate(SyntheticConfig(image_size=(96, 64), num_train=6, num_val=3, seed=3), root)
+    work = root / 'supernet'
+    opts = ['--cfg-options', *tiny_options(root, 2), *TINY]
+    run_tool('tools/train_supernet.py', CFG, '--work-dir', str(work), *opts)
+    return root, work / 'iter_2.pth', opts
+
+
+def test_search_exports_finalists_and_retrain_fills_the_table(trained, tmp_path):
+    root, ckpt, opts = trained
+    work = tmp_path / 'search'
+    log = run_tool('tools/search_subnet.py', CFG, '--checkpoint', str(ckpt), '--work-dir', str(work),
+                   '--finalists', '2', *opts)
+    assert '[subnet] 4/4 done' in log
+    records = json.loads((work / 'finalists' / 'finalists.json').read_text())
+    assert 1 <= len(records) <= 2
+    for r in records:
+        assert r['config'].endswith('.py') and r['checkpoint'].endswith('.pth')
+    report = (work / 'report.md').read_text()
+    assert '## Finalists' in report and 'E0' in report and (work / 'search.png').is_file()
+
+    log = run_tool('tools/retrain.py', str(work), '--cfg-options', 'train_cfg.max_iters=2')
+    records = json.loads((work / 'finalists' / 'finalists.json').read_text())
+    for r in records:
+        assert r['mAP_retrained'] is not None and r['latency_ms'] > 0 and r['params'] > 0
+        # the thop count of the retrained static model equals the search's table FLOPs
+        assert r['gflops_thop'] == pytest.approx(r['gflops'], rel=0.01)
+    report = (work / 'report.md').read_text()
+    assert 'mAP retrained' in report and f'`{records[0]["arch"]}`' in report
+    # a rerun keeps finished finalists
+    log = run_tool('tools/retrain.py', str(work))
+    assert 'from scratch' not in log
+
+
+def test_refuses_a_range_without_subnets_before_evaluating(trained, tmp_path):
+    root, ckpt, opts = trained
+    import subprocess
+    import sys
+
+    from smnas.testing import REPO_ROOT
+    proc = subprocess.run([sys.executable, 'tools/search_subnet.py', CFG, '--checkpoint', str(ckpt),
+                           '--work-dir', str(tmp_path / 's'), '--flops-range', '500', '900', *opts],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode != 0 and 'excludes every subnet' in proc.stderr
+    assert not (tmp_path / 's' / 'trials').exists()

@@ -1,0 +1,83 @@
+"""The whole pipeline end to end on tiny data (every stage for real, tiny settings),
+its resume, and the choice of the structure to refine."""
+import json
+
+import pytest
+from mmengine.config import Config
+
+from smnas.data.synthetic import SyntheticConfig, generate
+from smnas.pipeline import Pipeline, PipelineError, choose_structure
+from smnas.testing import config_path
+
+
+def _data_options(root, iters):
+    r = f'{root}/'
+    opts = {'prepare_data': None, 'train_cfg.max_iters': iters, 'train_cfg.val_interval': iters,
+            'default_hooks.checkpoint.interval': iters, 'default_hooks.logger.interval': 1,
+            'train_dataloader.batch_size': 2, 'param_scheduler': []}
+    for split in ('train', 'val', 'test'):
+        opts.update({f'{split}_dataloader.dataset.data_root': r, f'{split}_dataloader.num_workers': 0,
+                     f'{split}_dataloader.persistent_workers': False})
+    for split in ('val', 'test'):
+        opts[f'{split}_evaluator.ann_file'] = r + 'annotations/instances_val.json'
+    return opts
+
+
+@pytest.fixture()
+def pipeline_cfg(tmp_path):
+    root = tmp_path / 'data'
+    generate(SyntheticConfig(image_size=(96, 64), num_train=6, num_val=3, seed=2), root)
+    structural = dict(_data_options(root, 2), **{
+        'search_space.backbones': ['r18'], 'search_space.necks': ['fpn-p3p5-p6'],
+        'search_space.rpns': ['rpn', 'ga'], 'search_space.heads': ['rcnn'],
+        'search_space.input_sizes': [(512, 512)], 'search_space.input_scale': 0.125,
+        'search.n_trials': 2, 'search.population_size': 2, 'search.num_classes': 5,
+        'search.model_options': dict(fpn_channels=32, fc_channels=32, rcnn_samples=16),
+        'measure': dict(warmup=1, repeats=1)})
+    supernet = dict(_data_options(root, 2), **{
+        'model.space.bases': [16, 24], 'model.space.max_depths': [1, 1, 2, 1],
+        'model.space.neck_channels': [16, 32], 'model.space.head_channels': [16, 32],
+        'model.num_random_subnets': 0})
+    supernet['val_dataloader.dataset.pipeline.1.scale'] = (96, 64)
+    supernet['train_dataloader.dataset.pipeline.2.scale'] = (96, 64)
+    cfg = Config(dict(pipeline=dict(
+        structural=dict(config=str(config_path('structural/quickstart_synthetic.py')),
+                        cfg_options=structural),
+        supernet=dict(config=str(config_path('supernet/quickstart_synthetic.py')),
+                      cfg_options=supernet),
+        subnet_search=dict(cfg_options={'subnet_search.n_trials': 3, 'subnet_search.population_size': 2},
+                           finalists=2),
+        retrain=dict(cfg_options={}))))
+    cfg.filename = str(tmp_path / 'pipeline.py')
+    return cfg
+
+
+def test_pipeline_runs_every_stage_and_a_rerun_redoes_nothing(pipeline_cfg, tmp_path, capsys):
+    work = tmp_path / 'work'
+    report = Pipeline(pipeline_cfg, str(work)).run()
+    state = json.loads((work / 'pipeline.json').read_text())
+    assert set(state['stages']) == {'structural', 'supernet', 'subnet_search', 'retrain'}
+    structure = state['stages']['structural']['structure']
+    assert '_rpn_' in structure  # GA-RPN structures cannot be refined
+    text = report.read_text()
+    assert f'`{structure}`' in text and '| E0 |' in text
+    records = json.loads((work / 'search' / 'finalists' / 'finalists.json').read_text())
+    assert records and all(r['mAP_retrained'] is not None for r in records)
+    capsys.readouterr()
+
+    Pipeline(pipeline_cfg, str(work)).run()
+    out = capsys.readouterr().out
+    assert '2/4 supernet training' not in out and '[retrain] E0' not in out
+    assert '[structural] 2/2 done' in out and '[subnet] 3/3 done' in out
+
+
+def test_choose_structure_takes_the_best_supported_and_says_what_it_passed_over():
+    pts = [('r18_fpn-p2p5-p6_ga_cascade2_512x512', 0.5, 10.0),
+           ('r18_fpn-p2p5-p6_rpn_rcnn_512x512', 0.3, 8.0),
+           ('r18_fpn-p3p5-p6_none_retina_512x512', 0.2, 5.0),
+           ('r18_c4_rpn_rcnn_512x512', 0.6, 50.0)]
+    structure, passed = choose_structure(pts)
+    assert structure == 'r18_fpn-p2p5-p6_rpn_rcnn_512x512'
+    assert [a for a, _ in passed] == ['r18_fpn-p2p5-p6_ga_cascade2_512x512', 'r18_c4_rpn_rcnn_512x512']
+    with pytest.raises(PipelineError, match='modular-rpn'):
+        choose_structure(pts[:1])

@@ -1,0 +1,58 @@
+"""SM-NAS modular stage: search the subnets of a trained supernet, pick finalists E0-E5.
+
+    python tools/search_subnet.py configs/supernet/quickstart_synthetic.py \
+        --checkpoint work_dirs/quickstart_synthetic/iter_400.pth
+    python tools/search_subnet.py CONFIG --checkpoint SN --flops-range 2 6   # GFLOPs
+    # more processes or machines: the same command, same --work-dir / --storage
+    python tools/search_subnet.py CONFIG --checkpoint SN --report-only
+
+Subnets are scored by val bbox mAP with inherited weights against FLOPs of the whole
+detector (per-layer table, never profiled one by one); rerunning resumes the search.
+Outputs in the work dir: report.md, search.png, trials.csv, finalists/E*/ (plain
+mmdet configs + inherited weights), tensorboard/. Retrain the finalists with
+tools/retrain.py.
+"""
+import argparse
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+
+from smnas.data.prepare import prepare_data
+from smnas.modular import export_finalists, load_finalists
+from smnas.reports.subnet import write_subnet_report
+from smnas.search.subnet import SubnetSearch
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description='SM-NAS subnet search over a trained supernet')
+    p.add_argument('config', help='the supernet config')
+    p.add_argument('--checkpoint', required=True, help='the trained supernet checkpoint')
+    p.add_argument('--work-dir', help='default: work_dirs/<config name>_search')
+    p.add_argument('--storage', help='Optuna storage URL (default: sqlite in the work dir)')
+    p.add_argument('--flops-range', nargs=2, type=float, metavar=('LO', 'HI'),
+                   help='GFLOPs of the whole detector; subnets outside are never evaluated')
+    p.add_argument('--finalists', type=int, default=6, help='finalists exported (default 6)')
+    p.add_argument('--report-only', action='store_true', help='write the report of the study as it is')
+    p.add_argument('--cfg-options', nargs='+', action=DictAction,
+                   help='override config keys, e.g. subnet_search.n_trials=100')
+    return p.parse_args()
+
+
+def main():
+    args = parse_args()
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    work_dir = args.work_dir or osp.join('work_dirs', osp.splitext(osp.basename(args.config))[0] + '_search')
+    prepare_data(cfg.get('prepare_data'))
+    search = SubnetSearch(cfg, args.checkpoint, work_dir, args.storage, args.flops_range)
+    study = search.open() if args.report_only else search.run()
+    finalists = load_finalists(work_dir)
+    if not args.report_only and finalists is None:
+        finalists = export_finalists(search, study, args.finalists)
+    out = write_subnet_report(search, study, finalists)
+    print(f'[subnet] report: {out["report"]}')
+
+
+if __name__ == '__main__':
+    main()
