@@ -5,11 +5,10 @@ import os
 from typing import Callable, Dict, List, Tuple
 
 import torch
-from torch import nn
 
 from .build import expand_architecture
 from .models.static import slice_state_dict
-from .ops import fan_in_scale, gn_groups
+from .ops import gn_groups
 from .space import Subnet
 
 
@@ -73,16 +72,7 @@ def export_subnet(model_cfg: dict, state_dict: Dict[str, torch.Tensor], subnet: 
     # Outside a Runner no default scope is set; mmdet's types need it to resolve.
     with DefaultScope.overwrite_default_scope('mmdet'):
         static = MODELS.build(ConfigDict(cfg))
-    sd = slice_state_dict(state_dict, static)
-    # The supernet's plain convs and linears (no WS) scale a narrower input up by
-    # max_in / in (supernet.ops.fan_in_scale); the static model carries it in its weights.
-    for name, m in static.named_modules():
-        if type(m) in (nn.Conv2d, nn.Linear):
-            key = f'{name}.weight'
-            max_in, active_in = state_dict[key].shape[1], sd[key].shape[1]
-            if max_in != active_in:
-                sd[key] = sd[key] * fan_in_scale(max_in, active_in)
-    return cfg, sd
+    return cfg, slice_state_dict(state_dict, static)
 
 
 class NotASupernetCheckpoint(ValueError):

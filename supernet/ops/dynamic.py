@@ -5,16 +5,6 @@ the input tensor; the output width is the op's ``active_out_channels`` attribute
 which a mutator sets once per step (never ``forward()`` arguments, never globals).
 With nothing set, each op is exactly its static counterpart.
 
-Layers that no normalization follows (the RPN conv, box-head fcs, classifiers) see
-an input whose width changes with the subnet, and the sum over fewer inputs is
-smaller: measured on the CPU quickstart, subnets with the wider neck lost almost all
-their inherited-weight mAP (mAP@0.5 0.006 against 0.03-0.07 with the narrow neck) while
-trained alone they did best. Such layers therefore scale their input slice by
-``max_in / active_in`` (``fan_in_rescale``, inverted-dropout style: the sliced sum
-estimates the full one); :func:`fan_in_scale` gives the factor that export folds
-into static weights. Weight-standardized convs are followed by GroupNorm, which
-removes any scale, so they are left as they are.
-
 Slices are copied to contiguous memory before use: convolving with a strided view
 of a larger weight is slower, most of all in the backward pass, which then scatters
 into the large weight (measured here for a 3x3 conv, 64 of 128 channels: 1.09x the
@@ -38,11 +28,6 @@ def _slice(weight: torch.Tensor, out_c: int, in_c: Optional[int] = None) -> torc
     return w.contiguous()
 
 
-def fan_in_scale(max_in: int, active_in: int) -> float:
-    """The factor a fan-in-rescaled layer applies to ``active_in`` of ``max_in`` inputs."""
-    return max_in / active_in
-
-
 def standardize_weight(weight: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
     """Weight Standardization (Qiao et al.) per output filter, as mmcv's ConvWS2d does."""
     flat = weight.view(weight.size(0), -1)
@@ -61,8 +46,6 @@ class DynamicConv2d(nn.Conv2d):
         depthwise: one group per channel (then input width = output width).
         weight_std: apply Weight Standardization to the active slice.
         eps: Weight Standardization epsilon.
-        fan_in_rescale: scale a narrower input by ``max_in / in`` (default: when
-            ``weight_std`` is off; see the module notes).
 
     Attributes:
         active_out_channels: output width in use; None means the maximum.
@@ -70,7 +53,7 @@ class DynamicConv2d(nn.Conv2d):
 
     def __init__(self, max_in_channels: int, max_out_channels: int, kernel_size, stride=1,
                  padding=0, dilation=1, bias: bool = False, depthwise: bool = False,
-                 weight_std: bool = False, eps: float = 1e-5, fan_in_rescale: Optional[bool] = None):
+                 weight_std: bool = False, eps: float = 1e-5):
         groups = max_in_channels if depthwise else 1
         if depthwise and max_in_channels != max_out_channels:
             raise ValueError('a depthwise conv has as many output as input channels')
@@ -79,8 +62,6 @@ class DynamicConv2d(nn.Conv2d):
         self.depthwise = depthwise
         self.weight_std = weight_std
         self.eps = eps
-        self.fan_in_rescale = (not weight_std and not depthwise) if fan_in_rescale is None \
-            else bool(fan_in_rescale)
         self.active_out_channels: Optional[int] = None
 
     def active_weight(self, in_channels: int) -> tuple:
@@ -98,8 +79,6 @@ class DynamicConv2d(nn.Conv2d):
             w = _slice(self.weight, out_c, in_channels)
         if self.weight_std:
             w = standardize_weight(w, self.eps)
-        if self.fan_in_rescale and in_channels != self.in_channels:
-            w = w * fan_in_scale(self.in_channels, in_channels)
         b = None if self.bias is None else self.bias[:out_c]
         return w, b
 
@@ -112,8 +91,6 @@ class DynamicConv2d(nn.Conv2d):
         """A static conv (mmcv ``ConvWS2d`` with WS) equal to this op at the active width."""
         out_c = in_channels if self.depthwise else (self.active_out_channels or self.out_channels)
         w = _slice(self.weight, out_c) if self.depthwise else _slice(self.weight, out_c, in_channels)
-        if self.fan_in_rescale:
-            w = w * fan_in_scale(self.in_channels, in_channels)
         if self.weight_std:
             from mmcv.cnn.bricks.conv_ws import ConvWS2d
             conv = ConvWS2d(in_channels, out_c, self.kernel_size, self.stride, self.padding, self.dilation,
@@ -171,18 +148,12 @@ class DynamicGroupNorm(nn.GroupNorm):
 class DynamicLinear(nn.Linear):
     """A Linear over the leading ``in x out`` features of its max-size weight.
 
-    Args:
-        max_in_features, max_out_features, bias: as for ``nn.Linear`` at the maximum.
-        fan_in_rescale: scale a narrower input by ``max_in / in`` (see the module notes).
-
     Attributes:
         active_out_features: output width in use; None means the maximum.
     """
 
-    def __init__(self, max_in_features: int, max_out_features: int, bias: bool = True,
-                 fan_in_rescale: bool = True):
+    def __init__(self, max_in_features: int, max_out_features: int, bias: bool = True):
         super().__init__(max_in_features, max_out_features, bias)
-        self.fan_in_rescale = fan_in_rescale
         self.active_out_features: Optional[int] = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -191,8 +162,6 @@ class DynamicLinear(nn.Linear):
         if in_f > self.in_features or out_f > self.out_features:
             raise ValueError(f'{in_f}->{out_f} exceeds the maximum {self.in_features}->{self.out_features}')
         w = _slice(self.weight, out_f, in_f)
-        if self.fan_in_rescale and in_f != self.in_features:
-            w = w * fan_in_scale(self.in_features, in_f)
         b = None if self.bias is None else self.bias[:out_f]
         return F.linear(x, w, b)
 
@@ -200,9 +169,8 @@ class DynamicLinear(nn.Linear):
         """A static Linear equal to this op at the active width."""
         out_f = self.active_out_features or self.out_features
         lin = nn.Linear(in_features, out_f, self.bias is not None)
-        scale = fan_in_scale(self.in_features, in_features) if self.fan_in_rescale else 1.0
         with torch.no_grad():
-            lin.weight.copy_(self.weight[:out_f, :in_features] * scale)
+            lin.weight.copy_(self.weight[:out_f, :in_features])
             if self.bias is not None:
                 lin.bias.copy_(self.bias[:out_f])
         return lin
