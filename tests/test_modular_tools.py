@@ -4,7 +4,6 @@ import json
 
 import pytest
 
-from smnas.data.synthetic import SyntheticConfig, generate
 from smnas.testing import config_path
 
 from .tool_helpers import run_tool, tiny_options
@@ -16,9 +15,8 @@ TINY = ['model.space.bases=[16,24]', 'model.space.neck_channels=[32,64]',
 
 
 @pytest.fixture(scope='module')
-def trained(tmp_path_factory):
-    root = tmp_path_factory.mktemp('synthetic')
-    generate(SyntheticConfig(image_size=(96, 64), num_train=6, num_val=3, seed=3), root)
+def trained(tiny_data):
+    root = tiny_data
     work = root / 'supernet'
     opts = ['--cfg-options', *tiny_options(root, 2), *TINY]
     run_tool('tools/train_supernet.py', CFG, '--work-dir', str(work), *opts)

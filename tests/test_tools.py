@@ -1,21 +1,12 @@
 """tools/train.py and tools/test.py end to end on a tiny synthetic dataset."""
 import json
 
-import pytest
 
-from smnas.data.synthetic import SyntheticConfig, generate
 from smnas.testing import config_path
 
 from .tool_helpers import run_tool, tiny_options
 
 CFG = str(config_path('baseline/faster-rcnn_r18-gnws_fpn_synthetic.py'))
-
-
-@pytest.fixture(scope='module')
-def tiny_data(tmp_path_factory):
-    root = tmp_path_factory.mktemp('synthetic')
-    generate(SyntheticConfig(image_size=(96, 64), num_train=8, num_val=4, seed=3), root)
-    return root
 
 
 def test_train_then_test_writes_metrics_and_tensorboard(tiny_data, tmp_path):

@@ -2,10 +2,8 @@
 data parallel with torchrun on the CPU (gloo), as a user would run them."""
 import os
 
-import pytest
 import torch
 
-from smnas.data.synthetic import SyntheticConfig, generate
 from smnas.testing import config_path
 
 from .tool_helpers import run_tool, tiny_options
@@ -13,13 +11,6 @@ from .tool_helpers import run_tool, tiny_options
 CFG = str(config_path('supernet/quickstart_synthetic.py'))
 TINY_SPACE = ['model.space.bases=[16,24]', 'model.space.neck_channels=[32,64]',
               'model.space.head_channels=[32,64]', 'model.num_random_subnets=1']
-
-
-@pytest.fixture(scope='module')
-def tiny_data(tmp_path_factory):
-    root = tmp_path_factory.mktemp('synthetic')
-    generate(SyntheticConfig(image_size=(96, 64), num_train=8, num_val=4, seed=3), root)
-    return root
 
 
 def _options(data, iters):

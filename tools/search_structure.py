@@ -10,11 +10,11 @@ Rerunning the same command resumes the search; finished candidates are never ret
 Outputs in the work dir: report.md, pareto.png, trials.csv, models/C0-C5.py, tensorboard/.
 """
 import argparse
-import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
 from smnas.data.prepare import prepare_data
+from smnas.engine import default_work_dir, read_config
 from smnas.reports.structural import write_structural_report
 from smnas.search.structural import StructuralSearch
 
@@ -32,10 +32,8 @@ def parse_args():
 
 def main():
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    work_dir = args.work_dir or osp.join('work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg = read_config(args.config, args.cfg_options)
+    work_dir = args.work_dir or default_work_dir(args.config)
     prepare_data(cfg.get('prepare_data'))
     search = StructuralSearch(cfg, work_dir, args.storage, args.workers)
     study = search.open() if args.report_only else search.run()

@@ -13,11 +13,11 @@ mmdet configs + inherited weights), tensorboard/. Retrain the finalists with
 tools/retrain.py.
 """
 import argparse
-import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
 from smnas.data.prepare import prepare_data
+from smnas.engine import default_work_dir, read_config
 from smnas.modular import export_finalists, load_finalists
 from smnas.reports.subnet import write_subnet_report
 from smnas.search.subnet import SubnetSearch
@@ -40,10 +40,8 @@ def parse_args():
 
 def main():
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    work_dir = args.work_dir or osp.join('work_dirs', osp.splitext(osp.basename(args.config))[0] + '_search')
+    cfg = read_config(args.config, args.cfg_options)
+    work_dir = args.work_dir or default_work_dir(args.config, '_search')
     prepare_data(cfg.get('prepare_data'))
     search = SubnetSearch(cfg, args.checkpoint, work_dir, args.storage, args.flops_range)
     study = search.open() if args.report_only else search.run()

@@ -11,7 +11,27 @@ import torch
 import torch.distributed as torch_dist
 from mmengine.config import Config, DictAction
 
-__all__ = ['DictAction', 'load_config', 'setup_launcher', 'train_parser']
+__all__ = ['DictAction', 'default_work_dir', 'load_config', 'read_config', 'setup_launcher',
+           'train_parser']
+
+
+def read_config(config: str, cfg_options: Optional[dict] = None) -> Config:
+    """An mmengine config with ``--cfg-options`` overrides (dotted keys) applied.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+    """
+    if not osp.isfile(config):
+        raise FileNotFoundError(f'config file {config} does not exist')
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
+def default_work_dir(config: str, suffix: str = '') -> str:
+    """``work_dirs/<config name><suffix>``, the tools' default output folder."""
+    return osp.join('./work_dirs', osp.splitext(osp.basename(config))[0] + suffix)
 
 
 def train_parser(description: str) -> argparse.ArgumentParser:
@@ -45,16 +65,12 @@ def load_config(config: str, work_dir: Optional[str] = None, cfg_options: Option
     Returns:
         The config, ready for ``Runner.from_cfg``.
     """
-    if not osp.isfile(config):
-        raise FileNotFoundError(f'config file {config} does not exist')
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    cfg = read_config(config, cfg_options)
     cfg.launcher = launcher
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config))[0])
+        cfg.work_dir = default_work_dir(config)
     if resume == 'auto':
         cfg.resume = True
         cfg.load_from = None

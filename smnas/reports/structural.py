@@ -8,6 +8,7 @@ from typing import Dict, List
 from ..structural.space import Candidate
 from ..search.study import arch_outcomes, hypervolume_2d, pareto_front, spread_along
 from ..utils import atomic_write_text
+from .plots import new_figure, save_figure
 
 COLUMNS = ('arch', 'state', 'trial', 'mAP', 'mAP_50', 'latency_ms', 'gflops', 'mparams', 'input_size',
            'device', 'train_seconds', 'duplicates', 'error')
@@ -34,12 +35,8 @@ def _rows(study) -> List[Dict[str, object]]:
 
 
 def _plot(rows, front, picks, path: Path) -> None:
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-
     done = [r for r in rows if r['state'] == 'complete']
-    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    fig, ax = new_figure(figsize=(7, 4.5), dpi=120)
     ax.scatter([r['latency_ms'] for r in done], [r['mAP'] for r in done], c='0.6', s=18,
                label=f'trials ({len(done)})')
     ax.plot([p[2] for p in front], [p[1] for p in front], '-o', c='tab:red', ms=5,
@@ -55,11 +52,7 @@ def _plot(rows, front, picks, path: Path) -> None:
     ax.set_title('SM-NAS structural search')
     ax.grid(alpha=0.3)
     ax.legend(loc='lower right', fontsize=8)
-    fig.tight_layout()
-    tmp = path.with_name('.' + path.name + '.tmp.png')
-    fig.savefig(tmp)
-    plt.close(fig)
-    tmp.replace(path)
+    save_figure(fig, path)
 
 
 def write_structural_report(search, study) -> Dict[str, Path]:

@@ -13,6 +13,7 @@ from typing import Dict, List, Optional
 
 from ..search.study import arch_outcomes, pareto_front
 from ..utils import atomic_write_text
+from .plots import new_figure, save_figure
 
 COLUMNS = ('arch', 'state', 'trial', 'mAP', 'mAP_50', 'gflops', 'eval_seconds', 'duplicates', 'error')
 
@@ -35,12 +36,8 @@ def search_rows(study) -> List[Dict[str, object]]:
 
 
 def _plot(rows, front, finalists, path: Path) -> None:
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-
     done = [r for r in rows if r['state'] == 'complete']
-    fig, axes = plt.subplots(1, 2 if finalists else 1, figsize=(12 if finalists else 7, 4.5), dpi=120,
+    fig, axes = new_figure(1, 2 if finalists else 1, figsize=(12 if finalists else 7, 4.5), dpi=120,
                              squeeze=False)
     ax = axes[0][0]
     ax.scatter([r['gflops'] for r in done], [r['mAP'] for r in done], c='0.6', s=14,
@@ -70,11 +67,7 @@ def _plot(rows, front, finalists, path: Path) -> None:
         ax.set_title('finalists')
         ax.grid(alpha=0.3)
         ax.legend(loc='lower right', fontsize=8)
-    fig.tight_layout()
-    tmp = path.with_name('.' + path.name + '.tmp.png')
-    fig.savefig(tmp)
-    plt.close(fig)
-    tmp.replace(path)
+    save_figure(fig, path)
 
 
 def _fmt(v, spec: str) -> str:

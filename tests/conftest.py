@@ -1,0 +1,12 @@
+"""Fixtures shared by the test modules."""
+import pytest
+
+from smnas.data.synthetic import SyntheticConfig, generate
+
+
+@pytest.fixture(scope='module')
+def tiny_data(tmp_path_factory):
+    """A tiny synthetic dataset (96x64, 8 train / 4 val images) for one test module."""
+    root = tmp_path_factory.mktemp('synthetic')
+    generate(SyntheticConfig(image_size=(96, 64), num_train=8, num_val=4, seed=3), root)
+    return root
