@@ -39,11 +39,17 @@ class SandwichSupernet(BaseModel):
         distill: add an in-place distillation loss to the non-max members.
         distill_weight: weight of that loss (MSE to the max member's FPN features).
         seed: seed of the random members.
+        average_members: backpropagate the mean of the members' losses instead of
+            their sum. The sum gives the fully shared layers (stem, leading channels,
+            box-head biases) ``2 + k`` times the step of a model trained alone;
+            in the unnormalized box head that killed every ReLU of the wide subnets
+            on the CPU quickstart (their box head then scored every RoI alike).
         init_cfg: mmengine init config.
     """
 
     def __init__(self, architecture: dict, space: dict, num_random_subnets: int = 2,
-                 distill: bool = False, distill_weight: float = 1.0, seed: int = 0, init_cfg=None):
+                 distill: bool = False, distill_weight: float = 1.0, seed: int = 0,
+                 average_members: bool = False, init_cfg=None):
         super().__init__(data_preprocessor=dict(type='BaseDataPreprocessor'), init_cfg=init_cfg)
         self.space = ModularSpace.from_dict(dict(space))
         self.architecture_cfg = expand_architecture(architecture, self.space)
@@ -55,6 +61,7 @@ class SandwichSupernet(BaseModel):
         self.distill = bool(distill)
         self.distill_weight = float(distill_weight)
         self.seed = int(seed)
+        self.average_members = bool(average_members)
         self._neck_out: Optional[Tuple[torch.Tensor, ...]] = None
         if self.distill:
             self.architecture.neck.register_forward_hook(self._capture_neck)
@@ -84,7 +91,9 @@ class SandwichSupernet(BaseModel):
         log_vars: Dict[str, torch.Tensor] = OrderedDict()
         teacher = None
         total = 0.0
-        for name, sub in self.sandwich_members(iteration):
+        members = self.sandwich_members(iteration)
+        weight = 1.0 / len(members) if self.average_members else 1.0
+        for name, sub in members:
             self.mutator.set_subnet(sub)
             with optim_wrapper.optim_context(self):
                 losses = self.architecture.loss(data['inputs'], data['data_samples'])
@@ -93,7 +102,7 @@ class SandwichSupernet(BaseModel):
                         F.mse_loss(s, t[:, :s.size(1)]) for s, t in zip(self._neck_out, teacher)
                     ) / len(teacher)
             loss, member_vars = self.parse_losses(losses)
-            optim_wrapper.backward(loss)
+            optim_wrapper.backward(loss * weight)
             if self.distill and name == 'max':
                 teacher = tuple(f.detach() for f in self._neck_out)
             total = total + loss.detach()

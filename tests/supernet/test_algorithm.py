@@ -41,3 +41,27 @@ def test_train_step_logs_every_member_and_updates_weights():
     # the min member updates only the leading slices; the max member reaches the rest
     assert any('stem.0' in n for n in changed) and any('bbox_head.shared_fcs' in n for n in changed)
     assert str(model.mutator.current) == str(SPACE.max_subnet())
+
+
+class _CaptureGrads(OptimWrapper):
+    """Records the gradients at the optimizer step instead of stepping."""
+
+    def step(self, **kwargs):
+        self.grads = [None if p.grad is None else p.grad.clone()
+                      for g in self.optimizer.param_groups for p in g['params']]
+
+
+def test_average_members_takes_the_mean_of_the_member_gradients():
+    grads = {}
+    for avg in (False, True):
+        model = make(average_members=avg)
+        MessageHub.get_current_instance().update_info('iter', 3)
+        optim = _CaptureGrads(torch.optim.SGD(model.parameters(), lr=0.0))
+        torch.manual_seed(5)  # the same RoI sampling in both runs
+        model.train_step(demo_batch(batch_size=1, size=(96, 96)), optim)
+        grads[avg] = optim.grads
+    n = len(make().sandwich_members(3))
+    pairs = [(a, b) for a, b in zip(grads[False], grads[True]) if a is not None]
+    assert pairs and any(a.abs().sum() > 0 for a, _ in pairs)
+    for a, b in pairs:
+        torch.testing.assert_close(b * n, a, rtol=1e-4, atol=1e-6)
