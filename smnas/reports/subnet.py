@@ -115,7 +115,7 @@ def write_subnet_report(search, study, finalists: Optional[List[dict]] = None) -
         f'searched range {lo / 1e9:.2f}-{hi / 1e9:.2f} G',
         f'- evaluated subnets: {len(done)} with inherited weights, {st["failed"]} failed, {skipped} '
         f'proposals outside the FLOPs range skipped without evaluation',
-        f'- Pareto front: {len(front)} subnets; hypervolume {st["hypervolume"]:.4g} (mAP x FLOPs, '
+        f'- Pareto front: {len(front)} subnets; hypervolume {st["hypervolume"]:.4g} (mAP x GFLOPs, '
         f'reference {(st["hv_ref"] or 0) / 1e9:.2f} GFLOPs)',
         '',
         '## Finalists', '',
@@ -127,7 +127,8 @@ def write_subnet_report(search, study, finalists: Optional[List[dict]] = None) -
             lines += [f'The front has {len(front)} subnets, so {len(finalists)} finalists are selected '
                       f'(fewer than six).', '']
         lines += [f'Latency: median batch-1 `test_step` on {device}. mAP: val bbox mAP; retrained '
-                  f'= trained from scratch with the schedule of `finalists/E*/retrain.py`.', '',
+                  f'= trained from scratch (training config: `finalists/E*/retrain/config.py`, log and '
+                  f'checkpoints beside it).', '',
                   '| model | subnet | params (M) | GFLOPs | latency (ms) | mAP inherited | mAP retrained '
                   '| mAP@0.5 retrained | config |', '|---|---|---|---|---|---|---|---|---|']
         for f in finalists:

@@ -59,6 +59,7 @@ class EvolutionarySearch:
     cost_key = 'cost'    # the result key minimised
     cost_name = 'cost'   # its TensorBoard name
     cost_unit = ''
+    cost_scale = 1.0     # cost units per displayed unit (hypervolumes are shown in mAP x unit)
     result_keys: Tuple[str, ...] = ()
 
     def __init__(self, work_dir: str, opts: dict, storage: Optional[str] = None, workers: int = 1,
@@ -223,7 +224,7 @@ class EvolutionarySearch:
             if len(pts) >= int(self.opts['population_size']):
                 study.set_user_attr('hv_ref_cost', provisional)
             ref = provisional
-        hv = hypervolume_2d(front, ref) if ref else 0.0
+        hv = hypervolume_2d(front, ref) / self.cost_scale if ref else 0.0
         skipped = sum(t.state == TrialState.PRUNED for t in study.get_trials(deepcopy=False))
         return dict(done=len(done), failed=failed, running=running, skipped=skipped, front=front,
                     hypervolume=hv, hv_ref=ref, trials=len(study.get_trials(deepcopy=False)))

@@ -63,6 +63,7 @@ class SubnetSearch(EvolutionarySearch):
     cost_key = 'flops'
     cost_name = 'gflops'
     cost_unit = 'GFLOPs'
+    cost_scale = 1e9
     result_keys = ('mAP', 'mAP_50', 'flops', 'eval_seconds')
 
     def __init__(self, cfg: Config, checkpoint: str, work_dir: str, storage: Optional[str] = None,
