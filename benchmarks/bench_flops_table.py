@@ -58,7 +58,7 @@ def main():
         t_thop = time.perf_counter() - t0
         rows.append(dict(subnet=str(sub), gflops_table=f_table / 1e9, gflops_thop=f_thop / 1e9,
                          rel_diff=abs(f_table - f_thop) / f_thop, table_s=t_table, thop_s=t_thop))
-        print(f'{sub:34s} table {f_table / 1e9:8.3f} G in {t_table * 1e3:6.1f} ms | '
+        print(f'{str(sub):34s} table {f_table / 1e9:8.3f} G in {t_table * 1e3:6.1f} ms | '
               f'thop {f_thop / 1e9:8.3f} G in {t_thop:5.2f} s', flush=True)
     med_table = statistics.median(r['table_s'] for r in rows)
     med_thop = statistics.median(r['thop_s'] for r in rows)

@@ -11,6 +11,7 @@ model = dict(
     type='SandwichSupernet',
     space=space,
     num_random_subnets=2,
+    average_members=True,  # mean of the members' losses (the sum overtrains shared weights)
     distill=False,
     distill_weight=1.0,
     seed=0,
