@@ -9,7 +9,9 @@ from smnas.testing import CONFIG_DIR, build_detector
 CONFIGS = sorted(p for p in CONFIG_DIR.rglob('*.py'))
 # Search configs describe a space instead of one model.
 SEARCH = [p for p in CONFIGS if p.parent.name == 'structural']
-RUNNABLE = [p for p in CONFIGS if '_base_/' not in p.as_posix() and p not in SEARCH]
+# Pipeline configs name the configs of their stages.
+PIPELINES = [p for p in CONFIGS if p.parent.name == 'pipeline']
+RUNNABLE = [p for p in CONFIGS if '_base_/' not in p.as_posix() and p not in SEARCH + PIPELINES]
 
 
 def test_there_are_configs():
@@ -48,3 +50,14 @@ def test_search_config_space_and_a_candidate_build(path: Path):
     trial_cfg = build_config(cand, space, cfg, 3, dict(cfg.search.get('model_options', {})))
     assert trial_cfg.candidate['arch'] == str(cand)
     assert 'smnas' in trial_cfg.custom_imports['imports']
+
+
+@pytest.mark.parametrize('path', PIPELINES, ids=lambda p: str(p.relative_to(CONFIG_DIR)))
+def test_pipeline_config_stages_load_with_their_options(path: Path, tmp_path):
+    from smnas.pipeline import Pipeline
+
+    pipe = Pipeline(Config.fromfile(str(path)), str(tmp_path))
+    structural = pipe._stage_cfg('structural')
+    assert structural.search.n_trials == pipe.spec.structural.cfg_options['search.n_trials']
+    supernet = pipe._stage_cfg('supernet')
+    assert supernet.model.type == 'SandwichSupernet'
