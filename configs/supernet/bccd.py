@@ -1,7 +1,8 @@
 # Supernet on BCCD (blood cells, 3 classes) at 320x240, sized for 2 CPU cores: a
 # reduced space (three bases, at most 2 blocks per stage, neck and head 128/256),
-# batch 4, 600 iterations of the sandwich rule (max, min, 2 random subnets).
-#   python tools/convert_dataset.py ../shared/data/bccd --out data/bccd
+# batch 4, 600 iterations of the sandwich rule (max, min, 1 random subnet).
+# BCCD is converted from ../shared/data/bccd on first use (or run
+# python tools/convert_dataset.py ../shared/data/bccd --out data/bccd).
 #   python tools/train_supernet.py configs/supernet/bccd.py
 _base_ = [
     '../_base_/models/supernet.py',
@@ -10,11 +11,13 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 custom_imports = dict(imports=['smnas', 'supernet'], allow_failed_imports=False)
+prepare_data = dict(type='convert', src='../shared/data/bccd', out='data/bccd')
 
 space = dict(bases=[48, 56, 64], max_depths=[2, 2, 2, 2], neck_channels=[128, 256],
              head_channels=[128, 256], doublings=[0, 1, 1, 1])
 model = dict(
     space=space,
+    num_random_subnets=1,
     architecture=dict(structure='r18_fpn-p2p5-p6_rpn_rcnn_320x240', num_classes=3,
                       overrides=dict(test_cfg=dict(rcnn=dict(score_thr=0.001)))))
 
