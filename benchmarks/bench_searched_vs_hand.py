@@ -16,7 +16,7 @@ import argparse
 from pathlib import Path
 
 from smnas.modular.finalists import load_finalists, retrain_config
-from smnas.reports.plots import new_figure, save_figure
+from smnas.reports.plots import new_figure, save_figure, style_axes
 from smnas.utils import atomic_write_json, atomic_write_text
 
 
@@ -96,10 +96,7 @@ def main():
         ax.plot([q['gflops'] for q in pts], [q['mAP'] for q in pts], style, label=kind)
         for q in pts:
             ax.annotate(q['name'], (q['gflops'], q['mAP']), textcoords='offset points', xytext=(4, 4))
-    ax.set_xlabel('GFLOPs (whole detector)')
-    ax.set_ylabel('val bbox mAP (trained from scratch)')
-    ax.grid(alpha=0.3)
-    ax.legend(loc='lower right')
+    style_axes(ax, 'GFLOPs (whole detector)', 'val bbox mAP (trained from scratch)', legend_size=None)
     save_figure(fig, wd / 'searched_vs_hand.png')
     print(f'written: {wd / "searched_vs_hand.md"}', flush=True)
 

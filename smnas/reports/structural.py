@@ -8,7 +8,7 @@ from typing import Dict, List
 from ..structural.space import Candidate
 from ..search.study import arch_outcomes, hypervolume_2d, pareto_front, spread_along
 from ..utils import atomic_write_text
-from .plots import new_figure, save_figure
+from .plots import new_figure, save_figure, style_axes
 
 COLUMNS = ('arch', 'state', 'trial', 'mAP', 'mAP_50', 'latency_ms', 'gflops', 'mparams', 'input_size',
            'device', 'train_seconds', 'duplicates', 'error')
@@ -47,11 +47,7 @@ def _plot(rows, front, picks, path: Path) -> None:
     lat = [r['latency_ms'] for r in done]
     if lat and max(lat) > 10 * min(lat):
         ax.set_xscale('log')  # one slow candidate (C4...) would squash the rest
-    ax.set_xlabel('inference latency (ms, batch 1)')
-    ax.set_ylabel('val bbox mAP')
-    ax.set_title('SM-NAS structural search')
-    ax.grid(alpha=0.3)
-    ax.legend(loc='lower right', fontsize=8)
+    style_axes(ax, 'inference latency (ms, batch 1)', 'val bbox mAP', 'SM-NAS structural search')
     save_figure(fig, path)
 
 

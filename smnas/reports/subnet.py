@@ -13,7 +13,7 @@ from typing import Dict, List, Optional
 
 from ..search.study import arch_outcomes, pareto_front
 from ..utils import atomic_write_text
-from .plots import new_figure, save_figure
+from .plots import new_figure, save_figure, style_axes
 
 COLUMNS = ('arch', 'state', 'trial', 'mAP', 'mAP_50', 'gflops', 'eval_seconds', 'duplicates', 'error')
 
@@ -47,11 +47,7 @@ def _plot(rows, front, finalists, path: Path) -> None:
     for f in finalists:
         ax.annotate(f['name'], (f['gflops'], f['mAP_inherited']), textcoords='offset points',
                     xytext=(4, 4), fontsize=9, weight='bold')
-    ax.set_xlabel('GFLOPs (whole detector)')
-    ax.set_ylabel('val bbox mAP (inherited weights)')
-    ax.set_title('subnet search')
-    ax.grid(alpha=0.3)
-    ax.legend(loc='lower right', fontsize=8)
+    style_axes(ax, 'GFLOPs (whole detector)', 'val bbox mAP (inherited weights)', 'subnet search')
     if finalists:
         ax = axes[0][1]
         ret = [f for f in finalists if f.get('mAP_retrained') is not None]
@@ -62,11 +58,7 @@ def _plot(rows, front, finalists, path: Path) -> None:
         for f in finalists:
             ax.annotate(f['name'], (f['gflops'], f['mAP_inherited']), textcoords='offset points',
                         xytext=(4, 4), fontsize=9)
-        ax.set_xlabel('GFLOPs')
-        ax.set_ylabel('bbox mAP')
-        ax.set_title('finalists')
-        ax.grid(alpha=0.3)
-        ax.legend(loc='lower right', fontsize=8)
+        style_axes(ax, 'GFLOPs', 'bbox mAP', 'finalists')
     save_figure(fig, path)
 
 

@@ -34,10 +34,9 @@ SUBNET_DEFAULTS = dict(
 
 def val_input_size(cfg: Config) -> Tuple[int, int]:
     """The (w, h) scale of the first ``Resize`` of the val pipeline."""
-    ds = cfg.val_dataloader.dataset
-    while 'pipeline' not in ds and 'dataset' in ds:
-        ds = ds.dataset
-    for t in ds.pipeline:
+    from ..structural.builder import loader_pipeline
+
+    for t in loader_pipeline(cfg, 'val_dataloader'):
         if t.get('type') == 'Resize':
             return tuple(int(v) for v in t['scale'])
     raise ValueError('the val pipeline has no Resize; set subnet_search.input_size = (w, h)')

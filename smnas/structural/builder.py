@@ -240,15 +240,20 @@ def build_model_cfg(c: Candidate, num_classes: int, norm: str = 'gnws', fpn_chan
     return model
 
 
+def loader_pipeline(cfg: Config, loader: str) -> list:
+    """The transforms of ``cfg[loader]``'s dataset, through dataset wrappers (RepeatDataset...)."""
+    ds = cfg[loader]['dataset']
+    while 'pipeline' not in ds and 'dataset' in ds:
+        ds = ds['dataset']
+    return ds.get('pipeline', [])
+
+
 def set_input_size(cfg: Config, size) -> None:
     """Set the ``Resize`` scale of every train/val/test pipeline in ``cfg`` to ``size`` (w, h)."""
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        if loader not in cfg:
+        if not cfg.get(loader):
             continue
-        ds = cfg[loader]['dataset']
-        while 'pipeline' not in ds and 'dataset' in ds:  # wrappers (RepeatDataset...)
-            ds = ds['dataset']
-        for t in ds.get('pipeline', []):
+        for t in loader_pipeline(cfg, loader):
             if t.get('type') == 'Resize':
                 t['scale'] = tuple(size)
 
