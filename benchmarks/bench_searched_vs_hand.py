@@ -22,11 +22,12 @@ from smnas.utils import atomic_write_json, atomic_write_text
 
 def baseline_config(finalist: dict, backbone: str, num_classes: int):
     """The finalist's retraining config with the model replaced by a standard
-    ``<backbone>`` FPN Faster R-CNN (same data, input size and schedule)."""
+    ``<backbone>`` FPN Faster R-CNN (same data, input size and schedule, overrides
+    included)."""
     from smnas.structural import Candidate
     from smnas.structural.builder import build_model_cfg
 
-    cfg = retrain_config(finalist)
+    cfg = retrain_config(finalist, finalist.get('retrain_overrides'), finalist.get('retrain_iters'))
     w, h = finalist['input_size']
     arch = f'{backbone}_fpn-p2p5-p6_rpn_rcnn_{w}x{h}'
     model = build_model_cfg(Candidate.parse(arch), num_classes, fpn_channels=256, fc_channels=1024)

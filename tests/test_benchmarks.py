@@ -1,7 +1,13 @@
 """The benchmarks run end to end at toy scale (their numbers come from real runs)."""
+import importlib.util
 import json
+import subprocess
+import sys
+
+import pytest
 
 from smnas.testing import config_path
+from smnas.utils.paths import REPO_ROOT
 
 from .tool_helpers import run_tool, tiny_options
 
@@ -10,13 +16,21 @@ TINY = ['model.space.bases=[16,24]', 'model.space.neck_channels=[32,64]',
         'model.num_random_subnets=0']
 
 
+def _bench(name: str):
+    """A benchmark script as a module."""
+    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / 'benchmarks' / f'{name}.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_rank_fidelity_runs_and_resumes(tiny_data, tmp_path):
     work = tmp_path / 'rank'
     args = ['benchmarks/bench_rank_fidelity.py', str(config_path('supernet/quickstart_synthetic.py')),
             '--work-dir', str(work), '--subnets', '3', '--cfg-options', *tiny_options(tiny_data, 2),
-            *TINY, '--retrain-options', 'train_cfg.max_iters=2']
+            *TINY, '--scratch-iters', '3', '--search-subnets', '5']
     log = run_tool(*args)
-    assert 'Kendall tau' in log
+    assert 'Kendall tau' in log and 'modular stage' in log
     out = json.loads((work / 'rank_fidelity.json').read_text())
     tau = out['kendall_tau']
     assert len(out['subnets']) == 3
@@ -26,8 +40,38 @@ def test_rank_fidelity_runs_and_resumes(tiny_data, tmp_path):
     for r in out['subnets'].values():
         assert r['mAP_scratch'] is not None and r['scratch_seconds'] > 0 and r['inherited_seconds'] > 0
         assert abs(r['gflops_thop'] - r['gflops']) <= 0.01 * r['gflops']
-    log = run_tool(*args)  # everything is stored: nothing is trained again
-    assert 'training from scratch' not in log and 'inherited mAP' not in log
+    for arch in out['subnets']:  # the common schedule, rescaled from the supernet's 2 iterations
+        assert json.loads((work / 'subnets' / arch / 'scratch' / 'result.json').read_text())['iters'] == 3
+    stage = out['modular_stage']
+    assert stage['searched_subnets'] == 5 and stage['search_seconds'] >= stage['search_eval_seconds'] > 0
+    assert stage['stage_seconds'] == pytest.approx(stage['supernet_seconds'] + stage['search_seconds'])
+    assert stage['supernet_seconds'] > 0 and stage['every_searched_from_scratch_seconds'] > 0
+    assert out['scratch_schedule'] == dict(iters=3, options={})
+    assert 'space' in out['supernet_config']['model']
+    log = run_tool(*args)  # everything is stored: nothing is trained or searched again
+    assert 'training from scratch' not in log and 'inherited mAP' not in log and 'searching' not in log
+    # another schedule would mix two ground truths in one ranking
+    other = list(args)
+    other[other.index('--scratch-iters') + 1] = '4'
+    proc = subprocess.run([sys.executable, *other], cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode != 0 and 'trained subnets from scratch with' in proc.stderr
+
+
+def test_logged_train_seconds_takes_the_latest_run_of_each_step(tmp_path):
+    bench = _bench('bench_rank_fidelity')
+    for run, lines in (('20260101_000000', [(10, 1.0), (20, 1.0), (30, 9.0)]),   # killed, slow at 30
+                       ('20260101_010000', [(30, 2.0), (40, 2.0)])):             # resumed from 20
+        d = tmp_path / run / 'vis_data'
+        d.mkdir(parents=True)
+        recs = [dict(lr=0.1, time=t, step=s) for s, t in lines] + [dict(time=99.0, step=40)]  # a val line
+        (d / 'scalars.json').write_text('\n'.join(json.dumps(r) for r in recs))
+    assert bench.logged_train_seconds(tmp_path) == pytest.approx(10 * 1.0 + 10 * 1.0 + 10 * 2.0 + 10 * 2.0)
+
+
+def test_linear_fit_recovers_a_line():
+    a, b, r2 = _bench('bench_rank_fidelity').linear_fit([1.0, 2.0, 4.0], [12.0, 14.0, 18.0])
+    assert (a, b, r2) == (pytest.approx(10.0), pytest.approx(2.0), pytest.approx(1.0))
 
 
 def test_searched_vs_hand_designed_table(tiny_data, tmp_path):
@@ -38,25 +82,22 @@ def test_searched_vs_hand_designed_table(tiny_data, tmp_path):
     search = tmp_path / 'search'
     run_tool('tools/search_subnet.py', cfg, '--checkpoint', str(tmp_path / 'sn' / 'iter_2.pth'),
              '--work-dir', str(search), '--finalists', '1', *opts)
-    run_tool('tools/retrain.py', str(search))
+    run_tool('tools/retrain.py', str(search), '--iters', '3')
     log = run_tool('benchmarks/bench_searched_vs_hand.py', str(search), '--baselines', 'r18')
     out = json.loads((search / 'searched_vs_hand.json').read_text())
     kinds = {p['name']: p['kind'] for p in out['points']}
     assert kinds == {'E0': 'searched', 'R18': 'hand-designed'}
     r18 = next(p for p in out['points'] if p['name'] == 'R18')
     assert r18['arch'] == 'r18_fpn-p2p5-p6_rpn_rcnn_96x64' and r18['gflops'] > 0
+    # trained like the finalists: 3 iterations, not the supernet's 2
+    assert json.loads((search / 'hand_designed' / 'r18' / 'result.json').read_text())['iters'] == 3
+    assert json.loads((search / 'finalists' / 'finalists.json').read_text())[0]['retrain_iters'] == 3
     assert set(out['dominated_by']) == {'E0', 'R18'} and '| R18 |' in log
     assert (search / 'searched_vs_hand.png').is_file()
 
 
 def test_dominance_names_who_dominates_whom():
-    import importlib.util
-
-    from smnas.utils.paths import REPO_ROOT
-    path = REPO_ROOT / 'benchmarks' / 'bench_searched_vs_hand.py'
-    spec = importlib.util.spec_from_file_location('bench', path)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = _bench('bench_searched_vs_hand')
     pts = [dict(name='E0', mAP=0.30, gflops=5.0), dict(name='R18', mAP=0.28, gflops=9.0),
            dict(name='R34', mAP=0.33, gflops=12.0), dict(name='E1', mAP=0.30, gflops=5.0)]
     dom = bench.dominance(pts)

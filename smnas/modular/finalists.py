@@ -10,6 +10,7 @@ from typing import List, Optional
 
 from mmengine.config import Config
 
+from ..engine.schedule import rescale_schedule
 from ..search.study import arch_outcomes, pareto_front, spread_along
 from ..utils import atomic_write_json
 
@@ -63,10 +64,16 @@ def export_finalists(search, study, k: int = 6) -> List[dict]:
     return records
 
 
-def retrain_config(record: dict, overrides: Optional[dict] = None) -> Config:
+def retrain_config(record: dict, overrides: Optional[dict] = None, max_iters: Optional[int] = None) -> Config:
     """The from-scratch training config of a finalist: its exported config without the
     inherited weights, scored on the validation split (the split the search used),
     with ``overrides`` (dotted keys: schedule...) applied.
+
+    Args:
+        record: a finalist record (``config``, ``arch``, ``input_size``).
+        overrides: dotted config keys.
+        max_iters: the schedule rescaled to this many iterations
+            (:func:`smnas.engine.rescale_schedule`); None keeps the supernet's.
 
     Returns:
         A config for :func:`smnas.search.trial.run_trial_subprocess`.
@@ -84,11 +91,13 @@ def retrain_config(record: dict, overrides: Optional[dict] = None) -> Config:
     cfg.measure = dict(cfg.get('measure', {}))
     if overrides:
         cfg.merge_from_dict(dict(overrides))
+    if max_iters:
+        rescale_schedule(cfg, int(max_iters))
     return cfg
 
 
 def retrain_finalists(search_work_dir, overrides: Optional[dict] = None,
-                      timeout: Optional[float] = None) -> List[dict]:
+                      timeout: Optional[float] = None, max_iters: Optional[int] = None) -> List[dict]:
     """Retrain every finalist from scratch (each in its own process; finished ones are
     kept, interrupted ones resume), measure it, and record the results.
 
@@ -96,6 +105,7 @@ def retrain_finalists(search_work_dir, overrides: Optional[dict] = None,
         search_work_dir: the subnet search's work dir (with ``finalists/finalists.json``).
         overrides: dotted config keys for the retraining schedule.
         timeout: seconds per finalist.
+        max_iters: the supernet's schedule rescaled to this many iterations.
 
     Returns:
         The records with ``mAP_retrained``, ``params``, ``latency_ms``, ``device``...
@@ -112,7 +122,7 @@ def retrain_finalists(search_work_dir, overrides: Optional[dict] = None,
         print(f'[retrain] {r["name"]} {r["arch"]} from scratch', flush=True)
         run_dir = Path(search_work_dir) / 'finalists' / r['name'] / 'retrain'
         try:
-            res = run_trial_subprocess(retrain_config(r, overrides), run_dir, timeout)
+            res = run_trial_subprocess(retrain_config(r, overrides, max_iters), run_dir, timeout)
         except TrialFailed as e:
             r['error'] = str(e)
             print(f'[retrain] {r["name"]} failed: {e}', flush=True)
@@ -120,7 +130,9 @@ def retrain_finalists(search_work_dir, overrides: Optional[dict] = None,
             r.pop('error', None)
             r.update(mAP_retrained=res['mAP'], mAP_50_retrained=res['mAP_50'], params=res['params'] / 1e6,
                      latency_ms=res['latency_ms'], device=res['device'], gflops_thop=res['flops'] / 1e9,
-                     train_seconds=res['train_seconds'], retrain_dir=str(run_dir))
+                     train_seconds=res['train_seconds'], retrain_dir=str(run_dir),
+                     # how it was trained, so that comparisons train the same way
+                     retrain_overrides=dict(overrides or {}), retrain_iters=max_iters)
             print(f'[retrain] {r["name"]}: mAP {res["mAP"]:.4f} (inherited {r["mAP_inherited"]:.4f}), '
                   f'{res["latency_ms"]:.1f} ms', flush=True)
         save_finalists(search_work_dir, records)
