@@ -19,6 +19,7 @@ In one resumable run (every step is stored in the work dir; rerun the command to
     python benchmarks/bench_rank_fidelity.py configs/supernet/bccd.py --work-dir benchmarks/runs/rank_bccd \
         --scratch-iters 300
     python benchmarks/bench_rank_fidelity.py CONFIG --subnets 8 --search-subnets 0   # ranking only
+    python benchmarks/bench_rank_fidelity.py configs/supernet/bccd.py --quick        # about 35 min on 2 cores
 
 Results: ``<work-dir>/rank_fidelity.json`` and a printed table.
 """
@@ -34,7 +35,7 @@ from pathlib import Path
 from mmengine.config import DictAction
 
 from smnas.data.prepare import prepare_data
-from smnas.engine import read_config
+from smnas.engine import read_config, rescale_schedule
 from smnas.utils import atomic_write_json, collect_env_versions
 from smnas.utils.paths import REPO_ROOT
 
@@ -83,34 +84,57 @@ def spread_subnets(space, table, n: int, seed: int, pool: int = 2000) -> list:
 
 
 class RankFidelity:
-    """The benchmark's steps over one work dir (``state.json`` holds what is done)."""
+    """The benchmark's steps over one work dir (``state.json`` holds what is done).
+
+    A *variant* is another supernet training recipe (``--variant NAME --cfg-options ...``:
+    sandwich size, distillation, schedule...) scored against the same from-scratch
+    ground truth, which is trained once, by the ``base`` variant.
+    """
 
     def __init__(self, config: str, work_dir: str, cfg_options=None, retrain_options=None,
-                 n_subnets: int = 8, seed: int = 0, scratch_iters=None, search_subnets: int = 300):
+                 n_subnets: int = 8, seed: int = 0, scratch_iters=None, search_subnets: int = 300,
+                 supernet_iters=None, variant: str = 'base'):
         self.config = config
         self.cfg = read_config(config, cfg_options)
+        if supernet_iters:
+            rescale_schedule(self.cfg, int(supernet_iters))
         self.wd = Path(work_dir)
         self.wd.mkdir(parents=True, exist_ok=True)
         self.retrain_options = retrain_options or {}
         self.n = n_subnets
         self.seed = seed
+        self.variant = variant
+        self.is_base = variant == 'base'
         self.state_path = self.wd / 'state.json'
         self.state = json.loads(self.state_path.read_text()) if self.state_path.is_file() else {}
-        self.search_subnets = int(search_subnets)
+        self.search_subnets = int(search_subnets) if self.is_base else 0
+        space = json.loads(json.dumps(self.cfg.model.space.to_dict()))
+        if self.state.setdefault('space', space) != space:
+            raise SystemExit(f'{self.wd} ranks subnets of the space {self.state["space"]}; the variant '
+                             f'{variant!r} trains {space}: variants may change how, not what, is trained')
+        if not self.is_base and not self.state.get('subnets'):
+            raise SystemExit(f'run the base variant in {self.wd} first: it trains the ground truth')
         # One common schedule: a stored run keeps the one it started with.
         schedule = json.loads(json.dumps(dict(iters=scratch_iters, options=self.retrain_options)))
         trained = any('mAP_scratch' in r for r in self.state.get('subnets', {}).values())
-        if trained and self.state.get('scratch', schedule) != schedule:
+        if self.is_base and trained and self.state.get('scratch', schedule) != schedule:
             raise SystemExit(f'{self.wd} trained subnets from scratch with {self.state["scratch"]}; rerun '
                              f'with the same --scratch-iters/--retrain-options, or use another --work-dir')
         self.scratch_iters = scratch_iters
-        self.state['scratch'] = schedule
+        if self.is_base:
+            self.state['scratch'] = schedule
+        self.vstate = self.state.setdefault('variants', {}).setdefault(variant, {})
+        self.vstate.update(cfg_options=json.loads(json.dumps(cfg_options or {})),
+                           supernet_iters=supernet_iters)
 
     def _save(self) -> None:
         atomic_write_json(self.state_path, self.state, indent=1)
 
+    def supernet_dir(self, variant: str) -> Path:
+        return self.wd / ('supernet' if variant == 'base' else f'supernet_{variant}')
+
     def train_supernet(self) -> Path:
-        d = self.wd / 'supernet'
+        d = self.supernet_dir(self.variant)
         d.mkdir(exist_ok=True)
         cfg_path = d / 'config.py'
         self.cfg.dump(str(cfg_path))
@@ -121,7 +145,8 @@ class RankFidelity:
             t0 = time.time()
             rc = subprocess.call([sys.executable, str(REPO_ROOT / 'tools' / 'train_supernet.py'),
                                   str(cfg_path), '--work-dir', str(d), '--resume'])
-            self.state['supernet_seconds'] = self.state.get('supernet_seconds', 0.0) + time.time() - t0
+            wall = self.vstate.get('supernet_wall_seconds', 0.0) + time.time() - t0
+            self.vstate['supernet_wall_seconds'] = wall
             self._save()
             if rc != 0 or not final.is_file():
                 raise SystemExit(f'supernet training failed (exit {rc}); rerun to resume')
@@ -129,14 +154,10 @@ class RankFidelity:
 
     def run(self) -> dict:
         from smnas.evaluation.inherited import InheritedEvaluator
-        from smnas.modular.finalists import retrain_config
         from smnas.search.subnet import val_input_size
-        from smnas.search.trial import TrialFailed, run_trial_subprocess
-        from supernet.export import export_to_files
         from supernet.flops import FlopsTable
 
         self._save()
-
         prepare_data(self.cfg.get('prepare_data'))
         ckpt = self.train_supernet()
         evaluator = InheritedEvaluator(self.cfg, str(ckpt), str(self.wd / 'eval'))
@@ -146,17 +167,29 @@ class RankFidelity:
             self.state['subnets'] = {k: {} for k in spread_subnets(evaluator.space, table, self.n, self.seed)}
             self._save()
         rows = self.state['subnets']
+        inherited = self.vstate.setdefault('inherited', {})
         for arch, r in rows.items():
             r['gflops'] = table.flops(arch) / 1e9
-            if 'mAP_inherited' not in r:
+            if arch not in inherited:
                 t0 = time.time()
                 m = evaluator.evaluate(arch)
-                r.update(mAP_inherited=m['mAP'], mAP_50_inherited=m['mAP_50'],
-                         inherited_seconds=time.time() - t0)
+                inherited[arch] = dict(mAP=m['mAP'], mAP_50=m['mAP_50'], seconds=time.time() - t0)
                 self._save()
-                print(f'[rank] {arch}: inherited mAP {m["mAP"]:.4f} ({r["inherited_seconds"]:.1f} s)',
-                      flush=True)
-        for arch, r in rows.items():
+                print(f'[rank] {self.variant} {arch}: inherited mAP {m["mAP"]:.4f} '
+                      f'({inherited[arch]["seconds"]:.1f} s)', flush=True)
+        del evaluator, table
+        if self.is_base:
+            self.train_from_scratch(ckpt, size)
+            self.search(ckpt)
+        return self.summary()
+
+    def train_from_scratch(self, ckpt: Path, size) -> None:
+        """Every picked subnet trained from scratch with the common schedule, in its own process."""
+        from smnas.modular.finalists import retrain_config
+        from smnas.search.trial import TrialFailed, run_trial_subprocess
+        from supernet.export import export_to_files
+
+        for arch, r in self.state['subnets'].items():
             if 'mAP_scratch' in r:
                 continue
             out = self.wd / 'subnets' / arch
@@ -175,9 +208,6 @@ class RankFidelity:
                          scratch_seconds=time.time() - t0, train_seconds=res['train_seconds'],
                          gflops_thop=res['flops'] / 1e9)
             self._save()
-        del evaluator, table
-        self.search(ckpt)
-        return self.summary()
 
     def search(self, ckpt: Path) -> None:
         """The modular stage's subnet search on the same supernet, timed (resumable: the
@@ -207,24 +237,42 @@ class RankFidelity:
         self._save()
 
     def summary(self) -> dict:
+        """Rank correlations of every variant against the from-scratch ground truth, the
+        per-subnet table and costs; written to ``rank_fidelity.json``."""
         from scipy.stats import kendalltau, spearmanr
 
         rows = {k: r for k, r in self.state['subnets'].items() if 'mAP_scratch' in r}
-        inh = [r['mAP_inherited'] for r in rows.values()]
-        scr = [r['mAP_scratch'] for r in rows.values()]
-        tau, tau_p = kendalltau(inh, scr)
-        rho, rho_p = spearmanr(inh, scr)
-        mean = lambda key: sum(r[key] for r in rows.values()) / len(rows)  # noqa: E731
-        out = dict(config=self.config, subnets=self.state['subnets'], kendall_tau=float(tau),
-                   kendall_p=float(tau_p), spearman_rho=float(rho), spearman_p=float(rho_p),
-                   supernet_seconds=logged_train_seconds(self.wd / 'supernet'),
-                   supernet_wall_seconds=self.state.get('supernet_seconds'),
-                   mean_inherited_seconds=mean('inherited_seconds'),
-                   mean_scratch_seconds=mean('scratch_seconds'),
-                   scratch_over_inherited=mean('scratch_seconds') / mean('inherited_seconds'),
-                   scratch_schedule=self.state['scratch'], seed=self.seed,
+        variants = {}
+        for name, v in self.state['variants'].items():
+            inh = v.get('inherited', {})
+            archs = [a for a in rows if a in inh]
+            if len(archs) < 2:
+                continue
+            tau, tau_p = kendalltau([inh[a]['mAP'] for a in archs], [rows[a]['mAP_scratch'] for a in archs])
+            rho, rho_p = spearmanr([inh[a]['mAP'] for a in archs], [rows[a]['mAP_scratch'] for a in archs])
+            variants[name] = dict(kendall_tau=float(tau), kendall_p=float(tau_p), spearman_rho=float(rho),
+                                  spearman_p=float(rho_p), subnets=len(archs), cfg_options=v['cfg_options'],
+                                  supernet_iters=v.get('supernet_iters'),
+                                  supernet_seconds=logged_train_seconds(self.supernet_dir(name)),
+                                  supernet_wall_seconds=v.get('supernet_wall_seconds'),
+                                  mAP_inherited={a: inh[a]['mAP'] for a in inh})
+        base = self.state['variants']['base'].get('inherited', {})
+        table = {a: dict(r, mAP_inherited=base[a]['mAP'], mAP_50_inherited=base[a]['mAP_50'],
+                         inherited_seconds=base[a]['seconds']) if a in base else dict(r)
+                 for a, r in self.state['subnets'].items()}
+        timed = [a for a in rows if a in base]
+        mean_inh = sum(base[a]['seconds'] for a in timed) / max(len(timed), 1)
+        mean_scr = sum(rows[a]['scratch_seconds'] for a in timed) / max(len(timed), 1)
+        b = variants.get('base', {})
+        out = dict(config=self.config, subnets=table, kendall_tau=b.get('kendall_tau'),
+                   kendall_p=b.get('kendall_p'), spearman_rho=b.get('spearman_rho'),
+                   spearman_p=b.get('spearman_p'), variants=variants,
+                   supernet_seconds=logged_train_seconds(self.supernet_dir('base')),
+                   mean_inherited_seconds=mean_inh, mean_scratch_seconds=mean_scr,
+                   scratch_over_inherited=mean_scr / mean_inh if mean_inh else None,
+                   scratch_schedule=self.state.get('scratch'), seed=self.seed, space=self.state['space'],
                    supernet_config=self.cfg.to_dict(), versions=collect_env_versions())
-        if 'search' in self.state:
+        if 'search' in self.state and rows:
             out['modular_stage'] = self.stage_cost(rows, out['supernet_seconds'])
         atomic_write_json(self.wd / 'rank_fidelity.json', out, indent=1)
         return out
@@ -246,27 +294,48 @@ class RankFidelity:
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('config', help='a supernet config (e.g. configs/supernet/bccd.py)')
-    p.add_argument('--work-dir', default='benchmarks/runs/rank_fidelity')
-    p.add_argument('--subnets', type=int, default=8)
+    p.add_argument('--work-dir', help='default: benchmarks/runs/rank_fidelity[_quick]')
+    p.add_argument('--subnets', type=int, help='subnets trained from scratch (default 8; quick 5)')
     p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--supernet-iters', type=int,
+                   help="supernet schedule rescaled to this many iterations (default: the config's; "
+                        "quick 150)")
     p.add_argument('--scratch-iters', type=int,
-                   help="from-scratch schedule: the supernet's rescaled to this many iterations")
-    p.add_argument('--search-subnets', type=int, default=300,
-                   help='subnets the timed search evaluates (0: no search, no stage cost)')
+                   help="from-scratch schedule: the supernet's rescaled to this many iterations (quick 75)")
+    p.add_argument('--search-subnets', type=int,
+                   help='subnets the timed search evaluates (default 300; quick 30; 0: no search and no '
+                        'stage cost)')
+    p.add_argument('--quick', action='store_true',
+                   help='a reduced run with the defaults above (a check that the pipeline reproduces, '
+                        'not the reported numbers)')
     p.add_argument('--cfg-options', nargs='+', action=DictAction, help='override supernet config keys')
     p.add_argument('--retrain-options', nargs='+', action=DictAction,
                    help='override keys of the from-scratch training (the common schedule)')
+    p.add_argument('--variant', default='base',
+                   help='name of another supernet recipe (its --cfg-options / --supernet-iters), scored '
+                        'against the base run\'s from-scratch ground truth in the same work dir')
     args = p.parse_args()
+    defaults = (dict(work_dir='benchmarks/runs/rank_fidelity_quick', subnets=5, supernet_iters=150,
+                     scratch_iters=75, search_subnets=30) if args.quick else
+                dict(work_dir='benchmarks/runs/rank_fidelity', subnets=8, search_subnets=300))
+    for key, value in defaults.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
     s = RankFidelity(args.config, args.work_dir, args.cfg_options, args.retrain_options, args.subnets,
-                     args.seed, args.scratch_iters, args.search_subnets).run()
-    print(f'{"subnet":34s} {"GFLOPs":>7s} {"mAP inh":>8s} {"mAP scratch":>11s}')
+                     args.seed, args.scratch_iters, args.search_subnets, args.supernet_iters,
+                     args.variant).run()
+    names = list(s['variants'])
+    print(f'{"subnet":34s} {"GFLOPs":>7s} {"mAP scratch":>11s} ' + ' '.join(f'{n[:12]:>12s}' for n in names))
     for arch, r in sorted(s['subnets'].items(), key=lambda kv: kv[1]['gflops']):
-        scratch = f'{r["mAP_scratch"]:.4f}' if 'mAP_scratch' in r else r.get('error', '')
-        print(f'{arch:34s} {r["gflops"]:7.3f} {r["mAP_inherited"]:8.4f} {scratch:>11s}')
-    print(f'Kendall tau {s["kendall_tau"]:.3f} (p {s["kendall_p"]:.3f}), Spearman rho '
-          f'{s["spearman_rho"]:.3f} (p {s["spearman_p"]:.3f}); scoring a subnet with inherited weights: '
-          f'{s["mean_inherited_seconds"]:.1f} s, from scratch: {s["mean_scratch_seconds"]:.0f} s '
-          f'({s["scratch_over_inherited"]:.0f}x)')
+        scratch = f'{r["mAP_scratch"]:.4f}' if 'mAP_scratch' in r else r.get('error', '-')
+        inh = ' '.join(f'{s["variants"][n]["mAP_inherited"].get(arch, float("nan")):12.4f}' for n in names)
+        print(f'{arch:34s} {r["gflops"]:7.3f} {scratch:>11s} {inh}')
+    for n, v in s['variants'].items():
+        print(f'{n}: Kendall tau {v["kendall_tau"]:.3f} (p {v["kendall_p"]:.3f}), Spearman rho '
+              f'{v["spearman_rho"]:.3f} (p {v["spearman_p"]:.3f}) over {v["subnets"]} subnets')
+    if s['scratch_over_inherited']:
+        print(f'scoring a subnet with inherited weights: {s["mean_inherited_seconds"]:.1f} s, from scratch: '
+              f'{s["mean_scratch_seconds"]:.0f} s ({s["scratch_over_inherited"]:.0f}x)')
     if 'modular_stage' in s:
         m = s['modular_stage']
         print(f'modular stage: supernet {m["supernet_seconds"] / 60:.1f} min + search of '

@@ -27,8 +27,8 @@ def _bench(name: str):
 def test_rank_fidelity_runs_and_resumes(tiny_data, tmp_path):
     work = tmp_path / 'rank'
     args = ['benchmarks/bench_rank_fidelity.py', str(config_path('supernet/quickstart_synthetic.py')),
-            '--work-dir', str(work), '--subnets', '3', '--cfg-options', *tiny_options(tiny_data, 2),
-            *TINY, '--scratch-iters', '3', '--search-subnets', '5']
+            '--work-dir', str(work), '--subnets', '3', '--scratch-iters', '3', '--search-subnets', '5',
+            '--cfg-options', *tiny_options(tiny_data, 2), *TINY]
     log = run_tool(*args)
     assert 'Kendall tau' in log and 'modular stage' in log
     out = json.loads((work / 'rank_fidelity.json').read_text())
@@ -56,6 +56,20 @@ def test_rank_fidelity_runs_and_resumes(tiny_data, tmp_path):
     proc = subprocess.run([sys.executable, *other], cwd=REPO_ROOT, capture_output=True, text=True,
                           timeout=600)
     assert proc.returncode != 0 and 'trained subnets from scratch with' in proc.stderr
+
+    # a variant recipe (here 1 random subnet per step) is scored against the same ground truth
+    variant = [*args, 'model.num_random_subnets=1', '--variant', 'random1']
+    log = run_tool(*variant)
+    assert 'training from scratch' not in log and 'searching' not in log and 'random1: Kendall tau' in log
+    out = json.loads((work / 'rank_fidelity.json').read_text())
+    assert set(out['variants']) == {'base', 'random1'}
+    assert (work / 'supernet_random1' / 'iter_2.pth').is_file()
+    assert out['variants']['random1']['cfg_options']['model.num_random_subnets'] == 1
+    assert set(out['variants']['random1']['mAP_inherited']) == set(out['subnets'])
+    # a variant may not change the space: the ground truth would not be of its subnets
+    proc = subprocess.run([sys.executable, *args, 'model.space.head_channels=[32]', '--variant', 'other'],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode != 0 and 'variants may change how, not what' in proc.stderr
 
 
 def test_logged_train_seconds_takes_the_latest_run_of_each_step(tmp_path):
