@@ -93,7 +93,7 @@ class RankFidelity:
 
     def __init__(self, config: str, work_dir: str, cfg_options=None, retrain_options=None,
                  n_subnets: int = 8, seed: int = 0, scratch_iters=None, search_subnets: int = 300,
-                 supernet_iters=None, variant: str = 'base'):
+                 supernet_iters=None, variant: str = 'base', noise_seeds: int = 0):
         self.config = config
         self.cfg = read_config(config, cfg_options)
         if supernet_iters:
@@ -108,6 +108,7 @@ class RankFidelity:
         self.state_path = self.wd / 'state.json'
         self.state = json.loads(self.state_path.read_text()) if self.state_path.is_file() else {}
         self.search_subnets = int(search_subnets) if self.is_base else 0
+        self.noise_seeds = int(noise_seeds) if self.is_base else 0
         space = json.loads(json.dumps(self.cfg.model.space.to_dict()))
         if self.state.setdefault('space', space) != space:
             raise SystemExit(f'{self.wd} ranks subnets of the space {self.state["space"]}; the variant '
@@ -189,17 +190,23 @@ class RankFidelity:
         from smnas.search.trial import TrialFailed, run_trial_subprocess
         from supernet.export import export_to_files
 
-        for arch, r in self.state['subnets'].items():
-            if 'mAP_scratch' in r:
-                continue
+        def config(arch: str, seed: int):
             out = self.wd / 'subnets' / arch
             cfg_path, _ = export_to_files(self.cfg, str(ckpt), arch, str(out))
-            record = dict(config=cfg_path, arch=arch, input_size=list(size))
+            cfg = retrain_config(dict(config=cfg_path, arch=arch, input_size=list(size)),
+                                 self.retrain_options, self.scratch_iters)
+            if seed:
+                cfg.randomness = dict(cfg.get('randomness', {}), seed=seed)
+            return cfg, out / ('scratch' if not seed else f'scratch_seed{seed}')
+
+        rows = self.state['subnets']
+        for arch, r in rows.items():
+            if 'mAP_scratch' in r:
+                continue
             print(f'[rank] {arch}: training from scratch', flush=True)
             t0 = time.time()
             try:
-                res = run_trial_subprocess(retrain_config(record, self.retrain_options, self.scratch_iters),
-                                           out / 'scratch')
+                res = run_trial_subprocess(*config(arch, 0))
             except TrialFailed as e:
                 r['error'] = str(e)
             else:
@@ -208,6 +215,20 @@ class RankFidelity:
                          scratch_seconds=time.time() - t0, train_seconds=res['train_seconds'],
                          gflops_thop=res['flops'] / 1e9)
             self._save()
+        # The ground truth's own noise: the median-FLOPs subnet again with other seeds.
+        trained = sorted((r['gflops'], a) for a, r in rows.items() if 'mAP_scratch' in r)
+        if self.noise_seeds and trained:
+            arch = trained[len(trained) // 2][1]
+            noise = self.state.setdefault('noise', dict(arch=arch, mAP={'0': rows[arch]['mAP_scratch']}))
+            for seed in range(1, self.noise_seeds + 1):
+                if str(seed) in noise['mAP'] or noise['arch'] != arch:
+                    continue
+                print(f'[rank] {arch}: training from scratch again, seed {seed}', flush=True)
+                try:
+                    noise['mAP'][str(seed)] = run_trial_subprocess(*config(arch, seed))['mAP']
+                except TrialFailed as e:
+                    print(f'[rank] seed {seed} failed: {e}', flush=True)
+                self._save()
 
     def search(self, ckpt: Path) -> None:
         """The modular stage's subnet search on the same supernet, timed (resumable: the
@@ -272,10 +293,25 @@ class RankFidelity:
                    scratch_over_inherited=mean_scr / mean_inh if mean_inh else None,
                    scratch_schedule=self.state.get('scratch'), seed=self.seed, space=self.state['space'],
                    supernet_config=self.cfg.to_dict(), versions=collect_env_versions())
+        if len(self.state.get('noise', {}).get('mAP', {})) > 1:
+            out['ground_truth_noise'] = self.noise_summary(rows)
         if 'search' in self.state and rows:
             out['modular_stage'] = self.stage_cost(rows, out['supernet_seconds'])
         atomic_write_json(self.wd / 'rank_fidelity.json', out, indent=1)
         return out
+
+    def noise_summary(self, rows: dict) -> dict:
+        """Seed-to-seed spread of one subnet's from-scratch mAP, and the pairs of ranked
+        subnets whose mAPs differ by less than it (their order is within training noise)."""
+        import statistics
+
+        maps = list(self.state['noise']['mAP'].values())
+        spread = max(maps) - min(maps)
+        vals = sorted(r['mAP_scratch'] for r in rows.values())
+        pairs = [(a, b) for i, a in enumerate(vals) for b in vals[i + 1:]]
+        return dict(arch=self.state['noise']['arch'], mAP_by_seed=self.state['noise']['mAP'],
+                    std=statistics.stdev(maps), spread=spread, pairs=len(pairs),
+                    pairs_within_spread=sum(b - a < spread for a, b in pairs))
 
     def stage_cost(self, rows: dict, supernet_seconds: float) -> dict:
         """The modular stage (supernet + search) against training every searched subnet
@@ -311,6 +347,9 @@ def main():
     p.add_argument('--cfg-options', nargs='+', action=DictAction, help='override supernet config keys')
     p.add_argument('--retrain-options', nargs='+', action=DictAction,
                    help='override keys of the from-scratch training (the common schedule)')
+    p.add_argument('--noise-seeds', type=int, default=0,
+                   help='train the median-FLOPs subnet this many more times with other seeds: the '
+                        'ground truth\'s own noise')
     p.add_argument('--variant', default='base',
                    help='name of another supernet recipe (its --cfg-options / --supernet-iters), scored '
                         'against the base run\'s from-scratch ground truth in the same work dir')
@@ -323,7 +362,7 @@ def main():
             setattr(args, key, value)
     s = RankFidelity(args.config, args.work_dir, args.cfg_options, args.retrain_options, args.subnets,
                      args.seed, args.scratch_iters, args.search_subnets, args.supernet_iters,
-                     args.variant).run()
+                     args.variant, args.noise_seeds).run()
     names = list(s['variants'])
     print(f'{"subnet":34s} {"GFLOPs":>7s} {"mAP scratch":>11s} ' + ' '.join(f'{n[:12]:>12s}' for n in names))
     for arch, r in sorted(s['subnets'].items(), key=lambda kv: kv[1]['gflops']):
@@ -333,6 +372,11 @@ def main():
     for n, v in s['variants'].items():
         print(f'{n}: Kendall tau {v["kendall_tau"]:.3f} (p {v["kendall_p"]:.3f}), Spearman rho '
               f'{v["spearman_rho"]:.3f} (p {v["spearman_p"]:.3f}) over {v["subnets"]} subnets')
+    if 'ground_truth_noise' in s:
+        n = s['ground_truth_noise']
+        print(f'ground truth noise: {n["arch"]} from scratch with {len(n["mAP_by_seed"])} seeds: mAP spread '
+              f'{n["spread"]:.4f} (std {n["std"]:.4f}); {n["pairs_within_spread"]}/{n["pairs"]} pairs of '
+              f'ranked subnets differ by less')
     if s['scratch_over_inherited']:
         print(f'scoring a subnet with inherited weights: {s["mean_inherited_seconds"]:.1f} s, from scratch: '
               f'{s["mean_scratch_seconds"]:.0f} s ({s["scratch_over_inherited"]:.0f}x)')

@@ -28,6 +28,7 @@ def test_rank_fidelity_runs_and_resumes(tiny_data, tmp_path):
     work = tmp_path / 'rank'
     args = ['benchmarks/bench_rank_fidelity.py', str(config_path('supernet/quickstart_synthetic.py')),
             '--work-dir', str(work), '--subnets', '3', '--scratch-iters', '3', '--search-subnets', '5',
+            '--noise-seeds', '1',
             '--cfg-options', *tiny_options(tiny_data, 2), *TINY]
     log = run_tool(*args)
     assert 'Kendall tau' in log and 'modular stage' in log
@@ -47,6 +48,10 @@ def test_rank_fidelity_runs_and_resumes(tiny_data, tmp_path):
     assert stage['stage_seconds'] == pytest.approx(stage['supernet_seconds'] + stage['search_seconds'])
     assert stage['supernet_seconds'] > 0 and stage['every_searched_from_scratch_seconds'] > 0
     assert out['scratch_schedule'] == dict(iters=3, options={})
+    noise = out['ground_truth_noise']  # the median-FLOPs subnet, trained again with seed 1
+    assert noise['arch'] == sorted(out['subnets'], key=lambda a: out['subnets'][a]['gflops'])[1]
+    assert set(noise['mAP_by_seed']) == {'0', '1'} and noise['pairs'] == 3
+    assert (work / 'subnets' / noise['arch'] / 'scratch_seed1' / 'result.json').is_file()
     assert 'space' in out['supernet_config']['model']
     log = run_tool(*args)  # everything is stored: nothing is trained or searched again
     assert 'training from scratch' not in log and 'inherited mAP' not in log and 'searching' not in log
