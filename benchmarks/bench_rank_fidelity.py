@@ -19,6 +19,7 @@ In one resumable run (every step is stored in the work dir; rerun the command to
     python benchmarks/bench_rank_fidelity.py configs/supernet/bccd.py --work-dir benchmarks/runs/rank_bccd \
         --scratch-iters 300
     python benchmarks/bench_rank_fidelity.py CONFIG --subnets 8 --search-subnets 0   # ranking only
+    python benchmarks/bench_rank_fidelity.py CONFIG --work-dir W ... --summary-only  # results so far
     python benchmarks/bench_rank_fidelity.py configs/supernet/bccd.py --quick        # about 35 min on 2 cores
 
 Results: ``<work-dir>/rank_fidelity.json`` and a printed table.
@@ -267,16 +268,16 @@ class RankFidelity:
         for name, v in self.state['variants'].items():
             inh = v.get('inherited', {})
             archs = [a for a in rows if a in inh]
-            if len(archs) < 2:
-                continue
-            tau, tau_p = kendalltau([inh[a]['mAP'] for a in archs], [rows[a]['mAP_scratch'] for a in archs])
-            rho, rho_p = spearmanr([inh[a]['mAP'] for a in archs], [rows[a]['mAP_scratch'] for a in archs])
-            variants[name] = dict(kendall_tau=float(tau), kendall_p=float(tau_p), spearman_rho=float(rho),
-                                  spearman_p=float(rho_p), subnets=len(archs), cfg_options=v['cfg_options'],
+            variants[name] = dict(subnets=len(archs), cfg_options=v['cfg_options'],
                                   supernet_iters=v.get('supernet_iters'),
                                   supernet_seconds=logged_train_seconds(self.supernet_dir(name)),
                                   supernet_wall_seconds=v.get('supernet_wall_seconds'),
                                   mAP_inherited={a: inh[a]['mAP'] for a in inh})
+            if len(archs) >= 2:  # a ranking needs two subnets trained from scratch
+                x, y = [inh[a]['mAP'] for a in archs], [rows[a]['mAP_scratch'] for a in archs]
+                (tau, tau_p), (rho, rho_p) = kendalltau(x, y), spearmanr(x, y)
+                variants[name].update(kendall_tau=float(tau), kendall_p=float(tau_p), spearman_rho=float(rho),
+                                      spearman_p=float(rho_p))
         base = self.state['variants']['base'].get('inherited', {})
         table = {a: dict(r, mAP_inherited=base[a]['mAP'], mAP_50_inherited=base[a]['mAP_50'],
                          inherited_seconds=base[a]['seconds']) if a in base else dict(r)
@@ -284,7 +285,7 @@ class RankFidelity:
         timed = [a for a in rows if a in base]
         mean_inh = sum(base[a]['seconds'] for a in timed) / max(len(timed), 1)
         mean_scr = sum(rows[a]['scratch_seconds'] for a in timed) / max(len(timed), 1)
-        b = variants.get('base', {})
+        b = variants['base']
         out = dict(config=self.config, subnets=table, kendall_tau=b.get('kendall_tau'),
                    kendall_p=b.get('kendall_p'), spearman_rho=b.get('spearman_rho'),
                    spearman_p=b.get('spearman_p'), variants=variants,
@@ -347,6 +348,9 @@ def main():
     p.add_argument('--cfg-options', nargs='+', action=DictAction, help='override supernet config keys')
     p.add_argument('--retrain-options', nargs='+', action=DictAction,
                    help='override keys of the from-scratch training (the common schedule)')
+    p.add_argument('--json', help='also write the results here (e.g. benchmarks/results_rank_bccd.json)')
+    p.add_argument('--summary-only', action='store_true',
+                   help='report what the work dir holds so far, training and searching nothing')
     p.add_argument('--noise-seeds', type=int, default=0,
                    help='train the median-FLOPs subnet this many more times with other seeds: the '
                         'ground truth\'s own noise')
@@ -360,9 +364,12 @@ def main():
     for key, value in defaults.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
-    s = RankFidelity(args.config, args.work_dir, args.cfg_options, args.retrain_options, args.subnets,
-                     args.seed, args.scratch_iters, args.search_subnets, args.supernet_iters,
-                     args.variant, args.noise_seeds).run()
+    bench = RankFidelity(args.config, args.work_dir, args.cfg_options, args.retrain_options, args.subnets,
+                         args.seed, args.scratch_iters, args.search_subnets, args.supernet_iters,
+                         args.variant, args.noise_seeds)
+    s = bench.summary() if args.summary_only else bench.run()
+    if args.json:
+        atomic_write_json(args.json, s, indent=1)
     names = list(s['variants'])
     print(f'{"subnet":34s} {"GFLOPs":>7s} {"mAP scratch":>11s} ' + ' '.join(f'{n[:12]:>12s}' for n in names))
     for arch, r in sorted(s['subnets'].items(), key=lambda kv: kv[1]['gflops']):
@@ -370,8 +377,9 @@ def main():
         inh = ' '.join(f'{s["variants"][n]["mAP_inherited"].get(arch, float("nan")):12.4f}' for n in names)
         print(f'{arch:34s} {r["gflops"]:7.3f} {scratch:>11s} {inh}')
     for n, v in s['variants'].items():
-        print(f'{n}: Kendall tau {v["kendall_tau"]:.3f} (p {v["kendall_p"]:.3f}), Spearman rho '
-              f'{v["spearman_rho"]:.3f} (p {v["spearman_p"]:.3f}) over {v["subnets"]} subnets')
+        if 'kendall_tau' in v:
+            print(f'{n}: Kendall tau {v["kendall_tau"]:.3f} (p {v["kendall_p"]:.3f}), Spearman rho '
+                  f'{v["spearman_rho"]:.3f} (p {v["spearman_p"]:.3f}) over {v["subnets"]} subnets')
     if 'ground_truth_noise' in s:
         n = s['ground_truth_noise']
         print(f'ground truth noise: {n["arch"]} from scratch with {len(n["mAP_by_seed"])} seeds: mAP spread '
