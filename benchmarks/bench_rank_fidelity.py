@@ -328,6 +328,36 @@ class RankFidelity:
                     every_searched_from_scratch_seconds=every, every_searched_over_stage=every / stage)
 
 
+def print_summary(s: dict) -> None:
+    """The results as a table and the headline numbers."""
+    names = list(s['variants'])
+    print(f'{"subnet":34s} {"GFLOPs":>7s} {"mAP scratch":>11s} ' + ' '.join(f'{n[:12]:>12s}' for n in names))
+    for arch, r in sorted(s['subnets'].items(), key=lambda kv: kv[1]['gflops']):
+        scratch = f'{r["mAP_scratch"]:.4f}' if 'mAP_scratch' in r else r.get('error', '-')
+        inh = ' '.join(f'{s["variants"][n]["mAP_inherited"].get(arch, float("nan")):12.4f}' for n in names)
+        print(f'{arch:34s} {r["gflops"]:7.3f} {scratch:>11s} {inh}')
+    for n, v in s['variants'].items():
+        if 'kendall_tau' in v:
+            print(f'{n}: Kendall tau {v["kendall_tau"]:.3f} (p {v["kendall_p"]:.3f}), Spearman rho '
+                  f'{v["spearman_rho"]:.3f} (p {v["spearman_p"]:.3f}) over {v["subnets"]} subnets')
+    if 'ground_truth_noise' in s:
+        n = s['ground_truth_noise']
+        print(f'ground truth noise: {n["arch"]} from scratch with {len(n["mAP_by_seed"])} seeds: mAP spread '
+              f'{n["spread"]:.4f} (std {n["std"]:.4f}); {n["pairs_within_spread"]}/{n["pairs"]} pairs of '
+              f'ranked subnets differ by less')
+    if s['scratch_over_inherited']:
+        print(f'scoring a subnet with inherited weights: {s["mean_inherited_seconds"]:.1f} s, from scratch: '
+              f'{s["mean_scratch_seconds"]:.0f} s ({s["scratch_over_inherited"]:.0f}x)')
+    if 'modular_stage' in s:
+        m = s['modular_stage']
+        print(f'modular stage: supernet {m["supernet_seconds"] / 60:.1f} min + search of '
+              f'{m["searched_subnets"]} subnets {m["search_seconds"] / 60:.1f} min = '
+              f'{m["stage_seconds"] / 3600:.2f} h; training every '
+              f'searched subnet from scratch: {m["every_searched_from_scratch_seconds"] / 3600:.1f} h '
+              f'({m["every_searched_over_stage"]:.1f}x; fit r2 {m["scratch_fit"]["r2"]:.2f})')
+
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('config', help='a supernet config (e.g. configs/supernet/bccd.py)')
@@ -370,32 +400,7 @@ def main():
     s = bench.summary() if args.summary_only else bench.run()
     if args.json:
         atomic_write_json(args.json, s, indent=1)
-    names = list(s['variants'])
-    print(f'{"subnet":34s} {"GFLOPs":>7s} {"mAP scratch":>11s} ' + ' '.join(f'{n[:12]:>12s}' for n in names))
-    for arch, r in sorted(s['subnets'].items(), key=lambda kv: kv[1]['gflops']):
-        scratch = f'{r["mAP_scratch"]:.4f}' if 'mAP_scratch' in r else r.get('error', '-')
-        inh = ' '.join(f'{s["variants"][n]["mAP_inherited"].get(arch, float("nan")):12.4f}' for n in names)
-        print(f'{arch:34s} {r["gflops"]:7.3f} {scratch:>11s} {inh}')
-    for n, v in s['variants'].items():
-        if 'kendall_tau' in v:
-            print(f'{n}: Kendall tau {v["kendall_tau"]:.3f} (p {v["kendall_p"]:.3f}), Spearman rho '
-                  f'{v["spearman_rho"]:.3f} (p {v["spearman_p"]:.3f}) over {v["subnets"]} subnets')
-    if 'ground_truth_noise' in s:
-        n = s['ground_truth_noise']
-        print(f'ground truth noise: {n["arch"]} from scratch with {len(n["mAP_by_seed"])} seeds: mAP spread '
-              f'{n["spread"]:.4f} (std {n["std"]:.4f}); {n["pairs_within_spread"]}/{n["pairs"]} pairs of '
-              f'ranked subnets differ by less')
-    if s['scratch_over_inherited']:
-        print(f'scoring a subnet with inherited weights: {s["mean_inherited_seconds"]:.1f} s, from scratch: '
-              f'{s["mean_scratch_seconds"]:.0f} s ({s["scratch_over_inherited"]:.0f}x)')
-    if 'modular_stage' in s:
-        m = s['modular_stage']
-        print(f'modular stage: supernet {m["supernet_seconds"] / 60:.1f} min + search of '
-              f'{m["searched_subnets"]} subnets {m["search_seconds"] / 60:.1f} min = '
-              f'{m["stage_seconds"] / 3600:.2f} h; training every '
-              f'searched subnet from scratch: {m["every_searched_from_scratch_seconds"] / 3600:.1f} h '
-              f'({m["every_searched_over_stage"]:.1f}x; fit r2 {m["scratch_fit"]["r2"]:.2f})')
-
+    print_summary(s)
 
 if __name__ == '__main__':
     main()
