@@ -28,6 +28,7 @@ import argparse
 import copy
 import json
 import random
+import signal
 import subprocess
 import sys
 import time
@@ -358,7 +359,15 @@ def print_summary(s: dict) -> None:
 
 
 
+def _stop(signum, frame):
+    raise SystemExit(128 + signum)
+
+
 def main():
+    # A stopped run must still record what it timed (``finally`` blocks): SIGTERM ends the
+    # process without them by default, and a shell's background job ignores SIGINT.
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('config', help='a supernet config (e.g. configs/supernet/bccd.py)')
     p.add_argument('--work-dir', help='default: benchmarks/runs/rank_fidelity[_quick]')
