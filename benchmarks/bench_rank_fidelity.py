@@ -70,6 +70,62 @@ def linear_fit(xs, ys):
     return float(a), float(b), r2
 
 
+def merge_state(disk: dict, mine: dict, base: dict, depth: int = 2) -> dict:
+    """What to store when another process may have saved the same state since this one
+    loaded it (``base``): the keys this process changed win, every other key keeps the
+    stored value; dicts are merged key by key ``depth`` levels down (so two processes may
+    add different subnets' results, or different variants)."""
+    out = dict(disk)
+    for key, value in mine.items():
+        old = base.get(key)
+        if value == old:
+            continue
+        if depth > 0 and all(isinstance(v, dict) for v in (value, disk.get(key), old)):
+            out[key] = merge_state(disk[key], value, old, depth - 1)
+        else:
+            out[key] = value
+    return out
+
+
+def seed_agreement(seeds: dict) -> dict:
+    """How well the from-scratch ground truth reproduces itself across seeds.
+
+    Args:
+        seeds: ``{arch: {seed: mAP}}``.
+
+    Returns:
+        ``seeds_per_subnet`` (fewest, most); ``pooled_std`` (a subnet's seed-to-seed
+        std, pooled over the subnets with two seeds or more); ``se_of_mean`` (that std
+        over the square root of the fewest seeds); ``pairs_resolved`` of ``pairs``: pairs
+        of subnets whose seed means differ by more than twice the standard error of a
+        difference; ``seed_pair_tau``: Kendall tau between the rankings of two seeds,
+        for every pair of seeds that both trained two subnets or more; the ceiling of
+        what any supernet can reach against a one-seed ground truth.
+    """
+    import itertools
+    import math
+    import statistics
+
+    from scipy.stats import kendalltau
+
+    counts = [len(m) for m in seeds.values()]
+    multi = [list(m.values()) for m in seeds.values() if len(m) > 1]
+    pooled = math.sqrt(statistics.fmean(statistics.variance(v) for v in multi)) if multi else float('nan')
+    se = pooled / math.sqrt(min(counts))
+    means = sorted(statistics.fmean(m.values()) for m in seeds.values())
+    pairs = [(a, b) for i, a in enumerate(means) for b in means[i + 1:]]
+    names = sorted({k for m in seeds.values() for k in m}, key=int)
+    pair_tau = {}
+    for s0, s1 in itertools.combinations(names, 2):
+        common = [m for m in seeds.values() if s0 in m and s1 in m]
+        if len(common) >= 2:
+            pair_tau[f'{s0}-{s1}'] = float(kendalltau([m[s0] for m in common], [m[s1] for m in common])[0])
+    return dict(seeds_per_subnet=[min(counts), max(counts)], pooled_std=pooled, se_of_mean=se,
+                pairs=len(pairs), pairs_resolved=sum(b - a > 2 * math.sqrt(2) * se for a, b in pairs),
+                seed_pair_tau=pair_tau,
+                mean_seed_pair_tau=statistics.fmean(pair_tau.values()) if pair_tau else None)
+
+
 def spread_subnets(space, table, n: int, seed: int, pool: int = 2000) -> list:
     """``n`` subnets at evenly spaced FLOPs quantiles of a seeded sample (min and max
     subnets included), cheapest first."""
@@ -95,7 +151,7 @@ class RankFidelity:
 
     def __init__(self, config: str, work_dir: str, cfg_options=None, retrain_options=None,
                  n_subnets: int = 8, seed: int = 0, scratch_iters=None, search_subnets: int = 300,
-                 supernet_iters=None, variant: str = 'base', noise_seeds: int = 0):
+                 supernet_iters=None, variant: str = 'base', noise_seeds: int = 0, scratch_seeds: int = 1):
         self.config = config
         self.cfg = read_config(config, cfg_options)
         if supernet_iters:
@@ -109,8 +165,10 @@ class RankFidelity:
         self.is_base = variant == 'base'
         self.state_path = self.wd / 'state.json'
         self.state = json.loads(self.state_path.read_text()) if self.state_path.is_file() else {}
+        self._loaded = copy.deepcopy(self.state)
         self.search_subnets = int(search_subnets) if self.is_base else 0
         self.noise_seeds = int(noise_seeds) if self.is_base else 0
+        self.scratch_seeds = max(int(scratch_seeds), 1) if self.is_base else 1
         space = json.loads(json.dumps(self.cfg.model.space.to_dict()))
         if self.state.setdefault('space', space) != space:
             raise SystemExit(f'{self.wd} ranks subnets of the space {self.state["space"]}; the variant '
@@ -131,7 +189,14 @@ class RankFidelity:
                            supernet_iters=supernet_iters)
 
     def _save(self) -> None:
-        atomic_write_json(self.state_path, self.state, indent=1)
+        """Store the state; a variant or seeds run may share the work dir with a running
+        search, so what another process stored since this one loaded is kept."""
+        import fcntl
+
+        with open(self.wd / 'state.json.lock', 'a') as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            disk = json.loads(self.state_path.read_text()) if self.state_path.is_file() else {}
+            atomic_write_json(self.state_path, merge_state(disk, self.state, self._loaded), indent=1)
 
     def supernet_dir(self, variant: str) -> Path:
         return self.wd / ('supernet' if variant == 'base' else f'supernet_{variant}')
@@ -217,6 +282,21 @@ class RankFidelity:
                          scratch_seconds=time.time() - t0, train_seconds=res['train_seconds'],
                          gflops_thop=res['flops'] / 1e9)
             self._save()
+        # A ground truth that resolves the ranking: every subnet again with other seeds, one
+        # seed over all subnets at a time (a stopped run leaves whole seeds).
+        for seed in range(1, self.scratch_seeds):
+            for arch, r in rows.items():
+                if 'mAP_scratch' not in r:  # its seed 0 failed: the error says why
+                    continue
+                seeds = r.setdefault('mAP_scratch_seeds', {'0': r['mAP_scratch']})
+                if str(seed) in seeds:
+                    continue
+                print(f'[rank] {arch}: training from scratch, seed {seed}', flush=True)
+                try:
+                    seeds[str(seed)] = run_trial_subprocess(*config(arch, seed))['mAP']
+                except TrialFailed as e:
+                    print(f'[rank] {arch} seed {seed} failed: {e}', flush=True)
+                self._save()
         # The ground truth's own noise: the median-FLOPs subnet again with other seeds.
         trained = sorted((r['gflops'], a) for a, r in rows.items() if 'mAP_scratch' in r)
         if self.noise_seeds and trained:
@@ -262,9 +342,17 @@ class RankFidelity:
     def summary(self) -> dict:
         """Rank correlations of every variant against the from-scratch ground truth, the
         per-subnet table and costs; written to ``rank_fidelity.json``."""
+        import statistics
+
         from scipy.stats import kendalltau, spearmanr
 
+        self._save()  # then read back what every process sharing the work dir stored
+        self.state = json.loads(self.state_path.read_text())
+        self._loaded = copy.deepcopy(self.state)
         rows = {k: r for k, r in self.state['subnets'].items() if 'mAP_scratch' in r}
+        seeds = {a: r.get('mAP_scratch_seeds') or {'0': r['mAP_scratch']} for a, r in rows.items()}
+        # The ground truth: each subnet's from-scratch mAP, averaged over its seeds.
+        truth = {a: statistics.fmean(m.values()) for a, m in seeds.items()}
         variants = {}
         for name, v in self.state['variants'].items():
             inh = v.get('inherited', {})
@@ -275,14 +363,19 @@ class RankFidelity:
                                   supernet_wall_seconds=v.get('supernet_wall_seconds'),
                                   mAP_inherited={a: inh[a]['mAP'] for a in inh})
             if len(archs) >= 2:  # a ranking needs two subnets trained from scratch
-                x, y = [inh[a]['mAP'] for a in archs], [rows[a]['mAP_scratch'] for a in archs]
-                (tau, tau_p), (rho, rho_p) = kendalltau(x, y), spearmanr(x, y)
+                x = [inh[a]['mAP'] for a in archs]
+                (tau, tau_p), (rho, rho_p) = kendalltau(x, [truth[a] for a in archs]), \
+                    spearmanr(x, [truth[a] for a in archs])
                 variants[name].update(kendall_tau=float(tau), kendall_p=float(tau_p), spearman_rho=float(rho),
-                                      spearman_p=float(rho_p))
+                                      spearman_p=float(rho_p),
+                                      kendall_tau_seed0=float(kendalltau(x, [rows[a]['mAP_scratch']
+                                                                             for a in archs])[0]))
         base = self.state['variants']['base'].get('inherited', {})
         table = {a: dict(r, mAP_inherited=base[a]['mAP'], mAP_50_inherited=base[a]['mAP_50'],
                          inherited_seconds=base[a]['seconds']) if a in base else dict(r)
                  for a, r in self.state['subnets'].items()}
+        for a in truth:
+            table[a].update(mAP_scratch_mean=truth[a], scratch_seeds=len(seeds[a]))
         timed = [a for a in rows if a in base]
         mean_inh = sum(base[a]['seconds'] for a in timed) / max(len(timed), 1)
         mean_scr = sum(rows[a]['scratch_seconds'] for a in timed) / max(len(timed), 1)
@@ -297,6 +390,8 @@ class RankFidelity:
                    supernet_config=self.cfg.to_dict(), versions=collect_env_versions())
         if len(self.state.get('noise', {}).get('mAP', {})) > 1:
             out['ground_truth_noise'] = self.noise_summary(rows)
+        if any(len(m) > 1 for m in seeds.values()):
+            out['ground_truth_seeds'] = seed_agreement(seeds)
         if 'search' in self.state and rows:
             out['modular_stage'] = self.stage_cost(rows, out['supernet_seconds'])
         atomic_write_json(self.wd / 'rank_fidelity.json', out, indent=1)
@@ -332,15 +427,24 @@ class RankFidelity:
 def print_summary(s: dict) -> None:
     """The results as a table and the headline numbers."""
     names = list(s['variants'])
-    print(f'{"subnet":34s} {"GFLOPs":>7s} {"mAP scratch":>11s} ' + ' '.join(f'{n[:12]:>12s}' for n in names))
+    print(f'{"subnet":34s} {"GFLOPs":>7s} {"mAP scratch":>11s} {"seeds":>5s} '
+          + ' '.join(f'{n[:12]:>12s}' for n in names))
     for arch, r in sorted(s['subnets'].items(), key=lambda kv: kv[1]['gflops']):
-        scratch = f'{r["mAP_scratch"]:.4f}' if 'mAP_scratch' in r else r.get('error', '-')
+        scratch = (f'{r["mAP_scratch_mean"]:.4f} {r["scratch_seeds"]:5d}' if 'mAP_scratch_mean' in r
+                   else f'{r.get("error", "-"):>11s} {"":5s}')
         inh = ' '.join(f'{s["variants"][n]["mAP_inherited"].get(arch, float("nan")):12.4f}' for n in names)
         print(f'{arch:34s} {r["gflops"]:7.3f} {scratch:>11s} {inh}')
     for n, v in s['variants'].items():
         if 'kendall_tau' in v:
             print(f'{n}: Kendall tau {v["kendall_tau"]:.3f} (p {v["kendall_p"]:.3f}), Spearman rho '
                   f'{v["spearman_rho"]:.3f} (p {v["spearman_p"]:.3f}) over {v["subnets"]} subnets')
+    if 'ground_truth_seeds' in s:
+        g = s['ground_truth_seeds']
+        tau = g['mean_seed_pair_tau']
+        print(f'ground truth over {g["seeds_per_subnet"][0]}-{g["seeds_per_subnet"][1]} seeds per subnet: '
+              f'seed-to-seed std {g["pooled_std"]:.4f}, standard error of a mean {g["se_of_mean"]:.4f}; '
+              f'{g["pairs_resolved"]}/{g["pairs"]} pairs differ by more than 2 standard errors; Kendall tau '
+              f'between two seeds\' rankings {"-" if tau is None else f"{tau:.3f}"}')
     if 'ground_truth_noise' in s:
         n = s['ground_truth_noise']
         print(f'ground truth noise: {n["arch"]} from scratch with {len(n["mAP_by_seed"])} seeds: mAP spread '
@@ -396,6 +500,9 @@ def main():
     p.add_argument('--variant', default='base',
                    help='name of another supernet recipe (its --cfg-options / --supernet-iters), scored '
                         'against the base run\'s from-scratch ground truth in the same work dir')
+    p.add_argument('--scratch-seeds', type=int, default=1,
+                   help='train every subnet from scratch with this many seeds; the ground truth is '
+                        'their mean (more seeds can be added to a stored run)')
     args = p.parse_args()
     defaults = (dict(work_dir='benchmarks/runs/rank_fidelity_quick', subnets=5, supernet_iters=150,
                      scratch_iters=75, search_subnets=30) if args.quick else
@@ -405,7 +512,7 @@ def main():
             setattr(args, key, value)
     bench = RankFidelity(args.config, args.work_dir, args.cfg_options, args.retrain_options, args.subnets,
                          args.seed, args.scratch_iters, args.search_subnets, args.supernet_iters,
-                         args.variant, args.noise_seeds)
+                         args.variant, args.noise_seeds, args.scratch_seeds)
     s = bench.summary() if args.summary_only else bench.run()
     if args.json:
         atomic_write_json(args.json, s, indent=1)

@@ -55,6 +55,19 @@ def test_rank_fidelity_runs_and_resumes(tiny_data, tmp_path):
     assert 'space' in out['supernet_config']['model']
     log = run_tool(*args)  # everything is stored: nothing is trained or searched again
     assert 'training from scratch' not in log and 'inherited mAP' not in log and 'searching' not in log
+    # a second seed for every subnet; the median one already has it from the noise run
+    log = run_tool(*args, '--scratch-seeds', '2')
+    assert log.count('training from scratch, seed 1') == 3 and 'searching' not in log
+    out = json.loads((work / 'rank_fidelity.json').read_text())
+    for arch, r in out['subnets'].items():
+        assert set(r['mAP_scratch_seeds']) == {'0', '1'} and r['scratch_seeds'] == 2
+        assert r['mAP_scratch_mean'] == pytest.approx(sum(r['mAP_scratch_seeds'].values()) / 2)
+        assert (work / 'subnets' / arch / 'scratch_seed1' / 'result.json').is_file()
+    assert out['subnets'][noise['arch']]['mAP_scratch_seeds']['1'] == noise['mAP_by_seed']['1']
+    seeds = out['ground_truth_seeds']
+    assert seeds['seeds_per_subnet'] == [2, 2] and seeds['pairs'] == 3
+    assert set(seeds['seed_pair_tau']) == {'0-1'}
+    assert 'ground truth over 2-2 seeds' in log
     # another schedule would mix two ground truths in one ranking
     other = list(args)
     other[other.index('--scratch-iters') + 1] = '4'
@@ -86,6 +99,30 @@ def test_logged_train_seconds_takes_the_latest_run_of_each_step(tmp_path):
         recs = [dict(lr=0.1, time=t, step=s) for s, t in lines] + [dict(time=99.0, step=40)]  # a val line
         (d / 'scalars.json').write_text('\n'.join(json.dumps(r) for r in recs))
     assert bench.logged_train_seconds(tmp_path) == pytest.approx(10 * 1.0 + 10 * 1.0 + 10 * 2.0 + 10 * 2.0)
+
+
+def test_merge_state_keeps_what_another_process_stored():
+    merge = _bench('bench_rank_fidelity').merge_state
+    loaded = dict(search_seconds=10.0, subnets=dict(a=dict(mAP=0.1), b=dict(mAP=0.2)), variants=dict(base={}))
+    # meanwhile a search stored its time and a variant; this process added seeds to subnet a
+    disk = dict(loaded, search_seconds=50.0, variants=dict(base={}, long=dict(inherited={'a': 1})))
+    mine = dict(loaded, subnets=dict(a=dict(mAP=0.1, seeds={'1': 0.3}), b=dict(mAP=0.2)))
+    out = merge(disk, mine, loaded)
+    assert out == dict(search_seconds=50.0, subnets=dict(a=dict(mAP=0.1, seeds={'1': 0.3}), b=dict(mAP=0.2)),
+                       variants=dict(base={}, long=dict(inherited={'a': 1})))
+    assert merge(disk, dict(loaded, search_seconds=60.0), loaded)['search_seconds'] == 60.0  # mine changed
+
+
+def test_seed_agreement_of_a_ground_truth():
+    agree = _bench('bench_rank_fidelity').seed_agreement
+    # three subnets whose two seeds rank them alike; seed means 0.2/0.5/0.8
+    seeds = {'a': {'0': 0.05, '1': 0.35}, 'b': {'0': 0.35, '1': 0.65}, 'c': {'0': 0.65, '1': 0.95}}
+    g = agree(seeds)
+    assert g['seed_pair_tau'] == {'0-1': pytest.approx(1.0)} and g['seeds_per_subnet'] == [2, 2]
+    assert g['pooled_std'] == pytest.approx(0.15 * 2 ** 0.5) and g['se_of_mean'] == pytest.approx(0.15)
+    assert (g['pairs'], g['pairs_resolved']) == (3, 1)  # only a-c differ by more than 2*sqrt(2)*0.15
+    seeds['c'] = {'0': 0.0, '1': 1.0}  # seed 0 ranks c last, seed 1 first: 1 of 3 pairs concordant
+    assert agree(seeds)['seed_pair_tau']['0-1'] == pytest.approx(-1 / 3)
 
 
 def test_linear_fit_recovers_a_line():
