@@ -13,11 +13,12 @@ Results: ``<search work dir>/searched_vs_hand.{json,md,png}``; every training is
 stored, so a rerun resumes.
 """
 import argparse
+import shutil
 from pathlib import Path
 
 from smnas.modular.finalists import load_finalists, retrain_config
 from smnas.reports.plots import new_figure, save_figure, style_axes
-from smnas.utils import atomic_write_json, atomic_write_text
+from smnas.utils import atomic_write_json, atomic_write_text, collect_env_versions
 
 
 def baseline_config(finalist: dict, backbone: str, num_classes: int):
@@ -59,6 +60,8 @@ def main():
     p.add_argument('search_dir', help='work dir of a subnet search with retrained finalists')
     p.add_argument('--baselines', nargs='+', default=['r18', 'r34'])
     p.add_argument('--timeout', type=float)
+    p.add_argument('--json', help='also write the results here, and the plot beside it as .png '
+                                  '(e.g. benchmarks/results_searched_vs_hand_bccd.json)')
     args = p.parse_args()
     wd = Path(args.search_dir)
     finalists = [f for f in (load_finalists(wd) or []) if f.get('mAP_retrained') is not None]
@@ -90,7 +93,13 @@ def main():
     print(table)
     title = '# Searched vs hand-designed (same data, input, schedule)'
     atomic_write_text(wd / 'searched_vs_hand.md', f'{title}\n\n{table}\n')
-    atomic_write_json(wd / 'searched_vs_hand.json', dict(points=points, dominated_by=dom), indent=1)
+    out = dict(points=points, dominated_by=dom, search_dir=str(wd),
+               schedule=dict(iters=finalists[0].get('retrain_iters'),
+                             overrides=finalists[0].get('retrain_overrides')),
+               input_size=finalists[0]['input_size'], versions=collect_env_versions())
+    atomic_write_json(wd / 'searched_vs_hand.json', out, indent=1)
+    if args.json:
+        atomic_write_json(args.json, out, indent=1)
     fig, ax = new_figure(figsize=(7, 4.5), dpi=120)
     for kind, style in (('searched', 'o-'), ('hand-designed', 's')):
         pts = sorted((q for q in points if q['kind'] == kind), key=lambda q: q['gflops'])
@@ -99,6 +108,8 @@ def main():
             ax.annotate(q['name'], (q['gflops'], q['mAP']), textcoords='offset points', xytext=(4, 4))
     style_axes(ax, 'GFLOPs (whole detector)', 'val bbox mAP (trained from scratch)', legend_size=None)
     save_figure(fig, wd / 'searched_vs_hand.png')
+    if args.json:
+        shutil.copyfile(wd / 'searched_vs_hand.png', Path(args.json).with_suffix('.png'))
     print(f'written: {wd / "searched_vs_hand.md"}', flush=True)
 
 

@@ -139,8 +139,11 @@ def test_searched_vs_hand_designed_table(tiny_data, tmp_path):
     run_tool('tools/search_subnet.py', cfg, '--checkpoint', str(tmp_path / 'sn' / 'iter_2.pth'),
              '--work-dir', str(search), '--finalists', '1', *opts)
     run_tool('tools/retrain.py', str(search), '--iters', '3')
-    log = run_tool('benchmarks/bench_searched_vs_hand.py', str(search), '--baselines', 'r18')
+    log = run_tool('benchmarks/bench_searched_vs_hand.py', str(search), '--baselines', 'r18',
+                   '--json', str(tmp_path / 'results.json'))
     out = json.loads((search / 'searched_vs_hand.json').read_text())
+    assert json.loads((tmp_path / 'results.json').read_text()) == out and (tmp_path / 'results.png').is_file()
+    assert out['schedule']['iters'] == 3 and 'torch' in out['versions']
     kinds = {p['name']: p['kind'] for p in out['points']}
     assert kinds == {'E0': 'searched', 'R18': 'hand-designed'}
     r18 = next(p for p in out['points'] if p['name'] == 'R18')
