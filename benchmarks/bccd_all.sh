@@ -3,7 +3,7 @@
 # second job beside a timed one distorts its times). Each step stores what it finishes
 # and skips it when rerun, so this script resumes where a stopped run left off.
 #
-#     bash benchmarks/bccd_all.sh            # about 12 h on a 2-core CPU from nothing
+#     bash benchmarks/bccd_all.sh            # about 15 h on a 2-core CPU from nothing
 #     PY=python bash benchmarks/bccd_all.sh  # another interpreter than .venv/bin/python
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,4 +39,8 @@ step variant distill
 "${RANK[@]}" --variant distill --cfg-options model.distill=True --json benchmarks/results_rank_bccd.json
 step variant long
 "${RANK[@]}" --variant long --supernet-iters 1200 --json benchmarks/results_rank_bccd.json
+# 5. Searched against hand-designed again, every model with 3 seeds (one training is as noisy as the gaps).
+step searched vs hand-designed, 3 seeds
+"$PY" benchmarks/bench_searched_vs_hand.py "$WD/search" --baselines r18 r34 --seeds 3 \
+    --json benchmarks/results_searched_vs_hand_bccd.json
 step done

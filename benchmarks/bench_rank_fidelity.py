@@ -37,7 +37,7 @@ from pathlib import Path
 from mmengine.config import DictAction
 
 from smnas.data.prepare import prepare_data
-from smnas.engine import read_config, rescale_schedule
+from smnas.engine import read_config, rescale_schedule, with_seed
 from smnas.utils import atomic_write_json, collect_env_versions
 from smnas.utils.paths import REPO_ROOT
 
@@ -263,7 +263,7 @@ class RankFidelity:
             cfg = retrain_config(dict(config=cfg_path, arch=arch, input_size=list(size)),
                                  self.retrain_options, self.scratch_iters)
             if seed:
-                cfg.randomness = dict(cfg.get('randomness', {}), seed=seed)
+                with_seed(cfg, seed)
             return cfg, out / ('scratch' if not seed else f'scratch_seed{seed}')
 
         rows = self.state['subnets']

@@ -152,6 +152,15 @@ def test_searched_vs_hand_designed_table(tiny_data, tmp_path):
     assert json.loads((search / 'hand_designed' / 'r18' / 'result.json').read_text())['iters'] == 3
     assert json.loads((search / 'finalists' / 'finalists.json').read_text())[0]['retrain_iters'] == 3
     assert set(out['dominated_by']) == {'E0', 'R18'} and '| R18 |' in log
+    # every model again with a second seed: the table compares means, with their std
+    log = run_tool('benchmarks/bench_searched_vs_hand.py', str(search), '--baselines', 'r18', '--seeds', '2')
+    out = json.loads((search / 'searched_vs_hand.json').read_text())
+    assert log.count(': seed 1') == 2 and 'mean of 2 seeds' in log and out['seeds'] == 2
+    for pt in out['points']:
+        assert set(pt['mAP_by_seed']) == {'0', '1'} and pt['mAP_std'] is not None
+        assert pt['mAP'] == pytest.approx(sum(pt['mAP_by_seed'].values()) / 2)
+    assert (search / 'finalists' / 'E0' / 'retrain_seed1' / 'result.json').is_file()
+    assert (search / 'hand_designed' / 'r18_seed1' / 'result.json').is_file()
     assert (search / 'searched_vs_hand.png').is_file()
 
 

@@ -1,7 +1,7 @@
 """Shorten or lengthen an iteration-based schedule without rewriting it by hand."""
 from mmengine.config import Config
 
-__all__ = ['rescale_schedule']
+__all__ = ['rescale_schedule', 'with_seed']
 
 
 def rescale_schedule(cfg: Config, max_iters: int) -> Config:
@@ -47,4 +47,19 @@ def rescale_schedule(cfg: Config, max_iters: int) -> Config:
     ckpt = (cfg.get('default_hooks') or {}).get('checkpoint')
     if ckpt and ckpt.get('interval'):
         ckpt['interval'] = min(int(ckpt['interval']), max_iters)
+    return cfg
+
+
+def with_seed(cfg: Config, seed: int) -> Config:
+    """The same training with another random seed (``randomness.seed``; its other keys,
+    such as ``deterministic``, are kept): repeated trainings measure training noise.
+
+    Args:
+        cfg: a training config (modified in place).
+        seed: the seed.
+
+    Returns:
+        ``cfg``.
+    """
+    cfg.randomness = dict(cfg.get('randomness') or {}, seed=int(seed))
     return cfg

@@ -1,7 +1,7 @@
 import pytest
 from mmengine.config import Config
 
-from smnas.engine import read_config, rescale_schedule
+from smnas.engine import read_config, rescale_schedule, with_seed
 
 
 def test_bccd_schedule_halved_keeps_its_shape():
@@ -32,3 +32,9 @@ def test_epoch_based_schedule_is_refused():
         rescale_schedule(cfg, 50)
     with pytest.raises(ValueError, match='at least 1'):
         rescale_schedule(cfg, 0)
+
+
+def test_with_seed_keeps_the_other_randomness_keys():
+    cfg = with_seed(Config(dict(randomness=dict(seed=0, deterministic=True))), 3)
+    assert cfg.randomness == dict(seed=3, deterministic=True)
+    assert with_seed(Config(dict()), 2).randomness == dict(seed=2)
