@@ -1,6 +1,7 @@
 """The benchmarks run end to end at toy scale (their numbers come from real runs)."""
 import importlib.util
 import json
+import signal
 import subprocess
 import sys
 
@@ -68,6 +69,17 @@ def test_rank_fidelity_runs_and_resumes(tiny_data, tmp_path):
     assert seeds['seeds_per_subnet'] == [2, 2] and seeds['pairs'] == 3
     assert set(seeds['seed_pair_tau']) == {'0-1'}
     assert 'ground truth over 2-2 seeds' in log
+    # SIGTERM during a longer search: the run ends, and the seconds it searched are kept
+    before = json.loads((work / 'state.json').read_text())['search_seconds']
+    proc = subprocess.Popen([sys.executable, *args, '--search-subnets', '30'], cwd=REPO_ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    for line in proc.stdout:
+        if '[rank] searching' in line:
+            proc.send_signal(signal.SIGTERM)
+            break
+    rest = proc.communicate(timeout=120)[0]
+    assert proc.returncode == 128 + signal.SIGTERM, rest[-2000:]
+    assert json.loads((work / 'state.json').read_text())['search_seconds'] > before
     # another schedule would mix two ground truths in one ranking
     other = list(args)
     other[other.index('--scratch-iters') + 1] = '4'
