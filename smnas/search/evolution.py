@@ -32,7 +32,7 @@ ENGINE_DEFAULTS = dict(
     trial_timeout=None,      # seconds per architecture (None: unlimited)
     retry_failed=False,      # evaluate again architectures that failed before
     hv_ref_cost=None,        # hypervolume reference cost (default: fixed at 2x the first max)
-    max_trials_factor=5,     # stop after n_trials * factor Optuna trials (duplicates included)
+    max_trials_factor=5,     # stop after n_trials * factor Optuna trials (repeated and skipped included)
 )
 
 
@@ -171,10 +171,11 @@ class EvolutionarySearch:
                 trial.set_user_attr('error', f'same architecture as failed trial {earlier["trial"]}: '
                                     f'{earlier["error"]}')
                 raise TrialFailed(trial.user_attrs['error'])
-            for k, v in earlier['attrs'].items():
-                if k not in ('arch', 'duplicate_of'):
-                    trial.set_user_attr(k, v)
-            return tuple(earlier['values'])
+            # Duplicate elimination (as pymoo's): NSGA-II fills a generation with completed
+            # trials only, so a repeated architecture is pruned instead of completed with its
+            # original's values. Completed copies would fill generations with the same few
+            # members once the front is small, and the search would stop finding new ones.
+            raise optuna.TrialPruned(f'{arch} was evaluated by trial {earlier["trial"]}')
 
         result_dir = self.results_dir / arch
         stored = read_stored(result_dir)
@@ -243,7 +244,7 @@ class EvolutionarySearch:
         if st['front']:
             top = max(st['front'], key=lambda p: p[1])
             best = f' | front {len(st["front"])}: best mAP {top[1]:.3f} @ {self.format_cost(top[2])}'
-        skipped = f', {st["skipped"]} skipped' if st.get('skipped') else ''
+        skipped = f', {st["skipped"]} skipped or repeated' if st.get('skipped') else ''
         return (f'[{self.label}] {finished}/{self.target} done ({st["done"]} ok, {st["failed"]} failed'
                 f'{skipped}), {st["running"]} running{best} | HV {st["hypervolume"]:.3g}'
                 f' | {time.time() - self.t0:.0f}s{eta}')

@@ -21,9 +21,12 @@ def test_search_reaches_target_without_training_any_arch_twice(tmp_path):
     trained = calls(tmp_path)
     assert len(trained) == len(set(trained)) == 8
     dups = [t for t in study.get_trials() if 'duplicate_of' in t.user_attrs]
-    for t in dups:  # a duplicate reuses its original's values
+    for t in dups:  # a repeated proposal is pruned: generations hold distinct architectures only
         orig = study.get_trials()[t.user_attrs['duplicate_of']]
-        assert t.values == orig.values and t.user_attrs['arch'] == orig.user_attrs['arch']
+        assert t.state == optuna.trial.TrialState.PRUNED and t.user_attrs['arch'] == orig.user_attrs['arch']
+    complete = [t.user_attrs['arch'] for t in study.get_trials()
+                if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(complete) == len(set(complete)) == 8
     paths = write_structural_report(s, study)
     for key in ('report', 'pareto', 'trials_csv'):
         assert paths[key].is_file()
