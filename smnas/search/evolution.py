@@ -4,8 +4,10 @@ accuracy to maximise against a cost to minimise, every architecture evaluated on
 Optuna's NSGA-II sampler proposes; Optuna's storage keeps the trials, so several
 workers, on one machine or many, share one search, and rerunning the same command
 resumes it. NSGA-II proposes architectures it has already seen (and raw choices
-that a space's repair maps onto the same valid architecture): such a trial reuses
-the stored result, waiting for a running twin. Results also live on disk per
+that a space's repair maps onto the same valid architecture): such a trial is pruned
+(waiting for a running twin first), and a random draw over the same choices is
+queued in its place, so a converged population still finds new architectures.
+Results also live on disk per
 architecture (``<results_dir>/<arch>/result.json``), so a trial lost with a killed
 worker is re-queued and picks up its result.
 
@@ -13,6 +15,7 @@ A stage subclasses :class:`EvolutionarySearch` with how to propose an architectu
 from a trial and how to evaluate it.
 """
 import os
+import random
 import threading
 import time
 from pathlib import Path
@@ -156,6 +159,25 @@ class EvolutionarySearch:
             optuna.storages.fail_stale_trials(study)
             time.sleep(3)
 
+    def _queue_random_replacement(self, trial: optuna.Trial) -> None:
+        """Queue a uniform draw over the choices ``trial`` was offered, seeded by the
+        search seed and the trial number (so one worker's search stays deterministic).
+
+        Offspring of a converged population mostly repeat their parents; without this,
+        a search whose front holds a few architectures proposes hundreds of repeats for
+        each new one (measured on BCCD: 5,800 repeats for 224 subnets).
+        """
+        from optuna.distributions import CategoricalDistribution, IntDistribution
+
+        rng = random.Random(int(self.opts['seed']) * 1_000_003 + trial.number)
+        params = {}
+        for name, dist in trial.distributions.items():
+            if isinstance(dist, CategoricalDistribution):
+                params[name] = rng.choice(dist.choices)
+            elif isinstance(dist, IntDistribution):
+                params[name] = rng.randrange(dist.low, dist.high + 1, dist.step)
+        trial.study.enqueue_trial(params, skip_if_exists=True)
+
     def objective(self, trial: optuna.Trial):
         """Propose, deduplicate, evaluate; returns (accuracy, cost)."""
         try:
@@ -175,6 +197,7 @@ class EvolutionarySearch:
             # trials only, so a repeated architecture is pruned instead of completed with its
             # original's values. Completed copies would fill generations with the same few
             # members once the front is small, and the search would stop finding new ones.
+            self._queue_random_replacement(trial)
             raise optuna.TrialPruned(f'{arch} was evaluated by trial {earlier["trial"]}')
 
         result_dir = self.results_dir / arch

@@ -96,3 +96,16 @@ def test_study_of_another_space_is_refused(tmp_path):
     cfg.search_space.backbones = ['r18']
     with pytest.raises(ValueError, match='another space'):
         StructuralSearch(cfg, str(tmp_path)).open()
+
+
+def test_a_repeated_proposal_queues_a_random_replacement(tmp_path):
+    # a small population on a 20-architecture target repeats itself: each repeat is pruned
+    # and a uniform draw over the same choices is evaluated in its place
+    _, study = run_search(tmp_path, n_trials=20, population_size=4, seed=0)
+    trials = study.get_trials()
+    dups = [t for t in trials if 'duplicate_of' in t.user_attrs]
+    queued = [t for t in trials if 'fixed_params' in t.system_attrs]
+    assert dups and queued and len(queued) <= len(dups)
+    for t in queued:
+        assert t.number > min(d.number for d in dups)
+        assert {k: t.params[k] for k in t.system_attrs['fixed_params']} == t.system_attrs['fixed_params']
