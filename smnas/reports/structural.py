@@ -95,7 +95,7 @@ def write_structural_report(search, study) -> Dict[str, Path]:
         f'- space: {search.space.explain_count()}',
         f'- input scale: {search.space.input_scale} (proxy inputs when < 1)',
         f'- evaluated architectures: {len(done)} complete, {len(failed)} failed; '
-        f'{len(study.get_trials(deepcopy=False))} Optuna trials in all (duplicates reuse results)',
+        f'{len(study.get_trials(deepcopy=False))} Optuna trials in all (repeats pruned, not retrained)',
         f'- Pareto front: {len(front)} models; hypervolume {hypervolume_2d(front, ref) if ref else 0:.3f} '
         f'(reference: latency {ref or 0:.1f} ms, mAP 0)',
         f'- device: {done[0]["device"] if done else "n/a"}; latency is the median of repeated '
