@@ -185,7 +185,10 @@ class RankFidelity:
         if self.is_base:
             self.state['scratch'] = schedule
         self.vstate = self.state.setdefault('variants', {}).setdefault(variant, {})
-        self.vstate.update(cfg_options=json.loads(json.dumps(cfg_options or {})),
+        # Every invocation's options are kept: a rerun that only resumes (or only adds a
+        # search option) must not erase what an earlier one ran with.
+        self.vstate.update(cfg_options=dict(self.vstate.get('cfg_options') or {},
+                                            **json.loads(json.dumps(cfg_options or {}))),
                            supernet_iters=supernet_iters)
 
     def _save(self) -> None:
@@ -326,8 +329,8 @@ class RankFidelity:
         search = SubnetSearch(cfg, str(ckpt), str(self.wd / 'search'))
         done = {a: o for a, o in arch_outcomes(search.open()).items() if o['state'] == 'complete'}
         if len(done) < search.target:
-            print(f'[rank] searching {search.target} subnets with inherited weights', flush=True)
-            try:
+            try:  # the line is printed inside: a stop right after it still records the time
+                print(f'[rank] searching {search.target} subnets with inherited weights', flush=True)
                 study = search.run()
             finally:
                 self.state['search_seconds'] = self.state.get('search_seconds', 0.0) + time.time() - t0

@@ -95,6 +95,11 @@ def test_rank_fidelity_runs_and_resumes(tiny_data, tmp_path):
     assert set(out['variants']) == {'base', 'random1'}
     assert (work / 'supernet_random1' / 'iter_2.pth').is_file()
     assert out['variants']['random1']['cfg_options']['model.num_random_subnets'] == 1
+    # a rerun that adds a search option, then one that only resumes: the option stays on record
+    run_tool(*args, 'subnet_search.max_trials_factor=7')
+    run_tool(*args)
+    out = json.loads((work / 'rank_fidelity.json').read_text())
+    assert out['variants']['base']['cfg_options']['subnet_search.max_trials_factor'] == 7
     assert set(out['variants']['random1']['mAP_inherited']) == set(out['subnets'])
     # a variant may not change the space: the ground truth would not be of its subnets
     proc = subprocess.run([sys.executable, *args, 'model.space.head_channels=[32]', '--variant', 'other'],
