@@ -366,9 +366,8 @@ class RankFidelity:
                                   supernet_wall_seconds=v.get('supernet_wall_seconds'),
                                   mAP_inherited={a: inh[a]['mAP'] for a in inh})
             if len(archs) >= 2:  # a ranking needs two subnets trained from scratch
-                x = [inh[a]['mAP'] for a in archs]
-                (tau, tau_p), (rho, rho_p) = kendalltau(x, [truth[a] for a in archs]), \
-                    spearmanr(x, [truth[a] for a in archs])
+                x, y = [inh[a]['mAP'] for a in archs], [truth[a] for a in archs]
+                (tau, tau_p), (rho, rho_p) = kendalltau(x, y), spearmanr(x, y)
                 variants[name].update(kendall_tau=float(tau), kendall_p=float(tau_p), spearman_rho=float(rho),
                                       spearman_p=float(rho_p),
                                       kendall_tau_seed0=float(kendalltau(x, [rows[a]['mAP_scratch']

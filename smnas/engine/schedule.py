@@ -1,4 +1,5 @@
-"""Shorten or lengthen an iteration-based schedule without rewriting it by hand."""
+"""Variations of one training recipe without rewriting it by hand: its schedule
+rescaled, or its seed changed."""
 from mmengine.config import Config
 
 __all__ = ['rescale_schedule', 'with_seed']
