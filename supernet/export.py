@@ -96,6 +96,49 @@ def check_checkpoint_space(checkpoint: dict, space_dict: dict, path: str = 'chec
             f'  config:     {space_dict}')
 
 
+def _static_config(cfg, subnet):
+    """(the supernet config with its model replaced by ``subnet``'s static one, the
+    validated subnet, its space, the supernet's expanded model config)."""
+    from mmengine.config import Config
+
+    from .space import ModularSpace
+
+    space = ModularSpace.from_dict(dict(cfg.model.space))
+    sub = space.validate(subnet)
+    arch_cfg = expand_architecture(cfg.model.architecture.to_dict(), space)
+    out = Config(cfg.to_dict() if hasattr(cfg, 'to_dict') else dict(cfg))
+    out.model = static_model_cfg(arch_cfg, sub)
+    out.pop('space', None)
+    out.val_cfg = dict(type='ValLoop')
+    out.custom_hooks = [h for h in out.get('custom_hooks', []) if h.get('type') != 'SupernetMetaHook']
+    out.custom_imports = dict(imports=['smnas', 'supernet'], allow_failed_imports=False)
+    return out, sub, space, arch_cfg
+
+
+def export_config(cfg, subnet, out_dir: str) -> str:
+    """Write ``<out_dir>/<subnet>.py``: the plain mmdet config of ``subnet`` with fixed
+    widths and no weights, all that training it from scratch needs (no supernet
+    checkpoint).
+
+    Args:
+        cfg: the supernet's mmengine config (``model.type == 'SandwichSupernet'``).
+        subnet: the subnet (string or :class:`Subnet`).
+        out_dir: output folder.
+
+    Returns:
+        The config's path.
+
+    Raises:
+        supernet.space.InvalidSubnet: the subnet is outside the space.
+    """
+    out, sub, _, _ = _static_config(cfg, subnet)
+    os.makedirs(out_dir, exist_ok=True)
+    cfg_path = os.path.join(out_dir, f'{sub}.py')
+    out.load_from = None
+    out.dump(cfg_path)
+    return cfg_path
+
+
 def export_to_files(cfg, checkpoint_path: str, subnet, out_dir: str) -> Tuple[str, str]:
     """Write ``<out_dir>/<subnet>.py`` (a plain mmdet config with fixed widths) and
     ``<out_dir>/<subnet>.pth`` (the supernet's weights sliced to the subnet).
@@ -113,36 +156,21 @@ def export_to_files(cfg, checkpoint_path: str, subnet, out_dir: str) -> Tuple[st
         NotASupernetCheckpoint: wrong kind of checkpoint or another space.
         supernet.space.InvalidSubnet: the subnet is outside the space.
     """
-    import os.path as osp
-
-    from mmengine.config import Config
-
     from smnas.engine import load_local_checkpoint
     from smnas.utils import collect_env_versions
 
-    from .space import ModularSpace
-
-    space = ModularSpace.from_dict(dict(cfg.model.space))
-    sub = space.validate(subnet)
+    out, sub, space, arch_cfg = _static_config(cfg, subnet)
     ckpt = load_local_checkpoint(checkpoint_path, map_location='cpu')
     check_checkpoint_space(ckpt, space.to_dict(), checkpoint_path)
     prefix = 'architecture.'
     arch_sd = {k[len(prefix):]: v for k, v in ckpt['state_dict'].items() if k.startswith(prefix)}
-    arch_cfg = expand_architecture(cfg.model.architecture.to_dict(), space)
-    model_cfg, sd = export_subnet(arch_cfg, arch_sd, sub)
-
-    out = Config(cfg.to_dict() if hasattr(cfg, 'to_dict') else dict(cfg))
-    out.model = model_cfg
-    out.pop('space', None)
-    out.val_cfg = dict(type='ValLoop')
-    out.custom_hooks = [h for h in out.get('custom_hooks', []) if h.get('type') != 'SupernetMetaHook']
-    out.custom_imports = dict(imports=['smnas', 'supernet'], allow_failed_imports=False)
+    _, sd = export_subnet(arch_cfg, arch_sd, sub)
     os.makedirs(out_dir, exist_ok=True)
-    cfg_path = osp.join(out_dir, f'{sub}.py')
-    ckpt_path = osp.join(out_dir, f'{sub}.pth')
+    cfg_path = os.path.join(out_dir, f'{sub}.py')
+    ckpt_path = os.path.join(out_dir, f'{sub}.pth')
     out.load_from = ckpt_path
     out.dump(cfg_path)
     torch.save(dict(state_dict=sd, meta=dict(subnet=str(sub), supernet_space=space.to_dict(),
-                                             source=osp.abspath(checkpoint_path),
+                                             source=os.path.abspath(checkpoint_path),
                                              versions=collect_env_versions())), ckpt_path)
     return cfg_path, ckpt_path

@@ -49,6 +49,30 @@ def test_search_exports_finalists_and_retrain_fills_the_table(trained, tmp_path)
     assert 'from scratch' not in log
 
 
+def test_retrain_chosen_subnets_without_a_search(tiny_data, tmp_path):
+    opts = ['--cfg-options', *tiny_options(tiny_data, 2)]
+    subnets = ['48_1-2-2-2_n128_h128', '48_11-2-2-2_n128_h128']
+    work = tmp_path / 'chosen'
+    log = run_tool('tools/retrain.py', str(work), '--config', CFG, '--subnets', *subnets, *opts)
+    records = json.loads((work / 'finalists' / 'finalists.json').read_text())
+    assert [r['arch'] for r in records] == subnets and [r['name'] for r in records] == ['E0', 'E1']
+    for r in records:
+        assert r['checkpoint'] is None and r['mAP_retrained'] is not None and r['params'] > 0
+    # the deeper subnet counts more FLOPs; a rerun keeps both
+    assert records[1]['gflops_thop'] > records[0]['gflops_thop']
+    assert 'E1 48_11-2-2-2_n128_h128: mAP' in log
+    rerun = run_tool('tools/retrain.py', str(work), '--config', CFG, '--subnets', *subnets, *opts)
+    assert 'from scratch' not in rerun
+    import subprocess
+    import sys
+
+    from smnas.testing import REPO_ROOT
+    bad = subprocess.run([sys.executable, 'tools/retrain.py', str(tmp_path / 'bad'), '--config', CFG,
+                          '--subnets', '40_1-2-2-2_n128_h128', *opts], cwd=REPO_ROOT, capture_output=True,
+                         text=True, timeout=600)
+    assert bad.returncode != 0 and 'base-choice' in bad.stderr
+
+
 def test_refuses_a_range_without_subnets_before_evaluating(trained, tmp_path):
     root, ckpt, opts = trained
     import subprocess

@@ -3,30 +3,36 @@
     python tools/export_subnet.py configs/supernet/quickstart_synthetic.py \
         work_dirs/supernet_quickstart/iter_200.pth --subnet 64_1-21-21-12_n256_h128 --out exported/
     python tools/test.py exported/64_1-21-21-12_n256_h128.py exported/64_1-21-21-12_n256_h128.pth
+    # the config alone (to train the subnet from scratch; no supernet needed):
+    python tools/export_subnet.py configs/supernet/bccd.py --subnet 48_1-2-2-2_n128_h128 --out exported/
 """
 import argparse
 import sys
 
 from mmengine.config import Config
 
-from supernet.export import NotASupernetCheckpoint, export_to_files
+from supernet.export import NotASupernetCheckpoint, export_config, export_to_files
 from supernet.space import InvalidSubnet
 
 
 def main():
     p = argparse.ArgumentParser(description='Export a supernet subnet')
     p.add_argument('config', help='the supernet config')
-    p.add_argument('checkpoint', help='a supernet checkpoint')
+    p.add_argument('checkpoint', nargs='?',
+                   help='a supernet checkpoint (without one, only the config is written)')
     p.add_argument('--subnet', required=True, help='e.g. 64_1-21-21-12_n256_h128')
     p.add_argument('--out', required=True, help='output folder')
     args = p.parse_args()
+    cfg = Config.fromfile(args.config)
     try:
-        cfg_path, ckpt_path = export_to_files(Config.fromfile(args.config), args.checkpoint, args.subnet,
-                                              args.out)
+        if args.checkpoint is None:
+            cfg_path, ckpt_path = export_config(cfg, args.subnet, args.out), None
+        else:
+            cfg_path, ckpt_path = export_to_files(cfg, args.checkpoint, args.subnet, args.out)
     except (NotASupernetCheckpoint, InvalidSubnet) as e:
         print(f'error: {e}', file=sys.stderr)
         return 2
-    print(f'config: {cfg_path}\ncheckpoint: {ckpt_path}')
+    print(f'config: {cfg_path}' + (f'\ncheckpoint: {ckpt_path}' if ckpt_path else ''))
     return 0
 
 

@@ -64,6 +64,44 @@ def export_finalists(search, study, k: int = 6) -> List[dict]:
     return records
 
 
+def finalists_from_subnets(cfg, subnets: List[str], work_dir) -> List[dict]:
+    """Finalist records for chosen subnets of ``cfg``'s space, without a search or a
+    supernet: each exported as a plain config (no weights) to ``finalists/E<i>/``, in
+    the given order, ready for :func:`retrain_finalists`. A work dir that already holds
+    these finalists keeps its records (and what was retrained).
+
+    Args:
+        cfg: the supernet's config (its space, data and schedule).
+        subnets: subnet strings, e.g. from an earlier search's report.
+        work_dir: where ``finalists/finalists.json`` goes.
+
+    Returns:
+        The records (name, subnet, config, input size; no inherited mAP).
+
+    Raises:
+        supernet.space.InvalidSubnet: a subnet is outside the space.
+        ValueError: ``work_dir`` holds other finalists.
+    """
+    from supernet.export import export_config
+
+    from ..search.subnet import val_input_size
+
+    stored = load_finalists(work_dir)
+    if stored is not None:
+        if [r['arch'] for r in stored] != list(subnets):
+            raise ValueError(f'{work_dir} holds the finalists {[r["arch"] for r in stored]}, not '
+                             f'{list(subnets)}: use another work dir')
+        return stored
+    size = list(cfg.get('subnet_search', {}).get('input_size') or val_input_size(cfg))
+    records = []
+    for i, arch in enumerate(subnets):
+        path = export_config(cfg, arch, str(Path(work_dir) / 'finalists' / f'E{i}'))
+        records.append(dict(name=f'E{i}', arch=arch, gflops=None, mAP_inherited=None, mAP_50_inherited=None,
+                            config=path, checkpoint=None, input_size=size))
+    save_finalists(work_dir, records)
+    return records
+
+
 def retrain_config(record: dict, overrides: Optional[dict] = None, max_iters: Optional[int] = None) -> Config:
     """The from-scratch training config of a finalist: its exported config without the
     inherited weights, scored on the validation split (the split the search used),
@@ -133,7 +171,8 @@ def retrain_finalists(search_work_dir, overrides: Optional[dict] = None,
                      train_seconds=res['train_seconds'], retrain_dir=str(run_dir),
                      # how it was trained, so that comparisons train the same way
                      retrain_overrides=dict(overrides or {}), retrain_iters=max_iters)
-            print(f'[retrain] {r["name"]}: mAP {res["mAP"]:.4f} (inherited {r["mAP_inherited"]:.4f}), '
-                  f'{res["latency_ms"]:.1f} ms', flush=True)
+            inherited = '' if r.get('mAP_inherited') is None else f' (inherited {r["mAP_inherited"]:.4f})'
+            print(f'[retrain] {r["name"]}: mAP {res["mAP"]:.4f}{inherited}, {res["latency_ms"]:.1f} ms',
+                  flush=True)
         save_finalists(search_work_dir, records)
     return records

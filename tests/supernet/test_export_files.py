@@ -7,7 +7,7 @@ from mmengine.runner import load_checkpoint
 import supernet  # noqa: F401
 from smnas.testing import build_detector, demo_batch
 from supernet.build import supernet_model_cfg
-from supernet.export import NotASupernetCheckpoint, export_to_files
+from supernet.export import NotASupernetCheckpoint, export_config, export_to_files
 from supernet.space import InvalidSubnet
 
 from .common import RCNN, TINY_SPACE
@@ -45,6 +45,18 @@ def test_exported_files_load_and_match(trained, tmp_path):
         b = static.test_step(data)[0].pred_instances
     torch.testing.assert_close(a.scores, b.scores, rtol=1e-4, atol=1e-4)
     model.mutator.set_max()
+
+
+def test_config_alone_equals_the_exported_one_without_weights(trained, tmp_path):
+    cfg, _, d = trained
+    with_weights, _ = export_to_files(cfg, str(d / 'sn.pth'), SUB, str(tmp_path / 'w'))
+    alone = export_config(cfg, SUB, str(tmp_path / 'c'))
+    a, b = Config.fromfile(with_weights), Config.fromfile(alone)
+    assert b.load_from is None and a.load_from.endswith(f'{SUB}.pth')
+    assert a.model.to_dict() == b.model.to_dict()
+    assert not (tmp_path / 'c' / f'{SUB}.pth').exists()
+    with pytest.raises(InvalidSubnet, match='base-choice'):
+        export_config(cfg, '40_1-2-2-2_n32_h32', str(tmp_path / 'c'))
 
 
 def test_refuses_other_spaces_plain_checkpoints_and_bad_subnets(trained, tmp_path):
