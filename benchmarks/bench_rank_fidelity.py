@@ -22,7 +22,11 @@ In one resumable run (every step is stored in the work dir; rerun the command to
     python benchmarks/bench_rank_fidelity.py CONFIG --work-dir W ... --summary-only  # results so far
     python benchmarks/bench_rank_fidelity.py configs/supernet/bccd.py --quick        # about 35 min on 2 cores
 
-Results: ``<work-dir>/rank_fidelity.json`` and a printed table.
+Results: ``<work-dir>/rank_fidelity.json`` and a printed table. With ``--json`` the
+results file is also a record: on a new machine (the work dir gone) a rerun restores
+from it every subnet trained from scratch, every variant's inherited scores and the
+search's cost, and trains only what it lacks; the supernet only if subnets are still to
+be scored with inherited weights or searched.
 """
 import argparse
 import copy
@@ -141,6 +145,41 @@ def spread_subnets(space, table, n: int, seed: int, pool: int = 2000) -> list:
     return picks
 
 
+def state_from_record(rec: dict) -> dict:
+    """A work dir's state rebuilt from a results file (what :meth:`RankFidelity.summary`
+    wrote): the subnets' from-scratch results, the noise seeds, every variant's inherited
+    scores and supernet time, and the search's cost."""
+    keep = ('gflops', 'mAP_scratch', 'mAP_50_scratch', 'params_m', 'scratch_seconds', 'train_seconds',
+            'gflops_thop', 'mAP_scratch_seeds', 'error')
+    subnets = {a: {k: r[k] for k in keep if k in r} for a, r in rec['subnets'].items()}
+    variants = {}
+    for name, v in rec['variants'].items():
+        inherited = {a: dict(mAP=m) for a, m in v['mAP_inherited'].items()}
+        if name == 'base':  # the table keeps the base's timings and mAP_50
+            for a, r in rec['subnets'].items():
+                if 'inherited_seconds' in r:
+                    inherited[a] = dict(mAP=r['mAP_inherited'], mAP_50=r.get('mAP_50_inherited'),
+                                        seconds=r['inherited_seconds'])
+        variants[name] = dict(cfg_options=v.get('cfg_options') or {}, supernet_iters=v.get('supernet_iters'),
+                              supernet_seconds=v.get('supernet_seconds'),
+                              supernet_wall_seconds=v.get('supernet_wall_seconds'), inherited=inherited)
+    state = dict(space=rec['space'], scratch=rec.get('scratch_schedule'), subnets=subnets, variants=variants)
+    noise = rec.get('ground_truth_noise')
+    if noise:
+        state['noise'] = dict(arch=noise['arch'], mAP=dict(noise['mAP_by_seed']))
+    stage = rec.get('modular_stage')
+    if stage:
+        fit, n = stage['scratch_fit'], stage['searched_subnets']
+        total = stage.get('searched_gflops_sum')
+        if total is None:  # older records: from the priced total, linear in the GFLOPs
+            total = ((stage['every_searched_from_scratch_seconds'] - n * fit['seconds_at_0'])
+                     / fit['seconds_per_gflop'])
+        state['search_seconds'] = stage['search_seconds']
+        state['search'] = dict(subnets=n, target=n, gflops_sum=total,
+                               eval_seconds=stage['search_eval_seconds'], finalists=stage.get('finalists'))
+    return state
+
+
 class RankFidelity:
     """The benchmark's steps over one work dir (``state.json`` holds what is done).
 
@@ -151,7 +190,8 @@ class RankFidelity:
 
     def __init__(self, config: str, work_dir: str, cfg_options=None, retrain_options=None,
                  n_subnets: int = 8, seed: int = 0, scratch_iters=None, search_subnets: int = 300,
-                 supernet_iters=None, variant: str = 'base', noise_seeds: int = 0, scratch_seeds: int = 1):
+                 supernet_iters=None, variant: str = 'base', noise_seeds: int = 0, scratch_seeds: int = 1,
+                 record=None):
         self.config = config
         self.cfg = read_config(config, cfg_options)
         if supernet_iters:
@@ -165,7 +205,12 @@ class RankFidelity:
         self.is_base = variant == 'base'
         self.state_path = self.wd / 'state.json'
         self.state = json.loads(self.state_path.read_text()) if self.state_path.is_file() else {}
-        self._loaded = copy.deepcopy(self.state)
+        if not self.state.get('subnets') and record and Path(record).is_file():
+            # A new machine: what an earlier run recorded is not trained again.
+            self.state = state_from_record(json.loads(Path(record).read_text()))
+            print(f'[rank] restored from {record}: {len(self.state["subnets"])} subnets, variants '
+                  f'{sorted(self.state["variants"])}', flush=True)
+        self._loaded = {} if not self.state_path.is_file() else copy.deepcopy(self.state)
         self.search_subnets = int(search_subnets) if self.is_base else 0
         self.noise_seeds = int(noise_seeds) if self.is_base else 0
         self.scratch_seeds = max(int(scratch_seeds), 1) if self.is_base else 1
@@ -221,25 +266,44 @@ class RankFidelity:
             self._save()
             if rc != 0 or not final.is_file():
                 raise SystemExit(f'supernet training failed (exit {rc}); rerun to resume')
+        # Kept in the state: the logs that time it stay on this machine.
+        self.vstate['supernet_seconds'] = logged_train_seconds(d)
+        self._save()
         return final
 
     def run(self) -> dict:
+        from smnas.search.subnet import val_input_size
+
+        self._save()
+        prepare_data(self.cfg.get('prepare_data'))
+        inherited = self.vstate.setdefault('inherited', {})
+        rows = self.state.get('subnets')
+        searched = self.state.get('search', {})
+        to_search = self.search_subnets > 0 and searched.get('subnets', 0) < max(searched.get('target', 0),
+                                                                                 self.search_subnets)
+        ckpt = None
+        if rows is None or any(a not in inherited for a in rows) or to_search:
+            ckpt = self.train_supernet()
+            self.score_inherited(ckpt)
+        if self.is_base:
+            self.train_from_scratch(val_input_size(self.cfg))
+            if to_search:
+                self.search(ckpt)
+        return self.summary()
+
+    def score_inherited(self, ckpt: Path) -> None:
+        """Pick the subnets (once) and score each with the variant's inherited weights."""
         from smnas.evaluation.inherited import InheritedEvaluator
         from smnas.search.subnet import val_input_size
         from supernet.flops import FlopsTable
 
-        self._save()
-        prepare_data(self.cfg.get('prepare_data'))
-        ckpt = self.train_supernet()
         evaluator = InheritedEvaluator(self.cfg, str(ckpt), str(self.wd / 'eval'))
-        size = val_input_size(self.cfg)
-        table = FlopsTable(evaluator.model, size)
+        table = FlopsTable(evaluator.model, val_input_size(self.cfg))
         if 'subnets' not in self.state:
             self.state['subnets'] = {k: {} for k in spread_subnets(evaluator.space, table, self.n, self.seed)}
             self._save()
-        rows = self.state['subnets']
         inherited = self.vstate.setdefault('inherited', {})
-        for arch, r in rows.items():
+        for arch, r in self.state['subnets'].items():
             r['gflops'] = table.flops(arch) / 1e9
             if arch not in inherited:
                 t0 = time.time()
@@ -248,21 +312,16 @@ class RankFidelity:
                 self._save()
                 print(f'[rank] {self.variant} {arch}: inherited mAP {m["mAP"]:.4f} '
                       f'({inherited[arch]["seconds"]:.1f} s)', flush=True)
-        del evaluator, table
-        if self.is_base:
-            self.train_from_scratch(ckpt, size)
-            self.search(ckpt)
-        return self.summary()
 
-    def train_from_scratch(self, ckpt: Path, size) -> None:
+    def train_from_scratch(self, size) -> None:
         """Every picked subnet trained from scratch with the common schedule, in its own process."""
         from smnas.modular.finalists import retrain_config
         from smnas.search.trial import TrialFailed, run_trial_subprocess
-        from supernet.export import export_to_files
+        from supernet.export import export_config
 
         def config(arch: str, seed: int):
             out = self.wd / 'subnets' / arch
-            cfg_path, _ = export_to_files(self.cfg, str(ckpt), arch, str(out))
+            cfg_path = export_config(self.cfg, arch, str(out))
             cfg = retrain_config(dict(config=cfg_path, arch=arch, input_size=list(size)),
                                  self.retrain_options, self.scratch_iters)
             if seed:
@@ -270,6 +329,7 @@ class RankFidelity:
             return cfg, out / ('scratch' if not seed else f'scratch_seed{seed}')
 
         rows = self.state['subnets']
+        noise = self.state.get('noise', {})
         for arch, r in rows.items():
             if 'mAP_scratch' in r:
                 continue
@@ -292,6 +352,9 @@ class RankFidelity:
                 if 'mAP_scratch' not in r:  # its seed 0 failed: the error says why
                     continue
                 seeds = r.setdefault('mAP_scratch_seeds', {'0': r['mAP_scratch']})
+                if arch == noise.get('arch'):  # the noise run trained it the same way
+                    for k, m in noise['mAP'].items():
+                        seeds.setdefault(k, m)
                 if str(seed) in seeds:
                     continue
                 print(f'[rank] {arch}: training from scratch, seed {seed}', flush=True)
@@ -318,6 +381,7 @@ class RankFidelity:
     def search(self, ckpt: Path) -> None:
         """The modular stage's subnet search on the same supernet, timed (resumable: the
         time of every invocation that evaluated subnets is added up)."""
+        from smnas.modular.finalists import select_finalists
         from smnas.search.study import arch_outcomes
         from smnas.search.subnet import SubnetSearch
 
@@ -327,7 +391,8 @@ class RankFidelity:
         cfg.merge_from_dict({'subnet_search.n_trials': self.search_subnets})
         t0 = time.time()
         search = SubnetSearch(cfg, str(ckpt), str(self.wd / 'search'))
-        done = {a: o for a, o in arch_outcomes(search.open()).items() if o['state'] == 'complete'}
+        study = search.open()
+        done = {a: o for a, o in arch_outcomes(study).items() if o['state'] == 'complete'}
         if len(done) < search.target:
             try:  # the line is printed inside: a stop right after it still records the time
                 print(f'[rank] searching {search.target} subnets with inherited weights', flush=True)
@@ -338,8 +403,10 @@ class RankFidelity:
             done = {a: o for a, o in arch_outcomes(study).items() if o['state'] == 'complete'}
         self.state['search'] = dict(
             subnets=len(done), target=search.target,
-            gflops=sorted(o['values'][1] / 1e9 for o in done.values()),
-            eval_seconds=sum(o['attrs'].get('eval_seconds', 0.0) for o in done.values()))
+            gflops_sum=sum(o['values'][1] / 1e9 for o in done.values()),
+            eval_seconds=sum(o['attrs'].get('eval_seconds', 0.0) for o in done.values()),
+            # what tools/search_subnet.py would export: searched against hand-designed trains them
+            finalists=[a for a, _, _ in select_finalists(study, 6)])
         self._save()
 
     def summary(self) -> dict:
@@ -362,7 +429,7 @@ class RankFidelity:
             archs = [a for a in rows if a in inh]
             variants[name] = dict(subnets=len(archs), cfg_options=v['cfg_options'],
                                   supernet_iters=v.get('supernet_iters'),
-                                  supernet_seconds=logged_train_seconds(self.supernet_dir(name)),
+                                  supernet_seconds=self.supernet_seconds(name),
                                   supernet_wall_seconds=v.get('supernet_wall_seconds'),
                                   mAP_inherited={a: inh[a]['mAP'] for a in inh})
             if len(archs) >= 2:  # a ranking needs two subnets trained from scratch
@@ -385,7 +452,7 @@ class RankFidelity:
         out = dict(config=self.config, subnets=table, kendall_tau=b.get('kendall_tau'),
                    kendall_p=b.get('kendall_p'), spearman_rho=b.get('spearman_rho'),
                    spearman_p=b.get('spearman_p'), variants=variants,
-                   supernet_seconds=logged_train_seconds(self.supernet_dir('base')),
+                   supernet_seconds=self.supernet_seconds('base'),
                    mean_inherited_seconds=mean_inh, mean_scratch_seconds=mean_scr,
                    scratch_over_inherited=mean_scr / mean_inh if mean_inh else None,
                    scratch_schedule=self.state.get('scratch'), seed=self.seed, space=self.state['space'],
@@ -398,6 +465,12 @@ class RankFidelity:
             out['modular_stage'] = self.stage_cost(rows, out['supernet_seconds'])
         atomic_write_json(self.wd / 'rank_fidelity.json', out, indent=1)
         return out
+
+    def supernet_seconds(self, variant: str) -> float:
+        """A variant's supernet training time: from its logs if this machine has them, else
+        as stored when it finished (or restored from a record)."""
+        return (logged_train_seconds(self.supernet_dir(variant))
+                or self.state['variants'][variant].get('supernet_seconds') or 0.0)
 
     def noise_summary(self, rows: dict) -> dict:
         """Seed-to-seed spread of one subnet's from-scratch mAP, and the pairs of ranked
@@ -418,9 +491,13 @@ class RankFidelity:
         a, b, r2 = linear_fit([r['gflops'] for r in rows.values()],
                               [r['scratch_seconds'] for r in rows.values()])
         search = self.state['search']
-        every = sum(max(a + b * g, 0.0) for g in search['gflops'])
+        # Summed over the searched subnets, a + b * GFLOPs is n * a + b * (their GFLOPs sum).
+        total = search['gflops_sum'] if 'gflops_sum' in search else sum(search['gflops'])  # older states
+        every = search['subnets'] * a + b * total
         stage = supernet_seconds + self.state['search_seconds']
-        return dict(searched_subnets=search['subnets'], search_seconds=self.state['search_seconds'],
+        return dict(searched_subnets=search['subnets'], searched_gflops_sum=total,
+                    finalists=search.get('finalists'),
+                    search_seconds=self.state['search_seconds'],
                     search_eval_seconds=search['eval_seconds'], supernet_seconds=supernet_seconds,
                     stage_seconds=stage, scratch_fit=dict(seconds_at_0=a, seconds_per_gflop=b, r2=r2),
                     every_searched_from_scratch_seconds=every, every_searched_over_stage=every / stage)
@@ -514,7 +591,7 @@ def main():
             setattr(args, key, value)
     bench = RankFidelity(args.config, args.work_dir, args.cfg_options, args.retrain_options, args.subnets,
                          args.seed, args.scratch_iters, args.search_subnets, args.supernet_iters,
-                         args.variant, args.noise_seeds, args.scratch_seeds)
+                         args.variant, args.noise_seeds, args.scratch_seeds, args.json)
     s = bench.summary() if args.summary_only else bench.run()
     if args.json:
         atomic_write_json(args.json, s, indent=1)

@@ -46,6 +46,8 @@ def test_rank_fidelity_runs_and_resumes(tiny_data, tmp_path):
         assert json.loads((work / 'subnets' / arch / 'scratch' / 'result.json').read_text())['iters'] == 3
     stage = out['modular_stage']
     assert stage['searched_subnets'] == 5 and stage['search_seconds'] >= stage['search_eval_seconds'] > 0
+    finalists = stage['finalists']  # the search's front, for searched against hand-designed
+    assert 1 <= len(finalists) == len(set(finalists)) <= 5 and all('_n' in a for a in finalists)
     assert stage['stage_seconds'] == pytest.approx(stage['supernet_seconds'] + stage['search_seconds'])
     assert stage['supernet_seconds'] > 0 and stage['every_searched_from_scratch_seconds'] > 0
     assert out['scratch_schedule'] == dict(iters=3, options={})
@@ -58,7 +60,7 @@ def test_rank_fidelity_runs_and_resumes(tiny_data, tmp_path):
     assert 'training from scratch' not in log and 'inherited mAP' not in log and 'searching' not in log
     # a second seed for every subnet; the median one already has it from the noise run
     log = run_tool(*args, '--scratch-seeds', '2')
-    assert log.count('training from scratch, seed 1') == 3 and 'searching' not in log
+    assert log.count('training from scratch, seed 1') == 2 and 'searching' not in log
     out = json.loads((work / 'rank_fidelity.json').read_text())
     for arch, r in out['subnets'].items():
         assert set(r['mAP_scratch_seeds']) == {'0', '1'} and r['scratch_seeds'] == 2
@@ -105,6 +107,26 @@ def test_rank_fidelity_runs_and_resumes(tiny_data, tmp_path):
     proc = subprocess.run([sys.executable, *args, 'model.space.head_channels=[32]', '--variant', 'other'],
                           cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode != 0 and 'variants may change how, not what' in proc.stderr
+
+    # A new machine: the work dir is gone, the results file is the record. Nothing is trained
+    # or searched again (no supernet either), the results are the same, and more seeds train
+    # only what is new.
+    record = tmp_path / 'record.json'
+    run_tool(*args, '--json', str(record))
+    before = json.loads(record.read_text())
+    fresh = list(args)
+    fresh[fresh.index('--work-dir') + 1] = str(tmp_path / 'fresh')
+    log = run_tool(*fresh, '--json', str(record))
+    assert 'restored from' in log and 'training from scratch' not in log and 'searching' not in log
+    assert not (tmp_path / 'fresh' / 'supernet').exists()
+    after = json.loads(record.read_text())
+    for key in ('subnets', 'kendall_tau', 'spearman_rho', 'ground_truth_noise', 'ground_truth_seeds'):
+        assert after[key] == before[key], key
+    for key, value in before['modular_stage'].items():
+        assert after['modular_stage'][key] == pytest.approx(value), key
+    assert after['variants']['random1']['kendall_tau'] == before['variants']['random1']['kendall_tau']
+    log = run_tool(*fresh, '--json', str(record), '--scratch-seeds', '3')
+    assert log.count('training from scratch, seed 2') == 3 and 'seed 1' not in log
 
 
 def test_logged_train_seconds_takes_the_latest_run_of_each_step(tmp_path):
