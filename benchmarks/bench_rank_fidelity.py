@@ -210,6 +210,8 @@ class RankFidelity:
             self.state = state_from_record(json.loads(Path(record).read_text()))
             print(f'[rank] restored from {record}: {len(self.state["subnets"])} subnets, variants '
                   f'{sorted(self.state["variants"])}', flush=True)
+        # What this process loaded from disk: a restored state is all new, so the first save
+        # writes all of it.
         self._loaded = {} if not self.state_path.is_file() else copy.deepcopy(self.state)
         self.search_subnets = int(search_subnets) if self.is_base else 0
         self.noise_seeds = int(noise_seeds) if self.is_base else 0
@@ -279,8 +281,7 @@ class RankFidelity:
         inherited = self.vstate.setdefault('inherited', {})
         rows = self.state.get('subnets')
         searched = self.state.get('search', {})
-        to_search = self.search_subnets > 0 and searched.get('subnets', 0) < max(searched.get('target', 0),
-                                                                                 self.search_subnets)
+        to_search = searched.get('subnets', 0) < self.search_subnets
         ckpt = None
         if rows is None or any(a not in inherited for a in rows) or to_search:
             ckpt = self.train_supernet()
