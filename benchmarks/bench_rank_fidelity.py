@@ -91,20 +91,37 @@ def merge_state(disk: dict, mine: dict, base: dict, depth: int = 2) -> dict:
     return out
 
 
-def seed_agreement(seeds: dict) -> dict:
+def whole_seeds(seeds: dict) -> list:
+    """The seeds every subnet was trained with, in order.
+
+    A run adds a seed to one subnet at a time; averaging each subnet over only these
+    keeps a stopped run's ground truth the mean of the same seeds for every subnet.
+
+    Args:
+        seeds: ``{arch: {seed: mAP}}``, seeds as strings.
+
+    Returns:
+        The common seed names, sorted as integers.
+    """
+    common = set.intersection(*(set(m) for m in seeds.values())) if seeds else set()
+    return sorted(common, key=int)
+
+
+def seed_agreement(seeds: dict, truth_seeds: list) -> dict:
     """How well the from-scratch ground truth reproduces itself across seeds.
 
     Args:
         seeds: ``{arch: {seed: mAP}}``.
+        truth_seeds: the seeds the ground truth averages (see :func:`whole_seeds`).
 
     Returns:
         ``seeds_per_subnet`` (fewest, most); ``pooled_std`` (a subnet's seed-to-seed
         std, pooled over the subnets with two seeds or more); ``se_of_mean`` (that std
-        over the square root of the fewest seeds); ``pairs_resolved`` of ``pairs``: pairs
-        of subnets whose seed means differ by more than twice the standard error of a
-        difference; ``seed_pair_tau``: Kendall tau between the rankings of two seeds,
-        for every pair of seeds that both trained two subnets or more; the ceiling of
-        what any supernet can reach against a one-seed ground truth.
+        over the square root of the number of truth seeds); ``pairs_resolved`` of
+        ``pairs``: pairs of subnets whose truth means differ by more than twice the
+        standard error of a difference; ``seed_pair_tau``: Kendall tau between the
+        rankings of two seeds, for every pair of seeds that both trained two subnets or
+        more; the ceiling of what any supernet can reach against a one-seed ground truth.
     """
     import itertools
     import math
@@ -115,8 +132,8 @@ def seed_agreement(seeds: dict) -> dict:
     counts = [len(m) for m in seeds.values()]
     multi = [list(m.values()) for m in seeds.values() if len(m) > 1]
     pooled = math.sqrt(statistics.fmean(statistics.variance(v) for v in multi)) if multi else float('nan')
-    se = pooled / math.sqrt(min(counts))
-    means = sorted(statistics.fmean(m.values()) for m in seeds.values())
+    se = pooled / math.sqrt(len(truth_seeds))
+    means = sorted(statistics.fmean(m[k] for k in truth_seeds) for m in seeds.values())
     pairs = [(a, b) for i, a in enumerate(means) for b in means[i + 1:]]
     names = sorted({k for m in seeds.values() for k in m}, key=int)
     pair_tau = {}
@@ -421,9 +438,15 @@ class RankFidelity:
         self.state = json.loads(self.state_path.read_text())
         self._loaded = copy.deepcopy(self.state)
         rows = {k: r for k, r in self.state['subnets'].items() if 'mAP_scratch' in r}
-        seeds = {a: r.get('mAP_scratch_seeds') or {'0': r['mAP_scratch']} for a, r in rows.items()}
-        # The ground truth: each subnet's from-scratch mAP, averaged over its seeds.
-        truth = {a: statistics.fmean(m.values()) for a, m in seeds.items()}
+        seeds = {a: dict(r.get('mAP_scratch_seeds') or {'0': r['mAP_scratch']}) for a, r in rows.items()}
+        noise = self.state.get('noise', {})
+        if noise.get('arch') in seeds:  # the noise run trained it the same way, with its seeds
+            for k, m in noise['mAP'].items():
+                seeds[noise['arch']].setdefault(k, m)
+        # The ground truth: each subnet's from-scratch mAP, averaged over the seeds that every
+        # subnet has, so that a run stopped half-way through a seed ranks against whole seeds.
+        truth_seeds = whole_seeds(seeds)
+        truth = {a: statistics.fmean(m[k] for k in truth_seeds) for a, m in seeds.items()}
         variants = {}
         for name, v in self.state['variants'].items():
             inh = v.get('inherited', {})
@@ -445,14 +468,15 @@ class RankFidelity:
                          inherited_seconds=base[a]['seconds']) if a in base else dict(r)
                  for a, r in self.state['subnets'].items()}
         for a in truth:
-            table[a].update(mAP_scratch_mean=truth[a], scratch_seeds=len(seeds[a]))
+            table[a].update(mAP_scratch_mean=truth[a], scratch_seeds=len(truth_seeds),
+                            mAP_scratch_seeds=seeds[a])
         timed = [a for a in rows if a in base]
         mean_inh = sum(base[a]['seconds'] for a in timed) / max(len(timed), 1)
         mean_scr = sum(rows[a]['scratch_seconds'] for a in timed) / max(len(timed), 1)
         b = variants['base']
         out = dict(config=self.config, subnets=table, kendall_tau=b.get('kendall_tau'),
                    kendall_p=b.get('kendall_p'), spearman_rho=b.get('spearman_rho'),
-                   spearman_p=b.get('spearman_p'), variants=variants,
+                   spearman_p=b.get('spearman_p'), truth_seeds=truth_seeds, variants=variants,
                    supernet_seconds=self.supernet_seconds('base'),
                    mean_inherited_seconds=mean_inh, mean_scratch_seconds=mean_scr,
                    scratch_over_inherited=mean_scr / mean_inh if mean_inh else None,
@@ -461,7 +485,7 @@ class RankFidelity:
         if len(self.state.get('noise', {}).get('mAP', {})) > 1:
             out['ground_truth_noise'] = self.noise_summary(rows)
         if any(len(m) > 1 for m in seeds.values()):
-            out['ground_truth_seeds'] = seed_agreement(seeds)
+            out['ground_truth_seeds'] = seed_agreement(seeds, truth_seeds)
         if 'search' in self.state and rows:
             out['modular_stage'] = self.stage_cost(rows, out['supernet_seconds'])
         atomic_write_json(self.wd / 'rank_fidelity.json', out, indent=1)
@@ -521,7 +545,8 @@ def print_summary(s: dict) -> None:
     if 'ground_truth_seeds' in s:
         g = s['ground_truth_seeds']
         tau = g['mean_seed_pair_tau']
-        print(f'ground truth over {g["seeds_per_subnet"][0]}-{g["seeds_per_subnet"][1]} seeds per subnet: '
+        print(f'ground truth: the mean of seeds {",".join(s["truth_seeds"])} (every subnet has them; '
+              f'{g["seeds_per_subnet"][0]}-{g["seeds_per_subnet"][1]} seeds per subnet trained): '
               f'seed-to-seed std {g["pooled_std"]:.4f}, standard error of a mean {g["se_of_mean"]:.4f}; '
               f'{g["pairs_resolved"]}/{g["pairs"]} pairs differ by more than 2 standard errors; Kendall tau '
               f'between two seeds\' rankings {"-" if tau is None else f"{tau:.3f}"}')

@@ -70,7 +70,7 @@ def test_rank_fidelity_runs_and_resumes(tiny_data, tmp_path):
     seeds = out['ground_truth_seeds']
     assert seeds['seeds_per_subnet'] == [2, 2] and seeds['pairs'] == 3
     assert set(seeds['seed_pair_tau']) == {'0-1'}
-    assert 'ground truth over 2-2 seeds' in log
+    assert 'ground truth: the mean of seeds 0,1 (every subnet has them; 2-2 seeds' in log
     # SIGTERM during a longer search: the run ends, and the seconds it searched are kept
     before = json.loads((work / 'state.json').read_text())['search_seconds']
     proc = subprocess.Popen([sys.executable, *args, '--search-subnets', '30'], cwd=REPO_ROOT, text=True,
@@ -108,25 +108,56 @@ def test_rank_fidelity_runs_and_resumes(tiny_data, tmp_path):
                           cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode != 0 and 'variants may change how, not what' in proc.stderr
 
-    # A new machine: the work dir is gone, the results file is the record. Nothing is trained
-    # or searched again (no supernet either), the results are the same, and more seeds train
-    # only what is new.
+
+def _record(space: dict, seeds: dict, inherited: dict, noise: dict) -> dict:
+    """A results file as the rank bench writes it: three subnets, seed 0 and some more."""
+    subnets = {a: dict(gflops=float(i + 1), mAP_scratch=m['0'], mAP_50_scratch=m['0'], params_m=1.0,
+                       scratch_seconds=100.0 * (i + 1), train_seconds=90.0, gflops_thop=float(i + 1),
+                       mAP_scratch_seeds=dict(m), mAP_inherited=inherited[a], mAP_50_inherited=inherited[a],
+                       inherited_seconds=2.0)
+               for i, (a, m) in enumerate(seeds.items())}
+    return dict(space=space, scratch_schedule=dict(iters=3, options={}), subnets=subnets,
+                ground_truth_noise=dict(arch='b', mAP_by_seed=noise),
+                variants=dict(base=dict(mAP_inherited=inherited, cfg_options={}, supernet_seconds=60.0)))
+
+
+def test_a_record_restores_and_ranks_against_whole_seeds(tmp_path):
+    bench = _bench('bench_rank_fidelity')
+    cfg = str(config_path('supernet/quickstart_synthetic.py'))
+    opts = {'model.space.bases': [16, 24], 'model.space.neck_channels': [32, 64], 'prepare_data': None}
+    space = json.loads(json.dumps(bench.read_config(cfg, opts).model.space.to_dict()))
+    inherited = dict(a=0.1, b=0.2, c=0.3)
+    # A run stopped half-way through seed 1: a has it, c does not; b has 0-2 from the noise run.
+    seeds = dict(a={'0': 0.1, '1': 0.5}, b={'0': 0.2}, c={'0': 0.3})
     record = tmp_path / 'record.json'
-    run_tool(*args, '--json', str(record))
-    before = json.loads(record.read_text())
-    fresh = list(args)
-    fresh[fresh.index('--work-dir') + 1] = str(tmp_path / 'fresh')
-    log = run_tool(*fresh, '--json', str(record))
-    assert 'restored from' in log and 'training from scratch' not in log and 'searching' not in log
-    assert not (tmp_path / 'fresh' / 'supernet').exists()
-    after = json.loads(record.read_text())
-    for key in ('subnets', 'kendall_tau', 'spearman_rho', 'ground_truth_noise', 'ground_truth_seeds'):
-        assert after[key] == before[key], key
-    for key, value in before['modular_stage'].items():
-        assert after['modular_stage'][key] == pytest.approx(value), key
-    assert after['variants']['random1']['kendall_tau'] == before['variants']['random1']['kendall_tau']
-    log = run_tool(*fresh, '--json', str(record), '--scratch-seeds', '3')
-    assert log.count('training from scratch, seed 2') == 3 and 'seed 1' not in log
+    record.write_text(json.dumps(_record(space, seeds, inherited, {'0': 0.2, '1': 0.24, '2': 0.22})))
+
+    def restore(name: str) -> dict:  # a new machine: an empty work dir, the record
+        return bench.RankFidelity(cfg, str(tmp_path / name), opts, scratch_iters=3, search_subnets=0,
+                                  record=str(record)).run()
+
+    out = restore('one')
+    assert not (tmp_path / 'one' / 'supernet').exists()  # everything is recorded: no supernet
+    # Ranked against seed 0 alone, the seed every subnet has: seed 0 ranks as inherited does.
+    assert out['truth_seeds'] == ['0'] and out['kendall_tau'] == pytest.approx(1.0)
+    assert out['subnets']['a']['mAP_scratch_mean'] == pytest.approx(0.1)
+    assert out['subnets']['b']['mAP_scratch_seeds'] == {'0': 0.2, '1': 0.24, '2': 0.22}  # the noise seeds
+    assert out['ground_truth_seeds']['seeds_per_subnet'] == [1, 3]
+    assert out['scratch_over_inherited'] == pytest.approx(100.0)
+    # c's seed 1 lands: a's mean 0.3 overtakes b's 0.22 and c's 0.3 + 0.01
+    record.write_text(json.dumps(_record(space, dict(seeds, c={'0': 0.3, '1': 0.32}), inherited,
+                                         {'0': 0.2, '1': 0.24, '2': 0.22})))
+    out = restore('two')
+    assert out['truth_seeds'] == ['0', '1']
+    assert out['subnets']['a']['mAP_scratch_mean'] == pytest.approx(0.3)
+    assert out['subnets']['b']['mAP_scratch_mean'] == pytest.approx(0.22)
+    assert out['kendall_tau'] == pytest.approx(1 / 3)  # a-b discordant, a-c and b-c concordant
+    # what the summary wrote restores to the same summary
+    record.write_text(json.dumps(out))
+    again = restore('three')
+    for key in ('subnets', 'kendall_tau', 'spearman_rho', 'truth_seeds', 'ground_truth_noise',
+                'ground_truth_seeds', 'variants'):
+        assert again[key] == out[key], key
 
 
 def test_logged_train_seconds_takes_the_latest_run_of_each_step(tmp_path):
@@ -156,12 +187,12 @@ def test_seed_agreement_of_a_ground_truth():
     agree = _bench('bench_rank_fidelity').seed_agreement
     # three subnets whose two seeds rank them alike; seed means 0.2/0.5/0.8
     seeds = {'a': {'0': 0.05, '1': 0.35}, 'b': {'0': 0.35, '1': 0.65}, 'c': {'0': 0.65, '1': 0.95}}
-    g = agree(seeds)
+    g = agree(seeds, ['0', '1'])
     assert g['seed_pair_tau'] == {'0-1': pytest.approx(1.0)} and g['seeds_per_subnet'] == [2, 2]
     assert g['pooled_std'] == pytest.approx(0.15 * 2 ** 0.5) and g['se_of_mean'] == pytest.approx(0.15)
     assert (g['pairs'], g['pairs_resolved']) == (3, 1)  # only a-c differ by more than 2*sqrt(2)*0.15
     seeds['c'] = {'0': 0.0, '1': 1.0}  # seed 0 ranks c last, seed 1 first: 1 of 3 pairs concordant
-    assert agree(seeds)['seed_pair_tau']['0-1'] == pytest.approx(-1 / 3)
+    assert agree(seeds, ['0', '1'])['seed_pair_tau']['0-1'] == pytest.approx(-1 / 3)
 
 
 def test_linear_fit_recovers_a_line():
