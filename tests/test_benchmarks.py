@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from smnas.testing import config_path
 from smnas.utils.paths import REPO_ROOT
@@ -250,3 +251,26 @@ def test_dominance_names_who_dominates_whom():
            dict(name='R34', mAP=0.33, gflops=12.0), dict(name='E1', mAP=0.30, gflops=5.0)]
     dom = bench.dominance(pts)
     assert dom == {'E0': [], 'R18': ['E0', 'E1'], 'R34': [], 'E1': []}
+
+
+def test_channel_importance_measures_the_leading_share():
+    bench = _bench('channel_importance')
+    sd = {'architecture.backbone.stages.0.0.gn2.weight': torch.tensor([0.9, -0.8, 0.1, 0.2]),  # ordered
+          'architecture.neck.fpn_convs.0.gn.weight': torch.tensor([0.1, 0.2, 0.9, 0.8]),  # reversed
+          'architecture.backbone.stages.0.0.proj_gn.weight': torch.ones(4),  # no order to sort by
+          'architecture.backbone.stages.0.0.conv1.weight': torch.ones(4, 4, 3, 3),  # not a norm
+          'architecture.roi_head.bbox_head.fc_cls.bias': torch.ones(4)}  # not backbone or neck
+    scales = bench.gn_scales(sd)
+    assert set(scales) == {'architecture.backbone.stages.0.0.gn2', 'architecture.neck.fpn_convs.0.gn',
+                           'architecture.backbone.stages.0.0.proj_gn'}
+    rows = {k: bench.leading_share(v) for k, v in scales.items()}
+    assert rows['architecture.backbone.stages.0.0.gn2'] == dict(
+        channels=4, leading_mean=pytest.approx(0.85), trailing_mean=pytest.approx(0.15),
+        min=pytest.approx(0.1), max=pytest.approx(0.9), top_in_leading=1.0)
+    assert rows['architecture.neck.fpn_convs.0.gn']['top_in_leading'] == 0.0
+    assert rows['architecture.backbone.stages.0.0.proj_gn']['top_in_leading'] is None
+    summary = bench.summarize(rows)
+    assert summary['residual branch ends (gn2)'] == dict(
+        norms=1, top_in_leading=1.0, leading_over_trailing=pytest.approx(0.85 / 0.15),
+        range=[pytest.approx(0.1), pytest.approx(0.9)])
+    assert summary['other norms']['norms'] == 1  # the constant one has no order and is left out
