@@ -221,6 +221,7 @@ class RankFidelity:
         self.variant = variant
         self.is_base = variant == 'base'
         self.state_path = self.wd / 'state.json'
+        self.record = record
         self.state = json.loads(self.state_path.read_text()) if self.state_path.is_file() else {}
         if not self.state.get('subnets') and record and Path(record).is_file():
             # A new machine: what an earlier run recorded is not trained again.
@@ -264,6 +265,14 @@ class RankFidelity:
             fcntl.flock(lock, fcntl.LOCK_EX)
             disk = json.loads(self.state_path.read_text()) if self.state_path.is_file() else {}
             atomic_write_json(self.state_path, merge_state(disk, self.state, self._loaded), indent=1)
+
+    def _trained(self) -> None:
+        """Store a from-scratch result, and rewrite the results file (the record) with it:
+        a run stopped on a machine that is then lost keeps every training it finished."""
+        if self.record:
+            atomic_write_json(self.record, self.summary(reload=False), indent=1)
+        else:
+            self._save()
 
     def supernet_dir(self, variant: str) -> Path:
         return self.wd / ('supernet' if variant == 'base' else f'supernet_{variant}')
@@ -362,7 +371,7 @@ class RankFidelity:
                 r.update(mAP_scratch=res['mAP'], mAP_50_scratch=res['mAP_50'], params_m=res['params'] / 1e6,
                          scratch_seconds=time.time() - t0, train_seconds=res['train_seconds'],
                          gflops_thop=res['flops'] / 1e9)
-            self._save()
+            self._trained()
         # A ground truth that resolves the ranking: every subnet again with other seeds, one
         # seed over all subnets at a time (a stopped run leaves whole seeds).
         for seed in range(1, self.scratch_seeds):
@@ -380,7 +389,7 @@ class RankFidelity:
                     seeds[str(seed)] = run_trial_subprocess(*config(arch, seed))['mAP']
                 except TrialFailed as e:
                     print(f'[rank] {arch} seed {seed} failed: {e}', flush=True)
-                self._save()
+                self._trained()
         # The ground truth's own noise: the median-FLOPs subnet again with other seeds.
         trained = sorted((r['gflops'], a) for a, r in rows.items() if 'mAP_scratch' in r)
         if self.noise_seeds and trained:
@@ -394,7 +403,7 @@ class RankFidelity:
                     noise['mAP'][str(seed)] = run_trial_subprocess(*config(arch, seed))['mAP']
                 except TrialFailed as e:
                     print(f'[rank] seed {seed} failed: {e}', flush=True)
-                self._save()
+                self._trained()
 
     def search(self, ckpt: Path) -> None:
         """The modular stage's subnet search on the same supernet, timed (resumable: the
@@ -427,16 +436,23 @@ class RankFidelity:
             finalists=[a for a, _, _ in select_finalists(study, 6)])
         self._save()
 
-    def summary(self) -> dict:
+    def summary(self, reload: bool = True) -> dict:
         """Rank correlations of every variant against the from-scratch ground truth, the
-        per-subnet table and costs; written to ``rank_fidelity.json``."""
+        per-subnet table and costs; written to ``rank_fidelity.json``.
+
+        Args:
+            reload: first store the state and read back what every process sharing the
+                work dir stored. Off mid-run, where the running steps hold parts of the
+                state they are filling in.
+        """
         import statistics
 
         from scipy.stats import kendalltau, spearmanr
 
-        self._save()  # then read back what every process sharing the work dir stored
-        self.state = json.loads(self.state_path.read_text())
-        self._loaded = copy.deepcopy(self.state)
+        self._save()
+        if reload:
+            self.state = json.loads(self.state_path.read_text())
+            self._loaded = copy.deepcopy(self.state)
         rows = {k: r for k, r in self.state['subnets'].items() if 'mAP_scratch' in r}
         seeds = {a: dict(r.get('mAP_scratch_seeds') or {'0': r['mAP_scratch']}) for a, r in rows.items()}
         noise = self.state.get('noise', {})
@@ -486,7 +502,7 @@ class RankFidelity:
             out['ground_truth_noise'] = self.noise_summary(rows)
         if any(len(m) > 1 for m in seeds.values()):
             out['ground_truth_seeds'] = seed_agreement(seeds, truth_seeds)
-        if 'search' in self.state and rows:
+        if 'search' in self.state and len(rows) >= 2:  # the price fit needs two trainings
             out['modular_stage'] = self.stage_cost(rows, out['supernet_seconds'])
         atomic_write_json(self.wd / 'rank_fidelity.json', out, indent=1)
         return out

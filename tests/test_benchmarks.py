@@ -118,47 +118,85 @@ def _record(space: dict, seeds: dict, inherited: dict, noise: dict) -> dict:
                        inherited_seconds=2.0)
                for i, (a, m) in enumerate(seeds.items())}
     return dict(space=space, scratch_schedule=dict(iters=3, options={}), subnets=subnets,
-                ground_truth_noise=dict(arch='b', mAP_by_seed=noise),
+                ground_truth_noise=dict(arch=list(seeds)[1], mAP_by_seed=noise),
                 variants=dict(base=dict(mAP_inherited=inherited, cfg_options={}, supernet_seconds=60.0)))
 
 
-def test_a_record_restores_and_ranks_against_whole_seeds(tmp_path):
+@pytest.fixture
+def rank_record(tmp_path):
+    """The rank bench on the quickstart space, and a record of three of its subnets: a
+    run stopped half-way through seed 1 (the first subnet has it, the last does not; the
+    middle one has seeds 0-2 from the noise run)."""
+    from supernet.space import ModularSpace
+
     bench = _bench('bench_rank_fidelity')
     cfg = str(config_path('supernet/quickstart_synthetic.py'))
     opts = {'model.space.bases': [16, 24], 'model.space.neck_channels': [32, 64], 'prepare_data': None}
     space = json.loads(json.dumps(bench.read_config(cfg, opts).model.space.to_dict()))
-    inherited = dict(a=0.1, b=0.2, c=0.3)
-    # A run stopped half-way through seed 1: a has it, c does not; b has 0-2 from the noise run.
-    seeds = dict(a={'0': 0.1, '1': 0.5}, b={'0': 0.2}, c={'0': 0.3})
+    ms = ModularSpace.from_dict(space)
+    a, b, c = str(ms.min_subnet()), '24_1-21-21-12_n32_h256', str(ms.max_subnet())
+    assert len({a, b, c}) == 3 and ms.validate(b)
+    inherited = {a: 0.1, b: 0.2, c: 0.3}
+    seeds = {a: {'0': 0.1, '1': 0.5}, b: {'0': 0.2}, c: {'0': 0.3}}
+    noise = {'0': 0.2, '1': 0.24, '2': 0.22}
     record = tmp_path / 'record.json'
-    record.write_text(json.dumps(_record(space, seeds, inherited, {'0': 0.2, '1': 0.24, '2': 0.22})))
+    record.write_text(json.dumps(_record(space, seeds, inherited, noise)))
 
-    def restore(name: str) -> dict:  # a new machine: an empty work dir, the record
+    def restore(name: str, **kw):  # a new machine: an empty work dir, the record
         return bench.RankFidelity(cfg, str(tmp_path / name), opts, scratch_iters=3, search_subnets=0,
-                                  record=str(record)).run()
+                                  record=str(record), **kw)
 
-    out = restore('one')
+    return dict(restore=restore, record=record, subnets=(a, b, c), space=space, seeds=seeds,
+                inherited=inherited, noise=noise)
+
+
+def test_a_record_restores_and_ranks_against_whole_seeds(rank_record, tmp_path):
+    r = rank_record
+    a, b, c = r['subnets']
+    out = r['restore']('one').run()
     assert not (tmp_path / 'one' / 'supernet').exists()  # everything is recorded: no supernet
     # Ranked against seed 0 alone, the seed every subnet has: seed 0 ranks as inherited does.
     assert out['truth_seeds'] == ['0'] and out['kendall_tau'] == pytest.approx(1.0)
-    assert out['subnets']['a']['mAP_scratch_mean'] == pytest.approx(0.1)
-    assert out['subnets']['b']['mAP_scratch_seeds'] == {'0': 0.2, '1': 0.24, '2': 0.22}  # the noise seeds
+    assert out['subnets'][a]['mAP_scratch_mean'] == pytest.approx(0.1)
+    assert out['subnets'][b]['mAP_scratch_seeds'] == r['noise']  # the noise run's seeds count
     assert out['ground_truth_seeds']['seeds_per_subnet'] == [1, 3]
     assert out['scratch_over_inherited'] == pytest.approx(100.0)
     # c's seed 1 lands: a's mean 0.3 overtakes b's 0.22 and c's 0.3 + 0.01
-    record.write_text(json.dumps(_record(space, dict(seeds, c={'0': 0.3, '1': 0.32}), inherited,
-                                         {'0': 0.2, '1': 0.24, '2': 0.22})))
-    out = restore('two')
+    r['record'].write_text(json.dumps(_record(r['space'], dict(r['seeds'], **{c: {'0': 0.3, '1': 0.32}}),
+                                              r['inherited'], r['noise'])))
+    out = r['restore']('two').run()
     assert out['truth_seeds'] == ['0', '1']
-    assert out['subnets']['a']['mAP_scratch_mean'] == pytest.approx(0.3)
-    assert out['subnets']['b']['mAP_scratch_mean'] == pytest.approx(0.22)
+    assert out['subnets'][a]['mAP_scratch_mean'] == pytest.approx(0.3)
+    assert out['subnets'][b]['mAP_scratch_mean'] == pytest.approx(0.22)
     assert out['kendall_tau'] == pytest.approx(1 / 3)  # a-b discordant, a-c and b-c concordant
     # what the summary wrote restores to the same summary
-    record.write_text(json.dumps(out))
-    again = restore('three')
+    r['record'].write_text(json.dumps(out))
+    again = r['restore']('three').run()
     for key in ('subnets', 'kendall_tau', 'spearman_rho', 'truth_seeds', 'ground_truth_noise',
                 'ground_truth_seeds', 'variants'):
         assert again[key] == out[key], key
+
+
+def test_the_record_keeps_every_training_of_a_stopped_run(rank_record, monkeypatch):
+    import smnas.search.trial
+
+    trained = []
+
+    def train(cfg, out_dir):  # seed 2 of the first subnet trains, then the machine stops
+        if trained:
+            raise KeyboardInterrupt
+        trained.append(str(out_dir))
+        return dict(mAP=0.7, mAP_50=0.9)
+
+    monkeypatch.setattr(smnas.search.trial, 'run_trial_subprocess', train)
+    a, b, c = rank_record['subnets']
+    with pytest.raises(KeyboardInterrupt):
+        rank_record['restore']('stopped', scratch_seeds=3).run()
+    # c's seed 1 came first, as one seed goes over every subnet before the next
+    assert len(trained) == 1 and trained[0].endswith(f'{c}/scratch_seed1')
+    out = json.loads(rank_record['record'].read_text())
+    assert out['subnets'][c]['mAP_scratch_seeds'] == {'0': 0.3, '1': 0.7}
+    assert out['truth_seeds'] == ['0', '1']  # a, b and now c have seeds 0 and 1
 
 
 def test_logged_train_seconds_takes_the_latest_run_of_each_step(tmp_path):
