@@ -265,6 +265,9 @@ class RankFidelity:
             fcntl.flock(lock, fcntl.LOCK_EX)
             disk = json.loads(self.state_path.read_text()) if self.state_path.is_file() else {}
             atomic_write_json(self.state_path, merge_state(disk, self.state, self._loaded), indent=1)
+        # The base of the next merge: what this process has stored. A key it has not
+        # changed since keeps what another process stores meanwhile.
+        self._loaded = copy.deepcopy(self.state)
 
     def _trained(self) -> None:
         """Store a from-scratch result, and rewrite the results file (the record) with it:
@@ -440,22 +443,24 @@ class RankFidelity:
         """Rank correlations of every variant against the from-scratch ground truth, the
         per-subnet table and costs; written to ``rank_fidelity.json``.
 
+        Both store the state first, then summarize what every process sharing the work
+        dir stored (a variant run beside a seeds run).
+
         Args:
-            reload: first store the state and read back what every process sharing the
-                work dir stored. Off mid-run, where the running steps hold parts of the
-                state they are filling in.
+            reload: also make that this process's state. Off mid-run, where the running
+                steps hold parts of the state they are filling in.
         """
         import statistics
 
         from scipy.stats import kendalltau, spearmanr
 
         self._save()
+        state = json.loads(self.state_path.read_text())
         if reload:
-            self.state = json.loads(self.state_path.read_text())
-            self._loaded = copy.deepcopy(self.state)
-        rows = {k: r for k, r in self.state['subnets'].items() if 'mAP_scratch' in r}
+            self.state, self._loaded = state, copy.deepcopy(state)
+        rows = {k: r for k, r in state['subnets'].items() if 'mAP_scratch' in r}
         seeds = {a: dict(r.get('mAP_scratch_seeds') or {'0': r['mAP_scratch']}) for a, r in rows.items()}
-        noise = self.state.get('noise', {})
+        noise = state.get('noise', {})
         if noise.get('arch') in seeds:  # the noise run trained it the same way, with its seeds
             for k, m in noise['mAP'].items():
                 seeds[noise['arch']].setdefault(k, m)
@@ -464,12 +469,12 @@ class RankFidelity:
         truth_seeds = whole_seeds(seeds)
         truth = {a: statistics.fmean(m[k] for k in truth_seeds) for a, m in seeds.items()}
         variants = {}
-        for name, v in self.state['variants'].items():
+        for name, v in state['variants'].items():
             inh = v.get('inherited', {})
             archs = [a for a in rows if a in inh]
             variants[name] = dict(subnets=len(archs), cfg_options=v['cfg_options'],
                                   supernet_iters=v.get('supernet_iters'),
-                                  supernet_seconds=self.supernet_seconds(name),
+                                  supernet_seconds=self.supernet_seconds(name, state),
                                   supernet_wall_seconds=v.get('supernet_wall_seconds'),
                                   mAP_inherited={a: inh[a]['mAP'] for a in inh})
             if len(archs) >= 2:  # a ranking needs two subnets trained from scratch
@@ -479,10 +484,10 @@ class RankFidelity:
                                       spearman_p=float(rho_p),
                                       kendall_tau_seed0=float(kendalltau(x, [rows[a]['mAP_scratch']
                                                                              for a in archs])[0]))
-        base = self.state['variants']['base'].get('inherited', {})
+        base = state['variants']['base'].get('inherited', {})
         table = {a: dict(r, mAP_inherited=base[a]['mAP'], mAP_50_inherited=base[a]['mAP_50'],
                          inherited_seconds=base[a]['seconds']) if a in base else dict(r)
-                 for a, r in self.state['subnets'].items()}
+                 for a, r in state['subnets'].items()}
         for a in truth:
             table[a].update(mAP_scratch_mean=truth[a], scratch_seeds=len(truth_seeds),
                             mAP_scratch_seeds=seeds[a])
@@ -493,52 +498,52 @@ class RankFidelity:
         out = dict(config=self.config, subnets=table, kendall_tau=b.get('kendall_tau'),
                    kendall_p=b.get('kendall_p'), spearman_rho=b.get('spearman_rho'),
                    spearman_p=b.get('spearman_p'), truth_seeds=truth_seeds, variants=variants,
-                   supernet_seconds=self.supernet_seconds('base'),
+                   supernet_seconds=self.supernet_seconds('base', state),
                    mean_inherited_seconds=mean_inh, mean_scratch_seconds=mean_scr,
                    scratch_over_inherited=mean_scr / mean_inh if mean_inh else None,
-                   scratch_schedule=self.state.get('scratch'), seed=self.seed, space=self.state['space'],
+                   scratch_schedule=state.get('scratch'), seed=self.seed, space=state['space'],
                    supernet_config=self.cfg.to_dict(), versions=collect_env_versions())
-        if len(self.state.get('noise', {}).get('mAP', {})) > 1:
-            out['ground_truth_noise'] = self.noise_summary(rows)
+        if len(state.get('noise', {}).get('mAP', {})) > 1:
+            out['ground_truth_noise'] = self.noise_summary(rows, state)
         if any(len(m) > 1 for m in seeds.values()):
             out['ground_truth_seeds'] = seed_agreement(seeds, truth_seeds)
-        if 'search' in self.state and len(rows) >= 2:  # the price fit needs two trainings
-            out['modular_stage'] = self.stage_cost(rows, out['supernet_seconds'])
+        if 'search' in state and len(rows) >= 2:  # the price fit needs two trainings
+            out['modular_stage'] = self.stage_cost(rows, out['supernet_seconds'], state)
         atomic_write_json(self.wd / 'rank_fidelity.json', out, indent=1)
         return out
 
-    def supernet_seconds(self, variant: str) -> float:
+    def supernet_seconds(self, variant: str, state: dict) -> float:
         """A variant's supernet training time: from its logs if this machine has them, else
-        as stored when it finished (or restored from a record)."""
+        as ``state`` stored it when it finished (or restored from a record)."""
         return (logged_train_seconds(self.supernet_dir(variant))
-                or self.state['variants'][variant].get('supernet_seconds') or 0.0)
+                or state['variants'][variant].get('supernet_seconds') or 0.0)
 
-    def noise_summary(self, rows: dict) -> dict:
+    def noise_summary(self, rows: dict, state: dict) -> dict:
         """Seed-to-seed spread of one subnet's from-scratch mAP, and the pairs of ranked
         subnets whose mAPs differ by less than it (their order is within training noise)."""
         import statistics
 
-        maps = list(self.state['noise']['mAP'].values())
+        maps = list(state['noise']['mAP'].values())
         spread = max(maps) - min(maps)
         vals = sorted(r['mAP_scratch'] for r in rows.values())
         pairs = [(a, b) for i, a in enumerate(vals) for b in vals[i + 1:]]
-        return dict(arch=self.state['noise']['arch'], mAP_by_seed=self.state['noise']['mAP'],
+        return dict(arch=state['noise']['arch'], mAP_by_seed=state['noise']['mAP'],
                     std=statistics.stdev(maps), spread=spread, pairs=len(pairs),
                     pairs_within_spread=sum(b - a < spread for a, b in pairs))
 
-    def stage_cost(self, rows: dict, supernet_seconds: float) -> dict:
+    def stage_cost(self, rows: dict, supernet_seconds: float, state: dict) -> dict:
         """The modular stage (supernet + search) against training every searched subnet
         from scratch, each priced by the fit of measured from-scratch times on GFLOPs."""
         a, b, r2 = linear_fit([r['gflops'] for r in rows.values()],
                               [r['scratch_seconds'] for r in rows.values()])
-        search = self.state['search']
+        search = state['search']
         # Summed over the searched subnets, a + b * GFLOPs is n * a + b * (their GFLOPs sum).
         total = search['gflops_sum'] if 'gflops_sum' in search else sum(search['gflops'])  # older states
         every = search['subnets'] * a + b * total
-        stage = supernet_seconds + self.state['search_seconds']
+        stage = supernet_seconds + state['search_seconds']
         return dict(searched_subnets=search['subnets'], searched_gflops_sum=total,
                     finalists=search.get('finalists'),
-                    search_seconds=self.state['search_seconds'],
+                    search_seconds=state['search_seconds'],
                     search_eval_seconds=search['eval_seconds'], supernet_seconds=supernet_seconds,
                     stage_seconds=stage, scratch_fit=dict(seconds_at_0=a, seconds_per_gflop=b, r2=r2),
                     every_searched_from_scratch_seconds=every, every_searched_over_stage=every / stage)

@@ -177,19 +177,25 @@ def test_a_record_restores_and_ranks_against_whole_seeds(rank_record, tmp_path):
         assert again[key] == out[key], key
 
 
-def test_the_record_keeps_every_training_of_a_stopped_run(rank_record, monkeypatch):
+def test_the_record_keeps_every_training_of_a_stopped_run(rank_record, monkeypatch, tmp_path):
     import smnas.search.trial
 
     trained = []
+    a, b, c = rank_record['subnets']
+    work = tmp_path / 'stopped'
 
-    def train(cfg, out_dir):  # seed 2 of the first subnet trains, then the machine stops
+    def train(cfg, out_dir):  # c's seed 1 trains, then the machine stops
         if trained:
             raise KeyboardInterrupt
         trained.append(str(out_dir))
+        # meanwhile a variant run sharing the work dir stores its scores
+        state = json.loads((work / 'state.json').read_text())
+        scores = {a: dict(mAP=0.5), b: dict(mAP=0.6), c: dict(mAP=0.7)}
+        state['variants']['other'] = dict(cfg_options={}, inherited=scores)
+        (work / 'state.json').write_text(json.dumps(state))
         return dict(mAP=0.7, mAP_50=0.9)
 
     monkeypatch.setattr(smnas.search.trial, 'run_trial_subprocess', train)
-    a, b, c = rank_record['subnets']
     with pytest.raises(KeyboardInterrupt):
         rank_record['restore']('stopped', scratch_seeds=3).run()
     # c's seed 1 came first, as one seed goes over every subnet before the next
@@ -197,6 +203,7 @@ def test_the_record_keeps_every_training_of_a_stopped_run(rank_record, monkeypat
     out = json.loads(rank_record['record'].read_text())
     assert out['subnets'][c]['mAP_scratch_seeds'] == {'0': 0.3, '1': 0.7}
     assert out['truth_seeds'] == ['0', '1']  # a, b and now c have seeds 0 and 1
+    assert out['variants']['other']['mAP_inherited'] == {a: 0.5, b: 0.6, c: 0.7}
 
 
 def test_logged_train_seconds_takes_the_latest_run_of_each_step(tmp_path):
