@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from smnas.engine import load_local_checkpoint
 from smnas.utils import atomic_write_json, collect_env_versions
 
 
@@ -92,9 +93,10 @@ def main():
     p.add_argument('--json', help='write the per-norm results and the summary here')
     args = p.parse_args()
     path = Path(args.checkpoint)
-    if not path.is_file():
-        raise SystemExit(f'no checkpoint at {path}')
-    ckpt = torch.load(path, map_location='cpu', weights_only=False)
+    try:
+        ckpt = load_local_checkpoint(str(path), map_location='cpu')
+    except FileNotFoundError as e:
+        raise SystemExit(str(e)) from None
     rows = {name: leading_share(s) for name, s in gn_scales(ckpt.get('state_dict', ckpt)).items()}
     if not rows:
         raise SystemExit(f'{path} has no backbone or neck norms')
