@@ -107,6 +107,25 @@ def whole_seeds(seeds: dict) -> list:
     return sorted(common, key=int)
 
 
+def subnet_seeds(arch: str, row: dict, noise: dict) -> dict:
+    """Every from-scratch mAP of one subnet by seed: seed 0, the seeds run's and, for the
+    noise run's subnet, the noise run's (trained the same way).
+
+    Args:
+        arch: the subnet.
+        row: its state (``mAP_scratch``, optional ``mAP_scratch_seeds``).
+        noise: the state's ``noise`` (``arch``, ``mAP`` by seed), or empty.
+
+    Returns:
+        ``{seed: mAP}``, a new dict.
+    """
+    seeds = dict(row.get('mAP_scratch_seeds') or {'0': row['mAP_scratch']})
+    if noise.get('arch') == arch:
+        for k, m in noise['mAP'].items():
+            seeds.setdefault(k, m)
+    return seeds
+
+
 def seed_agreement(seeds: dict, truth_seeds: list) -> dict:
     """How well the from-scratch ground truth reproduces itself across seeds.
 
@@ -381,13 +400,10 @@ class RankFidelity:
             for arch, r in rows.items():
                 if 'mAP_scratch' not in r:  # its seed 0 failed: the error says why
                     continue
-                seeds = r.setdefault('mAP_scratch_seeds', {'0': r['mAP_scratch']})
-                if arch == noise.get('arch'):  # the noise run trained it the same way
-                    for k, m in noise['mAP'].items():
-                        seeds.setdefault(k, m)
-                if str(seed) in seeds:
+                if str(seed) in subnet_seeds(arch, r, noise):
                     continue
                 print(f'[rank] {arch}: training from scratch, seed {seed}', flush=True)
+                seeds = r.setdefault('mAP_scratch_seeds', {'0': r['mAP_scratch']})
                 try:
                     seeds[str(seed)] = run_trial_subprocess(*config(arch, seed))['mAP']
                 except TrialFailed as e:
@@ -459,11 +475,7 @@ class RankFidelity:
         if reload:
             self.state, self._loaded = state, copy.deepcopy(state)
         rows = {k: r for k, r in state['subnets'].items() if 'mAP_scratch' in r}
-        seeds = {a: dict(r.get('mAP_scratch_seeds') or {'0': r['mAP_scratch']}) for a, r in rows.items()}
-        noise = state.get('noise', {})
-        if noise.get('arch') in seeds:  # the noise run trained it the same way, with its seeds
-            for k, m in noise['mAP'].items():
-                seeds[noise['arch']].setdefault(k, m)
+        seeds = {a: subnet_seeds(a, r, state.get('noise', {})) for a, r in rows.items()}
         # The ground truth: each subnet's from-scratch mAP, averaged over the seeds that every
         # subnet has, so that a run stopped half-way through a seed ranks against whole seeds.
         truth_seeds = whole_seeds(seeds)
