@@ -126,6 +126,24 @@ def subnet_seeds(arch: str, row: dict, noise: dict) -> dict:
     return seeds
 
 
+def resolved_pairs(truth: dict, se: float) -> list:
+    """The pairs of subnets that the ground truth itself orders beyond its noise.
+
+    Args:
+        truth: ``{arch: mean from-scratch mAP}``.
+        se: the standard error of one of those means.
+
+    Returns:
+        ``(better, worse)`` pairs whose means differ by more than twice the standard
+        error of a difference of two means (2 * sqrt(2) * ``se``).
+    """
+    import itertools
+    import math
+
+    return [(a, b) if truth[a] > truth[b] else (b, a) for a, b in itertools.combinations(truth, 2)
+            if abs(truth[a] - truth[b]) > 2 * math.sqrt(2) * se]
+
+
 def seed_agreement(seeds: dict, truth_seeds: list) -> dict:
     """How well the from-scratch ground truth reproduces itself across seeds.
 
@@ -138,9 +156,10 @@ def seed_agreement(seeds: dict, truth_seeds: list) -> dict:
         std, pooled over the subnets with two seeds or more); ``se_of_mean`` (that std
         over the square root of the number of truth seeds); ``pairs_resolved`` of
         ``pairs``: pairs of subnets whose truth means differ by more than twice the
-        standard error of a difference; ``seed_pair_tau``: Kendall tau between the
-        rankings of two seeds, for every pair of seeds that both trained two subnets or
-        more; the ceiling of what any supernet can reach against a one-seed ground truth.
+        standard error of a difference (:func:`resolved_pairs`); ``seed_pair_tau``:
+        Kendall tau between the rankings of every subnet by two truth seeds, for every
+        pair of them; the ceiling of what any supernet can reach against a one-seed
+        ground truth.
     """
     import itertools
     import math
@@ -152,16 +171,13 @@ def seed_agreement(seeds: dict, truth_seeds: list) -> dict:
     multi = [list(m.values()) for m in seeds.values() if len(m) > 1]
     pooled = math.sqrt(statistics.fmean(statistics.variance(v) for v in multi)) if multi else float('nan')
     se = pooled / math.sqrt(len(truth_seeds))
-    means = sorted(statistics.fmean(m[k] for k in truth_seeds) for m in seeds.values())
-    pairs = [(a, b) for i, a in enumerate(means) for b in means[i + 1:]]
-    names = sorted({k for m in seeds.values() for k in m}, key=int)
-    pair_tau = {}
-    for s0, s1 in itertools.combinations(names, 2):
-        common = [m for m in seeds.values() if s0 in m and s1 in m]
-        if len(common) >= 2:
-            pair_tau[f'{s0}-{s1}'] = float(kendalltau([m[s0] for m in common], [m[s1] for m in common])[0])
+    truth = {a: statistics.fmean(m[k] for k in truth_seeds) for a, m in seeds.items()}
+    # Whole rankings only: over the few subnets a partial seed has, tau is mostly +-1.
+    maps = list(seeds.values())
+    pair_tau = {f'{s0}-{s1}': float(kendalltau([m[s0] for m in maps], [m[s1] for m in maps])[0])
+                for s0, s1 in itertools.combinations(truth_seeds, 2)}
     return dict(seeds_per_subnet=[min(counts), max(counts)], pooled_std=pooled, se_of_mean=se,
-                pairs=len(pairs), pairs_resolved=sum(b - a > 2 * math.sqrt(2) * se for a, b in pairs),
+                pairs=len(truth) * (len(truth) - 1) // 2, pairs_resolved=len(resolved_pairs(truth, se)),
                 seed_pair_tau=pair_tau,
                 mean_seed_pair_tau=statistics.fmean(pair_tau.values()) if pair_tau else None)
 
@@ -480,6 +496,10 @@ class RankFidelity:
         # subnet has, so that a run stopped half-way through a seed ranks against whole seeds.
         truth_seeds = whole_seeds(seeds)
         truth = {a: statistics.fmean(m[k] for k in truth_seeds) for a, m in seeds.items()}
+        agreement = seed_agreement(seeds, truth_seeds) if any(len(m) > 1 for m in seeds.values()) else None
+        # Tau counts every pair alike, ties within training noise included; the pairs that
+        # training itself orders beyond its noise say whether the supernet ranks as it does.
+        resolved = resolved_pairs(truth, agreement['se_of_mean']) if agreement else []
         variants = {}
         for name, v in state['variants'].items():
             inh = v.get('inherited', {})
@@ -496,6 +516,10 @@ class RankFidelity:
                                       spearman_p=float(rho_p),
                                       kendall_tau_seed0=float(kendalltau(x, [rows[a]['mAP_scratch']
                                                                              for a in archs])[0]))
+            if agreement:
+                pairs = [(a, b) for a, b in resolved if a in inh and b in inh]
+                agreed = sum(inh[a]['mAP'] > inh[b]['mAP'] for a, b in pairs)
+                variants[name].update(resolved_pairs=len(pairs), resolved_pairs_agreed=agreed)
         base = state['variants']['base'].get('inherited', {})
         table = {a: dict(r, mAP_inherited=base[a]['mAP'], mAP_50_inherited=base[a]['mAP_50'],
                          inherited_seconds=base[a]['seconds']) if a in base else dict(r)
@@ -517,8 +541,8 @@ class RankFidelity:
                    supernet_config=self.cfg.to_dict(), versions=collect_env_versions())
         if len(state.get('noise', {}).get('mAP', {})) > 1:
             out['ground_truth_noise'] = self.noise_summary(rows, state)
-        if any(len(m) > 1 for m in seeds.values()):
-            out['ground_truth_seeds'] = seed_agreement(seeds, truth_seeds)
+        if agreement:
+            out['ground_truth_seeds'] = agreement
         if 'search' in state and len(rows) >= 2:  # the price fit needs two trainings
             out['modular_stage'] = self.stage_cost(rows, out['supernet_seconds'], state)
         atomic_write_json(self.wd / 'rank_fidelity.json', out, indent=1)
@@ -573,8 +597,10 @@ def print_summary(s: dict) -> None:
         print(f'{arch:34s} {r["gflops"]:7.3f} {scratch:>11s} {inh}')
     for n, v in s['variants'].items():
         if 'kendall_tau' in v:
+            resolved = (f'; orders {v["resolved_pairs_agreed"]}/{v["resolved_pairs"]} of the pairs the '
+                        f'ground truth resolves as it does' if 'resolved_pairs' in v else '')
             print(f'{n}: Kendall tau {v["kendall_tau"]:.3f} (p {v["kendall_p"]:.3f}), Spearman rho '
-                  f'{v["spearman_rho"]:.3f} (p {v["spearman_p"]:.3f}) over {v["subnets"]} subnets')
+                  f'{v["spearman_rho"]:.3f} (p {v["spearman_p"]:.3f}) over {v["subnets"]} subnets{resolved}')
     if 'ground_truth_seeds' in s:
         g = s['ground_truth_seeds']
         tau = g['mean_seed_pair_tau']

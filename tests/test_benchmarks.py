@@ -175,6 +175,14 @@ def test_a_record_restores_and_ranks_against_whole_seeds(rank_record, tmp_path):
     for key in ('subnets', 'kendall_tau', 'spearman_rho', 'truth_seeds', 'ground_truth_noise',
                 'ground_truth_seeds', 'variants'):
         assert again[key] == out[key], key
+    # c's seeds far ahead: the truth resolves c-a and c-b (by > 2*sqrt(2)*0.116), not a-b
+    far = dict(r['seeds'], **{c: {'0': 0.9, '1': 0.92}})
+    for inherited, agreed in (({a: 0.1, b: 0.2, c: 0.3}, 2), ({a: 0.1, b: 0.4, c: 0.3}, 1)):
+        r['record'].write_text(json.dumps(_record(r['space'], far, inherited, r['noise'])))
+        out = r['restore'](f'far{agreed}').run()
+        assert out['ground_truth_seeds']['pairs_resolved'] == 2
+        base = out['variants']['base']
+        assert (base['resolved_pairs'], base['resolved_pairs_agreed']) == (2, agreed)
 
 
 def test_the_record_keeps_every_training_of_a_stopped_run(rank_record, monkeypatch, tmp_path):
@@ -230,15 +238,20 @@ def test_merge_state_keeps_what_another_process_stored():
 
 
 def test_seed_agreement_of_a_ground_truth():
-    agree = _bench('bench_rank_fidelity').seed_agreement
+    bench = _bench('bench_rank_fidelity')
+    agree = bench.seed_agreement
     # three subnets whose two seeds rank them alike; seed means 0.2/0.5/0.8
     seeds = {'a': {'0': 0.05, '1': 0.35}, 'b': {'0': 0.35, '1': 0.65}, 'c': {'0': 0.65, '1': 0.95}}
     g = agree(seeds, ['0', '1'])
     assert g['seed_pair_tau'] == {'0-1': pytest.approx(1.0)} and g['seeds_per_subnet'] == [2, 2]
     assert g['pooled_std'] == pytest.approx(0.15 * 2 ** 0.5) and g['se_of_mean'] == pytest.approx(0.15)
     assert (g['pairs'], g['pairs_resolved']) == (3, 1)  # only a-c differ by more than 2*sqrt(2)*0.15
+    assert bench.resolved_pairs({'a': 0.2, 'b': 0.5, 'c': 0.8}, 0.15) == [('c', 'a')]  # better first
     seeds['c'] = {'0': 0.0, '1': 1.0}  # seed 0 ranks c last, seed 1 first: 1 of 3 pairs concordant
     assert agree(seeds, ['0', '1'])['seed_pair_tau']['0-1'] == pytest.approx(-1 / 3)
+    # a seed that only some subnets have yet is not ranked against the others (2 subnets: tau +-1)
+    seeds['a']['2'], seeds['b']['2'] = 0.9, 0.1
+    assert agree(seeds, ['0', '1'])['seed_pair_tau'] == {'0-1': pytest.approx(-1 / 3)}
 
 
 def test_linear_fit_recovers_a_line():
