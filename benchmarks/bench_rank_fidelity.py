@@ -516,10 +516,10 @@ class RankFidelity:
                                       spearman_p=float(rho_p),
                                       kendall_tau_seed0=float(kendalltau(x, [rows[a]['mAP_scratch']
                                                                              for a in archs])[0]))
-            if agreement:
-                pairs = [(a, b) for a, b in resolved if a in inh and b in inh]
-                agreed = sum(inh[a]['mAP'] > inh[b]['mAP'] for a, b in pairs)
-                variants[name].update(resolved_pairs=len(pairs), resolved_pairs_agreed=agreed)
+                if agreement:
+                    pairs = [(a, b) for a, b in resolved if a in inh and b in inh]
+                    agreed = sum(inh[a]['mAP'] > inh[b]['mAP'] for a, b in pairs)
+                    variants[name].update(resolved_pairs=len(pairs), resolved_pairs_agreed=agreed)
         base = state['variants']['base'].get('inherited', {})
         table = {a: dict(r, mAP_inherited=base[a]['mAP'], mAP_50_inherited=base[a]['mAP_50'],
                          inherited_seconds=base[a]['seconds']) if a in base else dict(r)
