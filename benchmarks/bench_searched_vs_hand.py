@@ -132,11 +132,16 @@ def write_results(points: list, seeds: int, wd: Path, meta: dict, json_path, fin
     rows = [summarize(p) for p in points if p['runs']]
     dom = dominance(rows)
     noise = seeds > 1
+    # Until every model has every seed (a run in progress, a training that failed), the
+    # means are over different numbers of seeds: say so, and how many each row has.
+    every = all(len(pt['runs']) == seeds for pt in rows)
+    mean_of = f'mean of {seeds} seeds' if every else 'mean of the seeds trained so far'
     lines = ['| model | kind | architecture | GFLOPs | params (M) | latency (ms) | mAP'
-             + (f' (mean of {seeds} seeds) | std' if noise else '') + ' | dominated by |',
-             '|---|---|---|---|---|---|---|' + ('---|' if noise else '') + '---|']
+             + (f' ({mean_of}) | std | seeds' if noise else '') + ' | dominated by |',
+             '|---|---|---|---|---|---|---|' + ('---|---|' if noise else '') + '---|']
     for pt in sorted(rows, key=lambda q: q['gflops']):
-        std = (f' {pt["mAP_std"]:.4f} |' if pt.get('mAP_std') is not None else ' - |') if noise else ''
+        std = ((f' {pt["mAP_std"]:.4f} |' if pt.get('mAP_std') is not None else ' - |')
+               + f' {len(pt["runs"])} |') if noise else ''
         lines.append(f'| {pt["name"]} | {pt["kind"]} | `{pt["arch"]}` | {pt["gflops"]:.3f} | '
                      f'{pt["params_m"]:.2f} | {pt["latency_ms"]:.1f} | {pt["mAP"]:.4f} |{std} '
                      f'{", ".join(dom[pt["name"]]) or "none"} |')

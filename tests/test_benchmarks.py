@@ -311,6 +311,26 @@ def test_dominance_names_who_dominates_whom():
     assert dom == {'E0': [], 'R18': ['E0', 'E1'], 'R34': [], 'E1': []}
 
 
+def test_a_table_mid_run_says_how_many_seeds_each_mean_has(tmp_path):
+    bench = _bench('bench_searched_vs_hand')
+
+    def point(name, maps):
+        runs = {str(k): dict(mAP=m, mAP_50=0.8, gflops=3.0 + k, params_m=4.0, latency_ms=100.0)
+                for k, m in enumerate(maps)}
+        return dict(name=name, kind='searched', arch=name.lower(), runs=runs)
+
+    meta = dict(schedule=dict(iters=3, overrides={}), input_size=[96, 64], versions={})
+    out = bench.write_results([point('E0', [0.5, 0.4]), point('R18', [0.6])], 2, tmp_path, meta, None,
+                              final=False)
+    table = (tmp_path / 'searched_vs_hand.md').read_text()
+    assert 'mean of the seeds trained so far' in table and 'mean of 2 seeds' not in table
+    assert '| 0.4500 | 0.0707 | 2 |' in table and '| 0.6000 | - | 1 |' in table
+    assert not out['complete'] and out['points'][0]['gflops'] == 3.0  # seed 0's measurements
+    bench.write_results([point('E0', [0.5, 0.4]), point('R18', [0.6, 0.5])], 2, tmp_path, meta, None,
+                        final=False)
+    assert 'mean of 2 seeds' in (tmp_path / 'searched_vs_hand.md').read_text()
+
+
 def test_channel_importance_measures_the_leading_share():
     bench = _bench('channel_importance')
     sd = {'architecture.backbone.stages.0.0.gn2.weight': torch.tensor([0.9, -0.8, 0.1, 0.2]),  # ordered
