@@ -17,11 +17,10 @@ import time
 
 import torch
 
-import supernet  # noqa: F401  registers the models
 from smnas.evaluation import count_flops_params
 from smnas.testing import build_detector
 from smnas.utils import collect_env_versions
-from supernet.build import supernet_model_cfg
+from smnas.modular.structure import supernet_model_cfg
 from supernet.export import export_subnet
 from supernet.flops import FlopsTable
 from supernet.space import ModularSpace

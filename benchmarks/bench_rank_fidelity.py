@@ -33,8 +33,6 @@ import copy
 import json
 import random
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -42,8 +40,9 @@ from mmengine.config import DictAction
 
 from smnas.data.prepare import prepare_data
 from smnas.engine import read_config, rescale_schedule, with_seed
+from smnas.engine.jobs import JobFailed, supernet_checkpoint, train_supernet
+from smnas.search.pareto import spread_by_cost
 from smnas.utils import atomic_write_json, collect_env_versions
-from smnas.utils.paths import REPO_ROOT
 
 
 def logged_train_seconds(work_dir: Path) -> float:
@@ -186,15 +185,9 @@ def spread_subnets(space, table, n: int, seed: int, pool: int = 2000) -> list:
     """``n`` subnets at evenly spaced FLOPs quantiles of a seeded sample (min and max
     subnets included), cheapest first."""
     rng = random.Random(seed)
-    cands = {str(s): s for s in [space.min_subnet(), space.max_subnet()] +
-             [space.sample(rng) for _ in range(pool)]}
-    priced = sorted(((table.flops(s), k) for k, s in cands.items()))
-    picks = []
-    for i in range(n):
-        k = priced[round(i * (len(priced) - 1) / max(n - 1, 1))][1]
-        if k not in picks:
-            picks.append(k)
-    return picks
+    cands = list(dict.fromkeys(str(s) for s in [space.min_subnet(), space.max_subnet()] +
+                               [space.sample(rng) for _ in range(pool)]))
+    return spread_by_cost(sorted(cands), table.flops, n)
 
 
 def state_from_record(rec: dict) -> dict:
@@ -320,18 +313,19 @@ class RankFidelity:
         d.mkdir(exist_ok=True)
         cfg_path = d / 'config.py'
         self.cfg.dump(str(cfg_path))
-        final = d / f'iter_{int(self.cfg.train_cfg.max_iters)}.pth'
+        final = supernet_checkpoint(d, self.cfg.train_cfg.max_iters)
         if not final.is_file():
             # Wall time of the training processes (an interrupted one is not counted;
             # the summary uses the logged step times, which survive interruptions).
             t0 = time.time()
-            rc = subprocess.call([sys.executable, str(REPO_ROOT / 'tools' / 'train_supernet.py'),
-                                  str(cfg_path), '--work-dir', str(d), '--resume'])
-            wall = self.vstate.get('supernet_wall_seconds', 0.0) + time.time() - t0
-            self.vstate['supernet_wall_seconds'] = wall
-            self._save()
-            if rc != 0 or not final.is_file():
-                raise SystemExit(f'supernet training failed (exit {rc}); rerun to resume')
+            try:
+                train_supernet(cfg_path, d, self.cfg.train_cfg.max_iters)
+            except JobFailed as e:
+                raise SystemExit(str(e)) from None
+            finally:
+                self.vstate['supernet_wall_seconds'] = (self.vstate.get('supernet_wall_seconds', 0.0)
+                                                        + time.time() - t0)
+                self._save()
         # Kept in the state: the logs that time it stay on this machine.
         self.vstate['supernet_seconds'] = logged_train_seconds(d)
         self._save()
@@ -382,7 +376,7 @@ class RankFidelity:
         """Every picked subnet trained from scratch with the common schedule, in its own process."""
         from smnas.modular.finalists import retrain_config
         from smnas.search.trial import TrialFailed, run_trial_subprocess
-        from supernet.export import export_config
+        from smnas.modular.export import export_config
 
         def config(arch: str, seed: int):
             out = self.wd / 'subnets' / arch

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from mmengine.config import DictAction
 
+from smnas.search.pareto import dominated_by
 from smnas.modular.finalists import load_finalists, retrain_config
 from smnas.reports.plots import new_figure, save_figure, style_axes
 from smnas.utils import atomic_write_json, atomic_write_text, collect_env_versions
@@ -56,16 +57,6 @@ def baseline_config(finalist: dict, backbone: str, num_classes: int):
 def _num_classes(model) -> int:
     head = model.roi_head.bbox_head if 'roi_head' in model else model.bbox_head
     return int((head[0] if isinstance(head, (list, tuple)) else head).num_classes)
-
-
-def dominance(points: list) -> dict:
-    """name -> names of the points that dominate it (no less accurate, no more FLOPs,
-    better in one)."""
-    out = {}
-    for a in points:
-        out[a['name']] = [b['name'] for b in points if b is not a and b['mAP'] >= a['mAP'] and
-                          b['gflops'] <= a['gflops'] and (b['mAP'] > a['mAP'] or b['gflops'] < a['gflops'])]
-    return out
 
 
 def load_record(path, schedule: dict, input_size) -> dict:
@@ -130,7 +121,7 @@ def summarize(point: dict) -> dict:
 def write_results(points: list, seeds: int, wd: Path, meta: dict, json_path, final: bool) -> dict:
     """Write the table, the JSON (and with ``final`` the plot) of the points so far."""
     rows = [summarize(p) for p in points if p['runs']]
-    dom = dominance(rows)
+    dom = dominated_by([(r['name'], r['mAP'], r['gflops']) for r in rows])
     noise = seeds > 1
     # Until every model has every seed (a run in progress, a training that failed), the
     # means are over different numbers of seeds: say so, and how many each row has.

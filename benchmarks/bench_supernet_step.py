@@ -26,9 +26,8 @@ from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapper
 from torch import nn
 
-import supernet  # noqa: F401  registers the models
 from smnas.testing import build_detector, demo_batch
-from supernet.build import supernet_model_cfg
+from smnas.modular.structure import supernet_model_cfg
 from supernet.export import export_subnet
 from supernet.ops import DynamicConv2d, DynamicGroupNorm, DynamicLinear
 from supernet.space import ModularSpace
@@ -114,12 +113,10 @@ def bench_step(size: int, repeats: int, k: int) -> dict:
     members = [s for _, s in model.sandwich_members(0)]
     statics = []
     for sub in members:
-        model.mutator.set_subnet(sub)
         scfg, sd = export_subnet(cfg, model.architecture.state_dict(), sub)
         m = build_detector(scfg)
         m.load_state_dict(sd)
         statics.append((m, OptimWrapper(torch.optim.SGD(m.parameters(), lr=1e-4))))
-    model.mutator.set_max()
 
     def sandwich():
         model.train_step(data, optim)

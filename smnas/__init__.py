@@ -1,21 +1,11 @@
 """smnas: structural-to-modular neural architecture search for object detection.
 
-Importing :mod:`smnas` registers our mmdet components (datasets, CPU fallbacks of
-CUDA-only mmcv ops, mmengine's local checkpoint loader fixed for torch >= 2.6), so
-configs only need ``custom_imports=dict(imports=['smnas'])``.
+Importing :mod:`smnas` is cheap and changes nothing. Registration with mmdet (our
+dataset, hooks, the supernet's models, CPU fallbacks of CUDA-only mmcv ops and
+mmengine's local checkpoint loader fixed for torch >= 2.6) is explicit: configs
+carry ``custom_imports=dict(imports=['smnas.register'])`` and code calls
+:func:`smnas.register.register_all_modules`.
 """
 from .version import __version__
 
 __all__ = ['__version__']
-
-
-def _register() -> None:
-    # Registration needs mmcv/mmdet; keep `import smnas.version` usable without them
-    # (setup.py and lightweight tooling read the version only).
-    from . import data, engine, ops  # noqa: F401
-
-    ops.install_cpu_fallbacks()
-    engine.install_checkpoint_loader()
-
-
-_register()

@@ -15,7 +15,6 @@ rerun (studies, checkpoints and per-architecture results live in the work dir).
 ``pipeline.json`` records each stage's outcome and time.
 """
 import argparse
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -23,8 +22,8 @@ from typing import List, Optional
 
 from mmengine.config import Config
 
+from .engine.jobs import JobFailed, supernet_checkpoint, train_supernet
 from .utils import atomic_write_json, atomic_write_text, collect_env_versions
-from .utils.paths import REPO_ROOT
 
 
 class PipelineError(RuntimeError):
@@ -44,9 +43,9 @@ def choose_structure(points: List[tuple]) -> tuple:
     Raises:
         PipelineError: no finished candidate is supported.
     """
-    from supernet.build import structure_problems
+    from .modular.structure import structure_problems
 
-    from .search.study import pareto_front
+    from .search.pareto import pareto_front
     from .structural import Candidate
 
     problems = {a: structure_problems(Candidate.parse(a)) for a, _, _ in points}
@@ -122,7 +121,8 @@ class Pipeline:
         from .data.prepare import prepare_data
         from .reports.structural import write_structural_report
         from .search.structural import StructuralSearch
-        from .search.study import arch_outcomes, pareto_front
+        from .search.pareto import pareto_front
+        from .search.study import arch_outcomes
 
         if self.spec.get('structure'):
             self._say(f'structure given by the config: {self.spec["structure"]}')
@@ -161,17 +161,15 @@ class Pipeline:
                 raise PipelineError(f'{d} holds a supernet of {old.model.architecture.get("structure")}, '
                                     f'not {structure}; remove it to train a new one')
         atomic_write_text(cfg_path, cfg.pretty_text)
-        final = d / f'iter_{int(cfg.train_cfg.max_iters)}.pth'
+        final = supernet_checkpoint(d, cfg.train_cfg.max_iters)
         if final.is_file():
             self._say(f'2/4 supernet already trained: {final}')
         else:
             self._say(f'2/4 supernet training ({cfg.train_cfg.max_iters} iterations) -> {d}')
-            cmd = [sys.executable, str(REPO_ROOT / 'tools' / 'train_supernet.py'), str(cfg_path),
-                   '--work-dir', str(d), '--resume']
-            rc = subprocess.call(cmd)
-            if rc != 0 or not final.is_file():
-                raise PipelineError(f'supernet training failed (exit code {rc}); its log is in {d}; '
-                                    f'rerun the same command to resume it')
+            try:
+                train_supernet(cfg_path, d, cfg.train_cfg.max_iters)
+            except JobFailed as e:
+                raise PipelineError(str(e)) from None
         self._record('supernet', t0, config=str(cfg_path), checkpoint=str(final))
         return final
 

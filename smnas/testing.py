@@ -29,7 +29,7 @@ def model_cfg(rel: str = '_base_/models/faster-rcnn_r18_fpn_gnws.py',
 
 def build_detector(cfg: ConfigDict, seed: Optional[int] = 0) -> torch.nn.Module:
     """Build and initialise an mmdet detector from a model config (registers smnas)."""
-    import smnas  # noqa: F401  registers our modules and CPU fallbacks
+    import smnas.register  # noqa: F401  registers our modules and CPU fallbacks
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
 

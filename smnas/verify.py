@@ -36,7 +36,7 @@ def _check_masked_conv() -> str:
     import torch
     from mmcv.ops import MaskedConv2d
 
-    import smnas  # noqa: F401  installs the CPU fallback
+    import smnas.register  # noqa: F401  registers our modules and installs the CPU fallback
 
     conv = MaskedConv2d(4, 6, 3, padding=1)
     x = torch.randn(1, 4, 8, 8)

@@ -9,7 +9,7 @@ what the uninterrupted one would have.
 """
 import random
 from collections import OrderedDict
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.distributed as dist
@@ -96,15 +96,15 @@ class SandwichSupernet(BaseModel):
         members = self.sandwich_members(iteration)
         weight = 1.0 / len(members) if self.average_members else 1.0
         for name, sub in members:
-            self.mutator.set_subnet(sub)
-            with optim_wrapper.optim_context(self):
-                losses = self.architecture.loss(data['inputs'], data['data_samples'])
-                if self.distill and teacher is not None:
-                    losses['loss_distill'] = self.distill_weight * sum(
-                        F.mse_loss(s, t[:, :s.size(1)]) for s, t in zip(self._neck_out, teacher)
-                    ) / len(teacher)
-            loss, member_vars = self.parse_losses(losses)
-            optim_wrapper.backward(loss * weight)
+            with self.mutator.use(sub):
+                with optim_wrapper.optim_context(self):
+                    losses = self.architecture.loss(data['inputs'], data['data_samples'])
+                    if self.distill and teacher is not None:
+                        losses['loss_distill'] = self.distill_weight * sum(
+                            F.mse_loss(s, t[:, :s.size(1)]) for s, t in zip(self._neck_out, teacher)
+                        ) / len(teacher)
+                loss, member_vars = self.parse_losses(losses)
+                optim_wrapper.backward(loss * weight)
             if self.distill and name == 'max':
                 teacher = tuple(f.detach() for f in self._neck_out)
             total = total + loss.detach()
@@ -115,12 +115,64 @@ class SandwichSupernet(BaseModel):
         optim_wrapper.step()
         optim_wrapper.zero_grad()
         log_vars['loss'] = total
-        self.mutator.set_max()
         return log_vars
 
     def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
         """The detector at the active subnet (max unless a mutator call changed it)."""
         return self.architecture(inputs, data_samples, mode)
+
+
+def average_gradients(params: Sequence[nn.Parameter], bucket_bytes: int = 25 * 2 ** 20) -> int:
+    """Average the gradients of ``params`` over all ranks, in place, with one all-reduce
+    per bucket of about ``bucket_bytes`` (flattened per device and dtype), not one per
+    parameter.
+
+    Every rank must pass the same parameters in the same order. A parameter without a
+    gradient on some rank counts as a zero gradient there (as PyTorch's DDP does with
+    unused parameters), so no rank waits for a tensor another rank never sends; a
+    parameter without a gradient on every rank keeps ``grad = None`` (an optimizer
+    then skips it, as it would on one process).
+
+    Args:
+        params: the parameters, in the same order on every rank.
+        bucket_bytes: the largest flattened bucket.
+
+    Returns:
+        The number of all-reduce calls made.
+    """
+    world = dist.get_world_size()
+    groups: Dict[tuple, List[nn.Parameter]] = {}
+    for p in params:
+        groups.setdefault((p.device, p.dtype), []).append(p)
+    calls = 0
+    for (device, dtype), group in groups.items():
+        buckets, current, size = [], [], 0
+        for p in group:
+            if current and size + p.numel() * p.element_size() > bucket_bytes:
+                buckets.append(current)
+                current, size = [], 0
+            current.append(p)
+            size += p.numel() * p.element_size()
+        buckets.append(current)
+        for bucket in buckets:
+            # The last len(bucket) entries count the ranks that had each gradient.
+            flat = torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1)
+                              for p in bucket] +
+                             [torch.tensor([float(p.grad is not None) for p in bucket], dtype=dtype,
+                                           device=device)])
+            dist.all_reduce(flat)
+            calls += 1
+            offset = 0
+            for i, p in enumerate(bucket):
+                n = p.numel()
+                if flat[flat.numel() - len(bucket) + i] > 0:
+                    g = flat[offset:offset + n].view_as(p).div_(world)
+                    if p.grad is None:
+                        p.grad = g.clone()
+                    else:
+                        p.grad.copy_(g)
+                offset += n
+    return calls
 
 
 @MODEL_WRAPPERS.register_module()
@@ -130,8 +182,9 @@ class SandwichDistributed(nn.Module):
     PyTorch's DDP reducer expects one forward and one backward per step; the sandwich
     rule runs several of each. Every rank already trains the same subnets (members are
     seeded by the iteration), so the wrapper broadcasts rank 0's weights once, and
-    averages the accumulated gradients with one all-reduce per parameter before each
-    optimizer step: the train step itself is written once, in the supernet.
+    averages the accumulated gradients before each optimizer step
+    (:func:`average_gradients`: bucketed, one all-reduce per bucket): the train step
+    itself is written once, in the supernet.
 
     Args:
         module: the supernet.
@@ -147,11 +200,7 @@ class SandwichDistributed(nn.Module):
                 dist.broadcast(t, src=0)
 
     def _sync(self) -> None:
-        world = dist.get_world_size()
-        for p in self.module.parameters():
-            if p.grad is not None:
-                dist.all_reduce(p.grad)
-                p.grad.div_(world)
+        average_gradients([p for p in self.module.parameters() if p.requires_grad])
 
     def train_step(self, data, optim_wrapper):
         return self.module.train_step(data, optim_wrapper, grad_sync=self._sync)

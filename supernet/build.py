@@ -1,117 +1,71 @@
-"""A supernet detector around a structure chosen by the structural stage.
+"""The searchable detector of a supernet config: a plain mmdet model dict, or a named
+*architecture macro* that expands to one.
 
-The structure contributes the FPN levels, the RPN, the head (Faster R-CNN, Cascade
-R-CNN with 2-4 stages, RetinaNet) and its losses and train/test settings; the modular
-space replaces the backbone by the searchable ResNet and sets the FPN and head
-widths. Whatever the structural backbone was, the modular stage searches the
-space's ResNet-style encoding, as SM-NAS does.
+A macro keeps configs short and their widths consistent: a higher layer registers a
+function that builds the whole searchable model dict from a few keys and the modular
+space (the modular stage registers ``StructureSupernet``: a detector around a
+structure of the structural stage). This module knows no macro itself, so it depends on nothing above it.
 """
-from typing import List, Optional, Tuple, Union
-
-from smnas.utils.errors import RuleViolation
+import inspect
+from typing import Callable, Dict, Optional
 
 from .space import ModularSpace
 
-
-class UnsupportedStructure(RuleViolation):
-    """A structure the modular stage cannot build a supernet around."""
-
-
-def structure_problems(structure) -> List[Tuple[str, str]]:
-    """Every (rule, message) that stops a supernet being built around ``structure``."""
-    c = structure
-    out = []
-    if c.neck.kind != 'fpn':
-        out.append(('modular-needs-fpn', 'the modular stage searches FPN widths; C4 structures '
-                    '(a shared ResLayer head) have no FPN'))
-    elif c.neck.in_lo < 2:
-        out.append(('modular-levels', f'the searchable ResNet outputs levels P2-P5; '
-                    f'{c.neck} takes P{c.neck.in_lo}'))
-    if c.rpn == 'ga':
-        out.append(('modular-rpn', 'Guided-Anchor RPN has no searchable version; use a structure '
-                    'with a plain RPN (rpn) or a one-stage head'))
-    return out
+#: macro name -> ``fn(space, **keys) -> model dict``
+ARCHITECTURE_MACROS: Dict[str, Callable[..., dict]] = {}
 
 
-def supernet_model_cfg(structure: Union[str, 'object'], space: ModularSpace, num_classes: int,
-                       rcnn_samples: int = 128) -> dict:
-    """The searchable detector (``SandwichSupernet.architecture``) for a structure.
+def register_architecture_macro(name: str):
+    """Decorator: register ``fn(space: ModularSpace, **keys) -> dict`` as macro ``name``.
 
     Args:
-        structure: a structural candidate or its string, e.g.
-            ``r50_fpn-p2p5-p6_rpn_cascade3_800x600``.
-        space: the modular space (its maxima size every layer).
-        num_classes: object classes.
-        rcnn_samples: RoIs sampled per image for the box head(s) in training.
+        name: the ``type`` a config's ``architecture`` uses to call the macro.
 
     Returns:
-        A plain mmdet model dict whose backbone, FPN and heads are searchable.
-
-    Raises:
-        UnsupportedStructure: a C4 neck, levels below P2 or a Guided-Anchor RPN.
+        The decorator (it returns ``fn`` unchanged).
     """
-    from smnas.structural import Candidate
-    from smnas.structural.builder import build_model_cfg
-
-    c = Candidate.parse(structure) if isinstance(structure, str) else structure
-    UnsupportedStructure.raise_if_any(c, structure_problems(c))
-    mw = space.max_widths()
-    neck_c, head_c = mw['neck'], mw['head']
-    cfg = build_model_cfg(c, num_classes, norm='gnws', fpn_channels=neck_c, fc_channels=head_c,
-                          rcnn_samples=rcnn_samples)
-    out_indices = tuple(lv - 2 for lv in range(c.neck.in_lo, c.neck.in_hi + 1))
-    cfg['backbone'] = dict(type='SearchableResNet', space=space.to_dict(), out_indices=out_indices)
-    cfg['neck'].update(type='SearchableFPN', in_channels=[mw['stages'][i] for i in out_indices])
-    if not c.two_stage:
-        cfg['bbox_head'].update(type='SearchableRetinaHead', in_channels=neck_c, feat_channels=head_c)
-        return cfg
-    cfg['rpn_head'].update(type='SearchableRPNHead', in_channels=neck_c, feat_channels=head_c)
-    roi = cfg['roi_head']
-    roi['bbox_roi_extractor'].update(type='SearchableRoIExtractor', out_channels=neck_c)
-    heads = roi['bbox_head'] if isinstance(roi['bbox_head'], list) else [roi['bbox_head']]
-    for h in heads:
-        h.update(type='SearchableShared2FCBBoxHead', in_channels=neck_c, fc_out_channels=head_c)
-    return cfg
-
-
-def _merge(base: dict, override: dict) -> dict:
-    """``override`` merged into a copy of ``base`` (dicts recursively, other values replaced)."""
-    out = dict(base)
-    for k, v in override.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
+    def deco(fn):
+        ARCHITECTURE_MACROS[name] = fn
+        return fn
+    return deco
 
 
 def expand_architecture(arch: dict, space: Optional[ModularSpace] = None) -> dict:
-    """The full searchable model config of a ``StructureSupernet`` shorthand (other
-    configs are returned unchanged).
-
-    The shorthand keeps configs short and their widths consistent::
-
-        architecture=dict(type='StructureSupernet', structure='r18_fpn-p2p5-p6_rpn_rcnn_800x600',
-                          num_classes=80, overrides=dict(test_cfg=dict(rcnn=dict(score_thr=0.01))))
+    """The full searchable model config of ``arch``: a macro's expansion, or ``arch``
+    itself when its type is not a macro.
 
     Args:
         arch: the ``architecture`` config of a supernet.
-        space: the modular space, used when ``arch`` names none.
+        space: the modular space, passed to the macro unless ``arch`` has its own.
 
     Returns:
-        A plain mmdet model dict (``overrides`` merged into it).
+        A plain mmdet model dict.
+
+    Raises:
+        ValueError: a macro without a space, or with keys it does not take.
     """
-    arch = dict(arch)
-    if arch.get('type') != 'StructureSupernet':
+    arch = _plain(dict(arch))
+    macro = ARCHITECTURE_MACROS.get(arch.get('type'))
+    if macro is None:
         return arch
-    unknown = set(arch) - {'type', 'structure', 'num_classes', 'space', 'rcnn_samples', 'overrides'}
+    keys = {k: v for k, v in arch.items() if k not in ('type', 'space')}
+    accepted = [n for n in inspect.signature(macro).parameters if n != 'space']
+    unknown = sorted(set(keys) - set(accepted))
     if unknown:
-        raise ValueError(f'StructureSupernet takes structure, num_classes, space, rcnn_samples and '
-                         f'overrides; unknown keys: {sorted(unknown)}')
+        raise ValueError(f'{arch["type"]} takes {", ".join(accepted)} and space; unknown keys: {unknown}')
     if arch.get('space') is not None:
         space = ModularSpace.from_dict(dict(arch['space']))
     if space is None:
-        raise ValueError('StructureSupernet needs a space (its own or the supernet\'s)')
-    cfg = supernet_model_cfg(arch['structure'], space, int(arch['num_classes']),
-                             rcnn_samples=int(arch.get('rcnn_samples', 128)))
-    return _merge(cfg, _plain(arch.get('overrides') or {}))
+        raise ValueError(f'{arch["type"]} needs a space (its own or the supernet\'s)')
+    return macro(space, **keys)
+
+
+def merge_config(base: dict, override: dict) -> dict:
+    """``override`` merged into a copy of ``base`` (dicts recursively, other values replaced)."""
+    out = dict(base)
+    for k, v in override.items():
+        out[k] = merge_config(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
 
 
 def _plain(node):

@@ -1,5 +1,5 @@
 """Runner pieces for supernet training: validation of several subnets, checkpoint meta."""
-from typing import Dict, Sequence
+from typing import Dict, Optional, Sequence
 
 from mmdet.registry import HOOKS, LOOPS
 from mmengine.hooks import Hook
@@ -7,8 +7,21 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import ValLoop
 
 
-def _unwrap(model):
+#: mmdet's CocoMetric keys of the scores the searches rank by.
+BBOX_MAP = 'coco/bbox_mAP'
+BBOX_MAP_50 = 'coco/bbox_mAP_50'
+
+
+def unwrap_model(model):
+    """The model inside an mmengine/DDP wrapper (the model itself when unwrapped)."""
     return model.module if is_model_wrapper(model) else model
+
+
+def bbox_scores(metrics: Optional[dict]) -> Dict[str, float]:
+    """``dict(mAP=..., mAP_50=...)`` of an evaluator's metrics (0 when there are none:
+    a model that detects nothing above the score threshold)."""
+    metrics = metrics or {}
+    return dict(mAP=float(metrics.get(BBOX_MAP, 0.0)), mAP_50=float(metrics.get(BBOX_MAP_50, 0.0)))
 
 
 @LOOPS.register_module()
@@ -30,25 +43,19 @@ class SubnetsValLoop(ValLoop):
         self.runner.call_hook('before_val')
         self.runner.call_hook('before_val_epoch')
         self.runner.model.eval()
-        model = _unwrap(self.runner.model)
+        model = unwrap_model(self.runner.model)
         metrics: Dict[str, float] = {}
         for name in self.subnets:
-            if name == 'max':
-                model.mutator.set_max()
-            elif name == 'min':
-                model.mutator.set_min()
-            else:
-                model.mutator.set_subnet(name)
-            for idx, data_batch in enumerate(self.dataloader):
-                self.run_iter(idx, data_batch)
+            with model.mutator.use(name):
+                for idx, data_batch in enumerate(self.dataloader):
+                    self.run_iter(idx, data_batch)
             result = self.evaluator.evaluate(len(self.dataloader.dataset))
             if not result:
                 # No detection above the score threshold (an early, untrained subnet):
                 # its AP is 0; record it so every subnet has a continuous curve.
-                result = {'coco/bbox_mAP': 0.0, 'coco/bbox_mAP_50': 0.0}
+                result = {BBOX_MAP: 0.0, BBOX_MAP_50: 0.0}
             for k, v in result.items():
                 metrics[f'{name}/{k}'] = v
-        model.mutator.set_max()
         self.runner.call_hook('after_val_epoch', metrics=metrics)
         self.runner.call_hook('after_val')
         return metrics
@@ -60,5 +67,5 @@ class SupernetMetaHook(Hook):
     so that search and export tools can refuse a checkpoint of another space."""
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        model = _unwrap(runner.model)
+        model = unwrap_model(runner.model)
         checkpoint.setdefault('meta', {})['supernet_space'] = model.space.to_dict()

@@ -21,6 +21,7 @@ from typing import Dict, List, Optional, Tuple
 import torch
 from torch import nn
 
+from .cost import TensorForward, dummy_inputs, num_test_rois
 from .space import ModularSpace, Subnet
 
 _TINY = (64, 64)  # the smallest input with every FPN level (P6 is 1x1 at stride 64)
@@ -102,10 +103,9 @@ class FlopsTable:
     """FLOPs of every subnet of one supernet detector at one input size.
 
     Args:
-        supernet: a :class:`~supernet.algorithm.SandwichSupernet` (its weights are not
-            changed; its active subnet is restored after each call).
-        input_size: (w, h) of the search input, as for
-            :func:`smnas.evaluation.count_flops_params`.
+        supernet: a :class:`~supernet.algorithm.SandwichSupernet` (nothing of it is
+            changed: each forward runs inside ``mutator.use``).
+        input_size: (w, h) of the search input.
         num_rois: proposals per image for two-stage detectors (default: the test-time
             budget, ``test_cfg.rpn.max_per_img``).
 
@@ -113,8 +113,6 @@ class FlopsTable:
     """
 
     def __init__(self, supernet: nn.Module, input_size: Tuple[int, int], num_rois: Optional[int] = None):
-        from smnas.evaluation.measure import num_test_rois
-
         self.supernet = supernet
         self.detector = supernet.architecture
         self.input_size = tuple(input_size)
@@ -136,29 +134,16 @@ class FlopsTable:
                 self.positions.setdefault(name, n)
 
     def _run(self, subnet: Subnet, size, num_rois: int, record) -> None:
-        from smnas.evaluation.measure import TensorForward, dummy_inputs
-
-        mutator = self.supernet.mutator
-        previous, was_training = mutator.current, self.detector.training
+        """One no-grad tensor forward of ``subnet`` at ``size`` with ``record`` hooked on
+        every costed layer; the previous subnet is active again afterwards."""
         recorder = _Recorder(self.detector, record)
-        # Shapes do not depend on Weight Standardization, which dominates the time of a
-        # tiny forward (it re-normalises whole weights at every call); skip it here.
-        ws_convs = [m for m in self.detector.modules() if getattr(m, 'weight_std', False)]
-        for m in ws_convs:
-            m.weight_std = False
         try:
-            mutator.set_subnet(subnet)
-            self.detector.eval()
-            data = dummy_inputs(self.detector, size)
-            with torch.no_grad():
-                TensorForward(self.detector, data['data_samples'], num_rois)(data['inputs'])
+            with self.supernet.mutator.use(subnet):
+                data = dummy_inputs(self.detector, size)
+                with torch.no_grad():
+                    TensorForward(self.detector, data['data_samples'], num_rois)(data['inputs'])
         finally:
-            for m in ws_convs:
-                m.weight_std = True
             recorder.remove()
-            self.detector.train(was_training)
-            if previous is not None:
-                mutator.set_subnet(previous)
 
     def flops(self, subnet) -> float:
         """FLOPs (multiply-adds) of the whole detector at ``subnet``.

@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Dict, List, Sequence, Tuple
 
-from smnas.utils.errors import RuleViolation
+from .errors import RuleViolation
 
 
 class InvalidSubnet(RuleViolation):
@@ -146,10 +146,19 @@ class ModularSpace:
     def validate(self, sub) -> Subnet:
         """Parse (if a string) and check a subnet.
 
+        Args:
+            sub: a :class:`Subnet`, its string form, or the word ``max`` or ``min``.
+
+        Returns:
+            The subnet.
+
         Raises:
             InvalidSubnet: naming the first broken rule (all are in the message).
         """
         if isinstance(sub, str):
+            word = sub.strip().lower()
+            if word in ('max', 'min'):
+                return self.max_subnet() if word == 'max' else self.min_subnet()
             sub = Subnet.parse(sub)
         InvalidSubnet.raise_if_any(sub, self.violations(sub))
         return sub

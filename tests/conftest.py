@@ -1,7 +1,12 @@
-"""Fixtures shared by the test modules."""
+"""Fixtures shared by the test modules. Every test runs with smnas's and supernet's
+types registered (configs do it through ``custom_imports``; tests build models
+directly)."""
 import pytest
 
 from smnas.data.synthetic import SyntheticConfig, generate
+from smnas.register import register_all_modules
+
+register_all_modules()
 
 
 @pytest.fixture(scope='module')

@@ -11,7 +11,7 @@ import sys
 
 from mmengine.config import Config
 
-from supernet.export import NotASupernetCheckpoint, export_config, export_to_files
+from smnas.modular.export import NotASupernetCheckpoint, export_config, export_to_files
 from supernet.space import InvalidSubnet
 
 

@@ -2,7 +2,7 @@
 default_scope = 'mmdet'
 # Importing smnas registers CocoJsonDataset and the CPU fallback of mmcv's masked
 # convolution (Guided-Anchor RPN); mmdet's own tools work given this line alone.
-custom_imports = dict(imports=['smnas'], allow_failed_imports=False)
+custom_imports = dict(imports=['smnas.register'], allow_failed_imports=False)
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),

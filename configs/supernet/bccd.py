@@ -10,7 +10,7 @@ _base_ = [
     '../_base_/schedules/cpu_short.py',
     '../_base_/default_runtime.py',
 ]
-custom_imports = dict(imports=['smnas', 'supernet'], allow_failed_imports=False)
+custom_imports = dict(imports=['smnas.register'], allow_failed_imports=False)
 prepare_data = dict(type='convert', src='../shared/data/bccd', out='data/bccd')
 
 space = dict(bases=[48, 56, 64], max_depths=[2, 2, 2, 2], neck_channels=[128, 256],

@@ -10,7 +10,7 @@ _base_ = [
     '../_base_/schedules/cpu_short.py',
     '../_base_/default_runtime.py',
 ]
-custom_imports = dict(imports=['smnas', 'supernet'], allow_failed_imports=False)
+custom_imports = dict(imports=['smnas.register'], allow_failed_imports=False)
 
 model = dict(
     num_random_subnets=2,

@@ -8,7 +8,7 @@ _base_ = [
     '../_base_/schedules/cpu_short.py',
     '../_base_/default_runtime.py',
 ]
-custom_imports = dict(imports=['smnas', 'supernet'], allow_failed_imports=False)
+custom_imports = dict(imports=['smnas.register'], allow_failed_imports=False)
 
 # A reduced space for the CPU: two bases, at most 2 blocks per stage, neck and head
 # widths 128/256 (max widths: stages 64/128/256/512, neck 256, head 256).

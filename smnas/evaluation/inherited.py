@@ -5,7 +5,7 @@ the validation set. GroupNorm has no running statistics, so, unlike BatchNorm
 supernets, no subnet needs its statistics recalibrated before it is scored.
 """
 import copy
-from typing import Dict, Optional
+from typing import Dict
 
 from mmengine.config import Config
 
@@ -35,15 +35,15 @@ class InheritedEvaluator:
         work_dir: where the evaluation Runner writes its logs.
 
     Raises:
-        supernet.export.NotASupernetCheckpoint: not a supernet checkpoint, or one of
+        smnas.modular.export.NotASupernetCheckpoint: not a supernet checkpoint, or one of
             another space (both spaces are shown).
     """
 
     def __init__(self, cfg: Config, checkpoint: str, work_dir: str):
-        from mmengine.model import is_model_wrapper
         from mmengine.runner import Runner
+        from supernet.engine import unwrap_model
 
-        from supernet.export import check_checkpoint_space
+        from ..modular.export import check_checkpoint_space
         from supernet.space import ModularSpace
 
         from ..engine import load_local_checkpoint
@@ -54,14 +54,12 @@ class InheritedEvaluator:
         self.checkpoint = checkpoint
         self.runner = Runner.from_cfg(_search_config(cfg, work_dir))
         self.runner.load_checkpoint(checkpoint, map_location='cpu')
-        model = self.runner.model
-        self.model = model.module if is_model_wrapper(model) else model
+        self.model = unwrap_model(self.runner.model)
 
     def evaluate(self, subnet) -> Dict[str, float]:
         """``dict(mAP=..., mAP_50=...)`` of ``subnet`` (string or Subnet) on the val set;
         0 when it detects nothing above the score threshold."""
-        self.model.mutator.set_subnet(subnet)
-        metrics: Optional[dict] = self.runner.val_loop.run()
-        metrics = metrics or {}
-        return dict(mAP=float(metrics.get('coco/bbox_mAP', 0.0)),
-                    mAP_50=float(metrics.get('coco/bbox_mAP_50', 0.0)))
+        from supernet.engine import bbox_scores
+
+        with self.model.mutator.use(subnet):
+            return bbox_scores(self.runner.val_loop.run())

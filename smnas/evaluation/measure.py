@@ -15,7 +15,12 @@ import time
 from typing import Dict, Optional, Tuple
 
 import torch
+from supernet.cost import TensorForward, dummy_batch, dummy_inputs, fixed_proposals, num_test_rois
+from supernet.ops import standardize_weight
 from torch import nn
+
+__all__ = ['TensorForward', 'count_flops_params', 'device_name', 'dummy_inputs', 'fixed_proposals',
+           'fold_weight_standardization', 'measure_latency', 'num_test_rois']
 
 
 def device_name(device: torch.device) -> str:
@@ -32,17 +37,6 @@ def device_name(device: torch.device) -> str:
     except OSError:
         pass
     return f'CPU {model} ({torch.get_num_threads()} threads)'
-
-
-def _dummy_batch(input_size: Tuple[int, int], device: torch.device) -> dict:
-    from mmdet.structures import DetDataSample
-
-    w, h = input_size
-    g = torch.Generator().manual_seed(0)
-    img = torch.randint(0, 256, (3, h, w), dtype=torch.uint8, generator=g).to(device)
-    sample = DetDataSample(metainfo=dict(img_shape=(h, w), ori_shape=(h, w), scale_factor=(1.0, 1.0),
-                                         pad_shape=(h, w), batch_input_shape=(h, w)))
-    return dict(inputs=[img], data_samples=[sample])
 
 
 def _sync(device: torch.device) -> None:
@@ -69,13 +63,10 @@ def fold_weight_standardization(model: nn.Module) -> nn.Module:
         for name, child in list(parent.named_children()):
             if type(child) is ConvWS2d:
                 w = child.weight
-                flat = w.view(w.size(0), -1)
-                mean = flat.mean(dim=1).view(-1, 1, 1, 1)
-                std = flat.std(dim=1).view(-1, 1, 1, 1)
                 conv = nn.Conv2d(child.in_channels, child.out_channels, child.kernel_size,
                                  stride=child.stride, padding=child.padding, dilation=child.dilation,
                                  groups=child.groups, bias=child.bias is not None).to(w.device)
-                conv.weight.copy_((w - mean) / (std + child.eps))
+                conv.weight.copy_(standardize_weight(w, child.eps))
                 if child.bias is not None:
                     conv.bias.copy_(child.bias)
                 setattr(parent, name, conv)
@@ -102,7 +93,7 @@ def measure_latency(model: nn.Module, input_size: Tuple[int, int], warmup: int =
     """
     device = device or next(model.parameters()).device
     model = fold_weight_standardization(model).to(device).eval()
-    data = _dummy_batch(input_size, device)
+    data = dummy_batch(input_size, device)
     for _ in range(warmup):
         model.test_step(data)
     _sync(device)
@@ -114,70 +105,6 @@ def measure_latency(model: nn.Module, input_size: Tuple[int, int], warmup: int =
         times.append((time.perf_counter() - t0) * 1000)
     return dict(latency_ms=statistics.median(times), latency_mean_ms=statistics.fmean(times),
                 latency_std_ms=statistics.pstdev(times), repeats=repeats, device=device_name(device))
-
-
-def fixed_proposals(num: int, img_shape: Tuple[int, int], device: torch.device):
-    """``num`` deterministic boxes spread over an image of ``img_shape`` (h, w), of sizes
-    from 8 pixels to half the image, as an ``InstanceData`` of proposals."""
-    from mmengine.structures import InstanceData
-
-    h, w = img_shape
-    g = torch.Generator().manual_seed(0)
-    size = torch.exp(torch.empty(num, 2).uniform_(0, 1, generator=g) *
-                     torch.log(torch.tensor([max(w / 2, 9.0), max(h / 2, 9.0)]) / 8)) * 8
-    centre = torch.rand(num, 2, generator=g) * torch.tensor([w, h], dtype=torch.float)
-    boxes = torch.cat([centre - size / 2, centre + size / 2], 1)
-    boxes[:, 0::2] = boxes[:, 0::2].clamp(0, w)
-    boxes[:, 1::2] = boxes[:, 1::2].clamp(0, h)
-    return InstanceData(bboxes=boxes.to(device), scores=torch.ones(num, device=device),
-                        labels=torch.zeros(num, dtype=torch.long, device=device))
-
-
-def num_test_rois(detector: nn.Module) -> int:
-    """Proposals per image a two-stage detector's box head sees at test time
-    (``test_cfg.rpn.max_per_img``, the usual budget); 0 for one-stage detectors."""
-    if not hasattr(detector, 'roi_head'):
-        return 0
-    rpn = (detector.test_cfg or {}).get('rpn') or {}
-    return int(rpn.get('max_per_img', 1000))
-
-
-class TensorForward(nn.Module):
-    """A detector's whole tensor path as ``forward(images)``: backbone, neck, dense
-    heads and, for two-stage detectors, the RoI head(s) on a fixed number of proposals.
-
-    The RPN's own proposals depend on the input and the weights (its NMS keeps a
-    varying number), which would make FLOPs vary from run to run; a fixed count of
-    ``num_rois`` per image (default: the test-time budget) makes them a property of
-    the architecture and the input size.
-
-    Args:
-        detector: an mmdet detector.
-        data_samples: the samples of the batch (image metas).
-        num_rois: proposals per image (two-stage detectors).
-    """
-
-    def __init__(self, detector: nn.Module, data_samples, num_rois: Optional[int] = None):
-        super().__init__()
-        self.detector = detector
-        self.data_samples = data_samples
-        self.num_rois = num_test_rois(detector) if num_rois is None else num_rois
-
-    def forward(self, images):
-        det = self.detector
-        x = det.extract_feat(images)
-        if not hasattr(det, 'roi_head'):
-            return det.bbox_head(x)
-        outs = det.rpn_head(x) if getattr(det, 'with_rpn', False) else ()
-        proposals = [fixed_proposals(self.num_rois, s.metainfo['img_shape'], images.device)
-                     for s in self.data_samples]
-        return outs, det.roi_head.forward(x, proposals, self.data_samples)
-
-
-def dummy_inputs(model: nn.Module, input_size: Tuple[int, int]) -> dict:
-    """A pre-processed batch of one random image of ``input_size`` (w, h) for ``model``."""
-    device = next(model.parameters()).device
-    return model.data_preprocessor(_dummy_batch(input_size, device), False)
 
 
 def _deform_conv_hook(m, inputs, output):

@@ -11,7 +11,8 @@ from typing import List, Optional
 from mmengine.config import Config
 
 from ..engine.schedule import rescale_schedule
-from ..search.study import arch_outcomes, pareto_front, spread_along
+from ..search.pareto import pareto_front, spread_along
+from ..search.study import arch_outcomes
 from ..utils import atomic_write_json
 
 RECORDS = 'finalists.json'
@@ -49,7 +50,7 @@ def export_finalists(search, study, k: int = 6) -> List[dict]:
     Returns:
         The finalist records (name, subnet, GFLOPs, inherited mAP, exported files).
     """
-    from supernet.export import export_to_files
+    from .export import export_to_files
 
     records = []
     outcomes = arch_outcomes(study)
@@ -82,7 +83,7 @@ def finalists_from_subnets(cfg, subnets: List[str], work_dir) -> List[dict]:
         supernet.space.InvalidSubnet: a subnet is outside the space.
         ValueError: ``work_dir`` holds other finalists.
     """
-    from supernet.export import export_config
+    from .export import export_config
 
     from ..search.subnet import val_input_size
 

@@ -1,7 +1,7 @@
 """CPU fallbacks for mmcv ops that only have accelerator kernels.
 
 They are installed from our package (``install_cpu_fallbacks``, run on
-``import smnas``), never by editing mmcv: the dispatch wraps mmcv's function and
+``smnas.register``), never by editing mmcv: the dispatch wraps mmcv's function and
 sends inputs on devices without an mmcv kernel to a pure-PyTorch implementation,
 leaving CUDA/MLU/NPU inputs on mmcv's own kernels.
 """

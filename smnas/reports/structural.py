@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Dict, List
 
 from ..structural.space import Candidate
-from ..search.study import arch_outcomes, hypervolume_2d, pareto_front, spread_along
+from ..search.pareto import hypervolume_2d, pareto_front, spread_along
+from ..search.study import arch_outcomes
 from ..utils import atomic_write_text
 from .plots import new_figure, save_figure, style_axes
 

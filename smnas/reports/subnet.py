@@ -11,7 +11,8 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from ..search.study import arch_outcomes, pareto_front
+from ..search.pareto import pareto_front
+from ..search.study import arch_outcomes
 from ..utils import atomic_write_text
 from .plots import new_figure, save_figure, style_axes
 

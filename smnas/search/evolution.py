@@ -25,7 +25,8 @@ import optuna
 from optuna.trial import TrialState
 
 from ..utils import atomic_write_json, collect_env_versions
-from .study import arch_outcomes, default_storage, hypervolume_2d, open_study, pareto_front
+from .pareto import hypervolume_2d, pareto_front
+from .study import arch_outcomes, default_storage, open_study
 from .trial import TrialFailed, read_stored
 
 ENGINE_DEFAULTS = dict(

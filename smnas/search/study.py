@@ -14,7 +14,7 @@ import os
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Sequence
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -113,40 +113,3 @@ def arch_outcomes(study: optuna.Study) -> Dict[str, dict]:
         elif any(t.state == TrialState.RUNNING for t in trials):
             out[arch] = dict(state='running', trial=min(t.number for t in trials))
     return out
-
-
-def pareto_front(points: List[Tuple[str, float, float]]) -> List[Tuple[str, float, float]]:
-    """Non-dominated (key, accuracy, cost) points: accuracy up, cost down; by cost.
-
-    A point is dominated when another is at least as accurate and at most as
-    costly, and strictly better in one of the two.
-    """
-    front = []
-    for p in points:
-        dominated = any((q[1] >= p[1] and q[2] <= p[2]) and (q[1] > p[1] or q[2] < p[2]) for q in points)
-        if not dominated:
-            front.append(p)
-    return sorted(front, key=lambda p: (p[2], -p[1]))
-
-
-def hypervolume_2d(front: List[Tuple[str, float, float]], ref_cost: float, ref_acc: float = 0.0) -> float:
-    """Area dominated by (key, accuracy, cost) points, bounded by the reference point.
-
-    The union of the rectangles ``[cost, ref_cost] x [ref_acc, accuracy]``: sweeping by
-    cost, each strip's height is the best accuracy reached at or below its cost.
-    """
-    pts = sorted((c, a) for _, a, c in front if c < ref_cost and a > ref_acc)
-    area, best = 0.0, ref_acc
-    for i, (cost, acc) in enumerate(pts):
-        best = max(best, acc)
-        nxt = pts[i + 1][0] if i + 1 < len(pts) else ref_cost
-        area += (nxt - cost) * (best - ref_acc)
-    return area
-
-
-def spread_along(front: List[tuple], k: int = 6) -> List[tuple]:
-    """Pick up to ``k`` points evenly spread along a front sorted by cost."""
-    if len(front) <= k:
-        return list(front)
-    idx = sorted({round(i * (len(front) - 1) / (k - 1)) for i in range(k)})
-    return [front[i] for i in idx]

@@ -54,7 +54,7 @@ class SubnetSearch(EvolutionarySearch):
         flops_range: (lo, hi) GFLOPs, overriding the config.
 
     Raises:
-        supernet.export.NotASupernetCheckpoint: a checkpoint that is not a supernet
+        smnas.modular.export.NotASupernetCheckpoint: a checkpoint that is not a supernet
             of this config's space.
         ValueError: a FLOPs range that excludes every subnet.
     """

@@ -159,6 +159,7 @@ def main(argv=None) -> int:
 
     from mmengine.config import Config
     from mmengine.runner import Runner
+    from supernet.engine import bbox_scores, unwrap_model
 
     from ..evaluation import count_flops_params, measure_latency
     from ..utils import collect_env_versions
@@ -176,7 +177,7 @@ def main(argv=None) -> int:
     runner.train()
     train_s = time.time() - t0
     metrics = runner.test()
-    model = runner.model.module if hasattr(runner.model, 'module') else runner.model
+    model = unwrap_model(runner.model)
     size = tuple(cfg.candidate['input_size'])
     measure = cfg.get('measure', {})
     latency = measure_latency(model, size, warmup=measure.get('warmup', 3),
@@ -184,7 +185,7 @@ def main(argv=None) -> int:
     cost = count_flops_params(model, size)
     result = dict(
         status='ok', arch=cfg.candidate['arch'], input_size=list(size),
-        mAP=float(metrics.get('coco/bbox_mAP', 0.0)), mAP_50=float(metrics.get('coco/bbox_mAP_50', 0.0)),
+        **bbox_scores(metrics),
         metrics={k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))},
         train_seconds=round(train_s, 1), iters=int(cfg.train_cfg.get('max_iters', 0)),
         versions=collect_env_versions(), **latency, **cost)

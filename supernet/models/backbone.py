@@ -25,8 +25,8 @@ class DynamicBasicBlock(nn.Module):
         max_out: largest output width.
         stride: stride of the first conv (and the projection).
 
-    Attributes:
-        active_out: output width in use (set by the mutator; None: ``max_out``).
+    The block's width is its convs' ``active_out`` (set by the mutator through
+    :meth:`set_width`); the block stores no width of its own.
     """
 
     def __init__(self, max_in: int, max_out: int, stride: int = 1):
@@ -39,16 +39,19 @@ class DynamicBasicBlock(nn.Module):
         self.proj = DynamicConv2d(max_in, max_out, 1, stride, 0, weight_std=True)
         self.proj_gn = DynamicGroupNorm(max_out)
         self.relu = nn.ReLU(inplace=True)
-        self.active_out: Optional[int] = None
 
     def set_width(self, out: Optional[int]) -> None:
-        """Set the block's output width (None: maximum)."""
-        self.active_out = out
+        """Set the block's output width (None: maximum); the mutator calls it."""
         for conv in (self.conv1, self.conv2, self.proj):
-            conv.active_out_channels = out
+            conv.active_out = out
+
+    @property
+    def out_width(self) -> int:
+        """The block's active output width."""
+        return self.conv1.active_out or self.conv1.out_channels
 
     def needs_projection(self, in_channels: int) -> bool:
-        out = self.active_out or self.conv1.out_channels
+        out = self.out_width
         return self.stride != 1 or in_channels != out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -99,8 +102,8 @@ class SearchableResNet(BaseModule):
 
     def apply_subnet(self, subnet) -> None:
         """Set depths and widths for ``subnet`` (called by the mutator, never in forward)."""
-        self.stem[0].active_out_channels = subnet.base // 2
-        self.stem[3].active_out_channels = subnet.base
+        self.stem[0].active_out = subnet.base // 2
+        self.stem[3].active_out = subnet.base
         self.active_depths = [len(stage) for stage in subnet.stages]
         for stage, widths in zip(self.stages, subnet.block_widths()):
             for blk, w in zip(stage, widths):
@@ -113,7 +116,7 @@ class SearchableResNet(BaseModule):
         for i in self.out_indices:
             depth = self.active_depths[i] if self.active_depths else len(self.stages[i])
             blk = self.stages[i][depth - 1]
-            current.append(blk.active_out or blk.conv1.out_channels)
+            current.append(blk.out_width)
         return current, maximum
 
     @property

@@ -6,7 +6,7 @@ fixed widths (``FPN``, ``RPNHead``, ``RetinaHead``, ``Shared2FCBBoxHead``; a Cas
 R-CNN is a list of the latter) with the supernet's state dict sliced to its shapes:
 the exported config needs nothing of ours but the backbone.
 """
-from typing import List
+from typing import List, Optional
 
 from mmcv.cnn.bricks.conv_ws import ConvWS2d
 from mmdet.models.dense_heads import RetinaHead, RPNHead
@@ -59,7 +59,7 @@ class SearchableFPN(FPN):
     def apply_subnet(self, subnet) -> None:
         """Set the output width to ``subnet.neck``."""
         for cm in list(self.lateral_convs) + list(self.fpn_convs):
-            cm.conv.active_out_channels = subnet.neck
+            cm.conv.active_out = subnet.neck
 
 
 @MODELS.register_module()
@@ -77,15 +77,32 @@ class SearchableRPNHead(RPNHead):
 
     def apply_subnet(self, subnet) -> None:
         """Set the RPN conv width to ``subnet.head``."""
-        self.rpn_conv.active_out_channels = subnet.head
+        self.rpn_conv.active_out = subnet.head
 
 
 @MODELS.register_module()
 class SearchableRoIExtractor(SingleRoIExtractor):
-    """``SingleRoIExtractor`` whose output width is the active neck width."""
+    """``SingleRoIExtractor`` whose output width is the active neck width.
+
+    mmdet reads ``out_channels`` to allocate the RoI features; here it is derived
+    from ``active_out`` (set by the mutator, like every searchable width) and the
+    maximum width given at construction, never overwritten.
+    """
+
+    def __init__(self, *args, **kwargs):
+        self.active_out: Optional[int] = None
+        super().__init__(*args, **kwargs)
+
+    @property
+    def out_channels(self) -> int:
+        return self.active_out or self._max_out
+
+    @out_channels.setter
+    def out_channels(self, value: int) -> None:  # mmdet's __init__ sets the maximum
+        self._max_out = int(value)
 
     def apply_subnet(self, subnet) -> None:
-        self.out_channels = subnet.neck
+        self.active_out = subnet.neck
 
 
 @MODELS.register_module()
@@ -109,7 +126,7 @@ class SearchableShared2FCBBoxHead(Shared2FCBBoxHead):
     def apply_subnet(self, subnet) -> None:
         """Set both fc widths to ``subnet.head``."""
         for fc in self.shared_fcs:
-            fc.active_out_features = subnet.head
+            fc.active_out = subnet.head
 
 
 @MODELS.register_module()
@@ -134,4 +151,4 @@ class SearchableRetinaHead(RetinaHead):
     def apply_subnet(self, subnet) -> None:
         """Set the stacked convs' width to ``subnet.head``."""
         for cm in list(self.cls_convs) + list(self.reg_convs):
-            cm.conv.active_out_channels = subnet.head
+            cm.conv.active_out = subnet.head

@@ -1,8 +1,9 @@
 """Config-free dynamic ops: the leading slice of a max-size weight, width set from outside.
 
 Each op holds the weight of its largest configuration. The input width comes from
-the input tensor; the output width is the op's ``active_out_channels`` attribute,
-which a mutator sets once per step (never ``forward()`` arguments, never globals).
+the input tensor; the output width is the op's ``active_out`` attribute (the one
+name every searchable width uses), which only the mutator sets, once per subnet
+(never ``forward()`` arguments, never globals).
 With nothing set, each op is exactly its static counterpart.
 
 Slices are copied to contiguous memory before use: convolving with a strided view
@@ -48,7 +49,7 @@ class DynamicConv2d(nn.Conv2d):
         eps: Weight Standardization epsilon.
 
     Attributes:
-        active_out_channels: output width in use; None means the maximum.
+        active_out: output width in use; None means the maximum.
     """
 
     def __init__(self, max_in_channels: int, max_out_channels: int, kernel_size, stride=1,
@@ -62,11 +63,11 @@ class DynamicConv2d(nn.Conv2d):
         self.depthwise = depthwise
         self.weight_std = weight_std
         self.eps = eps
-        self.active_out_channels: Optional[int] = None
+        self.active_out: Optional[int] = None
 
     def active_weight(self, in_channels: int) -> tuple:
         """(weight, bias) for ``in_channels`` inputs at the active output width."""
-        out_c = self.active_out_channels or self.out_channels
+        out_c = self.active_out or self.out_channels
         if out_c > self.out_channels:
             raise ValueError(f'active width {out_c} exceeds the maximum {self.out_channels}')
         if self.depthwise:
@@ -86,24 +87,6 @@ class DynamicConv2d(nn.Conv2d):
         w, b = self.active_weight(x.size(1))
         groups = x.size(1) if self.depthwise else 1
         return F.conv2d(x, w, b, self.stride, self.padding, self.dilation, groups)
-
-    def export(self, in_channels: int) -> nn.Conv2d:
-        """A static conv (mmcv ``ConvWS2d`` with WS) equal to this op at the active width."""
-        out_c = in_channels if self.depthwise else (self.active_out_channels or self.out_channels)
-        w = _slice(self.weight, out_c) if self.depthwise else _slice(self.weight, out_c, in_channels)
-        if self.weight_std:
-            from mmcv.cnn.bricks.conv_ws import ConvWS2d
-            conv = ConvWS2d(in_channels, out_c, self.kernel_size, self.stride, self.padding, self.dilation,
-                            in_channels if self.depthwise else 1, self.bias is not None, eps=self.eps)
-        else:
-            conv = nn.Conv2d(in_channels, out_c, self.kernel_size, self.stride, self.padding,
-                             self.dilation, in_channels if self.depthwise else 1, self.bias is not None)
-        with torch.no_grad():
-            conv.weight.copy_(w)
-            if self.bias is not None:
-                conv.bias.copy_(self.bias[:out_c])
-        return conv
-
 
 def gn_groups(channels: int, channels_per_group: int = 8) -> int:
     """GroupNorm groups for a width: a fixed group size, so the leading channels keep
@@ -136,41 +119,22 @@ class DynamicGroupNorm(nn.GroupNorm):
         w, b = (self.weight, self.bias) if c == self.num_channels else (self.weight[:c], self.bias[:c])
         return F.group_norm(x, gn_groups(c, self.channels_per_group), w, b, self.eps)
 
-    def export(self, channels: int) -> nn.GroupNorm:
-        """A static GroupNorm equal to this op at ``channels``."""
-        gn = nn.GroupNorm(gn_groups(channels, self.channels_per_group), channels, eps=self.eps)
-        with torch.no_grad():
-            gn.weight.copy_(self.weight[:channels])
-            gn.bias.copy_(self.bias[:channels])
-        return gn
-
-
 class DynamicLinear(nn.Linear):
     """A Linear over the leading ``in x out`` features of its max-size weight.
 
     Attributes:
-        active_out_features: output width in use; None means the maximum.
+        active_out: output width in use; None means the maximum.
     """
 
     def __init__(self, max_in_features: int, max_out_features: int, bias: bool = True):
         super().__init__(max_in_features, max_out_features, bias)
-        self.active_out_features: Optional[int] = None
+        self.active_out: Optional[int] = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out_f = self.active_out_features or self.out_features
+        out_f = self.active_out or self.out_features
         in_f = x.size(-1)
         if in_f > self.in_features or out_f > self.out_features:
             raise ValueError(f'{in_f}->{out_f} exceeds the maximum {self.in_features}->{self.out_features}')
         w = _slice(self.weight, out_f, in_f)
         b = None if self.bias is None else self.bias[:out_f]
         return F.linear(x, w, b)
-
-    def export(self, in_features: int) -> nn.Linear:
-        """A static Linear equal to this op at the active width."""
-        out_f = self.active_out_features or self.out_features
-        lin = nn.Linear(in_features, out_f, self.bias is not None)
-        with torch.no_grad():
-            lin.weight.copy_(self.weight[:out_f, :in_features])
-            if self.bias is not None:
-                lin.bias.copy_(self.bias[:out_f])
-        return lin

@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 from mmcv.ops import MaskedConv2d
 
-import smnas  # noqa: F401  installs the fallback
+import smnas.register  # noqa: F401  installs the fallback
 from smnas.ops import masked_conv2d_torch
 
 

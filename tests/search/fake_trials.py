@@ -1,7 +1,12 @@
-"""A stand-in for training: deterministic scores from the architecture, no compute."""
+"""A stand-in for training: deterministic scores from the architecture, no compute.
+
+Tests install it with the ``fake_training`` fixture (pytest's monkeypatch, undone
+after each test), so later tests, the pipeline's included, train for real.
+"""
 import hashlib
 import json
 from pathlib import Path
+from unittest import mock
 
 from mmengine.config import Config
 
@@ -36,8 +41,13 @@ def search_cfg(**search):
     return cfg
 
 
+def install(monkeypatch) -> None:
+    """Replace the structural search's trial runner by :func:`fake_run` for one test."""
+    monkeypatch.setattr(structural, 'run_trial_subprocess', fake_run)
+
+
 def run_search(work_dir, workers=1, fail=None, **search):
-    structural.run_trial_subprocess = fake_run
+    """A structural search (the caller has installed the stand-in)."""
     cfg = search_cfg(**search)
     if fail:
         cfg.fake = dict(fail=fail)
@@ -51,8 +61,9 @@ def calls(work_dir):
     return p.read_text().split() if p.is_file() else []
 
 
-def worker_main(work_dir, n_trials):  # for multiprocessing
-    run_search(work_dir, n_trials=n_trials)
+def worker_main(work_dir, n_trials):  # a worker process: the stand-in for its lifetime
+    with mock.patch.object(structural, 'run_trial_subprocess', fake_run):
+        run_search(work_dir, n_trials=n_trials)
 
 
 def trial_archs(study):

@@ -1,7 +1,7 @@
 """The structural search loop: dedup, failures, resume, determinism, workers, report.
 
-Training is replaced by a deterministic stand-in (tests/search/fake_trials.py); the
-real trial process is exercised in test_trial.py.
+Training is replaced by a deterministic stand-in (tests/search/fake_trials.py, for
+each test of this module only); the real trial process is exercised in test_trial.py.
 """
 import multiprocessing as mp
 
@@ -11,7 +11,13 @@ import pytest
 from smnas.reports.structural import write_structural_report
 from smnas.search.study import arch_outcomes
 
+from . import fake_trials
 from .fake_trials import calls, run_search, trial_archs, worker_main
+
+
+@pytest.fixture(autouse=True)
+def fake_training(monkeypatch):
+    fake_trials.install(monkeypatch)
 
 
 def test_search_reaches_target_without_training_any_arch_twice(tmp_path):

@@ -3,7 +3,8 @@ import multiprocessing as mp
 
 import optuna
 
-from smnas.search.study import hypervolume_2d, open_study, pareto_front, spread_along
+from smnas.search.pareto import hypervolume_2d, pareto_front, spread_along
+from smnas.search.study import open_study
 
 
 def test_pareto_front_and_hypervolume():

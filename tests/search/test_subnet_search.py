@@ -4,12 +4,11 @@ import pytest
 import torch
 from mmengine.config import Config
 
-import supernet  # noqa: F401
 from smnas.data.synthetic import SyntheticConfig, generate
 from smnas.search.study import arch_outcomes
 from smnas.search.subnet import SubnetSearch
 from smnas.testing import build_detector, config_path
-from supernet.export import NotASupernetCheckpoint
+from smnas.modular.export import NotASupernetCheckpoint
 
 
 def tiny_cfg(root) -> Config:

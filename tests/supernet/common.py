@@ -1,4 +1,6 @@
 """Shared fixtures of the supernet tests: a tiny space and the structures built around it."""
+from mmengine.optim import OptimWrapper
+
 from supernet.space import ModularSpace
 
 # Two bases, two blocks per stage, two neck and head widths: every code path, tiny tensors.
@@ -7,3 +9,11 @@ TINY_SPACE = ModularSpace(bases=(16, 24), max_depths=(2, 2, 2, 2), neck_channels
 RCNN = 'r18_fpn-p2p5-p6_rpn_rcnn_512x512'
 # One structure of each detector type the modular stage supports (P3-P5 inputs for two).
 STRUCTURES = [RCNN, 'r50_fpn-p3p5-p6_rpn_cascade2_512x512', 'r18_fpn-p3p5-p6_none_retina_512x512']
+
+
+class CaptureGrads(OptimWrapper):
+    """An optimizer wrapper that records the gradients at the step instead of stepping."""
+
+    def step(self, **kwargs):
+        self.grads = [None if p.grad is None else p.grad.clone()
+                      for g in self.optimizer.param_groups for p in g['params']]

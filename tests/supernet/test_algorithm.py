@@ -3,11 +3,10 @@ import torch
 from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapper
 
-import supernet  # noqa: F401
 from smnas.testing import build_detector, demo_batch
-from supernet.build import supernet_model_cfg
+from smnas.modular.structure import supernet_model_cfg
 
-from .common import RCNN, TINY_SPACE
+from .common import RCNN, TINY_SPACE, CaptureGrads
 
 SPACE = TINY_SPACE
 
@@ -43,20 +42,12 @@ def test_train_step_logs_every_member_and_updates_weights():
     assert str(model.mutator.current) == str(SPACE.max_subnet())
 
 
-class _CaptureGrads(OptimWrapper):
-    """Records the gradients at the optimizer step instead of stepping."""
-
-    def step(self, **kwargs):
-        self.grads = [None if p.grad is None else p.grad.clone()
-                      for g in self.optimizer.param_groups for p in g['params']]
-
-
 def test_average_members_takes_the_mean_of_the_member_gradients():
     grads = {}
     for avg in (False, True):
         model = make(average_members=avg)
         MessageHub.get_current_instance().update_info('iter', 3)
-        optim = _CaptureGrads(torch.optim.SGD(model.parameters(), lr=0.0))
+        optim = CaptureGrads(torch.optim.SGD(model.parameters(), lr=0.0))
         torch.manual_seed(5)  # the same RoI sampling in both runs
         model.train_step(demo_batch(batch_size=1, size=(96, 96)), optim)
         grads[avg] = optim.grads

@@ -1,4 +1,5 @@
-"""Two-process data parallel (gloo, CPU): both ranks train the same subnets and stay equal."""
+"""Data parallel on two CPU processes (gloo): gradients are the mean of the ranks'
+gradients, computed independently here, and both ranks stay equal."""
 import os
 
 import torch
@@ -6,43 +7,109 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 
-def _worker(rank, world, port, out):
+def _init(rank, world, port):
     os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
     dist.init_process_group('gloo', rank=rank, world_size=world)
-    try:
-        from mmengine.logging import MessageHub
-        from mmengine.optim import OptimWrapper
 
-        import supernet  # noqa: F401
-        from smnas.testing import build_detector, demo_batch
-        from supernet.algorithm import SandwichDistributed
-        from supernet.build import supernet_model_cfg
-        from tests.supernet.common import RCNN
-        from tests.supernet.common import TINY_SPACE as space
-        cfg = dict(type='SandwichSupernet', architecture=supernet_model_cfg(RCNN, space, 3),
-                   space=space.to_dict(), num_random_subnets=1)
-        model = build_detector(cfg, seed=rank)  # different init per rank: the wrapper syncs it
-        ddp = SandwichDistributed(model)
-        optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.01))
-        members = []
-        for it in range(2):
-            MessageHub.get_current_instance().update_info('iter', it)
-            members.append([str(s) for _, s in model.sandwich_members(it)])
-            data = demo_batch(batch_size=1, size=(64, 64 + 32 * rank))  # each rank its own data
-            ddp.train_step(data, optim)
-        flat = torch.cat([p.detach().flatten() for p in model.parameters()])
-        gathered = [None] * world
-        dist.all_gather_object(gathered, (members, flat))
+
+def _averaging_worker(rank, world, port, out):
+    """Known per-rank gradients; one parameter has a gradient on rank 1 only, one on none."""
+    _init(rank, world, port)
+    try:
+        from supernet.algorithm import average_gradients
+
+        params = [torch.nn.Parameter(torch.zeros(3, 2)), torch.nn.Parameter(torch.zeros(5)),
+                  torch.nn.Parameter(torch.zeros(4)), torch.nn.Parameter(torch.zeros(2, 2))]
+        params[0].grad = torch.full((3, 2), float(rank + 1))           # 1 and 2
+        params[1].grad = torch.arange(5.0) * (10 ** rank)              # x1 and x10
+        if rank == 1:
+            params[2].grad = torch.full((4,), 6.0)                      # rank 1 only
+        params[3].grad = None                                           # no rank
+        calls = average_gradients(params)
+        # A bucket of 8 bytes holds no two of these tensors: several calls, no deadlock.
+        small = [torch.nn.Parameter(torch.zeros(4)) for _ in range(3)]
+        for p in small:
+            p.grad = torch.full((4,), float(rank))
+        small_calls = average_gradients(small, bucket_bytes=8)
         if rank == 0:
-            torch.save(gathered, out)
+            torch.save(dict(grads=[None if p.grad is None else p.grad for p in params], calls=calls,
+                            small=[p.grad for p in small], small_calls=small_calls), out)
     finally:
         dist.destroy_process_group()
 
 
-def test_two_ranks_train_identical_subnets_and_weights(tmp_path):
-    out = str(tmp_path / 'gathered.pt')
-    port = 29500 + os.getpid() % 1000
-    mp.spawn(_worker, args=(2, port, out), nprocs=2, join=True)
-    (m0, w0), (m1, w1) = torch.load(out, weights_only=False)
-    assert m0 == m1
-    torch.testing.assert_close(w0, w1)
+def _spawn(worker, tmp_path, *args):
+    out = str(tmp_path / 'out.pt')
+    port = 29500 + (os.getpid() + hash(worker.__name__)) % 1000
+    mp.spawn(worker, args=(2, port, out) + args, nprocs=2, join=True)
+    return torch.load(out, weights_only=False)
+
+
+def test_average_gradients_is_the_mean_over_ranks_in_one_call(tmp_path):
+    r = _spawn(_averaging_worker, tmp_path)
+    g = r['grads']
+    torch.testing.assert_close(g[0], torch.full((3, 2), 1.5))             # (1 + 2) / 2, not 3
+    torch.testing.assert_close(g[1], torch.arange(5.0) * 5.5)             # (1 + 10) / 2
+    torch.testing.assert_close(g[2], torch.full((4,), 3.0))               # missing counts as zero
+    assert g[3] is None                                                   # no rank had one
+    assert r['calls'] == 1                                                # one bucket, not per parameter
+    assert r['small_calls'] == 3
+    for t in r['small']:
+        torch.testing.assert_close(t, torch.full((4,), 0.5))
+
+
+def _sandwich_worker(rank, world, port, out):
+    """The wrapper's step against each rank's own gradients gathered and averaged here."""
+    _init(rank, world, port)
+    try:
+        from mmengine.logging import MessageHub
+
+        from smnas.modular.structure import supernet_model_cfg
+        from smnas.testing import build_detector, demo_batch
+        from supernet.algorithm import SandwichDistributed
+        from tests.supernet.common import RCNN, CaptureGrads
+        from tests.supernet.common import TINY_SPACE as space
+
+        cfg = dict(type='SandwichSupernet', architecture=supernet_model_cfg(RCNN, space, 3),
+                   space=space.to_dict(), num_random_subnets=1)
+        model = build_detector(cfg, seed=rank)  # different init per rank: the wrapper syncs it
+        ddp = SandwichDistributed(model)
+        MessageHub.get_current_instance().update_info('iter', 4)
+        data = demo_batch(batch_size=1, size=(64, 64 + 32 * rank))  # each rank its own data
+        optim = CaptureGrads(torch.optim.SGD(model.parameters(), lr=0.0))
+        torch.manual_seed(11)  # the same RoI sampling in both steps
+        model.train_step(data, optim)  # no sync: this rank's own gradients
+        local = optim.grads
+        torch.manual_seed(11)
+        ddp.train_step(data, optim)    # synced
+        synced = optim.grads
+        members = [str(s) for _, s in model.sandwich_members(4)]
+        gathered = [None] * world
+        dist.all_gather_object(gathered, (members, local, synced))
+        flat = torch.cat([p.detach().flatten() for p in model.parameters()])
+        weights = [None] * world
+        dist.all_gather_object(weights, flat)
+        if rank == 0:
+            torch.save(dict(gathered=gathered, weights=weights), out)
+    finally:
+        dist.destroy_process_group()
+
+
+def test_the_wrapper_averages_the_ranks_gradients(tmp_path):
+    r = _spawn(_sandwich_worker, tmp_path)
+    (m0, local0, synced0), (m1, local1, synced1) = r['gathered']
+    assert m0 == m1  # the same subnets on both ranks, without communication
+    torch.testing.assert_close(r['weights'][0], r['weights'][1])  # rank 0's weights broadcast
+    compared = 0
+    for a, b, s0, s1 in zip(local0, local1, synced0, synced1):
+        if a is None and b is None:
+            assert s0 is None and s1 is None
+            continue
+        zero = torch.zeros_like(a if a is not None else b)
+        mean = ((a if a is not None else zero) + (b if b is not None else zero)) / 2
+        torch.testing.assert_close(s0, mean, rtol=1e-5, atol=1e-7)
+        torch.testing.assert_close(s1, mean, rtol=1e-5, atol=1e-7)
+        compared += 1
+    assert compared > 10
+    # The ranks saw different data, so the mean differs from either rank's own gradient.
+    assert any(a is not None and not torch.allclose(a, s) for a, s in zip(local0, synced0))

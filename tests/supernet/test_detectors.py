@@ -4,9 +4,8 @@ import torch
 from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapper
 
-import supernet  # noqa: F401
 from smnas.testing import build_detector, demo_batch
-from supernet.build import supernet_model_cfg
+from smnas.modular.structure import supernet_model_cfg
 
 from .common import STRUCTURES, TINY_SPACE
 

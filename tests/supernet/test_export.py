@@ -5,10 +5,9 @@ import random
 import pytest
 import torch
 
-import supernet  # noqa: F401  registers the searchable models
 from smnas.structural import Candidate
 from smnas.testing import build_detector, demo_batch
-from supernet.build import UnsupportedStructure, supernet_model_cfg
+from smnas.modular.structure import UnsupportedStructure, supernet_model_cfg
 from supernet.export import export_subnet
 from supernet.mutator import SubnetMutator
 

@@ -4,10 +4,9 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import load_checkpoint
 
-import supernet  # noqa: F401
 from smnas.testing import build_detector, demo_batch
-from supernet.build import supernet_model_cfg
-from supernet.export import NotASupernetCheckpoint, export_config, export_to_files
+from smnas.modular.structure import supernet_model_cfg
+from smnas.modular.export import NotASupernetCheckpoint, export_config, export_to_files
 from supernet.space import InvalidSubnet
 
 from .common import RCNN, TINY_SPACE
@@ -36,15 +35,14 @@ def test_exported_files_load_and_match(trained, tmp_path):
     assert static_cfg.model.backbone.type == 'SubnetResNet' and static_cfg.model.neck.type == 'FPN'
     static = build_detector(static_cfg.model)
     load_checkpoint(static, ckpt_path, strict=True)
-    model.mutator.set_subnet(SUB)
     model.eval()
     static.eval()
     data = demo_batch(batch_size=1, size=(96, 96))
-    with torch.no_grad():
+    with torch.no_grad(), model.mutator.use(SUB):
         a = model.test_step(data)[0].pred_instances
+    with torch.no_grad():
         b = static.test_step(data)[0].pred_instances
     torch.testing.assert_close(a.scores, b.scores, rtol=1e-4, atol=1e-4)
-    model.mutator.set_max()
 
 
 def test_config_alone_equals_the_exported_one_without_weights(trained, tmp_path):

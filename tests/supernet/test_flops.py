@@ -5,10 +5,9 @@ import random
 import pytest
 import torch
 
-import supernet  # noqa: F401
 from smnas.evaluation import count_flops_params
 from smnas.testing import build_detector
-from supernet.build import supernet_model_cfg
+from smnas.modular.structure import supernet_model_cfg
 from supernet.export import export_subnet
 from supernet.flops import FlopsTable
 from supernet.space import Subnet

@@ -1,6 +1,6 @@
 # Faster R-CNN with a Guided-Anchor RPN (GA-RPN), R-18 + FPN, GN+WS, from scratch.
 # GA-RPN's inference uses mmcv's MaskedConv2d, which mmcv implements for CUDA only;
-# `import smnas` (custom_imports) installs a CPU fallback, so this runs on the CPU too.
+# `smnas.register` (custom_imports) installs a CPU fallback, so this runs on the CPU too.
 _base_ = './faster-rcnn_r18_fpn_gnws.py'
 
 model = dict(

@@ -1,9 +1,11 @@
-"""The StructureSupernet shorthand expands to the full searchable config."""
+"""The StructureSupernet macro expands to the full searchable config."""
 import pytest
 
-from supernet.build import expand_architecture, supernet_model_cfg
+from supernet.build import expand_architecture
 
-from .common import RCNN, TINY_SPACE
+from smnas.modular.structure import supernet_model_cfg
+
+from ..supernet.common import RCNN, TINY_SPACE
 
 
 def test_shorthand_equals_the_builder_with_overrides_merged():
@@ -19,11 +21,17 @@ def test_shorthand_equals_the_builder_with_overrides_merged():
     assert full['roi_head']['bbox_head']['num_classes'] == 4
 
 
-def test_other_configs_pass_through_and_mistakes_are_named():
+def test_other_configs_pass_through():
     plain = dict(type='FasterRCNN', backbone=dict(type='ResNet'))
     assert expand_architecture(plain) == plain
+
+
+def test_unknown_macro_keys_are_named():
     with pytest.raises(ValueError, match='unknown keys'):
         expand_architecture(dict(type='StructureSupernet', structure=RCNN, num_classes=2, widths=3),
                             TINY_SPACE)
+
+
+def test_a_macro_without_a_space_is_refused():
     with pytest.raises(ValueError, match='needs a space'):
         expand_architecture(dict(type='StructureSupernet', structure=RCNN, num_classes=2))

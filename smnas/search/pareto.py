@@ -1,0 +1,67 @@
+"""Pareto fronts of (key, accuracy, cost) points, each notion in one place: dominance,
+the front, its 2-D hypervolume and picks spread along a cost axis. Shared by both
+searches, their reports, the pipeline and the benchmarks.
+"""
+from typing import Callable, Dict, Hashable, List, Sequence, Tuple
+
+
+def dominates(a: Tuple[float, float], b: Tuple[float, float]) -> bool:
+    """Whether (accuracy, cost) ``a`` dominates ``b``: at least as accurate and at most
+    as costly, and strictly better in one of the two."""
+    return a[0] >= b[0] and a[1] <= b[1] and (a[0] > b[0] or a[1] < b[1])
+
+
+def pareto_front(points: List[Tuple[str, float, float]]) -> List[Tuple[str, float, float]]:
+    """Non-dominated (key, accuracy, cost) points: accuracy up, cost down; by cost.
+
+    A point is dominated when another is at least as accurate and at most as
+    costly, and strictly better in one of the two.
+    """
+    front = [p for p in points if not any(dominates(q[1:3], p[1:3]) for q in points)]
+    return sorted(front, key=lambda p: (p[2], -p[1]))
+
+
+def dominated_by(points: Sequence[Tuple[Hashable, float, float]]) -> Dict[Hashable, List[Hashable]]:
+    """key -> keys of the (key, accuracy, cost) points that dominate it."""
+    return {p[0]: [q[0] for q in points if q is not p and dominates(q[1:3], p[1:3])] for p in points}
+
+
+def hypervolume_2d(front: List[Tuple[str, float, float]], ref_cost: float, ref_acc: float = 0.0) -> float:
+    """Area dominated by (key, accuracy, cost) points, bounded by the reference point.
+
+    The union of the rectangles ``[cost, ref_cost] x [ref_acc, accuracy]``: sweeping by
+    cost, each strip's height is the best accuracy reached at or below its cost.
+    """
+    pts = sorted((c, a) for _, a, c in front if c < ref_cost and a > ref_acc)
+    area, best = 0.0, ref_acc
+    for i, (cost, acc) in enumerate(pts):
+        best = max(best, acc)
+        nxt = pts[i + 1][0] if i + 1 < len(pts) else ref_cost
+        area += (nxt - cost) * (best - ref_acc)
+    return area
+
+
+def spread_along(front: List[tuple], k: int = 6) -> List[tuple]:
+    """Pick up to ``k`` points evenly spread along a front sorted by cost."""
+    if len(front) <= k:
+        return list(front)
+    idx = sorted({round(i * (len(front) - 1) / (k - 1)) for i in range(k)})
+    return [front[i] for i in idx]
+
+
+def spread_by_cost(items: Sequence, cost: Callable[[object], float], n: int) -> List:
+    """Up to ``n`` distinct ``items`` at evenly spaced quantiles of their cost, the
+    cheapest and the costliest included; cheapest first.
+
+    Args:
+        items: hashable items.
+        cost: the cost of an item.
+        n: how many to pick.
+    """
+    priced = sorted(((cost(x), i) for i, x in enumerate(items)))
+    picks = []
+    for i in range(n):
+        x = items[priced[round(i * (len(priced) - 1) / max(n - 1, 1))][1]]
+        if x not in picks:
+            picks.append(x)
+    return picks
