@@ -1,6 +1,7 @@
 """The benchmarks run end to end at toy scale (their numbers come from real runs)."""
 import importlib.util
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,15 +27,31 @@ def _bench(name: str):
     return module
 
 
-def test_rank_fidelity_runs_and_resumes(tiny_data, tmp_path):
-    work = tmp_path / 'rank'
-    args = ['benchmarks/bench_rank_fidelity.py', str(config_path('supernet/quickstart_synthetic.py')),
-            '--work-dir', str(work), '--subnets', '3', '--scratch-iters', '3', '--search-subnets', '5',
-            '--noise-seeds', '1',
-            '--cfg-options', *tiny_options(tiny_data, 2), *TINY]
-    log = run_tool(*args)
-    assert 'Kendall tau' in log and 'modular stage' in log
-    out = json.loads((work / 'rank_fidelity.json').read_text())
+@pytest.fixture(scope='module')
+def rank_run(tiny_data, tmp_path_factory):
+    """One toy rank-fidelity run (3 subnets, a 5-subnet search, one noise seed); each test
+    works on its own copy of the work dir."""
+    base = tmp_path_factory.mktemp('rank') / 'rank'
+
+    def args(work):
+        return ['benchmarks/bench_rank_fidelity.py', str(config_path('supernet/quickstart_synthetic.py')),
+                '--work-dir', str(work), '--subnets', '3', '--scratch-iters', '3', '--search-subnets', '5',
+                '--noise-seeds', '1', '--cfg-options', *tiny_options(tiny_data, 2), *TINY]
+
+    log = run_tool(*args(base))
+    out = json.loads((base / 'rank_fidelity.json').read_text())
+
+    def copy(tmp_path):
+        work = tmp_path / 'rank'
+        shutil.copytree(base, work)
+        return work, args(work)
+
+    return dict(log=log, out=out, work=base, copy=copy)
+
+
+def test_rank_fidelity_scores_subnets_spread_over_flops(rank_run):
+    out, work = rank_run['out'], rank_run['work']
+    assert 'Kendall tau' in rank_run['log'] and 'modular stage' in rank_run['log']
     assert len(out['subnets']) == 3
     # The reported tau is the one of the reported columns (NaN when a toy run's mAPs tie).
     from scipy.stats import kendalltau
@@ -48,22 +65,37 @@ def test_rank_fidelity_runs_and_resumes(tiny_data, tmp_path):
         assert abs(r['gflops_thop'] - r['gflops']) <= 0.01 * r['gflops']
     for arch in out['subnets']:  # the common schedule, rescaled from the supernet's 2 iterations
         assert json.loads((work / 'subnets' / arch / 'scratch' / 'result.json').read_text())['iters'] == 3
-    stage = out['modular_stage']
+    assert out['scratch_schedule'] == dict(iters=3, options={})
+    assert 'space' in out['supernet_config']['model']
+
+
+def test_rank_fidelity_prices_the_modular_stage(rank_run):
+    stage = rank_run['out']['modular_stage']
     assert stage['searched_subnets'] == 5 and stage['search_seconds'] >= stage['search_eval_seconds'] > 0
     finalists = stage['finalists']  # the search's front, for searched against hand-designed
     assert 1 <= len(finalists) == len(set(finalists)) <= 5 and all('_n' in a for a in finalists)
     assert stage['stage_seconds'] == pytest.approx(stage['supernet_seconds'] + stage['search_seconds'])
     assert stage['supernet_seconds'] > 0 and stage['every_searched_from_scratch_seconds'] > 0
-    assert out['scratch_schedule'] == dict(iters=3, options={})
+
+
+def test_rank_fidelity_trains_the_median_subnet_again_for_noise(rank_run):
+    out = rank_run['out']
     noise = out['ground_truth_noise']  # the median-FLOPs subnet, trained again with seed 1
     assert noise['arch'] == sorted(out['subnets'], key=lambda a: out['subnets'][a]['gflops'])[1]
     assert set(noise['mAP_by_seed']) == {'0', '1'} and noise['pairs'] == 3
-    assert (work / 'subnets' / noise['arch'] / 'scratch_seed1' / 'result.json').is_file()
-    assert 'space' in out['supernet_config']['model']
-    log = run_tool(*args)  # everything is stored: nothing is trained or searched again
+    assert (rank_run['work'] / 'subnets' / noise['arch'] / 'scratch_seed1' / 'result.json').is_file()
+
+
+def test_rank_fidelity_rerun_trains_and_searches_nothing(rank_run, tmp_path):
+    _, args = rank_run['copy'](tmp_path)
+    log = run_tool(*args)
     assert 'training from scratch' not in log and 'inherited mAP' not in log and 'searching' not in log
-    # a second seed for every subnet; the median one already has it from the noise run
-    log = run_tool(*args, '--scratch-seeds', '2')
+
+
+def test_more_scratch_seeds_train_only_what_is_missing(rank_run, tmp_path):
+    work, args = rank_run['copy'](tmp_path)
+    noise = rank_run['out']['ground_truth_noise']
+    log = run_tool(*args, '--scratch-seeds', '2')  # the median subnet has seed 1 from the noise run
     assert log.count('training from scratch, seed 1') == 2 and 'searching' not in log
     out = json.loads((work / 'rank_fidelity.json').read_text())
     for arch, r in out['subnets'].items():
@@ -75,7 +107,10 @@ def test_rank_fidelity_runs_and_resumes(tiny_data, tmp_path):
     assert seeds['seeds_per_subnet'] == [2, 2] and seeds['pairs'] == 3
     assert set(seeds['seed_pair_tau']) == {'0-1'}
     assert 'ground truth: the mean of seeds 0,1 (every subnet has them; 2-2 seeds' in log
-    # SIGTERM during a longer search: the run ends, and the seconds it searched are kept
+
+
+def test_sigterm_during_a_search_keeps_its_seconds(rank_run, tmp_path):
+    work, args = rank_run['copy'](tmp_path)
     before = json.loads((work / 'state.json').read_text())['search_seconds']
     proc = subprocess.Popen([sys.executable, *args, '--search-subnets', '30'], cwd=REPO_ROOT, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -86,28 +121,38 @@ def test_rank_fidelity_runs_and_resumes(tiny_data, tmp_path):
     rest = proc.communicate(timeout=120)[0]
     assert proc.returncode == 128 + signal.SIGTERM, rest[-2000:]
     assert json.loads((work / 'state.json').read_text())['search_seconds'] > before
-    # another schedule would mix two ground truths in one ranking
-    other = list(args)
-    other[other.index('--scratch-iters') + 1] = '4'
-    proc = subprocess.run([sys.executable, *other], cwd=REPO_ROOT, capture_output=True, text=True,
+
+
+def test_another_scratch_schedule_is_refused(rank_run, tmp_path):
+    _, args = rank_run['copy'](tmp_path)
+    args[args.index('--scratch-iters') + 1] = '4'  # it would mix two ground truths in one ranking
+    proc = subprocess.run([sys.executable, *args], cwd=REPO_ROOT, capture_output=True, text=True,
                           timeout=600)
     assert proc.returncode != 0 and 'trained subnets from scratch with' in proc.stderr
 
-    # a variant recipe (here 1 random subnet per step) is scored against the same ground truth
-    variant = [*args, 'model.num_random_subnets=1', '--variant', 'random1']
-    log = run_tool(*variant)
+
+def test_a_variant_is_scored_against_the_same_ground_truth(rank_run, tmp_path):
+    work, args = rank_run['copy'](tmp_path)
+    log = run_tool(*args, 'model.num_random_subnets=1', '--variant', 'random1')
     assert 'training from scratch' not in log and 'searching' not in log and 'random1: Kendall tau' in log
     out = json.loads((work / 'rank_fidelity.json').read_text())
     assert set(out['variants']) == {'base', 'random1'}
     assert (work / 'supernet_random1' / 'iter_2.pth').is_file()
     assert out['variants']['random1']['cfg_options']['model.num_random_subnets'] == 1
-    # a rerun that adds a search option, then one that only resumes: the option stays on record
+    assert set(out['variants']['random1']['mAP_inherited']) == set(out['subnets'])
+
+
+@pytest.mark.slow  # two more runs of the bench
+def test_a_search_option_stays_on_record_after_a_plain_rerun(rank_run, tmp_path):
+    work, args = rank_run['copy'](tmp_path)
     run_tool(*args, 'subnet_search.max_trials_factor=7')
     run_tool(*args)
     out = json.loads((work / 'rank_fidelity.json').read_text())
     assert out['variants']['base']['cfg_options']['subnet_search.max_trials_factor'] == 7
-    assert set(out['variants']['random1']['mAP_inherited']) == set(out['subnets'])
-    # a variant may not change the space: the ground truth would not be of its subnets
+
+
+def test_a_variant_may_not_change_the_space(rank_run, tmp_path):
+    _, args = rank_run['copy'](tmp_path)  # the ground truth would not be of its subnets
     proc = subprocess.run([sys.executable, *args, 'model.space.head_channels=[32]', '--variant', 'other'],
                           cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode != 0 and 'variants may change how, not what' in proc.stderr
@@ -262,6 +307,7 @@ def test_linear_fit_recovers_a_line():
     assert (a, b, r2) == (pytest.approx(10.0), pytest.approx(2.0), pytest.approx(1.0))
 
 
+@pytest.mark.slow  # 110 s on 2 cores: six trainings and two retrainings in subprocesses
 def test_searched_vs_hand_designed_table(tiny_data, tmp_path):
     cfg = str(config_path('supernet/quickstart_synthetic.py'))
     opts = ['--cfg-options', *tiny_options(tiny_data, 2), *TINY, 'subnet_search.n_trials=2',

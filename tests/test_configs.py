@@ -25,7 +25,7 @@ def test_config_loads(path: Path):
         # A runnable config: model, data, schedule, runtime, our imports.
         for key in ('model', 'train_dataloader', 'val_evaluator', 'train_cfg', 'optim_wrapper'):
             assert key in cfg, f'{path} lacks {key}'
-        assert 'smnas' in cfg.custom_imports['imports']
+        assert 'smnas.register' in cfg.custom_imports['imports']
         assert any(b['type'] == 'TensorboardVisBackend' for b in cfg.visualizer.vis_backends)
 
 
@@ -49,7 +49,7 @@ def test_search_config_space_and_a_candidate_build(path: Path):
     cand = space.sample(random.Random(0))
     trial_cfg = build_config(cand, space, cfg, 3, dict(cfg.search.get('model_options', {})))
     assert trial_cfg.candidate['arch'] == str(cand)
-    assert 'smnas' in trial_cfg.custom_imports['imports']
+    assert 'smnas.register' in trial_cfg.custom_imports['imports']
 
 
 @pytest.mark.parametrize('path', PIPELINES, ids=lambda p: str(p.relative_to(CONFIG_DIR)))

@@ -20,7 +20,7 @@ def main():
     p.add_argument('config', help='the supernet config')
     p.add_argument('checkpoint', nargs='?',
                    help='a supernet checkpoint (without one, only the config is written)')
-    p.add_argument('--subnet', required=True, help='e.g. 64_1-21-21-12_n256_h128')
+    p.add_argument('--subnet', required=True, help='max, min or a subnet, e.g. 64_1-21-21-12_n256_h128')
     p.add_argument('--out', required=True, help='output folder')
     args = p.parse_args()
     cfg = Config.fromfile(args.config)

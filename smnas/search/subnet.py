@@ -17,9 +17,9 @@ from typing import Optional, Sequence, Tuple
 import optuna
 from mmengine.config import Config
 
-from ..utils import atomic_write_json, atomic_write_text
+from ..utils import atomic_write_text
 from .evolution import ENGINE_DEFAULTS, EvolutionarySearch, SkipArchitecture
-from .trial import FAILURE, RESULT, TrialFailed
+from .trial import TrialFailed, write_failure, write_result
 
 SUBNET_DEFAULTS = dict(
     ENGINE_DEFAULTS,
@@ -141,12 +141,11 @@ class SubnetSearch(EvolutionarySearch):
             metrics = self.evaluator.evaluate(arch)
         except Exception as e:  # one broken subnet must not end the search
             msg = f'{type(e).__name__}: {e}'
-            atomic_write_json(result_dir / FAILURE, dict(status='failed', arch=arch, error=msg))
+            write_failure(result_dir, arch, msg)
             raise TrialFailed(msg) from e
-        result = dict(status='ok', arch=arch, flops=self.table.flops(arch),
-                      eval_seconds=time.time() - t0, input_size=list(self.input_size), **metrics)
-        atomic_write_json(result_dir / RESULT, result)
-        return result
+        return write_result(result_dir, dict(arch=arch, flops=self.table.flops(arch),
+                                             eval_seconds=time.time() - t0,
+                                             input_size=list(self.input_size), **metrics))
 
     def on_trial_logged(self, vis, frozen, step: int, status: dict) -> None:
         """Per-generation best and mean mAP (generation = population-sized batches of

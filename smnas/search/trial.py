@@ -42,6 +42,19 @@ def read_stored(trial_dir: Path) -> Optional[dict]:
     return None
 
 
+def write_result(trial_dir: Path, result: dict) -> dict:
+    """Store a finished trial's result (``status='ok'``, keyed by ``arch``) atomically."""
+    atomic_write_json(Path(trial_dir) / RESULT, dict(result, status='ok'), indent=1)
+    return dict(result, status='ok')
+
+
+def write_failure(trial_dir: Path, arch: str, error: str, **details) -> dict:
+    """Store why a trial failed (``status='failed'``) atomically; ``details`` go beside it."""
+    failure = dict(status='failed', arch=arch, error=error, **details)
+    atomic_write_json(Path(trial_dir) / FAILURE, failure, indent=1)
+    return failure
+
+
 def _tail(path: Path, n: int = 4000) -> str:
     try:
         with open(path, 'rb') as f:
@@ -144,9 +157,8 @@ def _run_locked(cfg, trial_dir: Path, timeout: Optional[float], env: Optional[Di
         return result
     log_tail = _tail(log_path)
     cause = cause or _cause(log_tail, rc)
-    failure = dict(status='failed', arch=cfg.candidate['arch'], error=cause, returncode=rc,
-                   seconds=round(time.time() - t0, 1), log=str(log_path), log_tail=log_tail[-2000:])
-    atomic_write_json(trial_dir / FAILURE, failure, indent=1)
+    write_failure(trial_dir, cfg.candidate['arch'], cause, returncode=rc, seconds=round(time.time() - t0, 1),
+                  log=str(log_path), log_tail=log_tail[-2000:])
     raise TrialFailed(cause)
 
 
@@ -184,12 +196,12 @@ def main(argv=None) -> int:
                               repeats=measure.get('repeats', 10))
     cost = count_flops_params(model, size)
     result = dict(
-        status='ok', arch=cfg.candidate['arch'], input_size=list(size),
+        arch=cfg.candidate['arch'], input_size=list(size),
         **bbox_scores(metrics),
         metrics={k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))},
         train_seconds=round(train_s, 1), iters=int(cfg.train_cfg.get('max_iters', 0)),
         versions=collect_env_versions(), **latency, **cost)
-    atomic_write_json(Path(args.work_dir) / RESULT, result, indent=1)
+    write_result(Path(args.work_dir), result)
     return 0
 
 

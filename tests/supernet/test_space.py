@@ -44,3 +44,8 @@ def test_count_extremes_and_samples_are_valid():
 def test_invalid_subnets_name_the_rule(text, rule):
     with pytest.raises(InvalidSubnet, match=rf'\[{rule}\]'):
         SPACE.validate(text)
+
+
+def test_the_words_max_and_min_name_the_extremes():
+    assert SPACE.validate('max') == SPACE.max_subnet()
+    assert SPACE.validate(' MIN ') == SPACE.min_subnet()
