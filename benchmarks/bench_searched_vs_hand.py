@@ -31,9 +31,9 @@ from pathlib import Path
 
 from mmengine.config import DictAction
 
-from smnas.search.pareto import dominated_by
 from smnas.modular.finalists import load_finalists, retrain_config
 from smnas.reports.plots import new_figure, save_figure, style_axes
+from smnas.search.pareto import dominated_by
 from smnas.utils import atomic_write_json, atomic_write_text, collect_env_versions
 
 

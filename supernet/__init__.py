@@ -3,8 +3,8 @@ sandwich-rule algorithm, the FLOPs table and subnet export for the modular stage
 SM-NAS (one slimmable weight-sharing supernet trained once).
 
 This package is the lower layer: it imports torch, mmcv, mmdet and mmengine only,
-never the search package above it. Importing it is cheap and has no side effect: the space and its errors
-need neither mmdet nor mmcv. Registration with mmdet's registries is explicit:
+never the search package above it. Importing it is cheap and has no side effect:
+the space and its errors need neither mmdet nor mmcv. Registration with mmdet's registries is explicit:
 :func:`register_all_modules` (or importing ``supernet.models``, ``supernet.algorithm``
 and ``supernet.engine``, whose classes register themselves).
 """

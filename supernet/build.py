@@ -4,7 +4,8 @@
 A macro keeps configs short and their widths consistent: a higher layer registers a
 function that builds the whole searchable model dict from a few keys and the modular
 space (the modular stage registers ``StructureSupernet``: a detector around a
-structure of the structural stage). This module knows no macro itself, so it depends on nothing above it.
+structure of the structural stage). This module knows no macro itself, so it
+depends on nothing above it.
 """
 import inspect
 from typing import Callable, Dict, Optional

@@ -352,13 +352,6 @@ def test_searched_vs_hand_designed_table(tiny_data, tmp_path):
     assert {p['name']: p['mAP'] for p in rerun['points']} == {p['name']: p['mAP'] for p in out['points']}
 
 
-def test_dominance_names_who_dominates_whom():
-    from smnas.search.pareto import dominated_by
-
-    pts = [('E0', 0.30, 5.0), ('R18', 0.28, 9.0), ('R34', 0.33, 12.0), ('E1', 0.30, 5.0)]
-    assert dominated_by(pts) == {'E0': [], 'R18': ['E0', 'E1'], 'R34': [], 'E1': []}
-
-
 def test_a_table_mid_run_says_how_many_seeds_each_mean_has(tmp_path):
     bench = _bench('bench_searched_vs_hand')
 

@@ -42,11 +42,10 @@ class InheritedEvaluator:
     def __init__(self, cfg: Config, checkpoint: str, work_dir: str):
         from mmengine.runner import Runner
         from supernet.engine import unwrap_model
-
-        from ..modular.export import check_checkpoint_space
         from supernet.space import ModularSpace
 
         from ..engine import load_local_checkpoint
+        from ..modular.export import check_checkpoint_space
 
         self.space = ModularSpace.from_dict(dict(cfg.model.space))
         ckpt = load_local_checkpoint(checkpoint, map_location='cpu')

@@ -15,12 +15,9 @@ import time
 from typing import Dict, Optional, Tuple
 
 import torch
-from supernet.cost import TensorForward, dummy_batch, dummy_inputs, fixed_proposals, num_test_rois
+from supernet.cost import TensorForward, dummy_batch, dummy_inputs
 from supernet.ops import standardize_weight
 from torch import nn
-
-__all__ = ['TensorForward', 'count_flops_params', 'device_name', 'dummy_inputs', 'fixed_proposals',
-           'fold_weight_standardization', 'measure_latency', 'num_test_rois']
 
 
 def device_name(device: torch.device) -> str:

@@ -3,7 +3,7 @@ import multiprocessing as mp
 
 import optuna
 
-from smnas.search.pareto import hypervolume_2d, pareto_front, spread_along
+from smnas.search.pareto import dominated_by, hypervolume_2d, pareto_front, spread_along
 from smnas.search.study import open_study
 
 
@@ -43,3 +43,8 @@ def test_two_processes_create_the_same_sqlite_study_at_once(tmp_path):
     results = [q.get(timeout=5) for _ in procs]
     assert results == ['race'] * 3, results
     assert len(optuna.get_all_study_summaries(url)) == 1
+
+
+def test_dominance_names_who_dominates_whom():
+    pts = [('E0', 0.30, 5.0), ('R18', 0.28, 9.0), ('R34', 0.33, 12.0), ('E1', 0.30, 5.0)]
+    assert dominated_by(pts) == {'E0': [], 'R18': ['E0', 'E1'], 'R34': [], 'E1': []}
