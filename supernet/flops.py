@@ -16,12 +16,14 @@ FLOPs = sum over layers of positions x cost per position, with thop's convention
 parameters; RoIAlign, pooling and activations cost 0), so the total equals thop on
 the exported static model (checked by the tests).
 """
+import copy
 from typing import Dict, List, Optional, Tuple
 
 import torch
 from torch import nn
 
 from .cost import TensorForward, dummy_inputs, num_test_rois
+from .mutator import SubnetMutator
 from .space import ModularSpace, Subnet
 
 _TINY = (64, 64)  # the smallest input with every FPN level (P6 is 1x1 at stride 64)
@@ -102,9 +104,16 @@ def _probes(space: ModularSpace) -> List[Subnet]:
 class FlopsTable:
     """FLOPs of every subnet of one supernet detector at one input size.
 
+    The table reads shapes from a private replica of the detector: a copy on the CPU
+    with Weight Standardization off and its own mutator. Shapes depend on neither the
+    device nor WS, while WS dominates the time of the tiny forward that reads a
+    subnet's widths (it re-normalises every active weight slice at every call:
+    145 ms per subnet with it, 54 ms without, on the paper space, measured with
+    ``benchmarks/bench_flops_table.py``); and the caller's
+    supernet is never touched, not even its active subnet.
+
     Args:
-        supernet: a :class:`~supernet.algorithm.SandwichSupernet` (nothing of it is
-            changed: each forward runs inside ``mutator.use``).
+        supernet: a :class:`~supernet.algorithm.SandwichSupernet` (not changed).
         input_size: (w, h) of the search input.
         num_rois: proposals per image for two-stage detectors (default: the test-time
             budget, ``test_cfg.rpn.max_per_img``).
@@ -113,8 +122,12 @@ class FlopsTable:
     """
 
     def __init__(self, supernet: nn.Module, input_size: Tuple[int, int], num_rois: Optional[int] = None):
-        self.supernet = supernet
-        self.detector = supernet.architecture
+        self.space = supernet.space
+        self.detector = copy.deepcopy(supernet.architecture).cpu().eval()
+        for m in self.detector.modules():
+            if getattr(m, 'weight_std', False):
+                m.weight_std = False
+        self.mutator = SubnetMutator(self.detector, self.space)
         self.input_size = tuple(input_size)
         self.num_rois = num_test_rois(self.detector) if num_rois is None else int(num_rois)
         self._cache: Dict[str, float] = {}
@@ -123,7 +136,7 @@ class FlopsTable:
         # A layer's positions are the same in every subnet that runs it; full-depth
         # subnets run every block, and doubling at each block position runs every
         # projection shortcut.
-        for probe in _probes(self.supernet.space):
+        for probe in _probes(self.space):
             found: Dict[str, float] = {}
 
             def record(name, kind, m, x, y, found=found):
@@ -134,11 +147,11 @@ class FlopsTable:
                 self.positions.setdefault(name, n)
 
     def _run(self, subnet: Subnet, size, num_rois: int, record) -> None:
-        """One no-grad tensor forward of ``subnet`` at ``size`` with ``record`` hooked on
-        every costed layer; the previous subnet is active again afterwards."""
+        """One no-grad tensor forward of the replica at ``subnet`` and ``size`` with
+        ``record`` hooked on every costed layer."""
         recorder = _Recorder(self.detector, record)
         try:
-            with self.supernet.mutator.use(subnet):
+            with self.mutator.use(subnet):
                 data = dummy_inputs(self.detector, size)
                 with torch.no_grad():
                     TensorForward(self.detector, data['data_samples'], num_rois)(data['inputs'])
@@ -151,7 +164,7 @@ class FlopsTable:
         Args:
             subnet: a :class:`Subnet` or its string (validated against the space).
         """
-        sub = self.supernet.space.validate(subnet)
+        sub = self.space.validate(subnet)
         key = str(sub)
         if key not in self._cache:
             widths: Dict[str, Tuple[str, nn.Module, int, int]] = {}
