@@ -9,8 +9,8 @@ In one resumable run (every step is stored in the work dir; rerun the command to
 4. train each from scratch with one common schedule (the supernet config's, rescaled by
    ``--scratch-iters``, plus ``--retrain-options``) in its own process, score it on the
    same split (timed);
-5. report Kendall tau and Spearman rho between the two rankings (scipy), per-subnet mAP,
-   FLOPs and params;
+5. report Kendall tau and Spearman rho between the two rankings (scipy), each with a
+   bootstrap 95% interval over the subnets, per-subnet mAP, FLOPs and params;
 6. run the modular stage's search (``--search-subnets``, default 300, with the same
    supernet) and compare the whole stage, supernet training plus search, with training
    every searched subnet from scratch (each subnet's cost from a linear fit in GFLOPs of
@@ -22,7 +22,9 @@ In one resumable run (every step is stored in the work dir; rerun the command to
     python benchmarks/bench_rank_fidelity.py CONFIG --work-dir W ... --summary-only  # results so far
     python benchmarks/bench_rank_fidelity.py configs/supernet/bccd.py --quick        # about 35 min on 2 cores
 
-Results: ``<work-dir>/rank_fidelity.json`` and a printed table. With ``--json`` the
+State: ``truth.json`` (the ground truth) and ``variant_<name>.json`` per recipe in the
+work dir (:mod:`smnas.benchmarks.records`). Results: ``<work-dir>/rank_fidelity.json``
+and a printed table. With ``--json`` the
 results file is also a record: on a new machine (the work dir gone) a rerun restores
 from it every subnet trained from scratch, every variant's inherited scores and the
 search's cost, and trains only what it lacks; the supernet only if subnets are still to
@@ -33,11 +35,16 @@ import copy
 import json
 import random
 import signal
+import statistics
 import time
 from pathlib import Path
 
 from mmengine.config import DictAction
 
+from smnas.benchmarks.records import (TRUTH, VARIANT, logged_train_seconds, state_from_record, subnet_seeds,
+                                      variant_names)
+from smnas.benchmarks.stats import linear_fit, rank_agreement, resolved_pairs, seed_agreement, whole_seeds
+from smnas.benchmarks.store import JsonStore
 from smnas.data.prepare import prepare_data
 from smnas.engine import read_config, rescale_schedule, with_seed
 from smnas.engine.jobs import JobFailed, supernet_checkpoint, train_supernet
@@ -45,140 +52,9 @@ from smnas.search.pareto import spread_by_cost
 from smnas.utils import atomic_write_json, collect_env_versions
 
 
-def logged_train_seconds(work_dir: Path) -> float:
-    """Training time of an mmengine run from its logged step times, resumes included:
-    for every logged iteration the latest run's mean step time over the logging window
-    (validation and checkpointing excluded)."""
-    steps = {}
-    for scalars in sorted(Path(work_dir).glob('*/vis_data/scalars.json')):  # oldest run first
-        for line in scalars.read_text().splitlines():
-            rec = json.loads(line)
-            if 'lr' in rec and 'time' in rec:  # training lines only
-                steps[int(rec['step'])] = float(rec['time'])
-    total, prev = 0.0, 0
-    for step in sorted(steps):
-        total += steps[step] * (step - prev)
-        prev = step
-    return total
-
-
-def linear_fit(xs, ys):
-    """Least-squares ``y = a + b x``; returns (a, b, r2)."""
-    import numpy as np
-
-    x, y = np.asarray(xs, float), np.asarray(ys, float)
-    b, a = np.polyfit(x, y, 1) if len(set(xs)) > 1 else (0.0, float(y.mean()))
-    ss = float(((y - y.mean()) ** 2).sum())
-    r2 = 1.0 - float(((y - (a + b * x)) ** 2).sum()) / ss if ss > 0 else 1.0
-    return float(a), float(b), r2
-
-
-def merge_state(disk: dict, mine: dict, base: dict, depth: int = 2) -> dict:
-    """What to store when another process may have saved the same state since this one
-    loaded it (``base``): the keys this process changed win, every other key keeps the
-    stored value; dicts are merged key by key ``depth`` levels down (so two processes may
-    add different subnets' results, or different variants)."""
-    out = dict(disk)
-    for key, value in mine.items():
-        old = base.get(key)
-        if value == old:
-            continue
-        if depth > 0 and all(isinstance(v, dict) for v in (value, disk.get(key), old)):
-            out[key] = merge_state(disk[key], value, old, depth - 1)
-        else:
-            out[key] = value
-    return out
-
-
-def whole_seeds(seeds: dict) -> list:
-    """The seeds every subnet was trained with, in order.
-
-    A run adds a seed to one subnet at a time; averaging each subnet over only these
-    keeps a stopped run's ground truth the mean of the same seeds for every subnet.
-
-    Args:
-        seeds: ``{arch: {seed: mAP}}``, seeds as strings.
-
-    Returns:
-        The common seed names, sorted as integers.
-    """
-    common = set.intersection(*(set(m) for m in seeds.values())) if seeds else set()
-    return sorted(common, key=int)
-
-
-def subnet_seeds(arch: str, row: dict, noise: dict) -> dict:
-    """Every from-scratch mAP of one subnet by seed: seed 0, the seeds run's and, for the
-    noise run's subnet, the noise run's (trained the same way).
-
-    Args:
-        arch: the subnet.
-        row: its state (``mAP_scratch``, optional ``mAP_scratch_seeds``).
-        noise: the state's ``noise`` (``arch``, ``mAP`` by seed), or empty.
-
-    Returns:
-        ``{seed: mAP}``, a new dict.
-    """
-    seeds = dict(row.get('mAP_scratch_seeds') or {'0': row['mAP_scratch']})
-    if noise.get('arch') == arch:
-        for k, m in noise['mAP'].items():
-            seeds.setdefault(k, m)
-    return seeds
-
-
-def resolved_pairs(truth: dict, se: float) -> list:
-    """The pairs of subnets that the ground truth itself orders beyond its noise.
-
-    Args:
-        truth: ``{arch: mean from-scratch mAP}``.
-        se: the standard error of one of those means.
-
-    Returns:
-        ``(better, worse)`` pairs whose means differ by more than twice the standard
-        error of a difference of two means (2 * sqrt(2) * ``se``).
-    """
-    import itertools
-    import math
-
-    return [(a, b) if truth[a] > truth[b] else (b, a) for a, b in itertools.combinations(truth, 2)
-            if abs(truth[a] - truth[b]) > 2 * math.sqrt(2) * se]
-
-
-def seed_agreement(seeds: dict, truth_seeds: list) -> dict:
-    """How well the from-scratch ground truth reproduces itself across seeds.
-
-    Args:
-        seeds: ``{arch: {seed: mAP}}``.
-        truth_seeds: the seeds the ground truth averages (see :func:`whole_seeds`).
-
-    Returns:
-        ``seeds_per_subnet`` (fewest, most); ``pooled_std`` (a subnet's seed-to-seed
-        std, pooled over the subnets with two seeds or more); ``se_of_mean`` (that std
-        over the square root of the number of truth seeds); ``pairs_resolved`` of
-        ``pairs``: pairs of subnets whose truth means differ by more than twice the
-        standard error of a difference (:func:`resolved_pairs`); ``seed_pair_tau``:
-        Kendall tau between the rankings of every subnet by two truth seeds, for every
-        pair of them; the ceiling of what any supernet can reach against a one-seed
-        ground truth.
-    """
-    import itertools
-    import math
-    import statistics
-
-    from scipy.stats import kendalltau
-
-    counts = [len(m) for m in seeds.values()]
-    multi = [list(m.values()) for m in seeds.values() if len(m) > 1]
-    pooled = math.sqrt(statistics.fmean(statistics.variance(v) for v in multi)) if multi else float('nan')
-    se = pooled / math.sqrt(len(truth_seeds))
-    truth = {a: statistics.fmean(m[k] for k in truth_seeds) for a, m in seeds.items()}
-    # Whole rankings only: over the few subnets a partial seed has, tau is mostly +-1.
-    maps = list(seeds.values())
-    pair_tau = {f'{s0}-{s1}': float(kendalltau([m[s0] for m in maps], [m[s1] for m in maps])[0])
-                for s0, s1 in itertools.combinations(truth_seeds, 2)}
-    return dict(seeds_per_subnet=[min(counts), max(counts)], pooled_std=pooled, se_of_mean=se,
-                pairs=len(truth) * (len(truth) - 1) // 2, pairs_resolved=len(resolved_pairs(truth, se)),
-                seed_pair_tau=pair_tau,
-                mean_seed_pair_tau=statistics.fmean(pair_tau.values()) if pair_tau else None)
+def _plain(obj):
+    """A JSON round trip: config values as plain dicts, lists and numbers."""
+    return json.loads(json.dumps(obj))
 
 
 def spread_subnets(space, table, n: int, seed: int, pool: int = 2000) -> list:
@@ -190,47 +66,14 @@ def spread_subnets(space, table, n: int, seed: int, pool: int = 2000) -> list:
     return spread_by_cost(sorted(cands), table.flops, n)
 
 
-def state_from_record(rec: dict) -> dict:
-    """A work dir's state rebuilt from a results file (what :meth:`RankFidelity.summary`
-    wrote): the subnets' from-scratch results, the noise seeds, every variant's inherited
-    scores and supernet time, and the search's cost."""
-    keep = ('gflops', 'mAP_scratch', 'mAP_50_scratch', 'params_m', 'scratch_seconds', 'train_seconds',
-            'gflops_thop', 'mAP_scratch_seeds', 'error')
-    subnets = {a: {k: r[k] for k in keep if k in r} for a, r in rec['subnets'].items()}
-    variants = {}
-    for name, v in rec['variants'].items():
-        inherited = {a: dict(mAP=m) for a, m in v['mAP_inherited'].items()}
-        if name == 'base':  # the table keeps the base's timings and mAP_50
-            for a, r in rec['subnets'].items():
-                if 'inherited_seconds' in r:
-                    inherited[a] = dict(mAP=r['mAP_inherited'], mAP_50=r.get('mAP_50_inherited'),
-                                        seconds=r['inherited_seconds'])
-        variants[name] = dict(cfg_options=v.get('cfg_options') or {}, supernet_iters=v.get('supernet_iters'),
-                              supernet_seconds=v.get('supernet_seconds'),
-                              supernet_wall_seconds=v.get('supernet_wall_seconds'), inherited=inherited)
-    state = dict(space=rec['space'], scratch=rec.get('scratch_schedule'), subnets=subnets, variants=variants)
-    noise = rec.get('ground_truth_noise')
-    if noise:
-        state['noise'] = dict(arch=noise['arch'], mAP=dict(noise['mAP_by_seed']))
-    stage = rec.get('modular_stage')
-    if stage:
-        fit, n = stage['scratch_fit'], stage['searched_subnets']
-        total = stage.get('searched_gflops_sum')
-        if total is None:  # older records: from the priced total, linear in the GFLOPs
-            total = ((stage['every_searched_from_scratch_seconds'] - n * fit['seconds_at_0'])
-                     / fit['seconds_per_gflop'])
-        state['search_seconds'] = stage['search_seconds']
-        state['search'] = dict(subnets=n, target=n, gflops_sum=total,
-                               eval_seconds=stage['search_eval_seconds'], finalists=stage.get('finalists'))
-    return state
-
-
 class RankFidelity:
-    """The benchmark's steps over one work dir (``state.json`` holds what is done).
+    """The benchmark's steps over one work dir (see :mod:`smnas.benchmarks.records`).
 
     A *variant* is another supernet training recipe (``--variant NAME --cfg-options ...``:
     sandwich size, distillation, schedule...) scored against the same from-scratch
-    ground truth, which is trained once, by the ``base`` variant.
+    ground truth, which is trained once, by the ``base`` variant. Every change is one
+    transaction on the state file it belongs to, so runs sharing the work dir (a
+    variant beside a seeds run) keep each other's results.
     """
 
     def __init__(self, config: str, work_dir: str, cfg_options=None, retrain_options=None,
@@ -248,62 +91,53 @@ class RankFidelity:
         self.seed = seed
         self.variant = variant
         self.is_base = variant == 'base'
-        self.state_path = self.wd / 'state.json'
         self.record = record
-        self.state = json.loads(self.state_path.read_text()) if self.state_path.is_file() else {}
-        if not self.state.get('subnets') and record and Path(record).is_file():
-            # A new machine: what an earlier run recorded is not trained again.
-            self.state = state_from_record(json.loads(Path(record).read_text()))
-            print(f'[rank] restored from {record}: {len(self.state["subnets"])} subnets, variants '
-                  f'{sorted(self.state["variants"])}', flush=True)
-        # What this process loaded from disk: a restored state is all new, so the first save
-        # writes all of it.
-        self._loaded = {} if not self.state_path.is_file() else copy.deepcopy(self.state)
+        self.truth = JsonStore(self.wd / TRUTH)
+        self.vstore = JsonStore(self.wd / VARIANT.format(variant))
+        if not self.truth.read().get('subnets') and record and Path(record).is_file():
+            self._restore(record)
         self.search_subnets = int(search_subnets) if self.is_base else 0
         self.noise_seeds = int(noise_seeds) if self.is_base else 0
         self.scratch_seeds = max(int(scratch_seeds), 1) if self.is_base else 1
-        space = json.loads(json.dumps(self.cfg.model.space.to_dict()))
-        if self.state.setdefault('space', space) != space:
-            raise SystemExit(f'{self.wd} ranks subnets of the space {self.state["space"]}; the variant '
-                             f'{variant!r} trains {space}: variants may change how, not what, is trained')
-        if not self.is_base and not self.state.get('subnets'):
-            raise SystemExit(f'run the base variant in {self.wd} first: it trains the ground truth')
+        space = _plain(self.cfg.model.space.to_dict())
         # One common schedule: a stored run keeps the one it started with.
-        schedule = json.loads(json.dumps(dict(iters=scratch_iters, options=self.retrain_options)))
-        trained = any('mAP_scratch' in r for r in self.state.get('subnets', {}).values())
-        if self.is_base and trained and self.state.get('scratch', schedule) != schedule:
-            raise SystemExit(f'{self.wd} trained subnets from scratch with {self.state["scratch"]}; rerun '
-                             f'with the same --scratch-iters/--retrain-options, or use another --work-dir')
+        schedule = _plain(dict(iters=scratch_iters, options=self.retrain_options))
         self.scratch_iters = scratch_iters
-        if self.is_base:
-            self.state['scratch'] = schedule
-        self.vstate = self.state.setdefault('variants', {}).setdefault(variant, {})
-        # Every invocation's options are kept: a rerun that only resumes (or only adds a
-        # search option) must not erase what an earlier one ran with.
-        self.vstate.update(cfg_options=dict(self.vstate.get('cfg_options') or {},
-                                            **json.loads(json.dumps(cfg_options or {}))),
-                           supernet_iters=supernet_iters)
+        with self.truth.update() as truth:
+            if truth.setdefault('space', space) != space:
+                raise SystemExit(f'{self.wd} ranks subnets of the space {truth["space"]}; the variant '
+                                 f'{variant!r} trains {space}: variants may change how, not what, is trained')
+            if not self.is_base and not truth.get('subnets'):
+                raise SystemExit(f'run the base variant in {self.wd} first: it trains the ground truth')
+            trained = any('mAP_scratch' in r for r in truth.get('subnets', {}).values())
+            if self.is_base and trained and truth.get('scratch', schedule) != schedule:
+                raise SystemExit(f'{self.wd} trained subnets from scratch with {truth["scratch"]}; '
+                                 f'rerun with the same --scratch-iters/--retrain-options, or use '
+                                 f'another --work-dir')
+            if self.is_base:
+                truth['scratch'] = schedule
+        with self.vstore.update() as v:
+            # Every invocation's options are kept: a rerun that only resumes (or only adds a
+            # search option) must not erase what an earlier one ran with.
+            v.update(cfg_options=dict(v.get('cfg_options') or {}, **_plain(cfg_options or {})),
+                     supernet_iters=supernet_iters)
 
-    def _save(self) -> None:
-        """Store the state; a variant or seeds run may share the work dir with a running
-        search, so what another process stored since this one loaded is kept."""
-        import fcntl
-
-        with open(self.wd / 'state.json.lock', 'a') as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            disk = json.loads(self.state_path.read_text()) if self.state_path.is_file() else {}
-            atomic_write_json(self.state_path, merge_state(disk, self.state, self._loaded), indent=1)
-        # The base of the next merge: what this process has stored. A key it has not
-        # changed since keeps what another process stores meanwhile.
-        self._loaded = copy.deepcopy(self.state)
+    def _restore(self, record: str) -> None:
+        """A new machine: what an earlier run recorded is not trained again."""
+        truth, variants = state_from_record(json.loads(Path(record).read_text()))
+        with self.truth.update() as t:
+            t.update(truth)
+        for name, state in variants.items():
+            with JsonStore(self.wd / VARIANT.format(name)).update() as v:
+                v.update(state)
+        print(f'[rank] restored from {record}: {len(truth["subnets"])} subnets, variants '
+              f'{sorted(variants)}', flush=True)
 
     def _trained(self) -> None:
-        """Store a from-scratch result, and rewrite the results file (the record) with it:
-        a run stopped on a machine that is then lost keeps every training it finished."""
+        """Rewrite the results file (the record) after a from-scratch result: a run stopped
+        on a machine that is then lost keeps every training it finished."""
         if self.record:
-            atomic_write_json(self.record, self.summary(reload=False), indent=1)
-        else:
-            self._save()
+            atomic_write_json(self.record, self.summary(), indent=1)
 
     def supernet_dir(self, variant: str) -> Path:
         return self.wd / ('supernet' if variant == 'base' else f'supernet_{variant}')
@@ -323,23 +157,21 @@ class RankFidelity:
             except JobFailed as e:
                 raise SystemExit(str(e)) from None
             finally:
-                self.vstate['supernet_wall_seconds'] = (self.vstate.get('supernet_wall_seconds', 0.0)
-                                                        + time.time() - t0)
-                self._save()
+                with self.vstore.update() as v:
+                    v['supernet_wall_seconds'] = v.get('supernet_wall_seconds', 0.0) + time.time() - t0
         # Kept in the state: the logs that time it stay on this machine.
-        self.vstate['supernet_seconds'] = logged_train_seconds(d)
-        self._save()
+        with self.vstore.update() as v:
+            v['supernet_seconds'] = logged_train_seconds(d)
         return final
 
     def run(self) -> dict:
         from smnas.search.subnet import val_input_size
 
-        self._save()
         prepare_data(self.cfg.get('prepare_data'))
-        inherited = self.vstate.setdefault('inherited', {})
-        rows = self.state.get('subnets')
-        searched = self.state.get('search', {})
-        to_search = searched.get('subnets', 0) < self.search_subnets
+        inherited = self.vstore.read().get('inherited', {})
+        truth = self.truth.read()
+        rows = truth.get('subnets')
+        to_search = truth.get('search', {}).get('subnets', 0) < self.search_subnets
         ckpt = None
         if rows is None or any(a not in inherited for a in rows) or to_search:
             ckpt = self.train_supernet()
@@ -358,81 +190,96 @@ class RankFidelity:
 
         evaluator = InheritedEvaluator(self.cfg, str(ckpt), str(self.wd / 'eval'))
         table = FlopsTable(evaluator.model, val_input_size(self.cfg))
-        if 'subnets' not in self.state:
-            self.state['subnets'] = {k: {} for k in spread_subnets(evaluator.space, table, self.n, self.seed)}
-            self._save()
-        inherited = self.vstate.setdefault('inherited', {})
-        for arch, r in self.state['subnets'].items():
-            r['gflops'] = table.flops(arch) / 1e9
-            if arch not in inherited:
-                t0 = time.time()
-                m = evaluator.evaluate(arch)
-                inherited[arch] = dict(mAP=m['mAP'], mAP_50=m['mAP_50'], seconds=time.time() - t0)
-                self._save()
-                print(f'[rank] {self.variant} {arch}: inherited mAP {m["mAP"]:.4f} '
-                      f'({inherited[arch]["seconds"]:.1f} s)', flush=True)
+        with self.truth.update() as truth:
+            if 'subnets' not in truth:
+                truth['subnets'] = {k: {} for k in spread_subnets(evaluator.space, table, self.n, self.seed)}
+            for arch, r in truth['subnets'].items():
+                r['gflops'] = table.flops(arch) / 1e9
+            archs = list(truth['subnets'])
+        for arch in archs:
+            if arch in self.vstore.read().get('inherited', {}):
+                continue
+            t0 = time.time()
+            m = evaluator.evaluate(arch)
+            score = dict(mAP=m['mAP'], mAP_50=m['mAP_50'], seconds=time.time() - t0)
+            with self.vstore.update() as v:
+                v.setdefault('inherited', {})[arch] = score
+            print(f'[rank] {self.variant} {arch}: inherited mAP {m["mAP"]:.4f} ({score["seconds"]:.1f} s)',
+                  flush=True)
 
     def train_from_scratch(self, size) -> None:
         """Every picked subnet trained from scratch with the common schedule, in its own process."""
+        from smnas.modular.export import export_config
         from smnas.modular.finalists import retrain_config
         from smnas.search.trial import TrialFailed, run_trial_subprocess
-        from smnas.modular.export import export_config
 
-        def config(arch: str, seed: int):
+        def train(arch: str, seed: int) -> dict:
             out = self.wd / 'subnets' / arch
             cfg_path = export_config(self.cfg, arch, str(out))
             cfg = retrain_config(dict(config=cfg_path, arch=arch, input_size=list(size)),
                                  self.retrain_options, self.scratch_iters)
             if seed:
                 with_seed(cfg, seed)
-            return cfg, out / ('scratch' if not seed else f'scratch_seed{seed}')
+            return run_trial_subprocess(cfg, out / ('scratch' if not seed else f'scratch_seed{seed}'))
 
-        rows = self.state['subnets']
-        noise = self.state.get('noise', {})
-        for arch, r in rows.items():
+        def store(change) -> None:
+            with self.truth.update() as truth:
+                change(truth)
+            self._trained()
+
+        for arch, r in self.truth.read()['subnets'].items():
             if 'mAP_scratch' in r:
                 continue
             print(f'[rank] {arch}: training from scratch', flush=True)
             t0 = time.time()
             try:
-                res = run_trial_subprocess(*config(arch, 0))
+                res = train(arch, 0)
             except TrialFailed as e:
-                r['error'] = str(e)
+                result = dict(error=str(e))
             else:
                 # Wall time of the whole child: training, scoring and measuring it.
-                r.update(mAP_scratch=res['mAP'], mAP_50_scratch=res['mAP_50'], params_m=res['params'] / 1e6,
-                         scratch_seconds=time.time() - t0, train_seconds=res['train_seconds'],
-                         gflops_thop=res['flops'] / 1e9)
-            self._trained()
+                result = dict(mAP_scratch=res['mAP'], mAP_50_scratch=res['mAP_50'],
+                              params_m=res['params'] / 1e6, scratch_seconds=time.time() - t0,
+                              train_seconds=res['train_seconds'], gflops_thop=res['flops'] / 1e9)
+            store(lambda t, arch=arch, result=result: t['subnets'][arch].update(result))
         # A ground truth that resolves the ranking: every subnet again with other seeds, one
         # seed over all subnets at a time (a stopped run leaves whole seeds).
         for seed in range(1, self.scratch_seeds):
-            for arch, r in rows.items():
+            for arch in list(self.truth.read()['subnets']):
+                truth = self.truth.read()
+                r = truth['subnets'][arch]
                 if 'mAP_scratch' not in r:  # its seed 0 failed: the error says why
                     continue
-                if str(seed) in subnet_seeds(arch, r, noise):
+                if str(seed) in subnet_seeds(arch, r, truth.get('noise', {})):
                     continue
                 print(f'[rank] {arch}: training from scratch, seed {seed}', flush=True)
-                seeds = r.setdefault('mAP_scratch_seeds', {'0': r['mAP_scratch']})
                 try:
-                    seeds[str(seed)] = run_trial_subprocess(*config(arch, seed))['mAP']
+                    m = train(arch, seed)['mAP']
                 except TrialFailed as e:
                     print(f'[rank] {arch} seed {seed} failed: {e}', flush=True)
-                self._trained()
+                    continue
+
+                def add(t, arch=arch, seed=seed, m=m):
+                    row = t['subnets'][arch]
+                    row.setdefault('mAP_scratch_seeds', {'0': row['mAP_scratch']})[str(seed)] = m
+                store(add)
         # The ground truth's own noise: the median-FLOPs subnet again with other seeds.
+        truth = self.truth.read()
+        rows = truth['subnets']
         trained = sorted((r['gflops'], a) for a, r in rows.items() if 'mAP_scratch' in r)
         if self.noise_seeds and trained:
             arch = trained[len(trained) // 2][1]
-            noise = self.state.setdefault('noise', dict(arch=arch, mAP={'0': rows[arch]['mAP_scratch']}))
+            noise = truth.get('noise') or dict(arch=arch, mAP={'0': rows[arch]['mAP_scratch']})
             for seed in range(1, self.noise_seeds + 1):
                 if str(seed) in noise['mAP'] or noise['arch'] != arch:
                     continue
                 print(f'[rank] {arch}: training from scratch again, seed {seed}', flush=True)
                 try:
-                    noise['mAP'][str(seed)] = run_trial_subprocess(*config(arch, seed))['mAP']
+                    noise['mAP'][str(seed)] = train(arch, seed)['mAP']
                 except TrialFailed as e:
                     print(f'[rank] seed {seed} failed: {e}', flush=True)
-                self._trained()
+                snapshot = copy.deepcopy(noise)
+                store(lambda t, snapshot=snapshot: t.update(noise=snapshot))
 
     def search(self, ckpt: Path) -> None:
         """The modular stage's subnet search on the same supernet, timed (resumable: the
@@ -454,36 +301,25 @@ class RankFidelity:
                 print(f'[rank] searching {search.target} subnets with inherited weights', flush=True)
                 study = search.run()
             finally:
-                self.state['search_seconds'] = self.state.get('search_seconds', 0.0) + time.time() - t0
-                self._save()
+                with self.truth.update() as truth:
+                    truth['search_seconds'] = truth.get('search_seconds', 0.0) + time.time() - t0
             done = {a: o for a, o in arch_outcomes(study).items() if o['state'] == 'complete'}
-        self.state['search'] = dict(
-            subnets=len(done), target=search.target,
-            gflops_sum=sum(o['values'][1] / 1e9 for o in done.values()),
-            eval_seconds=sum(o['attrs'].get('eval_seconds', 0.0) for o in done.values()),
-            # what tools/search_subnet.py would export: searched against hand-designed trains them
-            finalists=[a for a, _, _ in select_finalists(study, 6)])
-        self._save()
+        with self.truth.update() as truth:
+            truth['search'] = dict(
+                subnets=len(done), target=search.target,
+                gflops_sum=sum(o['values'][1] / 1e9 for o in done.values()),
+                eval_seconds=sum(o['attrs'].get('eval_seconds', 0.0) for o in done.values()),
+                # what tools/search_subnet.py would export: searched against hand-designed trains them
+                finalists=[a for a, _, _ in select_finalists(study, 6)])
 
-    def summary(self, reload: bool = True) -> dict:
-        """Rank correlations of every variant against the from-scratch ground truth, the
-        per-subnet table and costs; written to ``rank_fidelity.json``.
+    def summary(self) -> dict:
+        """Rank correlations of every variant against the from-scratch ground truth, with
+        bootstrap intervals, the per-subnet table and costs, from what every process
+        sharing the work dir stored; written to ``rank_fidelity.json``."""
+        from scipy.stats import kendalltau
 
-        Both store the state first, then summarize what every process sharing the work
-        dir stored (a variant run beside a seeds run).
-
-        Args:
-            reload: also make that this process's state. Off mid-run, where the running
-                steps hold parts of the state they are filling in.
-        """
-        import statistics
-
-        from scipy.stats import kendalltau, spearmanr
-
-        self._save()
-        state = json.loads(self.state_path.read_text())
-        if reload:
-            self.state, self._loaded = state, copy.deepcopy(state)
+        state = self.truth.read()
+        vstates = {n: JsonStore(self.wd / VARIANT.format(n)).read() for n in variant_names(self.wd)}
         rows = {k: r for k, r in state['subnets'].items() if 'mAP_scratch' in r}
         seeds = {a: subnet_seeds(a, r, state.get('noise', {})) for a, r in rows.items()}
         # The ground truth: each subnet's from-scratch mAP, averaged over the seeds that every
@@ -495,26 +331,26 @@ class RankFidelity:
         # training itself orders beyond its noise say whether the supernet ranks as it does.
         resolved = resolved_pairs(truth, agreement['se_of_mean']) if agreement else []
         variants = {}
-        for name, v in state['variants'].items():
+        for name, v in vstates.items():
             inh = v.get('inherited', {})
             archs = [a for a in rows if a in inh]
-            variants[name] = dict(subnets=len(archs), cfg_options=v['cfg_options'],
+            variants[name] = dict(subnets=len(archs), cfg_options=v.get('cfg_options') or {},
                                   supernet_iters=v.get('supernet_iters'),
-                                  supernet_seconds=self.supernet_seconds(name, state),
+                                  supernet_seconds=self.supernet_seconds(name, v),
                                   supernet_wall_seconds=v.get('supernet_wall_seconds'),
                                   mAP_inherited={a: inh[a]['mAP'] for a in inh})
             if len(archs) >= 2:  # a ranking needs two subnets trained from scratch
                 x, y = [inh[a]['mAP'] for a in archs], [truth[a] for a in archs]
-                (tau, tau_p), (rho, rho_p) = kendalltau(x, y), spearmanr(x, y)
-                variants[name].update(kendall_tau=float(tau), kendall_p=float(tau_p), spearman_rho=float(rho),
-                                      spearman_p=float(rho_p),
-                                      kendall_tau_seed0=float(kendalltau(x, [rows[a]['mAP_scratch']
-                                                                             for a in archs])[0]))
+                variants[name].update(rank_agreement(x, y), kendall_tau_seed0=float(
+                    kendalltau(x, [rows[a]['mAP_scratch'] for a in archs])[0]))
+                ceiling = (agreement or {}).get('mean_seed_pair_tau')
+                if ceiling:
+                    variants[name]['tau_over_ceiling'] = variants[name]['kendall_tau'] / ceiling
                 if agreement:
                     pairs = [(a, b) for a, b in resolved if a in inh and b in inh]
                     agreed = sum(inh[a]['mAP'] > inh[b]['mAP'] for a, b in pairs)
                     variants[name].update(resolved_pairs=len(pairs), resolved_pairs_agreed=agreed)
-        base = state['variants']['base'].get('inherited', {})
+        base = vstates.get('base', {}).get('inherited', {})
         table = {a: dict(r, mAP_inherited=base[a]['mAP'], mAP_50_inherited=base[a]['mAP_50'],
                          inherited_seconds=base[a]['seconds']) if a in base else dict(r)
                  for a, r in state['subnets'].items()}
@@ -524,11 +360,12 @@ class RankFidelity:
         timed = [a for a in rows if a in base]
         mean_inh = sum(base[a]['seconds'] for a in timed) / max(len(timed), 1)
         mean_scr = sum(rows[a]['scratch_seconds'] for a in timed) / max(len(timed), 1)
-        b = variants['base']
+        b = variants.get('base', {})
         out = dict(config=self.config, subnets=table, kendall_tau=b.get('kendall_tau'),
                    kendall_p=b.get('kendall_p'), spearman_rho=b.get('spearman_rho'),
-                   spearman_p=b.get('spearman_p'), truth_seeds=truth_seeds, variants=variants,
-                   supernet_seconds=self.supernet_seconds('base', state),
+                   spearman_p=b.get('spearman_p'), truth_seeds=truth_seeds,
+                   truth_seed_tau=(agreement or {}).get('mean_seed_pair_tau'), variants=variants,
+                   supernet_seconds=variants.get('base', {}).get('supernet_seconds', 0.0),
                    mean_inherited_seconds=mean_inh, mean_scratch_seconds=mean_scr,
                    scratch_over_inherited=mean_scr / mean_inh if mean_inh else None,
                    scratch_schedule=state.get('scratch'), seed=self.seed, space=state['space'],
@@ -542,17 +379,14 @@ class RankFidelity:
         atomic_write_json(self.wd / 'rank_fidelity.json', out, indent=1)
         return out
 
-    def supernet_seconds(self, variant: str, state: dict) -> float:
+    def supernet_seconds(self, variant: str, vstate: dict) -> float:
         """A variant's supernet training time: from its logs if this machine has them, else
-        as ``state`` stored it when it finished (or restored from a record)."""
-        return (logged_train_seconds(self.supernet_dir(variant))
-                or state['variants'][variant].get('supernet_seconds') or 0.0)
+        as its state stored it when it finished (or restored from a record)."""
+        return logged_train_seconds(self.supernet_dir(variant)) or vstate.get('supernet_seconds') or 0.0
 
     def noise_summary(self, rows: dict, state: dict) -> dict:
         """Seed-to-seed spread of one subnet's from-scratch mAP, and the pairs of ranked
         subnets whose mAPs differ by less than it (their order is within training noise)."""
-        import statistics
-
         maps = list(state['noise']['mAP'].values())
         spread = max(maps) - min(maps)
         vals = sorted(r['mAP_scratch'] for r in rows.values())
@@ -568,7 +402,7 @@ class RankFidelity:
                               [r['scratch_seconds'] for r in rows.values()])
         search = state['search']
         # Summed over the searched subnets, a + b * GFLOPs is n * a + b * (their GFLOPs sum).
-        total = search['gflops_sum'] if 'gflops_sum' in search else sum(search['gflops'])  # older states
+        total = search['gflops_sum']
         every = search['subnets'] * a + b * total
         stage = supernet_seconds + state['search_seconds']
         return dict(searched_subnets=search['subnets'], searched_gflops_sum=total,
@@ -577,6 +411,11 @@ class RankFidelity:
                     search_eval_seconds=search['eval_seconds'], supernet_seconds=supernet_seconds,
                     stage_seconds=stage, scratch_fit=dict(seconds_at_0=a, seconds_per_gflop=b, r2=r2),
                     every_searched_from_scratch_seconds=every, every_searched_over_stage=every / stage)
+
+
+
+def _ci(interval) -> str:
+    return f'[95% {interval[0]:.2f}, {interval[1]:.2f}] ' if interval else ''
 
 
 def print_summary(s: dict) -> None:
@@ -593,8 +432,10 @@ def print_summary(s: dict) -> None:
         if 'kendall_tau' in v:
             resolved = (f'; orders {v["resolved_pairs_agreed"]}/{v["resolved_pairs"]} of the pairs the '
                         f'ground truth resolves as it does' if 'resolved_pairs' in v else '')
-            print(f'{n}: Kendall tau {v["kendall_tau"]:.3f} (p {v["kendall_p"]:.3f}), Spearman rho '
-                  f'{v["spearman_rho"]:.3f} (p {v["spearman_p"]:.3f}) over {v["subnets"]} subnets{resolved}')
+            print(f'{n}: Kendall tau {v["kendall_tau"]:.3f} {_ci(v.get("kendall_tau_ci95"))}(p '
+                  f'{v["kendall_p"]:.3f}), Spearman rho {v["spearman_rho"]:.3f} '
+                  f'{_ci(v.get("spearman_rho_ci95"))}(p {v["spearman_p"]:.3f}) over {v["subnets"]} '
+                  f'subnets{resolved}')
     if 'ground_truth_seeds' in s:
         g = s['ground_truth_seeds']
         tau = g['mean_seed_pair_tau']

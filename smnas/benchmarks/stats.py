@@ -1,0 +1,126 @@
+"""Statistics of rank fidelity: rank correlations with bootstrap intervals, a
+from-scratch ground truth's agreement with itself, and the pairs it resolves."""
+import itertools
+import math
+import random
+import statistics
+from typing import Dict, List, Optional, Sequence, Tuple
+
+
+def linear_fit(xs: Sequence[float], ys: Sequence[float]) -> Tuple[float, float, float]:
+    """Least-squares ``y = a + b x``.
+
+    Returns:
+        (a, b, r2).
+    """
+    import numpy as np
+
+    x, y = np.asarray(xs, float), np.asarray(ys, float)
+    b, a = np.polyfit(x, y, 1) if len(set(xs)) > 1 else (0.0, float(y.mean()))
+    ss = float(((y - y.mean()) ** 2).sum())
+    r2 = 1.0 - float(((y - (a + b * x)) ** 2).sum()) / ss if ss > 0 else 1.0
+    return float(a), float(b), r2
+
+
+def rank_agreement(x: Sequence[float], y: Sequence[float], resamples: int = 2000,
+                   seed: int = 0) -> Dict[str, object]:
+    """Kendall tau and Spearman rho between two scorings of the same items, each with a
+    95% percentile bootstrap interval over the items (resampled with replacement; draws
+    whose scores all tie are left out).
+
+    Args:
+        x, y: the two scores of every item, in the same order.
+        resamples: bootstrap draws.
+        seed: seed of the draws.
+
+    Returns:
+        ``kendall_tau``, ``kendall_p``, ``kendall_tau_ci95`` ([low, high]),
+        ``spearman_rho``, ``spearman_p``, ``spearman_rho_ci95``.
+    """
+    from scipy.stats import kendalltau, spearmanr
+
+    (tau, tau_p), (rho, rho_p) = kendalltau(x, y), spearmanr(x, y)
+    rng = random.Random(seed)
+    n = len(x)
+    taus, rhos = [], []
+    for _ in range(resamples):
+        idx = [rng.randrange(n) for _ in range(n)]
+        bx, by = [x[i] for i in idx], [y[i] for i in idx]
+        if len(set(bx)) < 2 or len(set(by)) < 2:
+            continue
+        taus.append(float(kendalltau(bx, by)[0]))
+        rhos.append(float(spearmanr(bx, by)[0]))
+    return dict(kendall_tau=float(tau), kendall_p=float(tau_p), kendall_tau_ci95=_percentiles(taus),
+                spearman_rho=float(rho), spearman_p=float(rho_p), spearman_rho_ci95=_percentiles(rhos))
+
+
+def _percentiles(values: List[float]) -> Optional[List[float]]:
+    values = sorted(v for v in values if not math.isnan(v))
+    if not values:
+        return None
+    return [values[int(0.025 * (len(values) - 1))], values[int(math.ceil(0.975 * (len(values) - 1)))]]
+
+
+def whole_seeds(seeds: Dict[str, Dict[str, float]]) -> List[str]:
+    """The seeds every subnet was trained with, in order.
+
+    A run adds a seed to one subnet at a time; averaging each subnet over only these
+    keeps a stopped run's ground truth the mean of the same seeds for every subnet.
+
+    Args:
+        seeds: ``{arch: {seed: mAP}}``, seeds as strings.
+
+    Returns:
+        The common seed names, sorted as integers.
+    """
+    common = set.intersection(*(set(m) for m in seeds.values())) if seeds else set()
+    return sorted(common, key=int)
+
+
+def resolved_pairs(truth: Dict[str, float], se: float) -> List[Tuple[str, str]]:
+    """The pairs of subnets that the ground truth itself orders beyond its noise.
+
+    Args:
+        truth: ``{arch: mean from-scratch mAP}``.
+        se: the standard error of one of those means.
+
+    Returns:
+        ``(better, worse)`` pairs whose means differ by more than twice the standard
+        error of a difference of two means (2 * sqrt(2) * ``se``).
+    """
+    return [(a, b) if truth[a] > truth[b] else (b, a) for a, b in itertools.combinations(truth, 2)
+            if abs(truth[a] - truth[b]) > 2 * math.sqrt(2) * se]
+
+
+def seed_agreement(seeds: Dict[str, Dict[str, float]], truth_seeds: List[str]) -> dict:
+    """How well the from-scratch ground truth reproduces itself across seeds.
+
+    Args:
+        seeds: ``{arch: {seed: mAP}}``.
+        truth_seeds: the seeds the ground truth averages (see :func:`whole_seeds`).
+
+    Returns:
+        ``seeds_per_subnet`` (fewest, most); ``pooled_std`` (a subnet's seed-to-seed
+        std, pooled over the subnets with two seeds or more); ``se_of_mean`` (that std
+        over the square root of the number of truth seeds); ``pairs_resolved`` of
+        ``pairs``: pairs of subnets whose truth means differ by more than twice the
+        standard error of a difference (:func:`resolved_pairs`); ``seed_pair_tau``:
+        Kendall tau between the rankings of every subnet by two truth seeds, for every
+        pair of them, and their mean: the ceiling of what any supernet can reach against
+        a one-seed ground truth.
+    """
+    from scipy.stats import kendalltau
+
+    counts = [len(m) for m in seeds.values()]
+    multi = [list(m.values()) for m in seeds.values() if len(m) > 1]
+    pooled = math.sqrt(statistics.fmean(statistics.variance(v) for v in multi)) if multi else float('nan')
+    se = pooled / math.sqrt(len(truth_seeds))
+    truth = {a: statistics.fmean(m[k] for k in truth_seeds) for a, m in seeds.items()}
+    # Whole rankings only: over the few subnets a partial seed has, tau is mostly +-1.
+    maps = list(seeds.values())
+    pair_tau = {f'{s0}-{s1}': float(kendalltau([m[s0] for m in maps], [m[s1] for m in maps])[0])
+                for s0, s1 in itertools.combinations(truth_seeds, 2)}
+    return dict(seeds_per_subnet=[min(counts), max(counts)], pooled_std=pooled, se_of_mean=se,
+                pairs=len(truth) * (len(truth) - 1) // 2, pairs_resolved=len(resolved_pairs(truth, se)),
+                seed_pair_tau=pair_tau,
+                mean_seed_pair_tau=statistics.fmean(pair_tau.values()) if pair_tau else None)

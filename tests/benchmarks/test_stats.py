@@ -1,0 +1,47 @@
+"""Statistics of rank fidelity (smnas.benchmarks.stats)."""
+import pytest
+
+from smnas.benchmarks.stats import linear_fit, rank_agreement, resolved_pairs, seed_agreement
+
+
+def test_seed_agreement_of_a_ground_truth():
+    # three subnets whose two seeds rank them alike; seed means 0.2/0.5/0.8
+    seeds = {'a': {'0': 0.05, '1': 0.35}, 'b': {'0': 0.35, '1': 0.65}, 'c': {'0': 0.65, '1': 0.95}}
+    g = seed_agreement(seeds, ['0', '1'])
+    assert g['seed_pair_tau'] == {'0-1': pytest.approx(1.0)} and g['seeds_per_subnet'] == [2, 2]
+    assert g['pooled_std'] == pytest.approx(0.15 * 2 ** 0.5) and g['se_of_mean'] == pytest.approx(0.15)
+    assert (g['pairs'], g['pairs_resolved']) == (3, 1)  # only a-c differ by more than 2*sqrt(2)*0.15
+    seeds['c'] = {'0': 0.0, '1': 1.0}  # seed 0 ranks c last, seed 1 first: 1 of 3 pairs concordant
+    assert seed_agreement(seeds, ['0', '1'])['seed_pair_tau']['0-1'] == pytest.approx(-1 / 3)
+
+
+def test_a_partial_seed_is_not_ranked():
+    # a seed that only some subnets have yet is not ranked against the others (2 subnets: tau +-1)
+    seeds = {'a': {'0': 0.05, '1': 0.35, '2': 0.9}, 'b': {'0': 0.35, '1': 0.65, '2': 0.1},
+             'c': {'0': 0.0, '1': 1.0}}
+    assert seed_agreement(seeds, ['0', '1'])['seed_pair_tau'] == {'0-1': pytest.approx(-1 / 3)}
+
+
+def test_resolved_pairs_list_the_better_subnet_first():
+    assert resolved_pairs({'a': 0.2, 'b': 0.5, 'c': 0.8}, 0.15) == [('c', 'a')]
+
+
+def test_linear_fit_recovers_a_line():
+    a, b, r2 = linear_fit([1.0, 2.0, 4.0], [12.0, 14.0, 18.0])
+    assert (a, b, r2) == (pytest.approx(10.0), pytest.approx(2.0), pytest.approx(1.0))
+
+
+def test_rank_agreement_of_identical_rankings_is_one_with_a_closed_interval():
+    r = rank_agreement([1, 2, 3, 4, 5, 6], [10, 20, 30, 40, 50, 60], resamples=200)
+    assert r['kendall_tau'] == pytest.approx(1.0) and r['spearman_rho'] == pytest.approx(1.0)
+    assert r['kendall_tau_ci95'] == [pytest.approx(1.0), pytest.approx(1.0)]
+
+
+def test_the_bootstrap_interval_holds_the_estimate_and_is_seeded():
+    x = [0.1, 0.4, 0.2, 0.5, 0.3, 0.8, 0.6, 0.7, 0.9, 0.05]
+    y = [0.2, 0.3, 0.1, 0.6, 0.5, 0.7, 0.4, 0.9, 0.8, 0.15]
+    r = rank_agreement(x, y, resamples=500, seed=1)
+    low, high = r['kendall_tau_ci95']
+    assert -1.0 <= low < r['kendall_tau'] < high <= 1.0
+    assert rank_agreement(x, y, resamples=500, seed=1) == r
+    assert rank_agreement(x, y, resamples=500, seed=2)['kendall_tau_ci95'] != r['kendall_tau_ci95']
