@@ -208,6 +208,8 @@ class Pipeline:
 
     def report(self, structure: str, records: List[dict]) -> Path:
         """Write ``report.md``: what each stage produced and cost, and the final table."""
+        from .reports.tables import finalists_table
+
         stages = self.state['stages']
         total = sum(s.get('seconds', 0) for s in stages.values())
         lines = ['# SM-NAS pipeline', '', f'- config: `{self.cfg.filename}`',
@@ -222,16 +224,7 @@ class Pipeline:
         for name in ('structural', 'supernet', 'subnet_search', 'retrain'):
             if name in stages:
                 lines.append(f'| {name} | {stages[name]["seconds"]:.0f} | `{outputs[name]}` |')
-        lines += [f'| total | {total:.0f} | |', '', '## Finalists', '',
-                  '| model | subnet | params (M) | GFLOPs | latency (ms) | mAP inherited | mAP retrained |',
-                  '|---|---|---|---|---|---|---|']
-        def fmt(r, key, spec):
-            return '' if r.get(key) is None else format(r[key], spec)
-        for r in records:
-            failed = f' (failed: {r["error"]})' if r.get('error') else ''
-            lines.append(f'| {r["name"]} | `{r["arch"]}` | {fmt(r, "params", ".2f")} | {r["gflops"]:.3f} | '
-                         f'{fmt(r, "latency_ms", ".1f")} | {r["mAP_inherited"]:.4f} | '
-                         f'{fmt(r, "mAP_retrained", ".4f")}{failed} |')
+        lines += [f'| total | {total:.0f} | |', '', '## Finalists', ''] + finalists_table(records)
         lines += ['', 'Details: `search/report.md` (search plot, front, finalists), `structural/report.md`; '
                   'TensorBoard: `tensorboard --logdir ' + str(self.work_dir) + '`.']
         path = self.work_dir / 'report.md'

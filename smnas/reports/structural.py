@@ -1,6 +1,4 @@
 """Report of a structural search: trials.csv, pareto.png, report.md and the C0-C5 configs."""
-import csv
-import io
 import time
 from pathlib import Path
 from typing import Dict, List
@@ -10,6 +8,7 @@ from ..search.pareto import hypervolume_2d, pareto_front, spread_along
 from ..search.study import arch_outcomes
 from ..utils import atomic_write_text
 from .plots import new_figure, save_figure, style_axes
+from .tables import duplicate_counts, write_csv
 
 COLUMNS = ('arch', 'state', 'trial', 'mAP', 'mAP_50', 'latency_ms', 'gflops', 'mparams', 'input_size',
            'device', 'train_seconds', 'duplicates', 'error')
@@ -17,10 +16,7 @@ COLUMNS = ('arch', 'state', 'trial', 'mAP', 'mAP_50', 'latency_ms', 'gflops', 'm
 
 def _rows(study) -> List[Dict[str, object]]:
     outcomes = arch_outcomes(study)
-    dup: Dict[str, int] = {}
-    for t in study.get_trials(deepcopy=False):
-        if 'duplicate_of' in t.user_attrs:
-            dup[t.user_attrs['arch']] = dup.get(t.user_attrs['arch'], 0) + 1
+    dup = duplicate_counts(study)
     rows = []
     for arch, o in outcomes.items():
         a = o.get('attrs', {})
@@ -68,11 +64,7 @@ def write_structural_report(search, study) -> Dict[str, Path]:
     pts = [(r['arch'], r['mAP'], r['latency_ms']) for r in done]
     front = pareto_front(pts)
     picks = spread_along(front, 6)
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=COLUMNS)
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write_text(wd / 'trials.csv', buf.getvalue())
+    write_csv(wd / 'trials.csv', rows, COLUMNS)
     out = dict(trials_csv=wd / 'trials.csv', report=wd / 'report.md', pareto=wd / 'pareto.png')
     if done:
         _plot(rows, front, picks, out['pareto'])

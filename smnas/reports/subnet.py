@@ -5,8 +5,6 @@ and the front; the finalists part, once they are retrained, is the paper-style
 table: params, FLOPs, latency on the named device, mAP with inherited weights and
 mAP after retraining from scratch.
 """
-import csv
-import io
 import time
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -15,16 +13,14 @@ from ..search.pareto import pareto_front
 from ..search.study import arch_outcomes
 from ..utils import atomic_write_text
 from .plots import new_figure, save_figure, style_axes
+from .tables import duplicate_counts, finalists_table, markdown_table, write_csv
 
 COLUMNS = ('arch', 'state', 'trial', 'mAP', 'mAP_50', 'gflops', 'eval_seconds', 'duplicates', 'error')
 
 
 def search_rows(study) -> List[Dict[str, object]]:
     """One row per evaluated (or failed) subnet, by FLOPs."""
-    dup: Dict[str, int] = {}
-    for t in study.get_trials(deepcopy=False):
-        if 'duplicate_of' in t.user_attrs:
-            dup[t.user_attrs['arch']] = dup.get(t.user_attrs['arch'], 0) + 1
+    dup = duplicate_counts(study)
     rows = []
     for arch, o in arch_outcomes(study).items():
         a = o.get('attrs', {})
@@ -63,10 +59,6 @@ def _plot(rows, front, finalists, path: Path) -> None:
     save_figure(fig, path)
 
 
-def _fmt(v, spec: str) -> str:
-    return '' if v is None or v == '' else format(v, spec)
-
-
 def write_subnet_report(search, study, finalists: Optional[List[dict]] = None) -> Dict[str, Path]:
     """Write ``trials.csv``, ``search.png`` and ``report.md`` in the search's work dir.
 
@@ -84,12 +76,8 @@ def write_subnet_report(search, study, finalists: Optional[List[dict]] = None) -
     rows = search_rows(study)
     done = [r for r in rows if r['state'] == 'complete']
     front = pareto_front([(r['arch'], r['mAP'], r['gflops'] * 1e9) for r in done])
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=COLUMNS)
-    writer.writeheader()
-    writer.writerows(rows)
     out = dict(trials_csv=wd / 'trials.csv', report=wd / 'report.md', plot=wd / 'search.png')
-    atomic_write_text(out['trials_csv'], buf.getvalue())
+    write_csv(out['trials_csv'], rows, COLUMNS)
     if done:
         _plot(rows, front, finalists, out['plot'])
     st = search.status(study)
@@ -121,19 +109,10 @@ def write_subnet_report(search, study, finalists: Optional[List[dict]] = None) -
                       f'(fewer than six).', '']
         lines += [f'Latency: median batch-1 `test_step` on {device}. mAP: val bbox mAP; retrained '
                   f'= trained from scratch (training config: `finalists/E*/retrain/config.py`, log and '
-                  f'checkpoints beside it).', '',
-                  '| model | subnet | params (M) | GFLOPs | latency (ms) | mAP inherited | mAP retrained '
-                  '| mAP@0.5 retrained | config |', '|---|---|---|---|---|---|---|---|---|']
-        for f in finalists:
-            lines.append(
-                f'| {f["name"]} | `{f["arch"]}` | {_fmt(f.get("params"), ".2f")} | {f["gflops"]:.3f} | '
-                f'{_fmt(f.get("latency_ms"), ".1f")} | {f["mAP_inherited"]:.4f} | '
-                f'{_fmt(f.get("mAP_retrained"), ".4f")} | {_fmt(f.get("mAP_50_retrained"), ".4f")} | '
-                f'`{f["config"]}` |')
-    lines += ['', '![search](search.png)', '', '## Pareto front (inherited weights)', '',
-              '| subnet | GFLOPs | mAP |', '|---|---|---|']
-    for arch, m, flops in front:
-        lines.append(f'| `{arch}` | {flops / 1e9:.3f} | {m:.4f} |')
+                  f'checkpoints beside it).', ''] + finalists_table(finalists)
+    lines += ['', '![search](search.png)', '', '## Pareto front (inherited weights)', '']
+    lines += markdown_table(['subnet', 'GFLOPs', 'mAP'],
+                            [(f'`{arch}`', f'{flops / 1e9:.3f}', f'{m:.4f}') for arch, m, flops in front])
     lines += ['', f'All {len(rows)} evaluated subnets: `trials.csv`.']
     atomic_write_text(out['report'], '\n'.join(lines) + '\n')
     return out
