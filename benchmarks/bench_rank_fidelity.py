@@ -211,12 +211,13 @@ class RankFidelity:
         """Every picked subnet trained from scratch with the common schedule, in its own process."""
         from smnas.modular.export import export_config
         from smnas.modular.finalists import retrain_config
+        from smnas.records import Finalist
         from smnas.search.trial import TrialFailed, run_trial_subprocess
 
-        def train(arch: str, seed: int) -> dict:
+        def train(arch: str, seed: int):
             out = self.wd / 'subnets' / arch
             cfg_path = export_config(self.cfg, arch, str(out))
-            cfg = retrain_config(dict(config=cfg_path, arch=arch, input_size=list(size)),
+            cfg = retrain_config(Finalist(name=arch, arch=arch, config=cfg_path, input_size=list(size)),
                                  self.retrain_options, self.scratch_iters)
             if seed:
                 with_seed(cfg, seed)
@@ -238,9 +239,9 @@ class RankFidelity:
                 result = dict(error=str(e))
             else:
                 # Wall time of the whole child: training, scoring and measuring it.
-                result = dict(mAP_scratch=res['mAP'], mAP_50_scratch=res['mAP_50'],
-                              params_m=res['params'] / 1e6, scratch_seconds=time.time() - t0,
-                              train_seconds=res['train_seconds'], gflops_thop=res['flops'] / 1e9)
+                result = dict(mAP_scratch=res.mAP, mAP_50_scratch=res.mAP_50, params_m=res.params / 1e6,
+                              scratch_seconds=time.time() - t0, train_seconds=res.train_seconds,
+                              gflops_thop=res.flops / 1e9)
             store(lambda t, arch=arch, result=result: t['subnets'][arch].update(result))
         # A ground truth that resolves the ranking: every subnet again with other seeds, one
         # seed over all subnets at a time (a stopped run leaves whole seeds).
@@ -254,7 +255,7 @@ class RankFidelity:
                     continue
                 print(f'[rank] {arch}: training from scratch, seed {seed}', flush=True)
                 try:
-                    m = train(arch, seed)['mAP']
+                    m = train(arch, seed).mAP
                 except TrialFailed as e:
                     print(f'[rank] {arch} seed {seed} failed: {e}', flush=True)
                     continue
@@ -275,7 +276,7 @@ class RankFidelity:
                     continue
                 print(f'[rank] {arch}: training from scratch again, seed {seed}', flush=True)
                 try:
-                    noise['mAP'][str(seed)] = train(arch, seed)['mAP']
+                    noise['mAP'][str(seed)] = train(arch, seed).mAP
                 except TrialFailed as e:
                     print(f'[rank] seed {seed} failed: {e}', flush=True)
                 snapshot = copy.deepcopy(noise)

@@ -24,6 +24,7 @@ trained here (``--iters``).
 """
 import argparse
 import copy
+import dataclasses
 import json
 import shutil
 import statistics
@@ -32,20 +33,21 @@ from pathlib import Path
 from mmengine.config import DictAction
 
 from smnas.modular.finalists import load_finalists, retrain_config
+from smnas.records import Finalist
 from smnas.reports.plots import new_figure, save_figure, style_axes
 from smnas.search.pareto import dominated_by
 from smnas.utils import atomic_write_json, atomic_write_text, collect_env_versions
 
 
-def baseline_config(finalist: dict, backbone: str, num_classes: int):
+def baseline_config(finalist: Finalist, backbone: str, num_classes: int):
     """The finalist's retraining config with the model replaced by a standard
     ``<backbone>`` FPN Faster R-CNN (same data, input size and schedule, overrides
     included)."""
     from smnas.structural import Candidate
     from smnas.structural.builder import build_model_cfg
 
-    cfg = retrain_config(finalist, finalist.get('retrain_overrides'), finalist.get('retrain_iters'))
-    w, h = finalist['input_size']
+    cfg = retrain_config(finalist, finalist.retrain_overrides, finalist.retrain_iters)
+    w, h = finalist.input_size
     arch = f'{backbone}_fpn-p2p5-p6_rpn_rcnn_{w}x{h}'
     model = build_model_cfg(Candidate.parse(arch), num_classes, fpn_channels=256, fc_channels=1024)
     model['test_cfg'] = cfg.model.get('test_cfg', model['test_cfg'])  # the same score threshold
@@ -103,8 +105,8 @@ def train_run(name: str, seed: int, cfg, run_dir: Path, record: dict, timeout):
     except TrialFailed as e:
         print(f'[hand] {name} seed {seed} failed: {e}', flush=True)
         return None
-    return dict(mAP=res['mAP'], mAP_50=res['mAP_50'], gflops=res['flops'] / 1e9, params_m=res['params'] / 1e6,
-                latency_ms=res['latency_ms'], train_seconds=res['train_seconds'])
+    return dict(mAP=res.mAP, mAP_50=res.mAP_50, gflops=res.flops / 1e9, params_m=res.params / 1e6,
+                latency_ms=res.latency_ms, train_seconds=res.train_seconds)
 
 
 def summarize(point: dict) -> dict:
@@ -198,26 +200,25 @@ def main():
     if not finalists:
         raise SystemExit(f'{wd} has no finalists: run tools/search_subnet.py, or tools/retrain.py '
                          f'{wd} --config CONFIG --subnets ..., first')
-    retrained = [f for f in finalists if f.get('mAP_retrained') is not None]
-    iters = retrained[0].get('retrain_iters') if retrained else args.iters
-    overrides = retrained[0].get('retrain_overrides') if retrained else {}
+    retrained = [f for f in finalists if f.retrained]
+    iters = retrained[0].retrain_iters if retrained else args.iters
+    overrides = retrained[0].retrain_overrides if retrained else {}
     if args.iters and iters != args.iters:
         raise SystemExit(f'the finalists in {wd} were retrained for {iters} iterations, not --iters '
                          f'{args.iters}: every model trains with one schedule')
     meta = dict(search_dir=str(wd), schedule=dict(iters=iters, overrides=overrides or {}),
-                input_size=finalists[0]['input_size'], versions=collect_env_versions())
+                input_size=finalists[0].input_size, versions=collect_env_versions())
     record = load_record(args.json, meta['schedule'], meta['input_size'])
-    first = dict(finalists[0], retrain_iters=iters, retrain_overrides=overrides)
+    first = dataclasses.replace(finalists[0], retrain_iters=iters, retrain_overrides=overrides)
     num_classes = _num_classes(retrain_config(first).model)
     models = []  # (row, its seed-0 config, its seed-0 folder)
     for f in finalists:
-        row = dict(name=f['name'], kind='searched', arch=f['arch'], runs={})
-        if f.get('mAP_retrained') is not None:  # tools/retrain.py trained its seed 0
-            row['runs']['0'] = dict(mAP=f['mAP_retrained'], mAP_50=f.get('mAP_50_retrained'),
-                                    gflops=f['gflops_thop'], params_m=f['params'], latency_ms=f['latency_ms'],
-                                    train_seconds=f.get('train_seconds'))
+        row = dict(name=f.name, kind='searched', arch=f.arch, runs={})
+        if f.retrained:  # tools/retrain.py trained its seed 0
+            row['runs']['0'] = dict(mAP=f.mAP_retrained, mAP_50=f.mAP_50_retrained, gflops=f.gflops_thop,
+                                    params_m=f.params, latency_ms=f.latency_ms, train_seconds=f.train_seconds)
         models.append((row, retrain_config(f, overrides, iters),
-                       wd / 'finalists' / f['name'] / 'retrain'))  # where tools/retrain.py trains it
+                       wd / 'finalists' / f.name / 'retrain'))  # where tools/retrain.py trains it
     for bb in args.baselines:
         cfg = baseline_config(first, bb, num_classes)
         models.append((dict(name=bb.upper(), kind='hand-designed', arch=cfg.candidate['arch'], runs={}), cfg,

@@ -190,7 +190,7 @@ class Pipeline:
         study = search.run()
         finalists = load_finalists(d) or export_finalists(search, study, int(spec.get('finalists', 6)))
         write_subnet_report(search, study, finalists)
-        self._record('subnet_search', t0, finalists=[f['arch'] for f in finalists])
+        self._record('subnet_search', t0, finalists=[f.arch for f in finalists])
         return search, study
 
     def retrain(self, search, study) -> List[dict]:
@@ -203,7 +203,7 @@ class Pipeline:
         self._say(f'4/4 finalists retrained from scratch -> {search.work_dir}/finalists')
         records = retrain_finalists(search.work_dir, spec.get('cfg_options'), spec.get('timeout'))
         write_subnet_report(search, study, records)
-        self._record('retrain', t0, failed=[r['name'] for r in records if r.get('error')])
+        self._record('retrain', t0, failed=[r.name for r in records if r.error])
         return records
 
     def report(self, structure: str, records: List[dict]) -> Path:

@@ -235,6 +235,7 @@ def test_a_record_restores_and_ranks_against_whole_seeds(rank_record, tmp_path):
 
 def test_the_record_keeps_every_training_of_a_stopped_run(rank_record, monkeypatch, tmp_path):
     import smnas.search.trial
+    from smnas.records import TrialResult
 
     trained = []
     a, b, c = rank_record['subnets']
@@ -247,7 +248,7 @@ def test_the_record_keeps_every_training_of_a_stopped_run(rank_record, monkeypat
         # meanwhile a variant run sharing the work dir stores its scores in its own file
         scores = {a: dict(mAP=0.5), b: dict(mAP=0.6), c: dict(mAP=0.7)}
         (work / 'variant_other.json').write_text(json.dumps(dict(cfg_options={}, inherited=scores)))
-        return dict(mAP=0.7, mAP_50=0.9)
+        return TrialResult(arch=c, mAP=0.7, mAP_50=0.9, input_size=[96, 64])
 
     monkeypatch.setattr(smnas.search.trial, 'run_trial_subprocess', train)
     with pytest.raises(KeyboardInterrupt):

@@ -60,8 +60,8 @@ def main():
     meta_path = Path(args.work_dir) / 'search_meta.json'
     if not meta_path.is_file():  # chosen subnets: no search to report on
         for r in records:
-            result = f'mAP {r["mAP_retrained"]:.4f}' if 'mAP_retrained' in r else f'failed: {r.get("error")}'
-            print(f'[retrain] {r["name"]} {r["arch"]}: {result}')
+            result = f'mAP {r.mAP_retrained:.4f}' if r.retrained else f'failed: {r.error}'
+            print(f'[retrain] {r.name} {r.arch}: {result}')
         return
     meta = json.loads(meta_path.read_text())
     search = SubnetSearch(Config.fromfile(meta['config']), meta['checkpoint'], args.work_dir,

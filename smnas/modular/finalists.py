@@ -11,6 +11,7 @@ from typing import List, Optional
 from mmengine.config import Config
 
 from ..engine.schedule import rescale_schedule
+from ..records import Finalist
 from ..search.pareto import pareto_front, spread_along
 from ..search.study import arch_outcomes
 from ..utils import atomic_write_json
@@ -29,17 +30,18 @@ def _dir(search) -> Path:
     return Path(search.work_dir) / 'finalists'
 
 
-def load_finalists(search_work_dir) -> Optional[List[dict]]:
+def load_finalists(search_work_dir) -> Optional[List[Finalist]]:
     """The finalist records of a search work dir, or None before selection."""
     p = Path(search_work_dir) / 'finalists' / RECORDS
-    return json.loads(p.read_text()) if p.is_file() else None
+    return [Finalist.from_dict(d) for d in json.loads(p.read_text())] if p.is_file() else None
 
 
-def save_finalists(search_work_dir, records: List[dict]) -> None:
-    atomic_write_json(Path(search_work_dir) / 'finalists' / RECORDS, records, indent=1)
+def save_finalists(search_work_dir, records: List[Finalist]) -> None:
+    """Store the finalist records atomically."""
+    atomic_write_json(Path(search_work_dir) / 'finalists' / RECORDS, [r.to_dict() for r in records], indent=1)
 
 
-def export_finalists(search, study, k: int = 6) -> List[dict]:
+def export_finalists(search, study, k: int = 6) -> List[Finalist]:
     """Select up to ``k`` finalists and export each as ``finalists/E<i>/<subnet>.py|.pth``.
 
     Args:
@@ -58,14 +60,14 @@ def export_finalists(search, study, k: int = 6) -> List[dict]:
         out = _dir(search) / f'E{i}'
         cfg_path, ckpt_path = export_to_files(search.cfg, search.checkpoint, arch, str(out))
         attrs = outcomes[arch].get('attrs', {})
-        records.append(dict(name=f'E{i}', arch=arch, gflops=flops / 1e9, mAP_inherited=m,
-                            mAP_50_inherited=attrs.get('mAP_50'), config=cfg_path, checkpoint=ckpt_path,
-                            input_size=list(search.input_size)))
+        records.append(Finalist(name=f'E{i}', arch=arch, gflops=flops / 1e9, mAP_inherited=m,
+                                mAP_50_inherited=attrs.get('mAP_50'), config=cfg_path, checkpoint=ckpt_path,
+                                input_size=list(search.input_size)))
     save_finalists(search.work_dir, records)
     return records
 
 
-def finalists_from_subnets(cfg, subnets: List[str], work_dir) -> List[dict]:
+def finalists_from_subnets(cfg, subnets: List[str], work_dir) -> List[Finalist]:
     """Finalist records for chosen subnets of ``cfg``'s space, without a search or a
     supernet: each exported as a plain config (no weights) to ``finalists/E<i>/``, in
     the given order, ready for :func:`retrain_finalists`. A work dir that already holds
@@ -89,27 +91,27 @@ def finalists_from_subnets(cfg, subnets: List[str], work_dir) -> List[dict]:
 
     stored = load_finalists(work_dir)
     if stored is not None:
-        if [r['arch'] for r in stored] != list(subnets):
-            raise ValueError(f'{work_dir} holds the finalists {[r["arch"] for r in stored]}, not '
+        if [r.arch for r in stored] != list(subnets):
+            raise ValueError(f'{work_dir} holds the finalists {[r.arch for r in stored]}, not '
                              f'{list(subnets)}: use another work dir')
         return stored
     size = list(cfg.get('subnet_search', {}).get('input_size') or val_input_size(cfg))
     records = []
     for i, arch in enumerate(subnets):
         path = export_config(cfg, arch, str(Path(work_dir) / 'finalists' / f'E{i}'))
-        records.append(dict(name=f'E{i}', arch=arch, gflops=None, mAP_inherited=None, mAP_50_inherited=None,
-                            config=path, checkpoint=None, input_size=size))
+        records.append(Finalist(name=f'E{i}', arch=arch, config=path, input_size=size))
     save_finalists(work_dir, records)
     return records
 
 
-def retrain_config(record: dict, overrides: Optional[dict] = None, max_iters: Optional[int] = None) -> Config:
+def retrain_config(record: Finalist, overrides: Optional[dict] = None,
+                   max_iters: Optional[int] = None) -> Config:
     """The from-scratch training config of a finalist: its exported config without the
     inherited weights, scored on the validation split (the split the search used),
     with ``overrides`` (dotted keys: schedule...) applied.
 
     Args:
-        record: a finalist record (``config``, ``arch``, ``input_size``).
+        record: a finalist (its ``config``, ``arch`` and ``input_size``).
         overrides: dotted config keys.
         max_iters: the schedule rescaled to this many iterations
             (:func:`smnas.engine.rescale_schedule`); None keeps the supernet's.
@@ -117,7 +119,7 @@ def retrain_config(record: dict, overrides: Optional[dict] = None, max_iters: Op
     Returns:
         A config for :func:`smnas.search.trial.run_trial_subprocess`.
     """
-    cfg = Config.fromfile(record['config'])
+    cfg = Config.fromfile(record.config)
     cfg.load_from = None
     cfg.test_dataloader = cfg.val_dataloader
     cfg.test_evaluator = cfg.val_evaluator
@@ -126,7 +128,7 @@ def retrain_config(record: dict, overrides: Optional[dict] = None, max_iters: Op
     cfg.val_cfg = None
     cfg.val_dataloader = None
     cfg.val_evaluator = None
-    cfg.candidate = dict(arch=record['arch'], input_size=list(record['input_size']))
+    cfg.candidate = dict(arch=record.arch, input_size=list(record.input_size))
     cfg.measure = dict(cfg.get('measure', {}))
     if overrides:
         cfg.merge_from_dict(dict(overrides))
@@ -136,7 +138,7 @@ def retrain_config(record: dict, overrides: Optional[dict] = None, max_iters: Op
 
 
 def retrain_finalists(search_work_dir, overrides: Optional[dict] = None,
-                      timeout: Optional[float] = None, max_iters: Optional[int] = None) -> List[dict]:
+                      timeout: Optional[float] = None, max_iters: Optional[int] = None) -> List[Finalist]:
     """Retrain every finalist from scratch (each in its own process; finished ones are
     kept, interrupted ones resume), measure it, and record the results.
 
@@ -156,24 +158,18 @@ def retrain_finalists(search_work_dir, overrides: Optional[dict] = None,
     if records is None:
         raise FileNotFoundError(f'{search_work_dir} has no finalists yet: run tools/search_subnet.py first')
     for r in records:
-        if r.get('mAP_retrained') is not None:
+        if r.retrained:
             continue
-        print(f'[retrain] {r["name"]} {r["arch"]} from scratch', flush=True)
-        run_dir = Path(search_work_dir) / 'finalists' / r['name'] / 'retrain'
+        print(f'[retrain] {r.name} {r.arch} from scratch', flush=True)
+        run_dir = Path(search_work_dir) / 'finalists' / r.name / 'retrain'
         try:
             res = run_trial_subprocess(retrain_config(r, overrides, max_iters), run_dir, timeout)
         except TrialFailed as e:
-            r['error'] = str(e)
-            print(f'[retrain] {r["name"]} failed: {e}', flush=True)
+            r.error = str(e)
+            print(f'[retrain] {r.name} failed: {e}', flush=True)
         else:
-            r.pop('error', None)
-            r.update(mAP_retrained=res['mAP'], mAP_50_retrained=res['mAP_50'], params=res['params'] / 1e6,
-                     latency_ms=res['latency_ms'], device=res['device'], gflops_thop=res['flops'] / 1e9,
-                     train_seconds=res['train_seconds'], retrain_dir=str(run_dir),
-                     # how it was trained, so that comparisons train the same way
-                     retrain_overrides=dict(overrides or {}), retrain_iters=max_iters)
-            inherited = '' if r.get('mAP_inherited') is None else f' (inherited {r["mAP_inherited"]:.4f})'
-            print(f'[retrain] {r["name"]}: mAP {res["mAP"]:.4f}{inherited}, {res["latency_ms"]:.1f} ms',
-                  flush=True)
+            r.record_retraining(res, run_dir, overrides, max_iters)
+            inherited = '' if r.mAP_inherited is None else f' (inherited {r.mAP_inherited:.4f})'
+            print(f'[retrain] {r.name}: mAP {res.mAP:.4f}{inherited}, {res.latency_ms:.1f} ms', flush=True)
         save_finalists(search_work_dir, records)
     return records

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from ..records import Finalist
 from ..search.pareto import pareto_front
 from ..search.study import arch_outcomes
 from ..utils import atomic_write_text
@@ -42,24 +43,24 @@ def _plot(rows, front, finalists, path: Path) -> None:
     ax.plot([p[2] / 1e9 for p in front], [p[1] for p in front], '-o', c='tab:red', ms=4,
             label=f'Pareto front ({len(front)})')
     for f in finalists:
-        ax.annotate(f['name'], (f['gflops'], f['mAP_inherited']), textcoords='offset points',
+        ax.annotate(f.name, (f.gflops, f.mAP_inherited), textcoords='offset points',
                     xytext=(4, 4), fontsize=9, weight='bold')
     style_axes(ax, 'GFLOPs (whole detector)', 'val bbox mAP (inherited weights)', 'subnet search')
     if finalists:
         ax = axes[0][1]
-        ret = [f for f in finalists if f.get('mAP_retrained') is not None]
-        ax.plot([f['gflops'] for f in finalists], [f['mAP_inherited'] for f in finalists], 'o--',
+        ret = [f for f in finalists if f.retrained]
+        ax.plot([f.gflops for f in finalists], [f.mAP_inherited for f in finalists], 'o--',
                 c='tab:blue', label='inherited weights')
-        ax.plot([f['gflops'] for f in ret], [f['mAP_retrained'] for f in ret], 's-', c='tab:green',
+        ax.plot([f.gflops for f in ret], [f.mAP_retrained for f in ret], 's-', c='tab:green',
                 label='retrained from scratch')
         for f in finalists:
-            ax.annotate(f['name'], (f['gflops'], f['mAP_inherited']), textcoords='offset points',
+            ax.annotate(f.name, (f.gflops, f.mAP_inherited), textcoords='offset points',
                         xytext=(4, 4), fontsize=9)
         style_axes(ax, 'GFLOPs', 'bbox mAP', 'finalists')
     save_figure(fig, path)
 
 
-def write_subnet_report(search, study, finalists: Optional[List[dict]] = None) -> Dict[str, Path]:
+def write_subnet_report(search, study, finalists: Optional[List[Finalist]] = None) -> Dict[str, Path]:
     """Write ``trials.csv``, ``search.png`` and ``report.md`` in the search's work dir.
 
     Args:
@@ -83,7 +84,7 @@ def write_subnet_report(search, study, finalists: Optional[List[dict]] = None) -
     st = search.status(study)
     skipped = st['skipped']
     lo, hi = search.range
-    device = next((f['device'] for f in finalists if f.get('device')), 'n/a')
+    device = next((f.device for f in finalists if f.device), 'n/a')
     lines = [
         '# SM-NAS modular stage: subnet search and finalists', '',
         f'- supernet config: `{search.cfg.filename}`', f'- supernet checkpoint: `{search.checkpoint}`',

@@ -6,6 +6,7 @@ import io
 from pathlib import Path
 from typing import Dict, Iterable, List, Sequence
 
+from ..records import Finalist
 from ..utils import atomic_write_text
 
 
@@ -40,7 +41,7 @@ def duplicate_counts(study) -> Dict[str, int]:
     return dup
 
 
-def finalists_table(records: List[dict]) -> List[str]:
+def finalists_table(records: List[Finalist]) -> List[str]:
     """The finalists E0-E5: params, GFLOPs, latency, mAP with inherited weights and after
     retraining from scratch (with the cause when a retraining failed), and the exported
     config.
@@ -53,10 +54,9 @@ def finalists_table(records: List[dict]) -> List[str]:
     """
     rows = []
     for f in records:
-        failed = f' (failed: {f["error"]})' if f.get('error') else ''
-        rows.append([f['name'], f'`{f["arch"]}`', cell(f.get('params'), '.2f'), cell(f.get('gflops'), '.3f'),
-                     cell(f.get('latency_ms'), '.1f'), cell(f.get('mAP_inherited'), '.4f'),
-                     cell(f.get('mAP_retrained'), '.4f') + failed, cell(f.get('mAP_50_retrained'), '.4f'),
-                     f'`{f["config"]}`'])
+        failed = f' (failed: {f.error})' if f.error else ''
+        rows.append([f.name, f'`{f.arch}`', cell(f.params, '.2f'), cell(f.gflops, '.3f'),
+                     cell(f.latency_ms, '.1f'), cell(f.mAP_inherited, '.4f'),
+                     cell(f.mAP_retrained, '.4f') + failed, cell(f.mAP_50_retrained, '.4f'), f'`{f.config}`'])
     return markdown_table(['model', 'subnet', 'params (M)', 'GFLOPs', 'latency (ms)', 'mAP inherited',
                            'mAP retrained', 'mAP@0.5 retrained', 'config'], rows)

@@ -24,6 +24,7 @@ from typing import Dict, Optional, Tuple
 import optuna
 from optuna.trial import TrialState
 
+from ..records import TrialResult
 from ..utils import atomic_write_json, collect_env_versions
 from .pareto import hypervolume_2d, pareto_front
 from .study import arch_outcomes, default_storage, open_study
@@ -90,9 +91,9 @@ class EvolutionarySearch:
         """
         raise NotImplementedError
 
-    def evaluate(self, arch: str, result_dir: Path) -> dict:
-        """Evaluate ``arch``; returns a result dict with ``mAP`` and :attr:`cost_key`
-        (and :attr:`result_keys`), also written to ``result_dir/result.json``.
+    def evaluate(self, arch: str, result_dir: Path) -> TrialResult:
+        """Evaluate ``arch``; returns its result (``mAP``, :attr:`cost_key` and
+        :attr:`result_keys` set), also written to ``result_dir/result.json``.
 
         Raises:
             TrialFailed: the architecture could not be evaluated (cause in the message).
@@ -207,7 +208,8 @@ class EvolutionarySearch:
             trial.set_user_attr('error', stored['error'])
             raise TrialFailed(stored['error'])
         if stored and stored.get('status') == 'ok':
-            result = stored  # evaluated before (a lost trial, or a rebuilt study): reuse
+            # evaluated before (a lost trial, or a rebuilt study): reuse
+            result = TrialResult.from_dict(stored)
             trial.set_user_attr('reused_from_disk', True)
         else:
             t0 = time.time()
@@ -219,9 +221,10 @@ class EvolutionarySearch:
             with self._lock:
                 self._durations.append(time.time() - t0)
         for key in self.result_keys:
-            if key in result:
-                trial.set_user_attr(key, result[key])
-        return result['mAP'], result[self.cost_key]
+            value = getattr(result, key)
+            if value is not None:
+                trial.set_user_attr(key, value)
+        return result.mAP, getattr(result, self.cost_key)
 
     # ------------------------------------------------------------------ progress
     def _visualizer(self):

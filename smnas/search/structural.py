@@ -16,6 +16,7 @@ from typing import Optional
 import optuna
 from mmengine.config import Config
 
+from ..records import TrialResult
 from ..structural.builder import build_config
 from ..structural.space import StructuralSpace
 from .evolution import ENGINE_DEFAULTS, EvolutionarySearch
@@ -114,7 +115,7 @@ class StructuralSearch(EvolutionarySearch):
                    input_size=trial.suggest_categorical('input', ch['input']))
         return str(self.space.repair(**raw))
 
-    def evaluate(self, arch: str, result_dir: Path) -> dict:
+    def evaluate(self, arch: str, result_dir: Path) -> TrialResult:
         """Train, evaluate and measure in a subprocess on a free device."""
         from ..structural.space import Candidate
 

@@ -17,6 +17,7 @@ from typing import Optional, Sequence, Tuple
 import optuna
 from mmengine.config import Config
 
+from ..records import TrialResult
 from ..utils import atomic_write_text
 from .evolution import ENGINE_DEFAULTS, EvolutionarySearch, SkipArchitecture
 from .trial import TrialFailed, write_failure, write_result
@@ -131,7 +132,7 @@ class SubnetSearch(EvolutionarySearch):
                                    f'{lo / 1e9:.2f}-{hi / 1e9:.2f}')
         return str(sub)
 
-    def evaluate(self, arch: str, result_dir: Path) -> dict:
+    def evaluate(self, arch: str, result_dir: Path) -> TrialResult:
         """Val mAP with inherited weights; the result (or failure) is written to disk."""
         import time
 
@@ -143,9 +144,9 @@ class SubnetSearch(EvolutionarySearch):
             msg = f'{type(e).__name__}: {e}'
             write_failure(result_dir, arch, msg)
             raise TrialFailed(msg) from e
-        return write_result(result_dir, dict(arch=arch, flops=self.table.flops(arch),
-                                             eval_seconds=time.time() - t0,
-                                             input_size=list(self.input_size), **metrics))
+        return write_result(result_dir, TrialResult(arch=arch, flops=self.table.flops(arch),
+                                                    eval_seconds=time.time() - t0,
+                                                    input_size=list(self.input_size), **metrics))
 
     def on_trial_logged(self, vis, frozen, step: int, status: dict) -> None:
         """Per-generation best and mean mAP (generation = population-sized batches of

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Dict, Optional
 
+from ..records import TrialResult
 from ..utils import atomic_write_json
 
 RESULT = 'result.json'
@@ -42,10 +43,16 @@ def read_stored(trial_dir: Path) -> Optional[dict]:
     return None
 
 
-def write_result(trial_dir: Path, result: dict) -> dict:
+def write_result(trial_dir: Path, result: TrialResult) -> TrialResult:
     """Store a finished trial's result (``status='ok'``, keyed by ``arch``) atomically."""
-    atomic_write_json(Path(trial_dir) / RESULT, dict(result, status='ok'), indent=1)
-    return dict(result, status='ok')
+    atomic_write_json(Path(trial_dir) / RESULT, result.to_dict(), indent=1)
+    return result
+
+
+def read_result(trial_dir: Path) -> Optional[TrialResult]:
+    """The finished result stored in a trial folder, or None (no result, or a failure)."""
+    stored = read_stored(trial_dir)
+    return TrialResult.from_dict(stored) if stored and stored.get('status') == 'ok' else None
 
 
 def write_failure(trial_dir: Path, arch: str, error: str, **details) -> dict:
@@ -77,8 +84,8 @@ def _cause(log: str, returncode: int) -> str:
 
 
 def run_trial_subprocess(cfg, trial_dir: Path, timeout: Optional[float] = None,
-                         env: Optional[Dict[str, str]] = None) -> dict:
-    """Run one candidate in a child process and return its result dict.
+                         env: Optional[Dict[str, str]] = None) -> TrialResult:
+    """Run one candidate in a child process and return its result.
 
     Args:
         cfg: the candidate's complete mmengine ``Config`` (with ``candidate`` and
@@ -88,7 +95,7 @@ def run_trial_subprocess(cfg, trial_dir: Path, timeout: Optional[float] = None,
         env: extra environment variables for the child (GPU selection, threads).
 
     Returns:
-        The result dict (also in ``trial_dir/result.json``).
+        The result (also in ``trial_dir/result.json``).
 
     Raises:
         TrialFailed: training or measurement failed; ``trial_dir/failure.json`` holds
@@ -97,8 +104,8 @@ def run_trial_subprocess(cfg, trial_dir: Path, timeout: Optional[float] = None,
     trial_dir = Path(trial_dir)
     trial_dir.mkdir(parents=True, exist_ok=True)
     with _trial_lock(trial_dir, timeout) as lock_fd:
-        stored = read_stored(trial_dir)
-        if stored is not None and stored.get('status') == 'ok':
+        stored = read_result(trial_dir)
+        if stored is not None:
             return stored
         return _run_locked(cfg, trial_dir, timeout, env, lock_fd)
 
@@ -128,7 +135,7 @@ def _trial_lock(trial_dir: Path, timeout: Optional[float]):
 
 
 def _run_locked(cfg, trial_dir: Path, timeout: Optional[float], env: Optional[Dict[str, str]],
-                lock_fd: int) -> dict:
+                lock_fd: int) -> TrialResult:
     for name in (RESULT, FAILURE):  # a retried trial starts clean (checkpoints are kept)
         (trial_dir / name).unlink(missing_ok=True)
     cfg_path = trial_dir / 'config.py'
@@ -152,8 +159,8 @@ def _run_locked(cfg, trial_dir: Path, timeout: Optional[float], env: Optional[Di
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
             raise
-    result = read_stored(trial_dir)
-    if rc == 0 and result is not None and result.get('status') == 'ok':
+    result = read_result(trial_dir)
+    if rc == 0 and result is not None:
         return result
     log_tail = _tail(log_path)
     cause = cause or _cause(log_tail, rc)
@@ -195,9 +202,8 @@ def main(argv=None) -> int:
     latency = measure_latency(model, size, warmup=measure.get('warmup', 3),
                               repeats=measure.get('repeats', 10))
     cost = count_flops_params(model, size)
-    result = dict(
-        arch=cfg.candidate['arch'], input_size=list(size),
-        **bbox_scores(metrics),
+    result = TrialResult(
+        arch=cfg.candidate['arch'], input_size=list(size), **bbox_scores(metrics),
         metrics={k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))},
         train_seconds=round(train_s, 1), iters=int(cfg.train_cfg.get('max_iters', 0)),
         versions=collect_env_versions(), **latency, **cost)

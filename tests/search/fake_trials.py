@@ -11,9 +11,9 @@ from unittest import mock
 from mmengine.config import Config
 
 from smnas.search import structural
-from smnas.search.trial import TrialFailed
+from smnas.records import TrialResult
+from smnas.search.trial import TrialFailed, write_result
 from smnas.testing import config_path
-from smnas.utils import atomic_write_json
 
 CALLS_FILE = 'fake_calls.txt'
 
@@ -27,12 +27,11 @@ def fake_run(cfg, trial_dir, timeout=None, env=None):
         raise TrialFailed('loss became non-finite at iteration 3: loss=nan')
     h = int(hashlib.sha256(arch.encode()).hexdigest()[:8], 16)
     w, hgt = cfg.candidate['input_size']
-    result = dict(status='ok', arch=arch, input_size=[w, hgt], mAP=(h % 1000) / 2000,
-                  mAP_50=(h % 1000) / 1000, latency_ms=w * hgt / 100 + h % 50, flops=float(w * hgt * 1e4),
-                  params=1e6, device='fake', train_seconds=0.0)
+    result = TrialResult(arch=arch, input_size=[w, hgt], mAP=(h % 1000) / 2000, mAP_50=(h % 1000) / 1000,
+                         latency_ms=w * hgt / 100 + h % 50, flops=float(w * hgt * 1e4), params=1e6,
+                         device='fake', train_seconds=0.0)
     trial_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(trial_dir / 'result.json', result)
-    return result
+    return write_result(trial_dir, result)
 
 
 def search_cfg(**search):

@@ -40,8 +40,8 @@ def make(base, arch=ARCH, **options):
 def test_trial_trains_scores_measures_and_is_reused(base, tmp_path):
     result = run_trial_subprocess(make(base), tmp_path / ARCH, timeout=600)
     for key in ('mAP', 'mAP_50', 'latency_ms', 'flops', 'params', 'device', 'train_seconds'):
-        assert key in result
-    assert result['input_size'] == [96, 96] and result['flops'] > 0 and result['latency_ms'] > 0
+        assert getattr(result, key) is not None
+    assert result.input_size == [96, 96] and result.flops > 0 and result.latency_ms > 0
     assert json.loads((tmp_path / ARCH / 'result.json').read_text())['arch'] == ARCH
     assert (tmp_path / ARCH / 'config.py').is_file() and (tmp_path / ARCH / 'iter_2.pth').is_file()
     # a second call returns the stored result at once

@@ -1,0 +1,134 @@
+"""Typed records the searches, retraining, reports and benchmarks exchange: what one
+evaluated architecture produced (:class:`TrialResult`, stored as ``result.json``), and
+a finalist of the modular stage (:class:`Finalist`, stored in ``finalists.json``).
+
+Both are plain dataclasses with a JSON form that older files still read into: keys a
+record does not know are kept aside and written back unchanged.
+"""
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Dict, List, Optional
+
+
+def _split(cls, d: dict):
+    names = {f.name for f in fields(cls)} - {'extra'}
+    return {k: v for k, v in d.items() if k in names}, {k: v for k, v in d.items() if k not in names}
+
+
+def _to_dict(record, keep_unset: bool) -> dict:
+    out = {k: v for k, v in asdict(record).items() if k != 'extra' and (keep_unset or v is not None)}
+    out.update(record.extra)
+    return out
+
+
+@dataclass
+class TrialResult:
+    """One evaluated architecture: trained and measured (a structural candidate, a
+    retrained finalist, a from-scratch ground truth) or scored with inherited weights
+    (a subnet).
+
+    Attributes:
+        arch: the architecture string.
+        mAP, mAP_50: val bbox mAP and mAP@0.5.
+        input_size: (w, h) it was evaluated at.
+        flops, params: multiply-adds and parameters of the whole detector.
+        latency_ms, latency_mean_ms, latency_std_ms, repeats, device: measured latency
+            (batch 1, median of ``repeats`` runs) and where.
+        train_seconds, iters: training time and schedule length.
+        eval_seconds: time to score it with inherited weights.
+        metrics: every metric of the evaluator.
+        versions: library versions of the process that produced it.
+        extra: keys of the stored file this record does not know.
+    """
+    arch: str
+    mAP: float
+    mAP_50: float
+    input_size: List[int]
+    flops: Optional[float] = None
+    params: Optional[float] = None
+    latency_ms: Optional[float] = None
+    latency_mean_ms: Optional[float] = None
+    latency_std_ms: Optional[float] = None
+    repeats: Optional[int] = None
+    device: Optional[str] = None
+    train_seconds: Optional[float] = None
+    iters: Optional[int] = None
+    eval_seconds: Optional[float] = None
+    metrics: Optional[Dict[str, float]] = None
+    versions: Optional[Dict[str, str]] = None
+    extra: Dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """The JSON form (``status='ok'``; unset fields left out)."""
+        return dict(status='ok', **_to_dict(self, keep_unset=False))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> 'TrialResult':
+        known, extra = _split(cls, {k: v for k, v in d.items() if k != 'status'})
+        return cls(**known, extra=extra)
+
+
+@dataclass
+class Finalist:
+    """A finalist E0-E5 of the modular stage: where it came from, and once retrained
+    from scratch, how it did.
+
+    Attributes:
+        name: ``E0``...
+        arch: the subnet string.
+        config: its exported plain mmdet config.
+        input_size: (w, h) of the search (and of its retraining's scoring).
+        gflops: table FLOPs at the search input (None when chosen without a search).
+        mAP_inherited, mAP_50_inherited: scores with inherited weights (None likewise).
+        checkpoint: the inherited weights (None when exported without a supernet).
+        mAP_retrained, mAP_50_retrained, params, latency_ms, device, gflops_thop,
+        train_seconds, retrain_dir, retrain_overrides, retrain_iters: the retraining's
+            results (params in millions) and how it was trained.
+        error: why its retraining failed.
+        extra: keys of the stored file this record does not know.
+    """
+    name: str
+    arch: str
+    config: str
+    input_size: List[int]
+    gflops: Optional[float] = None
+    mAP_inherited: Optional[float] = None
+    mAP_50_inherited: Optional[float] = None
+    checkpoint: Optional[str] = None
+    mAP_retrained: Optional[float] = None
+    mAP_50_retrained: Optional[float] = None
+    params: Optional[float] = None
+    latency_ms: Optional[float] = None
+    device: Optional[str] = None
+    gflops_thop: Optional[float] = None
+    train_seconds: Optional[float] = None
+    retrain_dir: Optional[str] = None
+    retrain_overrides: Optional[Dict[str, Any]] = None
+    retrain_iters: Optional[int] = None
+    error: Optional[str] = None
+    extra: Dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def retrained(self) -> bool:
+        return self.mAP_retrained is not None
+
+    def record_retraining(self, result: TrialResult, run_dir: str, overrides: Optional[dict],
+                          iters: Optional[int]) -> None:
+        """Take a retraining's result (clearing an earlier failure)."""
+        self.error = None
+        self.mAP_retrained, self.mAP_50_retrained = result.mAP, result.mAP_50
+        self.params = result.params / 1e6
+        self.latency_ms, self.device = result.latency_ms, result.device
+        self.gflops_thop = result.flops / 1e9
+        self.train_seconds, self.retrain_dir = result.train_seconds, str(run_dir)
+        # how it was trained, so that comparisons train the same way
+        self.retrain_overrides, self.retrain_iters = dict(overrides or {}), iters
+
+    def to_dict(self) -> dict:
+        """The JSON form (every field, unset ones as null, as finalists.json has always
+        been written)."""
+        return _to_dict(self, keep_unset=True)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> 'Finalist':
+        known, extra = _split(cls, d)
+        return cls(**known, extra=extra)
