@@ -13,13 +13,13 @@ import fcntl
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Dict, Optional
 
+from ..engine.jobs import run_isolated
 from ..records import TrialResult
 from ..utils import atomic_write_json
 
@@ -141,24 +141,9 @@ def _run_locked(cfg, trial_dir: Path, timeout: Optional[float], env: Optional[Di
     cfg_path = trial_dir / 'config.py'
     cfg.dump(str(cfg_path))
     log_path = trial_dir / 'trial.log'
-    child_env = dict(os.environ, **(env or {}))
     t0 = time.time()
-    with open(log_path, 'ab') as log:
-        proc = subprocess.Popen(
-            [sys.executable, '-m', 'smnas.search.trial', str(cfg_path), '--work-dir', str(trial_dir)],
-            stdout=log, stderr=subprocess.STDOUT, env=child_env, start_new_session=True,
-            pass_fds=(lock_fd, ))
-        try:
-            rc = proc.wait(timeout=timeout)
-            cause = None
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            rc, cause = -9, f'timeout: still running after {timeout:.0f}s'
-        except BaseException:  # the search itself is being stopped: take the child along
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            raise
+    rc, cause = run_isolated([sys.executable, '-m', 'smnas.search.trial', str(cfg_path), '--work-dir',
+                              str(trial_dir)], log_path, timeout, env, pass_fds=(lock_fd, ))
     result = read_result(trial_dir)
     if rc == 0 and result is not None:
         return result
