@@ -35,6 +35,8 @@ class TrialResult:
             (batch 1, median of ``repeats`` runs) and where.
         train_seconds, iters: training time and schedule length.
         eval_seconds: time to score it with inherited weights.
+        eval_images: val images its mAP was scored on (a screened-out subnet: the subset's).
+        mAP_screen: its mAP on the search's screening subset of the val images.
         metrics: every metric of the evaluator.
         versions: library versions of the process that produced it.
         extra: keys of the stored file this record does not know.
@@ -53,6 +55,8 @@ class TrialResult:
     train_seconds: Optional[float] = None
     iters: Optional[int] = None
     eval_seconds: Optional[float] = None
+    eval_images: Optional[int] = None
+    mAP_screen: Optional[float] = None
     metrics: Optional[Dict[str, float]] = None
     versions: Optional[Dict[str, str]] = None
     extra: Dict[str, Any] = field(default_factory=dict)

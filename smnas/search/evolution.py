@@ -80,6 +80,7 @@ class EvolutionarySearch:
         self._lock = threading.Lock()
         self._durations = []
         self._vis = None
+        self.study = None
         self.t0 = time.time()
 
     # ------------------------------------------------------------------ to implement
@@ -138,6 +139,7 @@ class EvolutionarySearch:
                 f'  stored: {study.user_attrs["meta"].get("space")}\n  this config: {meta["space"]}\n'
                 f'use another --work-dir or --storage, or the original config')
         atomic_write_json(self.work_dir / 'search_meta.json', dict(meta, storage=self.storage), indent=1)
+        self.study = study  # what every worker has evaluated so far, for a stage's evaluate()
         return study
 
     # ------------------------------------------------------------------ a trial

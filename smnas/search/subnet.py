@@ -20,6 +20,7 @@ from mmengine.config import Config
 from ..records import TrialResult
 from ..utils import atomic_write_text
 from .evolution import ENGINE_DEFAULTS, EvolutionarySearch, SkipArchitecture
+from .study import arch_outcomes
 from .trial import TrialFailed, write_failure, write_result
 
 SUBNET_DEFAULTS = dict(
@@ -30,6 +31,12 @@ SUBNET_DEFAULTS = dict(
     input_size=None,          # (w, h) of the FLOPs count; default: the val pipeline's Resize scale
     flops_range=None,         # (lo, hi) in GFLOPs; None: no limit
     max_trials_factor=20,     # skipped proposals are cheap
+    val_batch_size=8,         # val images per forward when scoring (None: the config's val_dataloader)
+    # Successive halving: score a proposal on a fixed subset of the val images first and on
+    # all of them only if it could reach the front (see SubnetSearch.evaluate).
+    screen_fraction=0.25,     # of the val images; None or 0: every subnet on all of them
+    screen_min_images=50,     # fewer val images than this in the subset: no screening
+    screen_margin=0.01,       # the least mAP a subset score is given for its noise
 )
 
 
@@ -64,7 +71,7 @@ class SubnetSearch(EvolutionarySearch):
     cost_name = 'gflops'
     cost_unit = 'GFLOPs'
     cost_scale = 1e9
-    result_keys = ('mAP', 'mAP_50', 'flops', 'eval_seconds')
+    result_keys = ('mAP', 'mAP_50', 'flops', 'eval_seconds', 'mAP_screen', 'eval_images')
 
     def __init__(self, cfg: Config, checkpoint: str, work_dir: str, storage: Optional[str] = None,
                  flops_range: Optional[Sequence[float]] = None):
@@ -81,7 +88,9 @@ class SubnetSearch(EvolutionarySearch):
         # The effective config (overrides included), so that the search can be reopened.
         self.config_path = self.work_dir / 'supernet_config.py'
         atomic_write_text(self.config_path, cfg.pretty_text)
-        self.evaluator = InheritedEvaluator(cfg, self.checkpoint, str(self.work_dir / 'eval'))
+        self.evaluator = InheritedEvaluator(cfg, self.checkpoint, str(self.work_dir / 'eval'),
+                                            batch_size=opts['val_batch_size'])
+        self.screen_images = self._screen_images(opts)
         self.space = self.evaluator.space
         self.target = min(self.target, self.space.count())
         self.input_size = tuple(opts['input_size'] or val_input_size(cfg))
@@ -89,6 +98,14 @@ class SubnetSearch(EvolutionarySearch):
         self.span = (self.table.flops(self.space.min_subnet()), self.table.flops(self.space.max_subnet()))
         self.range = self._check_range(opts['flops_range'])
         self._generations = {}
+
+    def _screen_images(self, opts: dict) -> Optional[int]:
+        """Images of the screening subset, or None (no screening)."""
+        frac, total = opts.get('screen_fraction') or 0, self.evaluator.num_images
+        n = int(total * float(frac))
+        if not 0 < frac < 1 or n < int(opts.get('screen_min_images') or 1):
+            return None
+        return n
 
     def _check_range(self, rng) -> Tuple[float, float]:
         lo, hi = self.span
@@ -109,6 +126,7 @@ class SubnetSearch(EvolutionarySearch):
                     checkpoint=self.checkpoint, input_size=list(self.input_size),
                     flops_span_g=[v / 1e9 for v in self.span],
                     flops_range_g=[v / 1e9 for v in self.range],
+                    val_images=self.evaluator.num_images, screen_images=self.screen_images,
                     search={k: v for k, v in self.opts.items()}, config=str(self.config_path.resolve()))
 
     def format_cost(self, cost: float) -> str:
@@ -132,21 +150,56 @@ class SubnetSearch(EvolutionarySearch):
                                    f'{lo / 1e9:.2f}-{hi / 1e9:.2f}')
         return str(sub)
 
+    def screen_bar(self, flops: float) -> Tuple[float, float]:
+        """(best full-set mAP of an evaluated subnet with at most ``flops``, margin).
+
+        A subnet whose subset score plus the margin stays below the bar is dominated by
+        that cheaper subnet even if its full score were as high as that: it cannot reach
+        the front, and is not scored on every image. The margin is the largest gap seen
+        so far between a subnet's subset and full scores, at least ``screen_margin``.
+        """
+        bar, gap = float('-inf'), float(self.opts.get('screen_margin') or 0.0)
+        for o in (arch_outcomes(self.study).values() if self.study is not None else ()):
+            attrs = o.get('attrs', {})
+            if o['state'] != 'complete' or attrs.get('eval_images', self.evaluator.num_images) != self.evaluator.num_images:
+                continue  # a screened subnet's value is a subset score: no bar
+            if o['values'][1] <= flops:
+                bar = max(bar, o['values'][0])
+            if attrs.get('mAP_screen') is not None:
+                gap = max(gap, abs(attrs['mAP_screen'] - o['values'][0]))
+        return bar, gap
+
     def evaluate(self, arch: str, result_dir: Path) -> TrialResult:
-        """Val mAP with inherited weights; the result (or failure) is written to disk."""
+        """Val mAP with inherited weights; the result (or failure) is written to disk.
+
+        With screening (successive halving over val images), the subnet is scored on
+        the subset first and on every val image only if it could reach the front
+        (:meth:`screen_bar`); a screened-out subnet keeps its subset score, which leaves
+        it dominated.
+        """
         import time
 
         result_dir.mkdir(parents=True, exist_ok=True)
         t0 = time.time()
+        flops = self.table.flops(arch)
+        screen, images = None, self.evaluator.num_images
         try:
-            metrics = self.evaluator.evaluate(arch)
+            if self.screen_images:
+                screen = self.evaluator.evaluate(arch, images=self.screen_images)
+                bar, margin = self.screen_bar(flops)
+                metrics = screen
+                images = self.screen_images
+                if screen['mAP'] + margin >= bar:
+                    metrics, images = self.evaluator.evaluate(arch), self.evaluator.num_images
+            else:
+                metrics = self.evaluator.evaluate(arch)
         except Exception as e:  # one broken subnet must not end the search
             msg = f'{type(e).__name__}: {e}'
             write_failure(result_dir, arch, msg)
             raise TrialFailed(msg) from e
-        return write_result(result_dir, TrialResult(arch=arch, flops=self.table.flops(arch),
-                                                    eval_seconds=time.time() - t0,
-                                                    input_size=list(self.input_size), **metrics))
+        return write_result(result_dir, TrialResult(
+            arch=arch, flops=flops, eval_seconds=time.time() - t0, input_size=list(self.input_size),
+            eval_images=images, mAP_screen=None if screen is None else screen['mAP'], **metrics))
 
     def on_trial_logged(self, vis, frozen, step: int, status: dict) -> None:
         """Per-generation best and mean mAP (generation = population-sized batches of

@@ -92,3 +92,49 @@ def test_wrong_checkpoints_are_refused(setup, tmp_path):
     torch.save(dict(state_dict={}, meta=dict(supernet_space=space)), other)
     with pytest.raises(NotASupernetCheckpoint, match='another search space'):
         SubnetSearch(cfg, str(other), str(tmp_path / 'w'))
+
+
+def test_screening_scores_on_all_images_only_what_could_reach_the_front(setup, tmp_path, monkeypatch):
+    """Successive halving over val images: with a subset score within the margin of the
+    full score, the front is the front of scoring everything in full, and the subnets
+    scored on the subset only are dominated by a fully scored cheaper one."""
+    import random
+    import zlib
+
+    from smnas.search.pareto import pareto_front
+    from smnas.evaluation.inherited import InheritedEvaluator
+
+    def true_map(arch):  # a fixed score per subnet, unrelated to FLOPs
+        return random.Random(zlib.crc32(arch.encode())).uniform(0.2, 0.6)
+
+    calls = []
+
+    def fake(self, subnet, images=None):
+        calls.append((str(subnet), images))
+        m = true_map(str(subnet))
+        if images is not None and images < self.num_images:  # subset noise below the margin
+            m += 0.004 * (1 if zlib.crc32(str(subnet).encode()) % 2 else -1)
+        return dict(mAP=m, mAP_50=m)
+
+    monkeypatch.setattr(InheritedEvaluator, 'evaluate', fake)
+    cfg, ckpt = setup
+    cfg = Config(cfg.to_dict())
+    cfg.merge_from_dict({'subnet_search.n_trials': 12, 'subnet_search.screen_fraction': 0.34,
+                         'subnet_search.screen_min_images': 1, 'subnet_search.screen_margin': 0.005})
+    s = SubnetSearch(cfg, ckpt, str(tmp_path / 's'))
+    assert s.screen_images == 1 and s.evaluator.num_images == 3
+    study = s.run()
+    done = arch_outcomes(study)
+    full = {a for a, o in done.items() if o['attrs']['eval_images'] == 3}
+    screened = {a for a, o in done.items() if o['attrs']['eval_images'] == 1}
+    assert len(full) + len(screened) == 12 and screened, 'nothing was screened out'
+    # every subnet was scored on the subset first, and on all images only when promoted
+    assert sorted(a for a, n in calls if n == 1) == sorted(done)
+    assert sorted(a for a, n in calls if n is None) == sorted(full)
+    pts = [(a, o['values'][0], o['values'][1]) for a, o in done.items()]
+    truth = [(a, true_map(a), o['values'][1]) for a, o in done.items()]
+    assert [p[0] for p in pareto_front(pts)] == [p[0] for p in pareto_front(truth)]
+    for a in screened:
+        m, f = done[a]['values']
+        assert any(done[b]['values'][1] <= f and done[b]['values'][0] > m for b in full)
+        assert done[a]['attrs']['mAP_screen'] == m

@@ -1,0 +1,106 @@
+"""Inherited-weight scoring: batched forwards give the batch-1 predictions, and a subset
+score is the COCO mAP of exactly those images."""
+import copy
+import json
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+
+from smnas.data.synthetic import SyntheticConfig, generate
+from smnas.evaluation.inherited import InheritedEvaluator
+from smnas.testing import build_detector
+from tests.search.test_subnet_search import tiny_cfg
+
+
+@pytest.fixture(scope='module')
+def setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp('data')
+    generate(SyntheticConfig(image_size=(96, 64), num_train=2, num_val=10, seed=5), root)
+    cfg = tiny_cfg(root)
+    torch.manual_seed(0)
+    model = build_detector(cfg.model)
+    ckpt = root / 'supernet.pth'
+    torch.save(dict(state_dict=model.state_dict(), meta=dict(supernet_space=dict(cfg.model.space))), ckpt)
+    return cfg, str(ckpt), root
+
+
+def _predictions(ev, batches):
+    out = []
+    with ev.model.mutator.use('max'), torch.no_grad():
+        for batch in batches:
+            for s in ev.model.val_step(batch):
+                out.append((s.img_id, s.pred_instances.bboxes.numpy(), s.pred_instances.scores.numpy()))
+    return sorted(out, key=lambda r: r[0])
+
+
+def test_batched_forward_predicts_as_batch_one(setup, tmp_path):
+    cfg, ckpt, _ = setup
+    ev = InheritedEvaluator(Config(cfg.to_dict()), ckpt, str(tmp_path / 'e'), batch_size=4)
+    assert ev.batch_size == 4
+    loader = ev.runner.val_loop.dataloader
+    batched = _predictions(ev, loader)
+    single = _predictions(ev, [pseudo_collate([loader.dataset[i]]) for i in range(len(loader.dataset))])
+    assert len(batched) == len(single) == 10
+    for (ia, ba, sa), (ib, bb, sb) in zip(batched, single):
+        assert ia == ib and len(sa) > 0 and ba.shape == bb.shape
+        np.testing.assert_allclose(ba, bb, atol=1e-3)
+        np.testing.assert_allclose(sa, sb, atol=1e-4)
+
+
+def _oracle(ev, ann, hit_ids):
+    """Make the model predict each image's ground truth (hit) or boxes far from it."""
+    by_img = {}
+    for a in ann['annotations']:
+        by_img.setdefault(a['image_id'], []).append(a)
+
+    def val_step(batch):
+        out = []
+        for s in batch['data_samples']:
+            from mmengine.structures import InstanceData
+            gts = by_img.get(s.img_id, [])
+            inst = InstanceData()
+            boxes = [[x, y, x + w, y + h] for x, y, w, h in (g['bbox'] for g in gts)]
+            if s.img_id not in hit_ids:
+                boxes = [[0, 0, 2, 2] for _ in boxes]
+            inst.bboxes = torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4)
+            inst.scores = torch.ones(len(boxes))
+            inst.labels = torch.tensor([g['category_id'] - 1 for g in gts], dtype=torch.long)
+            s.pred_instances = inst
+            out.append(s)
+        return out
+    ev.runner.model.val_step = val_step
+
+
+def test_subset_score_is_the_map_of_exactly_its_images(setup, tmp_path):
+    cfg, ckpt, root = setup
+    ann = json.loads((root / 'annotations/instances_val.json').read_text())
+    ev = InheritedEvaluator(Config(cfg.to_dict()), ckpt, str(tmp_path / 'e'))
+    idx = ev.subset_indices(5)
+    assert idx == [0, 2, 4, 6, 8] and ev.subset_indices(5) == idx
+    with pytest.raises(ValueError, match='1 to 10 images'):
+        ev.subset_indices(11)
+    ids = [ann['images'][i]['id'] for i in idx]
+    _oracle(ev, ann, hit_ids=set(ids))
+    # every subset image predicted perfectly: the subset's mAP is 1, whereas the full
+    # set's (half its images missed) is lower; a subset score that counted the other
+    # images as missed would be lower as well
+    assert ev.evaluate('max', images=5)['mAP'] == pytest.approx(1.0)
+    full = ev.evaluate('max')['mAP']
+    assert 0.0 < full < 0.9
+    # and the same as scoring a val set that holds only those images
+    sub = copy.deepcopy(ann)
+    sub['images'] = [im for im in ann['images'] if im['id'] in ids]
+    sub['annotations'] = [a for a in ann['annotations'] if a['image_id'] in ids]
+    _oracle(ev, ann, hit_ids=set(ids[:3]))
+    partial = ev.evaluate('max', images=5)['mAP']
+    (root / 'annotations/sub.json').write_text(json.dumps(sub))
+    cfg2 = Config(cfg.to_dict())
+    cfg2.merge_from_dict({'val_dataloader.dataset.ann_file': 'annotations/sub.json',
+                          'val_evaluator.ann_file': str(root / 'annotations/sub.json')})
+    ev2 = InheritedEvaluator(cfg2, ckpt, str(tmp_path / 'e2'))
+    _oracle(ev2, ann, hit_ids=set(ids[:3]))
+    assert ev2.num_images == 5
+    assert partial == pytest.approx(ev2.evaluate('max')['mAP']) and 0.0 < partial < 1.0
