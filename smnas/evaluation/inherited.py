@@ -104,6 +104,7 @@ class InheritedEvaluator:
         """
         from supernet.engine import bbox_scores
 
-        loop = self.runner.val_loop if images is None or images >= self.num_images else self._subset_loop(images)
+        full = images is None or images >= self.num_images
+        loop = self.runner.val_loop if full else self._subset_loop(images)
         with self.model.mutator.use(subnet):
             return bbox_scores(loop.run())

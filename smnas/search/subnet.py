@@ -159,9 +159,10 @@ class SubnetSearch(EvolutionarySearch):
         so far between a subnet's subset and full scores, at least ``screen_margin``.
         """
         bar, gap = float('-inf'), float(self.opts.get('screen_margin') or 0.0)
+        everything = self.evaluator.num_images
         for o in (arch_outcomes(self.study).values() if self.study is not None else ()):
             attrs = o.get('attrs', {})
-            if o['state'] != 'complete' or attrs.get('eval_images', self.evaluator.num_images) != self.evaluator.num_images:
+            if o['state'] != 'complete' or attrs.get('eval_images', everything) != everything:
                 continue  # a screened subnet's value is a subset score: no bar
             if o['values'][1] <= flops:
                 bar = max(bar, o['values'][0])
