@@ -10,6 +10,13 @@ A layer's cost splits into what the subnet changes and what it does not:
 * widths: input and output channels of each layer in a subnet. They do not depend
   on the input size, so a forward pass of the subnet on a tiny image with one RoI
   per image reads them (tens of milliseconds).
+* width rules: a search prices thousands of subnets, so the table also learns, from
+  such forwards of sampled subnets, how each layer's widths follow from what the
+  mutator sets (``active_out`` of an op, times a constant such as the 7x7 RoI cells
+  of a box head's first linear layer, or a constant), and whether the layer runs at
+  all (a block past its stage's active depth does not). The rules are checked on
+  other sampled subnets; if they hold, a price is one mutator call and a sum
+  (about a millisecond); if any fails, the table reads widths with a forward pass.
 
 FLOPs = sum over layers of positions x cost per position, with thop's conventions
 (one multiply-add is one FLOP; a norm layer costs 2 per element, 4 with affine
@@ -17,6 +24,8 @@ parameters; RoIAlign, pooling and activations cost 0), so the total equals thop 
 the exported static model (checked by the tests).
 """
 import copy
+import random
+import warnings
 from typing import Dict, List, Optional, Tuple
 
 import torch
@@ -101,6 +110,53 @@ def _probes(space: ModularSpace) -> List[Subnet]:
     return out
 
 
+def _sources(model: nn.Module) -> Dict[str, nn.Module]:
+    """What the mutator sets that widths can follow: every op's ``active_out``."""
+    return {name: m for name, m in model.named_modules() if hasattr(m, 'active_out')}
+
+
+def _blocks(sub: Subnet) -> Dict[str, int]:
+    """Each block position of the space: 0 where the subnet has no block, else its
+    digit (1 keeps the width, 2 doubles it); whether a layer runs follows one of these."""
+    return {f'stage{i}[{j}]': int(stage[j]) if j < len(stage) else 0
+            for i, stage in enumerate(sub.stages) for j in range(8 * len(sub.stages))}
+
+
+def _source_value(m: nn.Module) -> int:
+    return int(m.active_out or getattr(m, 'out_channels', None) or m.out_features)
+
+
+def _fit(values: List[int], states: List[Dict[str, int]], prefer: Optional[str] = None):
+    """A rule for ``values`` (one per sample, None where the layer did not run) from the
+    samples' source states: ``('const', c)`` or ``(source, ratio)``; None if none fits."""
+    seen = [(v, st) for v, st in zip(values, states) if v is not None]
+    if len({v for v, _ in seen}) == 1:
+        return ('const', seen[0][0])
+    keys = list(states[0])
+    if prefer in states[0]:
+        keys.insert(0, prefer)
+    for k in keys:
+        v0, s0 = seen[0][0], seen[0][1][k]
+        if s0 <= 0 or v0 % s0:
+            continue
+        r = v0 // s0
+        if all(v == r * st[k] for v, st in seen):
+            return (k, r)
+    return None
+
+
+def _fit_run(ran: List[bool], blocks: List[Dict[str, int]]):
+    """When a layer runs: ``None`` (always) or ``(block position, digits)``: when the
+    subnet's digit there is one of ``digits``; False if no position tells."""
+    if all(ran):
+        return None
+    for k in blocks[0]:
+        on = {b[k] for r, b in zip(ran, blocks) if r}
+        if on and all(r == (b[k] in on) for r, b in zip(ran, blocks)):
+            return (k, frozenset(on))
+    return False
+
+
 class FlopsTable:
     """FLOPs of every subnet of one supernet detector at one input size.
 
@@ -117,11 +173,15 @@ class FlopsTable:
         input_size: (w, h) of the search input.
         num_rois: proposals per image for two-stage detectors (default: the test-time
             budget, ``test_cfg.rpn.max_per_img``).
+        rule_samples: random subnets the width rules are learnt from (besides every
+            choice of each stage), and twice as many others they are checked on (0: no
+            rules; every price is a forward pass).
 
     ``flops(subnet)`` caches by subnet string.
     """
 
-    def __init__(self, supernet: nn.Module, input_size: Tuple[int, int], num_rois: Optional[int] = None):
+    def __init__(self, supernet: nn.Module, input_size: Tuple[int, int], num_rois: Optional[int] = None,
+                 rule_samples: int = 12):
         self.space = supernet.space
         self.detector = copy.deepcopy(supernet.architecture).cpu().eval()
         for m in self.detector.modules():
@@ -145,6 +205,92 @@ class FlopsTable:
             self._run(probe, self.input_size, self.num_rois, record)
             for name, n in found.items():
                 self.positions.setdefault(name, n)
+        self.rules = self._learn_rules(rule_samples)
+
+    def _state(self, keys=None) -> Dict[str, int]:
+        return {k: _source_value(self._source[k]) for k in (keys or self._source)}
+
+    def _learn_rules(self, n: int) -> Optional[list]:
+        """Width and run rules of every costed layer, learnt from ``n`` sampled subnets
+        (plus the min and max) and checked on ``n`` others; None if any fails."""
+        if n <= 0:
+            return None
+        self._source = _sources(self.detector)
+        rng = random.Random(0)
+        space = self.space
+        # Every choice of each stage (whether a layer runs follows its stage's string), in
+        # the min and in the max subnet (so that a layer seen only there still sees two
+        # widths), the probes (every block position and shortcut), then random subnets.
+        per_stage = [Subnet(b.base, b.stages[:i] + (c, ) + b.stages[i + 1:], b.neck, b.head)
+                     for b in (space.min_subnet(), space.max_subnet())
+                     for i in range(len(space.max_depths)) for c in space.stage_choices(i)]
+        learn = (per_stage + _probes(space) + [space.min_subnet(), space.max_subnet()]
+                 + [space.sample(rng) for _ in range(n)])
+        samples = []
+        for sub in learn:
+            samples.append((self._forward_widths(sub), self._state_of(sub)))
+        states = [st for _, st in samples]
+        blocks = [_blocks(sub) for sub in learn]
+        rules = []
+        modules = dict(self.detector.named_modules())
+        for name in self.positions:
+            found = [w.get(name) for w, _ in samples]
+            if all(f is None for f in found):
+                continue
+            kind = next(f for f in found if f)[0]
+            run = _fit_run([f is not None for f in found], blocks)
+            rin = _fit([f and f[2] for f in found], states)
+            rout = _fit([f and f[3] for f in found], states, prefer=name)
+            if run is False or rin is None or rout is None:
+                return self._give_up(f'no rule for {name}')
+            rules.append((name, kind, modules[name], self.positions[name], run, rin, rout))
+        self.rules = rules
+        for sub in [space.sample(rng) for _ in range(2 * n)]:
+            if self._priced_by_rules(sub) != self._priced_by_forward(sub):
+                return self._give_up(f'the rules misprice {sub}')
+        return rules
+
+    def _give_up(self, why: str) -> None:
+        warnings.warn(f'FlopsTable: {why}; every subnet is priced with a forward pass instead', stacklevel=3)
+        return None
+
+    def _state_of(self, sub) -> Dict[str, int]:
+        with self.mutator.use(sub):
+            return self._state()
+
+    def _forward_widths(self, sub) -> Dict[str, tuple]:
+        widths: Dict[str, Tuple[str, nn.Module, int, int]] = {}
+
+        def record(name, kind, m, x, y):
+            widths[name] = (kind, m) + _channels(kind, x, y)
+
+        self._run(sub, _TINY, min(self.num_rois, 1), record)
+        missing = sorted(set(widths) - set(self.positions))
+        if missing:
+            raise RuntimeError(f'{sub} runs layers no probe subnet ran: {missing}')
+        return widths
+
+    def _priced_by_forward(self, sub) -> float:
+        return float(sum(self.positions[name] * _cost_per_position(kind, m, i, o)
+                         for name, (kind, m, i, o) in self._forward_widths(sub).items()))
+
+    def _priced_by_rules(self, sub) -> float:
+        with self.mutator.use(sub):
+            st = self._state(self._rule_keys)
+        blocks = _blocks(sub)
+        total = 0.0
+        for _, kind, m, positions, run, rin, rout in self.rules:
+            if run is not None and blocks[run[0]] not in run[1]:
+                continue
+            i = rin[1] if rin[0] == 'const' else rin[1] * st[rin[0]]
+            o = rout[1] if rout[0] == 'const' else rout[1] * st[rout[0]]
+            total += positions * _cost_per_position(kind, m, i, o)
+        return float(total)
+
+    @property
+    def _rule_keys(self) -> List[str]:
+        keys = {r[0] for rule in self.rules for r in rule[5:] if r[0] != 'const'}
+        return sorted(keys)
 
     def _run(self, subnet: Subnet, size, num_rois: int, record) -> None:
         """One no-grad tensor forward of the replica at ``subnet`` and ``size`` with
@@ -167,15 +313,5 @@ class FlopsTable:
         sub = self.space.validate(subnet)
         key = str(sub)
         if key not in self._cache:
-            widths: Dict[str, Tuple[str, nn.Module, int, int]] = {}
-
-            def record(name, kind, m, x, y):
-                widths[name] = (kind, m) + _channels(kind, x, y)
-
-            self._run(sub, _TINY, min(self.num_rois, 1), record)
-            missing = sorted(set(widths) - set(self.positions))
-            if missing:
-                raise RuntimeError(f'{key} runs layers no probe subnet ran: {missing}')
-            self._cache[key] = float(sum(self.positions[name] * _cost_per_position(kind, m, i, o)
-                                         for name, (kind, m, i, o) in widths.items()))
+            self._cache[key] = self._priced_by_rules(sub) if self.rules else self._priced_by_forward(sub)
         return self._cache[key]

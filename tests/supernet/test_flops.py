@@ -57,3 +57,16 @@ def test_flops_strictly_grow_with_each_width_and_depth_choice(table):
         stages[s] = stages[s] + '1'
         assert t.flops(_grown(base, stages=stages)) > t.flops(base)
     assert t.flops(TINY_SPACE.max_subnet()) > t.flops(TINY_SPACE.sample(random.Random(0))) > 0
+
+
+def test_width_rules_price_every_subnet_as_a_forward_pass_does(table):
+    """The learnt width and run rules (one mutator call and a sum) give the FLOPs that
+    reading widths with a forward pass gives, on subnets they were not learnt from."""
+    model, t = table
+    assert t.rules, 'no width rules: every subnet would be priced with a forward pass'
+    forward = FlopsTable(model, SIZE, num_rois=20, rule_samples=0)
+    assert forward.rules is None
+    rng = random.Random(123)
+    for sub in [TINY_SPACE.sample(rng) for _ in range(12)]:
+        assert t.flops(sub) == forward.flops(sub)
+    assert str(model.mutator.current) == str(TINY_SPACE.max_subnet())
