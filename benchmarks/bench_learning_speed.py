@@ -34,6 +34,8 @@ RECIPES = {
     'base': dict(),
     'easy_data': dict(data=dict(clutter=0, max_occlusion=0.0, objects=(1, 3)),
                       why='data difficulty: no clutter, no occlusion, 1-3 objects'),
+    'class_colour': dict(data=dict(class_colour=True),
+                         why='data difficulty: each class in its own colour (shape no longer the only cue)'),
     'more_data': dict(data=dict(num_train=2000), why='data quantity: 2000 training images, not 200'),
     'res320': dict(data=dict(image_size=(320, 240)), size=(320, 240),
                    why='resolution: the same scenes drawn and trained at 320x240'),

@@ -72,3 +72,24 @@ def test_rerun_with_same_params_is_a_no_op(tmp_path):
 def test_invalid_parameters_named(tmp_path, kw, msg):
     with pytest.raises(ValueError, match=msg):
         generate(small(**kw), tmp_path)
+
+
+def test_class_colour_paints_each_class_in_its_colour(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from smnas.data.synthetic import _CLASS_COLOURS, SHAPES
+
+    cfg = SyntheticConfig(image_size=(96, 96), num_train=6, num_val=0, objects=(1, 1), clutter=0,
+                          max_occlusion=0.0, class_colour=True, seed=1)
+    generate(cfg, tmp_path)
+    coco = COCO(str(tmp_path / 'annotations/instances_train.json'))
+    for ann in coco.dataset['annotations']:
+        img = np.asarray(Image.open(tmp_path / 'images' / coco.imgs[ann['image_id']]['file_name']), float)
+        x, y, w, h = ann['bbox']
+        centre = img[y + h // 2 - 1:y + h // 2 + 2, x + w // 2 - 1:x + w // 2 + 2].reshape(-1, 3).mean(0)
+        name = coco.cats[ann['category_id']]['name']
+        if name == 'ring':  # its centre is the hole
+            continue
+        nearest = SHAPES[int(np.argmin(np.abs(_CLASS_COLOURS - centre).sum(1)))]
+        assert nearest == name, (name, centre)
