@@ -16,7 +16,8 @@ from ..utils import atomic_write_text
 from .plots import new_figure, save_figure, style_axes
 from .tables import duplicate_counts, finalists_table, markdown_table, write_csv
 
-COLUMNS = ('arch', 'state', 'trial', 'mAP', 'mAP_50', 'gflops', 'eval_seconds', 'duplicates', 'error')
+COLUMNS = ('arch', 'state', 'trial', 'mAP', 'mAP_50', 'gflops', 'eval_images', 'mAP_screen', 'eval_seconds',
+           'duplicates', 'error')
 
 
 def search_rows(study) -> List[Dict[str, object]]:
@@ -29,8 +30,21 @@ def search_rows(study) -> List[Dict[str, object]]:
                          mAP_50=a.get('mAP_50', ''),
                          gflops=round(a['flops'] / 1e9, 4) if 'flops' in a else '',
                          eval_seconds=round(a['eval_seconds'], 2) if 'eval_seconds' in a else '',
+                         eval_images=a.get('eval_images', ''), mAP_screen=a.get('mAP_screen', ''),
                          duplicates=dup.get(arch, 0), error=o.get('error', '')))
     return sorted(rows, key=lambda r: (r['state'] != 'complete', r['gflops'] or 0, r['arch']))
+
+
+def _screening_line(search, done) -> str:
+    total = search.evaluator.num_images
+    if not search.screen_images:
+        return (f'- scoring: every subnet on all {total} val images at batch {search.evaluator.batch_size} '
+                f'(no screening: the subset would have fewer than {search.opts["screen_min_images"]} images)')
+    screened = sum(r['eval_images'] not in ('', total) for r in done)
+    return (f'- scoring: at batch {search.evaluator.batch_size}; every subnet first on '
+            f'{search.screen_images} of the {total} val images, then on all of them if it could reach '
+            f'the front: {screened} of {len(done)} stayed at their subset score (dominated by a cheaper '
+            f'subnet scored in full)')
 
 
 def _plot(rows, front, finalists, path: Path) -> None:
@@ -97,6 +111,7 @@ def write_subnet_report(search, study, finalists: Optional[List[Finalist]] = Non
         f'searched range {lo / 1e9:.2f}-{hi / 1e9:.2f} G',
         f'- evaluated subnets: {len(done)} with inherited weights, {st["failed"]} failed, {skipped} '
         f'proposals outside the FLOPs range skipped without evaluation',
+        _screening_line(search, done),
         f'- Pareto front: {len(front)} subnets; hypervolume {st["hypervolume"]:.4g} (mAP x GFLOPs, '
         f'reference {(st["hv_ref"] or 0) / 1e9:.2f} GFLOPs)',
         '',
