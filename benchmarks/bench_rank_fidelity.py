@@ -35,6 +35,7 @@ import copy
 import json
 import random
 import signal
+import sys
 import statistics
 import time
 from pathlib import Path
@@ -305,8 +306,12 @@ class RankFidelity:
                 with self.truth.update() as truth:
                     truth['search_seconds'] = truth.get('search_seconds', 0.0) + time.time() - t0
             done = {a: o for a, o in arch_outcomes(study).items() if o['state'] == 'complete'}
+        images = [o['attrs'].get('eval_images', search.evaluator.num_images) for o in done.values()]
         with self.truth.update() as truth:
             truth['search'] = dict(
+                scoring=dict(val_images=search.evaluator.num_images, batch=search.evaluator.batch_size,
+                             screen_images=search.screen_images,
+                             scored_in_full=sum(n == search.evaluator.num_images for n in images)),
                 subnets=len(done), target=search.target,
                 gflops_sum=sum(o['values'][1] / 1e9 for o in done.values()),
                 eval_seconds=sum(o['attrs'].get('eval_seconds', 0.0) for o in done.values()),
@@ -410,6 +415,8 @@ class RankFidelity:
                     finalists=search.get('finalists'),
                     search_seconds=state['search_seconds'],
                     search_eval_seconds=search['eval_seconds'], supernet_seconds=supernet_seconds,
+                    search_overhead_seconds=state['search_seconds'] - search['eval_seconds'],
+                    scoring=search.get('scoring'),
                     stage_seconds=stage, scratch_fit=dict(seconds_at_0=a, seconds_per_gflop=b, r2=r2),
                     every_searched_from_scratch_seconds=every, every_searched_over_stage=every / stage)
 
@@ -492,6 +499,8 @@ def main():
     p.add_argument('--retrain-options', nargs='+', action=DictAction,
                    help='override keys of the from-scratch training (the common schedule)')
     p.add_argument('--json', help='also write the results here (e.g. benchmarks/results_rank_bccd.json)')
+    p.add_argument('--cost-json', help="also write the modular stage's cost breakdown here "
+                   '(e.g. benchmarks/results/modular_cost.json)')
     p.add_argument('--summary-only', action='store_true',
                    help='report what the work dir holds so far, training and searching nothing')
     p.add_argument('--noise-seeds', type=int, default=0,
@@ -516,6 +525,13 @@ def main():
     s = bench.summary() if args.summary_only else bench.run()
     if args.json:
         atomic_write_json(args.json, s, indent=1)
+    if args.cost_json and 'modular_stage' in s:
+        m = s['modular_stage']
+        atomic_write_json(args.cost_json, dict(
+            m, command=' '.join(sys.argv), config=s['config'], scratch_schedule=s['scratch_schedule'],
+            subnets_trained_from_scratch={a: dict(gflops=r['gflops'], seconds=r.get('scratch_seconds'))
+                                          for a, r in s['subnets'].items()},
+            space=s['space'], versions=s['versions']), indent=1)
     print_summary(s)
 
 if __name__ == '__main__':

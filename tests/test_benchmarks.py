@@ -36,7 +36,8 @@ def rank_run(tiny_data, tmp_path_factory):
     def args(work):
         return ['benchmarks/bench_rank_fidelity.py', str(config_path('supernet/quickstart_synthetic.py')),
                 '--work-dir', str(work), '--subnets', '3', '--scratch-iters', '3', '--search-subnets', '5',
-                '--noise-seeds', '1', '--cfg-options', *tiny_options(tiny_data, 2), *TINY]
+                '--noise-seeds', '1', '--cost-json', str(work / 'modular_cost.json'),
+                '--cfg-options', *tiny_options(tiny_data, 2), *TINY]
 
     log = run_tool(*args(base))
     out = json.loads((base / 'rank_fidelity.json').read_text())
@@ -76,6 +77,13 @@ def test_rank_fidelity_prices_the_modular_stage(rank_run):
     assert 1 <= len(finalists) == len(set(finalists)) <= 5 and all('_n' in a for a in finalists)
     assert stage['stage_seconds'] == pytest.approx(stage['supernet_seconds'] + stage['search_seconds'])
     assert stage['supernet_seconds'] > 0 and stage['every_searched_from_scratch_seconds'] > 0
+    cost = json.loads((rank_run['work'] / 'modular_cost.json').read_text())
+    assert cost['every_searched_over_stage'] == pytest.approx(stage['every_searched_over_stage'])
+    overhead = cost['search_seconds'] - cost['search_eval_seconds']
+    assert cost['search_overhead_seconds'] == pytest.approx(overhead)
+    # the scoring settings the search used: batched, every subnet of 4 val images in full (no screening)
+    assert cost['scoring'] == dict(val_images=4, batch=8, screen_images=None, scored_in_full=5)
+    assert len(cost['subnets_trained_from_scratch']) == 3 and '--cost-json' in cost['command']
 
 
 def test_rank_fidelity_trains_the_median_subnet_again_for_noise(rank_run):
