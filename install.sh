@@ -15,6 +15,7 @@
 #   SMNAS_VENV      virtual environment to create/use (default ./.venv)
 #   SMNAS_PYTHON    use this interpreter instead of a venv
 #   SMNAS_MMCV_CUDA 1 to build mmcv's CUDA ops too, 0 for CPU only (default: auto)
+#   TORCH_CUDA_ARCH_LIST  with CUDA: the architectures built (default: the local GPUs', e.g. "9.0")
 #   MAX_JOBS        parallel compile jobs for mmcv (default: number of cores)
 set -euo pipefail
 
@@ -69,7 +70,19 @@ if [[ -z "${SMNAS_MMCV_CUDA:-}" ]]; then
   fi
 fi
 VARIANT=cpu
-[[ "$SMNAS_MMCV_CUDA" == 1 ]] && VARIANT="cuda$("$PY" -c 'import torch; print(torch.version.cuda)')"
+if [[ "$SMNAS_MMCV_CUDA" == 1 ]]; then
+  # Kernels for the local GPUs' architectures only (e.g. 9.0 for an H200): a build for
+  # every architecture torch supports takes several times as long.
+  if [[ -z "${TORCH_CUDA_ARCH_LIST:-}" ]]; then
+    TORCH_CUDA_ARCH_LIST="$("$PY" -c 'import torch; print(";".join(sorted({"%d.%d" % torch.cuda.get_device_capability(i) for i in range(torch.cuda.device_count())})))')"
+    export TORCH_CUDA_ARCH_LIST
+  fi
+  echo "building mmcv's CUDA ops for compute capability $TORCH_CUDA_ARCH_LIST (set TORCH_CUDA_ARCH_LIST to change)"
+  VARIANT="cuda$("$PY" -c 'import torch; print(torch.version.cuda)')_sm${TORCH_CUDA_ARCH_LIST//[^0-9]/}"
+else
+  echo "mmcv's ops for the CPU only (no nvcc or no GPU); on a GPU, smnas sends NMS, RoIAlign, deformable"
+  echo "conv and the focal loss to torchvision's CUDA kernels (SMNAS_MMCV_CUDA=1 forces a CUDA build)"
+fi
 PYTAG="cp${PYVER/./}"
 KEY="mmcv-${MMCV_VERSION}_torch-${TORCH_VERSION}_${PYTAG}_$(uname -m)_${VARIANT}"
 WHEEL_DIR="$CACHE/wheels/$KEY"
