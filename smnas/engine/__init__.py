@@ -1,10 +1,12 @@
 """Glue between configs, mmengine's Runner and the command-line tools."""
 from .checkpoint import install_checkpoint_loader, load_local_checkpoint
-from .hooks import FailOnNonFiniteLossHook, NonFiniteLossError
+from .hooks import (ClassCountCheckHook, ClassCountMismatch, FailOnNonFiniteLossHook, NonFiniteLossError,
+                    with_run_checks)
 from .runner import (DictAction, default_work_dir, load_config, read_config, setup_launcher,
                      train_parser)
 from .schedule import rescale_schedule, with_seed
 
-__all__ = ['DictAction', 'FailOnNonFiniteLossHook', 'NonFiniteLossError', 'default_work_dir',
+__all__ = ['ClassCountCheckHook', 'ClassCountMismatch', 'DictAction', 'FailOnNonFiniteLossHook',
+           'NonFiniteLossError', 'default_work_dir',
            'install_checkpoint_loader', 'load_config', 'load_local_checkpoint', 'read_config',
-           'rescale_schedule', 'setup_launcher', 'train_parser', 'with_seed']
+           'rescale_schedule', 'setup_launcher', 'train_parser', 'with_run_checks', 'with_seed']

@@ -65,7 +65,9 @@ def load_config(config: str, work_dir: Optional[str] = None, cfg_options: Option
     Returns:
         The config, ready for ``Runner.from_cfg``.
     """
-    cfg = read_config(config, cfg_options)
+    from .hooks import with_run_checks
+
+    cfg = with_run_checks(read_config(config, cfg_options))
     cfg.launcher = launcher
     if work_dir is not None:
         cfg.work_dir = work_dir

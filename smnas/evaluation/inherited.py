@@ -16,6 +16,8 @@ from mmengine.config import Config
 
 def _search_config(cfg: Config, work_dir: str, batch_size: Optional[int] = None) -> Config:
     """The supernet config as an evaluation-only Runner config."""
+    from ..engine import with_run_checks
+
     cfg = copy.deepcopy(cfg)
     if batch_size:
         cfg.val_dataloader.batch_size = int(batch_size)
@@ -28,6 +30,7 @@ def _search_config(cfg: Config, work_dir: str, batch_size: Optional[int] = None)
     cfg.launcher = 'none'
     cfg.pop('model_wrapper_cfg', None)
     cfg.custom_hooks = [h for h in cfg.get('custom_hooks', []) if h.get('type') != 'SupernetMetaHook']
+    with_run_checks(cfg)
     cfg.log_level = 'WARNING'  # the search prints its own progress
     return cfg
 

@@ -165,6 +165,7 @@ def main(argv=None) -> int:
     from mmengine.runner import Runner
     from supernet.engine import bbox_scores, unwrap_model
 
+    from ..engine import with_run_checks
     from ..evaluation import count_flops_params, measure_latency
     from ..utils import collect_env_versions
 
@@ -172,10 +173,7 @@ def main(argv=None) -> int:
     cfg.work_dir = args.work_dir
     cfg.resume = True  # continue an interrupted training from its last checkpoint
     cfg.load_from = None
-    hooks = list(cfg.get('custom_hooks', []))
-    if not any(h.get('type') == 'FailOnNonFiniteLossHook' for h in hooks):
-        hooks.append(dict(type='FailOnNonFiniteLossHook'))
-    cfg.custom_hooks = hooks
+    with_run_checks(cfg)
     t0 = time.time()
     runner = Runner.from_cfg(cfg)
     runner.train()
