@@ -47,7 +47,10 @@ INSTALL_REQUIRES = [
 ]
 
 EXTRAS_REQUIRE = {
-    'dev': ['pytest>=8', 'pytest-timeout>=2.3', 'ruff>=0.6'],
+    # several machines on one search: --storage postgresql://... needs a driver
+    # (SQLAlchemy 2 takes psycopg 3 for postgresql:// URLs)
+    'postgres': ['psycopg[binary]>=3.1'],
+    'dev': ['pytest>=8', 'pytest-timeout>=2.3', 'ruff>=0.6', 'psycopg[binary]>=3.1'],
 }
 
 setup(

@@ -19,8 +19,17 @@ from typing import Dict, List, Sequence
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+# A worker's trial counts as lost once its heartbeat is GRACE_S old; both can be set
+# with SMNAS_HEARTBEAT_SECONDS (the grace is three heartbeats): shorter re-queues a
+# killed worker's trial sooner, at the cost of more database writes.
 HEARTBEAT_S = 30
-GRACE_S = 90
+GRACE_S = 3 * HEARTBEAT_S
+
+
+def heartbeat_seconds() -> tuple:
+    """(heartbeat interval, grace period) in seconds."""
+    beat = int(os.environ.get('SMNAS_HEARTBEAT_SECONDS', HEARTBEAT_S))
+    return beat, 3 * beat
 
 
 def default_storage(work_dir: Path) -> str:
@@ -45,8 +54,9 @@ def make_storage(url: str) -> optuna.storages.RDBStorage:
     if url.startswith('sqlite:'):
         # Writers queue for the file lock rather than fail at once when busy.
         engine_kwargs = dict(connect_args=dict(timeout=120))
+    beat, grace = heartbeat_seconds()
     return optuna.storages.RDBStorage(
-        url, engine_kwargs=engine_kwargs, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S,
+        url, engine_kwargs=engine_kwargs, heartbeat_interval=beat, grace_period=grace,
         heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3))
 
 
