@@ -78,14 +78,15 @@ def recipe_config(supernet_cfg, subnet: str, name: str, recipe: dict, iters: int
     return cfg
 
 
-def curve(work_dir: Path) -> list:
-    """(iteration, bbox mAP, mAP@0.5) at every validation of the newest run in work_dir."""
+def curve(work_dir: Path, val_interval: int) -> list:
+    """(iteration, bbox mAP, mAP@0.5) at every validation of the newest run in work_dir
+    (mmengine logs val scalars without the training iteration: counted from the interval)."""
     logs = sorted(work_dir.glob('*/vis_data/scalars.json'))
     out = []
     for line in logs[-1].read_text().splitlines() if logs else []:
         row = json.loads(line)
         if 'coco/bbox_mAP' in row:
-            out.append([row['step'], row['coco/bbox_mAP'], row['coco/bbox_mAP_50']])
+            out.append([(len(out) + 1) * val_interval, row['coco/bbox_mAP'], row['coco/bbox_mAP_50']])
     return out
 
 
@@ -102,7 +103,7 @@ def train(cfg, work_dir: Path) -> dict:
                               '--resume'], work_dir / 'train.log')
     if rc != 0:
         raise JobFailed(f'{work_dir}: {cause or f"exit code {rc}"} (log: {work_dir / "train.log"})')
-    return dict(curve=curve(work_dir), wall_seconds=time.time() - t0)
+    return dict(curve=curve(work_dir, cfg.train_cfg.val_interval), wall_seconds=time.time() - t0)
 
 
 def print_table(state: dict) -> None:
