@@ -9,22 +9,14 @@ import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 
-from smnas.data.synthetic import SyntheticConfig, generate
 from smnas.evaluation.inherited import InheritedEvaluator
-from smnas.testing import build_detector
-from tests.search.test_subnet_search import tiny_cfg
+from tests.search.test_subnet_search import tiny_supernet
 
 
 @pytest.fixture(scope='module')
 def setup(tmp_path_factory):
     root = tmp_path_factory.mktemp('data')
-    generate(SyntheticConfig(image_size=(96, 64), num_train=2, num_val=10, seed=5), root)
-    cfg = tiny_cfg(root)
-    torch.manual_seed(0)
-    model = build_detector(cfg.model)
-    ckpt = root / 'supernet.pth'
-    torch.save(dict(state_dict=model.state_dict(), meta=dict(supernet_space=dict(cfg.model.space))), ckpt)
-    return cfg, str(ckpt), root
+    return tiny_supernet(root, num_val=10, seed=5) + (root, )
 
 
 def _predictions(ev, batches):

@@ -120,21 +120,13 @@ def _subnet_worker(cfg_dict, ckpt, work_dir, storage):
 def test_subnet_workers_share_a_study_with_real_inherited_scoring(database, tmp_path):
     from mmengine.config import Config
 
-    from smnas.data.synthetic import SyntheticConfig, generate
     from smnas.evaluation.inherited import InheritedEvaluator
     from smnas.search.study import arch_outcomes, open_study
-    from smnas.testing import build_detector
 
-    from .test_subnet_search import tiny_cfg
+    from .test_subnet_search import tiny_supernet
 
-    root = tmp_path / 'data'
-    generate(SyntheticConfig(image_size=(96, 64), num_train=2, num_val=3, seed=3), root)
-    cfg = tiny_cfg(root)
+    cfg, ckpt = tiny_supernet(tmp_path / 'data')
     cfg.merge_from_dict({'subnet_search.n_trials': 9})
-    torch.manual_seed(0)
-    model = build_detector(cfg.model)
-    ckpt = str(root / 'supernet.pth')
-    torch.save(dict(state_dict=model.state_dict(), meta=dict(supernet_space=dict(cfg.model.space))), ckpt)
     work = str(tmp_path / 'search')
     procs = [_spawn(_subnet_worker, cfg.to_dict(), ckpt, work, database) for _ in range(3)]
     for p in procs:

@@ -25,16 +25,20 @@ def tiny_cfg(root) -> Config:
     return cfg
 
 
-@pytest.fixture(scope='module')
-def setup(tmp_path_factory):
-    root = tmp_path_factory.mktemp('data')
-    generate(SyntheticConfig(image_size=(96, 64), num_train=2, num_val=3, seed=3), root)
+def tiny_supernet(root, num_val: int = 3, seed: int = 3):
+    """Tiny data in ``root`` and an untrained tiny supernet checkpoint: (config, checkpoint)."""
+    generate(SyntheticConfig(image_size=(96, 64), num_train=2, num_val=num_val, seed=seed), root)
     cfg = tiny_cfg(root)
     torch.manual_seed(0)
     model = build_detector(cfg.model)
     ckpt = root / 'supernet.pth'
     torch.save(dict(state_dict=model.state_dict(), meta=dict(supernet_space=dict(cfg.model.space))), ckpt)
     return cfg, str(ckpt)
+
+
+@pytest.fixture(scope='module')
+def setup(tmp_path_factory):
+    return tiny_supernet(tmp_path_factory.mktemp('data'))
 
 
 def _search(setup, work, n, **kw):
