@@ -1,0 +1,35 @@
+"""The GPU check script's own path, run on the CPU (the GPU numbers need a GPU machine)."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from smnas.utils.paths import REPO_ROOT
+
+
+def _run(tmp_path, *steps):
+    out = tmp_path / 'gpu_check.json'
+    cmd = [sys.executable, 'benchmarks/gpu/check.py', '--device', 'cpu', '--quick', '--out', str(out),
+           '--work-dir', str(tmp_path / 'w')]
+    if steps:
+        cmd += ['--steps', *steps]
+    proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return json.loads(out.read_text())
+
+
+def test_install_and_scoring_steps_report_json(tmp_path):
+    res = _run(tmp_path, 'install', 'scoring')
+    assert res['device'] == 'cpu' and list(res['steps']) == ['install', 'scoring']
+    assert res['steps']['install']['verify_exit_code'] == 0
+    scoring = res['steps']['scoring']
+    assert scoring['ok'] and scoring['images'] == 16 and len(scoring['seconds_per_subnet']) == 4
+
+
+@pytest.mark.slow  # about 4 minutes on 2 cores
+def test_every_step(tmp_path):
+    res = _run(tmp_path)
+    assert all(s['ok'] for s in res['steps'].values()), res
+    assert res['steps']['retrain']['error'] is None
+    assert set(res['steps']['latency']) >= {'min_160x120', 'max_800x608'}
