@@ -38,8 +38,10 @@ def search_rows(study) -> List[Dict[str, object]]:
 def _screening_line(search, done) -> str:
     total = search.evaluator.num_images
     if not search.screen_images:
+        why = (f'the subset would have fewer than {search.opts["screen_min_images"]} images'
+               if search.opts.get('screen_fraction') else 'subnet_search.screen_fraction is not set')
         return (f'- scoring: every subnet on all {total} val images at batch {search.evaluator.batch_size} '
-                f'(no screening: the subset would have fewer than {search.opts["screen_min_images"]} images)')
+                f'(no screening: {why})')
     screened = sum(r['eval_images'] not in ('', total) for r in done)
     return (f'- scoring: at batch {search.evaluator.batch_size}; every subnet first on '
             f'{search.screen_images} of the {total} val images, then on all of them if it could reach '
