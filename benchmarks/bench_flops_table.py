@@ -42,6 +42,7 @@ def main():
     size = tuple(args.size)
     t0 = time.perf_counter()
     table = FlopsTable(model, size)
+    table.learn_rules()
     build_s = time.perf_counter() - t0
     if table.rules is None:
         raise SystemExit('the table learnt no width rules (see the warning above)')

@@ -176,12 +176,14 @@ class FlopsTable:
         rule_samples: random subnets the width rules are learnt from (besides every
             choice of each stage), and twice as many others they are checked on (0: no
             rules; every price is a forward pass).
+        learn_after: distinct subnets priced with forward passes before the rules are
+            learnt (:meth:`learn_rules` learns them at once).
 
     ``flops(subnet)`` caches by subnet string.
     """
 
     def __init__(self, supernet: nn.Module, input_size: Tuple[int, int], num_rois: Optional[int] = None,
-                 rule_samples: int = 12):
+                 rule_samples: int = 12, learn_after: int = 8):
         self.space = supernet.space
         self.detector = copy.deepcopy(supernet.architecture).cpu().eval()
         for m in self.detector.modules():
@@ -205,7 +207,19 @@ class FlopsTable:
             self._run(probe, self.input_size, self.num_rois, record)
             for name, n in found.items():
                 self.positions.setdefault(name, n)
-        self.rules = self._learn_rules(rule_samples)
+        # Rules are learnt once a caller has priced `learn_after` subnets: a search prices
+        # hundreds, a one-off caller a few, which forward passes price sooner.
+        self.rules = None
+        self.rule_samples = int(rule_samples)
+        self.learn_after = int(learn_after)
+        self._rules_tried = False
+
+    def learn_rules(self) -> bool:
+        """Learn and check the width rules now (once); True if they hold and are used."""
+        if not self._rules_tried:
+            self._rules_tried = True
+            self.rules = self._learn_rules(self.rule_samples)
+        return self.rules is not None
 
     def _state(self, keys=None) -> Dict[str, int]:
         return {k: _source_value(self._source[k]) for k in (keys or self._source)}
@@ -313,5 +327,7 @@ class FlopsTable:
         sub = self.space.validate(subnet)
         key = str(sub)
         if key not in self._cache:
+            if not self._rules_tried and self.rule_samples > 0 and len(self._cache) >= self.learn_after:
+                self.learn_rules()
             self._cache[key] = self._priced_by_rules(sub) if self.rules else self._priced_by_forward(sub)
         return self._cache[key]

@@ -19,17 +19,17 @@ def _run(tmp_path, *steps):
     return json.loads(out.read_text())
 
 
-def test_install_and_scoring_steps_report_json(tmp_path):
-    res = _run(tmp_path, 'install', 'scoring')
-    assert res['device'] == 'cpu' and list(res['steps']) == ['install', 'scoring']
-    assert res['steps']['install']['verify_exit_code'] == 0
-    scoring = res['steps']['scoring']
-    assert scoring['ok'] and scoring['images'] == 16 and len(scoring['seconds_per_subnet']) == 4
+def test_install_step_reports_json(tmp_path):
+    res = _run(tmp_path, 'install')
+    assert res['device'] == 'cpu' and list(res['steps']) == ['install']
+    assert res['steps']['install']['ok'] and res['steps']['install']['verify_exit_code'] == 0
 
 
 @pytest.mark.slow  # about 4 minutes on 2 cores
 def test_every_step(tmp_path):
     res = _run(tmp_path)
+    scoring = res['steps']['scoring']
+    assert scoring['images'] == 16 and len(scoring['seconds_per_subnet']) == 4
     assert all(s['ok'] for s in res['steps'].values()), res
     assert res['steps']['retrain']['error'] is None
     assert set(res['steps']['latency']) >= {'min_160x120', 'max_800x608'}
