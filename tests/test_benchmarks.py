@@ -100,6 +100,7 @@ def test_rank_fidelity_rerun_trains_and_searches_nothing(rank_run, tmp_path):
     assert 'training from scratch' not in log and 'inherited mAP' not in log and 'searching' not in log
 
 
+@pytest.mark.slow  # long; the fast suite keeps a sibling check
 def test_more_scratch_seeds_train_only_what_is_missing(rank_run, tmp_path):
     work, args = rank_run['copy'](tmp_path)
     noise = rank_run['out']['ground_truth_noise']
@@ -139,6 +140,7 @@ def test_another_scratch_schedule_is_refused(rank_run, tmp_path):
     assert proc.returncode != 0 and 'trained subnets from scratch with' in proc.stderr
 
 
+@pytest.mark.slow  # long; the fast suite keeps a sibling check
 def test_a_variant_is_scored_against_the_same_ground_truth(rank_run, tmp_path):
     work, args = rank_run['copy'](tmp_path)
     log = run_tool(*args, 'model.num_random_subnets=1', '--variant', 'random1')

@@ -49,6 +49,7 @@ def test_search_exports_finalists_and_retrain_fills_the_table(trained, tmp_path)
     assert 'from scratch' not in log
 
 
+@pytest.mark.slow  # long; the fast suite keeps a sibling check
 def test_retrain_chosen_subnets_without_a_search(tiny_data, tmp_path):
     opts = ['--cfg-options', *tiny_options(tiny_data, 2)]
     subnets = ['48_1-2-2-2_n128_h128', '48_11-2-2-2_n128_h128']
