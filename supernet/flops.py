@@ -259,6 +259,8 @@ class FlopsTable:
                 return self._give_up(f'no rule for {name}')
             rules.append((name, kind, modules[name], self.positions[name], run, rin, rout))
         self.rules = rules
+        # the sources the rules read, gathered once: a price reads only these
+        self._rule_keys = sorted({r[0] for rule in rules for r in rule[5:] if r[0] != 'const'})
         for sub in [space.sample(rng) for _ in range(2 * n)]:
             if self._priced_by_rules(sub) != self._priced_by_forward(sub):
                 return self._give_up(f'the rules misprice {sub}')
@@ -300,11 +302,6 @@ class FlopsTable:
             o = rout[1] if rout[0] == 'const' else rout[1] * st[rout[0]]
             total += positions * _cost_per_position(kind, m, i, o)
         return float(total)
-
-    @property
-    def _rule_keys(self) -> List[str]:
-        keys = {r[0] for rule in self.rules for r in rule[5:] if r[0] != 'const'}
-        return sorted(keys)
 
     def _run(self, subnet: Subnet, size, num_rois: int, record) -> None:
         """One no-grad tensor forward of the replica at ``subnet`` and ``size`` with
