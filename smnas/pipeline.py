@@ -210,7 +210,7 @@ class Pipeline:
 
     def report(self, structure: str, records: List[dict]) -> Path:
         """Write ``report.md``: what each stage produced and cost, and the final table."""
-        from .reports.tables import finalists_table
+        from .reports.tables import finalists_table, noise_lines
 
         stages = self.state['stages']
         total = sum(s.get('seconds', 0) for s in stages.values())
@@ -227,6 +227,8 @@ class Pipeline:
             if name in stages:
                 lines.append(f'| {name} | {stages[name]["seconds"]:.0f} | `{outputs[name]}` |')
         lines += [f'| total | {total:.0f} | |', '', '## Finalists', ''] + finalists_table(records)
+        noise = noise_lines(records)
+        lines += [''] + noise if noise else []
         lines += ['', 'Details: `search/report.md` (search plot, front, finalists), `structural/report.md`; '
                   'TensorBoard: `tensorboard --logdir ' + str(self.work_dir) + '`.']
         path = self.work_dir / 'report.md'

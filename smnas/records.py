@@ -37,6 +37,10 @@ class TrialResult:
         eval_seconds: time to score it with inherited weights.
         eval_images: val images its mAP was scored on (a screened-out subnet: the subset's).
         mAP_screen: its mAP on the search's screening subset of the val images.
+        mAP_se, mAP_ci95: the mAP's noise, a bootstrap over the images it was scored on
+            (:mod:`smnas.evaluation.bootstrap`): standard error and 95% interval.
+        detections: the COCO-format detections its mAP was computed from (for paired
+            comparisons with another model on the same images).
         metrics: every metric of the evaluator.
         versions: library versions of the process that produced it.
         extra: keys of the stored file this record does not know.
@@ -57,6 +61,9 @@ class TrialResult:
     eval_seconds: Optional[float] = None
     eval_images: Optional[int] = None
     mAP_screen: Optional[float] = None
+    mAP_se: Optional[float] = None
+    mAP_ci95: Optional[List[float]] = None
+    detections: Optional[str] = None
     metrics: Optional[Dict[str, float]] = None
     versions: Optional[Dict[str, str]] = None
     extra: Dict[str, Any] = field(default_factory=dict)
@@ -87,6 +94,8 @@ class Finalist:
         mAP_retrained, mAP_50_retrained, params, latency_ms, device, gflops_thop,
         train_seconds, retrain_dir, retrain_overrides, retrain_iters: the retraining's
             results (params in millions) and how it was trained.
+        mAP_se_retrained, mAP_ci95_retrained, detections: the retrained mAP's noise (a
+            bootstrap over the val images) and the detections it was computed from.
         error: why its retraining failed.
         extra: keys of the stored file this record does not know.
     """
@@ -108,6 +117,9 @@ class Finalist:
     retrain_dir: Optional[str] = None
     retrain_overrides: Optional[Dict[str, Any]] = None
     retrain_iters: Optional[int] = None
+    mAP_se_retrained: Optional[float] = None
+    mAP_ci95_retrained: Optional[List[float]] = None
+    detections: Optional[str] = None
     error: Optional[str] = None
     extra: Dict[str, Any] = field(default_factory=dict)
 
@@ -120,6 +132,8 @@ class Finalist:
         """Take a retraining's result (clearing an earlier failure)."""
         self.error = None
         self.mAP_retrained, self.mAP_50_retrained = result.mAP, result.mAP_50
+        self.mAP_se_retrained, self.mAP_ci95_retrained = result.mAP_se, result.mAP_ci95
+        self.detections = result.detections
         self.params = result.params / 1e6
         self.latency_ms, self.device = result.latency_ms, result.device
         self.gflops_thop = result.flops / 1e9

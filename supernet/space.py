@@ -9,7 +9,7 @@ doublings happen in all, as in the paper.
 """
 import random
 from dataclasses import dataclass, field
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, Iterator, List, Sequence, Tuple
 
 from .errors import RuleViolation
 
@@ -169,6 +169,15 @@ class ModularSpace:
         for s in range(len(self.max_depths)):
             n *= len(self.stage_choices(s))
         return n
+
+    def all(self) -> Iterator[Subnet]:
+        """Every valid subnet, in a fixed order (:meth:`count` of them)."""
+        import itertools
+
+        for base, *stages, neck, head in itertools.product(
+                self.bases, *(self.stage_choices(s) for s in range(len(self.max_depths))),
+                self.neck_channels, self.head_channels):
+            yield Subnet(base, tuple(stages), neck, head)
 
     def max_subnet(self) -> Subnet:
         """The widest and deepest subnet (doublings as early as possible)."""

@@ -63,6 +63,9 @@ def test_pipeline_runs_every_stage_and_a_rerun_redoes_nothing(pipeline_cfg, tmp_
     assert f'`{structure}`' in text and '| E0 |' in text
     records = json.loads((work / 'search' / 'finalists' / 'finalists.json').read_text())
     assert records and all(r['mAP_retrained'] is not None for r in records)
+    # every retrained mAP carries its noise, and the report says which differences it resolves
+    assert all(len(r['mAP_ci95_retrained']) == 2 and r['detections'] for r in records)
+    assert len(records) < 2 or 'paired bootstrap over the val images' in text
     capsys.readouterr()
 
     Pipeline(pipeline_cfg, str(work)).run()

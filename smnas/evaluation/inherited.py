@@ -55,15 +55,16 @@ class InheritedEvaluator:
         from supernet.space import ModularSpace
 
         from ..engine import load_local_checkpoint
-        from ..modular.export import check_checkpoint_space
+        from ..modular.export import check_checkpoint_space, check_checkpoint_weights
 
         self.space = ModularSpace.from_dict(dict(cfg.model.space))
         ckpt = load_local_checkpoint(checkpoint, map_location='cpu')
         check_checkpoint_space(ckpt, self.space.to_dict(), checkpoint)
         self.checkpoint = checkpoint
         self.runner = Runner.from_cfg(_search_config(cfg, work_dir, batch_size))
-        self.runner.load_checkpoint(checkpoint, map_location='cpu')
         self.model = unwrap_model(self.runner.model)
+        check_checkpoint_weights(ckpt, self.model, checkpoint)
+        self.runner.load_checkpoint(checkpoint, map_location='cpu')
         self.batch_size = self.runner.val_loop.dataloader.batch_size
         self._subsets = {}
 

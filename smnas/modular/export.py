@@ -34,6 +34,30 @@ def check_checkpoint_space(checkpoint: dict, space_dict: dict, path: str = 'chec
             f'  config:     {space_dict}')
 
 
+def check_checkpoint_weights(checkpoint: dict, model: torch.nn.Module, path: str = 'checkpoint') -> None:
+    """Refuse a supernet checkpoint whose weights are not this model's: same space, but
+    another detector around it (e.g. a RetinaNet supernet loaded into a Faster R-CNN
+    config). Loading it non-strictly would score a half-random detector near 0 mAP.
+
+    Raises:
+        NotASupernetCheckpoint: naming the first missing and unexpected weights.
+    """
+    weights = checkpoint.get('state_dict', checkpoint)
+    own = model.state_dict()
+    missing, unexpected = sorted(set(own) - set(weights)), sorted(set(weights) - set(own))
+    resized = sorted(f'{k} {tuple(weights[k].shape)} vs {tuple(v.shape)}' for k, v in own.items()
+                     if k in weights and tuple(weights[k].shape) != tuple(v.shape))
+    if missing or unexpected or resized:
+        def show(keys):
+            return ', '.join(keys[:3]) + (f' (+{len(keys) - 3} more)' if len(keys) > 3 else '') or 'none'
+        raise NotASupernetCheckpoint(
+            f'{path} holds the weights of another supernet than this config builds (another '
+            f'structure or class count?): {len(missing)} of the model\'s weights are missing '
+            f'({show(missing)}), {len(unexpected)} are unexpected ({show(unexpected)}), {len(resized)} have '
+            f'another shape ({show(resized)}); use the config the supernet was trained with (its work '
+            f'dir holds config.py)')
+
+
 def _static_config(cfg, subnet):
     """(the supernet config with its model replaced by ``subnet``'s static one, the
     validated subnet, its space, the supernet's expanded model config)."""

@@ -14,7 +14,7 @@ from ..search.pareto import pareto_front
 from ..search.study import arch_outcomes
 from ..utils import atomic_write_text
 from .plots import new_figure, save_figure, style_axes
-from .tables import duplicate_counts, finalists_table, markdown_table, write_csv
+from .tables import duplicate_counts, finalists_table, markdown_table, noise_lines, write_csv
 
 COLUMNS = ('arch', 'state', 'trial', 'mAP', 'mAP_50', 'gflops', 'eval_images', 'mAP_screen', 'eval_seconds',
            'duplicates', 'error')
@@ -128,6 +128,8 @@ def write_subnet_report(search, study, finalists: Optional[List[Finalist]] = Non
         lines += [f'Latency: median batch-1 `test_step` on {device}. mAP: val bbox mAP; retrained '
                   f'= trained from scratch (training config: `finalists/E*/retrain/config.py`, log and '
                   f'checkpoints beside it).', ''] + finalists_table(finalists)
+        noise = noise_lines(finalists)
+        lines += [''] + noise if noise else []
     lines += ['', '![search](search.png)', '', '## Pareto front (inherited weights)', '']
     lines += markdown_table(['subnet', 'GFLOPs', 'mAP'],
                             [(f'`{arch}`', f'{flops / 1e9:.3f}', f'{m:.4f}') for arch, m, flops in front])

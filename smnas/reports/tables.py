@@ -55,8 +55,42 @@ def finalists_table(records: List[Finalist]) -> List[str]:
     rows = []
     for f in records:
         failed = f' (failed: {f.error})' if f.error else ''
+        se = f' ± {f.mAP_se_retrained:.4f}' if f.mAP_se_retrained is not None else ''
+        ci = f.mAP_ci95_retrained
         rows.append([f.name, f'`{f.arch}`', cell(f.params, '.2f'), cell(f.gflops, '.3f'),
                      cell(f.latency_ms, '.1f'), cell(f.mAP_inherited, '.4f'),
-                     cell(f.mAP_retrained, '.4f') + failed, cell(f.mAP_50_retrained, '.4f'), f'`{f.config}`'])
+                     cell(f.mAP_retrained, '.4f') + se + failed, f'{ci[0]:.4f}-{ci[1]:.4f}' if ci else '',
+                     cell(f.mAP_50_retrained, '.4f'), f'`{f.config}`'])
     return markdown_table(['model', 'subnet', 'params (M)', 'GFLOPs', 'latency (ms)', 'mAP inherited',
-                           'mAP retrained', 'mAP@0.5 retrained', 'config'], rows)
+                           'mAP retrained ± SE', '95% interval', 'mAP@0.5 retrained', 'config'], rows)
+
+
+def noise_lines(records: List[Finalist], resamples: int = 200) -> List[str]:
+    """What the retrained scores can and cannot tell: each finalist against the next
+    cheaper one, a paired bootstrap over the val images both were scored on
+    (:mod:`smnas.evaluation.bootstrap`), one sentence each.
+
+    Args:
+        records: finalist records; those retrained with kept detections are compared.
+        resamples: bootstrap resamples.
+
+    Returns:
+        The lines (none when fewer than two finalists have detections).
+    """
+    from mmengine.config import Config
+
+    from ..evaluation.bootstrap import ImageBootstrap, noise_sentence
+
+    done = [f for f in records if f.retrained and f.detections and Path(f.detections).is_file()
+            and f.retrain_dir and (Path(f.retrain_dir) / 'config.py').is_file()]
+    done.sort(key=lambda f: (f.gflops if f.gflops is not None else f.gflops_thop or 0.0))
+    if len(done) < 2:
+        return []
+    ann_file = Config.fromfile(str(Path(done[0].retrain_dir) / 'config.py')).test_evaluator.ann_file
+    boot = ImageBootstrap(ann_file)
+    lines = ['Noise: mAP ± its standard error from a bootstrap over the val images (one training each; '
+             'another seed adds training noise on top). Each finalist against the next cheaper one:', '']
+    for cheap, dear in zip(done, done[1:]):
+        cmp = boot.compare(dear.detections, cheap.detections, n=resamples)
+        lines.append('- ' + noise_sentence(dear.name, cheap.name, cmp))
+    return lines

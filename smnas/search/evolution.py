@@ -38,7 +38,10 @@ ENGINE_DEFAULTS = dict(
     retry_failed=False,      # evaluate again architectures that failed before
     hv_ref_cost=None,        # hypervolume reference cost (default: fixed at 2x the first max)
     max_trials_factor=5,     # stop after n_trials * factor Optuna trials (repeated and skipped included)
+    sampler='nsga2',         # 'nsga2', or 'random' (uniform draws: the baseline a search must beat)
 )
+
+SAMPLERS = ('nsga2', 'random')
 
 
 class SkipArchitecture(Exception):
@@ -111,10 +114,19 @@ class EvolutionarySearch:
         (``status``: :meth:`status` of the search)."""
 
     # ------------------------------------------------------------------ set-up
-    def sampler(self, offset: int = 0) -> optuna.samplers.NSGAIISampler:
-        """NSGA-II seeded with ``seed + offset``."""
-        return optuna.samplers.NSGAIISampler(population_size=int(self.opts['population_size']),
-                                             seed=int(self.opts['seed']) + offset)
+    def sampler(self, offset: int = 0) -> optuna.samplers.BaseSampler:
+        """The configured sampler (``opts['sampler']``: NSGA-II, or uniform random draws),
+        seeded with ``seed + offset``.
+
+        Raises:
+            ValueError: an unknown sampler name.
+        """
+        kind, seed = self.opts.get('sampler') or 'nsga2', int(self.opts['seed']) + offset
+        if kind == 'random':
+            return optuna.samplers.RandomSampler(seed=seed)
+        if kind != 'nsga2':
+            raise ValueError(f'unknown search sampler {kind!r}; choose one of {", ".join(SAMPLERS)}')
+        return optuna.samplers.NSGAIISampler(population_size=int(self.opts['population_size']), seed=seed)
 
     def open(self) -> optuna.Study:
         """Open (or create) the shared study and record what it searches.

@@ -62,6 +62,8 @@ class SubnetSearch(EvolutionarySearch):
         work_dir: study, per-subnet results, TensorBoard events and report.
         storage: Optuna storage URL (default: sqlite in the work dir).
         flops_range: (lo, hi) GFLOPs, overriding the config.
+        results_dir: per-subnet result folders (default ``<work_dir>/trials``); searches
+            that share one over the same checkpoint reuse each other's scores.
 
     Raises:
         smnas.modular.export.NotASupernetCheckpoint: a checkpoint that is not a supernet
@@ -76,7 +78,7 @@ class SubnetSearch(EvolutionarySearch):
     result_keys = ('mAP', 'mAP_50', 'flops', 'eval_seconds', 'mAP_screen', 'eval_images')
 
     def __init__(self, cfg: Config, checkpoint: str, work_dir: str, storage: Optional[str] = None,
-                 flops_range: Optional[Sequence[float]] = None):
+                 flops_range: Optional[Sequence[float]] = None, results_dir: Optional[str] = None):
         from supernet.flops import FlopsTable
 
         from ..evaluation.inherited import InheritedEvaluator
@@ -84,7 +86,8 @@ class SubnetSearch(EvolutionarySearch):
         opts = dict(SUBNET_DEFAULTS, **dict(cfg.get('subnet_search', {})))
         if flops_range is not None:
             opts['flops_range'] = [float(v) for v in flops_range]
-        super().__init__(work_dir, opts, storage, workers=1, study_name=opts['study_name'])
+        super().__init__(work_dir, opts, storage, workers=1, study_name=opts['study_name'],
+                         results_dir=results_dir)
         self.cfg = cfg
         self.checkpoint = os.path.abspath(checkpoint)
         # The effective config (overrides included), so that the search can be reopened.

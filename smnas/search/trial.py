@@ -154,6 +154,31 @@ def _run_locked(cfg, trial_dir: Path, timeout: Optional[float], env: Optional[Di
     raise TrialFailed(cause)
 
 
+def keep_detections(cfg, prefix: Path) -> Optional[str]:
+    """Make a COCO test evaluator write its detections to ``<prefix>.bbox.json``
+    (the input of the mAP's bootstrap); None for other evaluators."""
+    ev = cfg.get('test_evaluator')
+    if not isinstance(ev, dict) or ev.get('type') != 'CocoMetric' or not ev.get('ann_file'):
+        return None
+    ev['outfile_prefix'] = str(prefix)
+    return str(prefix)
+
+
+def score_noise(runner, cfg, prefix: Optional[str]) -> dict:
+    """``mAP_se``, ``mAP_ci95`` and ``detections`` of a tested model: a bootstrap over the
+    test images (``measure.bootstrap`` resamples, default 200; 0: none)."""
+    from ..evaluation.bootstrap import ImageBootstrap
+
+    n = int(cfg.get('measure', {}).get('bootstrap', 200))
+    path = f'{prefix}.bbox.json' if prefix else None
+    if not n or path is None or not Path(path).is_file():
+        return {}
+    ds = runner.test_dataloader.dataset
+    ids = [ds.get_data_info(i)['img_id'] for i in range(len(ds))]
+    s = ImageBootstrap(cfg.test_evaluator['ann_file'], ids).score(path, n=n)
+    return dict(mAP_se=round(s['se'], 5), mAP_ci95=[round(v, 5) for v in s['ci95']], detections=path)
+
+
 def main(argv=None) -> int:
     """Child process: train (resuming), evaluate, measure, write ``result.json``."""
     p = argparse.ArgumentParser(description='Train, evaluate and measure one candidate.')
@@ -174,11 +199,13 @@ def main(argv=None) -> int:
     cfg.resume = True  # continue an interrupted training from its last checkpoint
     cfg.load_from = None
     with_run_checks(cfg)
+    dets_prefix = keep_detections(cfg, Path(args.work_dir) / 'detections')
     t0 = time.time()
     runner = Runner.from_cfg(cfg)
     runner.train()
     train_s = time.time() - t0
     metrics = runner.test()
+    noise = score_noise(runner, cfg, dets_prefix)
     model = unwrap_model(runner.model)
     size = tuple(cfg.candidate['input_size'])
     measure = cfg.get('measure', {})
@@ -189,7 +216,7 @@ def main(argv=None) -> int:
         arch=cfg.candidate['arch'], input_size=list(size), **bbox_scores(metrics),
         metrics={k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))},
         train_seconds=round(train_s, 1), iters=int(cfg.train_cfg.get('max_iters', 0)),
-        versions=collect_env_versions(), **latency, **cost)
+        versions=collect_env_versions(), **noise, **latency, **cost)
     write_result(Path(args.work_dir), result)
     return 0
 

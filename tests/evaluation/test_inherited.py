@@ -19,6 +19,22 @@ def setup(tmp_path_factory):
     return tiny_supernet(root, num_val=10, seed=5) + (root, )
 
 
+@pytest.mark.parametrize('change, words', [
+    ({'model.architecture.structure': 'r18_fpn-p3p5-p6_none_retina_160x120'}, 'missing'),
+    ({'model.architecture.num_classes': 3}, 'another shape'),
+])
+def test_weights_of_another_detector_are_refused(setup, tmp_path, change, words):
+    """Same space, another structure or class count: not scored as a half-random model."""
+    from smnas.modular.export import NotASupernetCheckpoint
+
+    cfg, ckpt, _ = setup
+    other = Config(cfg.to_dict())
+    other.merge_from_dict(change)
+    with pytest.raises(NotASupernetCheckpoint, match=words) as e:
+        InheritedEvaluator(other, ckpt, str(tmp_path / 'e'))
+    assert 'config the supernet was trained with' in str(e.value)
+
+
 def _predictions(ev, batches):
     out = []
     with ev.model.mutator.use('max'), torch.no_grad():

@@ -42,6 +42,11 @@ def test_trial_trains_scores_measures_and_is_reused(base, tmp_path):
     for key in ('mAP', 'mAP_50', 'latency_ms', 'flops', 'params', 'device', 'train_seconds'):
         assert getattr(result, key) is not None
     assert result.input_size == [96, 96] and result.flops > 0 and result.latency_ms > 0
+    # the mAP's noise: a bootstrap over the val images, from the detections kept beside it
+    assert result.detections == str(tmp_path / ARCH / 'detections.bbox.json')
+    assert isinstance(json.loads((tmp_path / ARCH / 'detections.bbox.json').read_text()), list)
+    lo, hi = result.mAP_ci95
+    assert result.mAP_se >= 0 and lo - 5e-4 <= result.mAP <= hi + 5e-4
     assert json.loads((tmp_path / ARCH / 'result.json').read_text())['arch'] == ARCH
     assert (tmp_path / ARCH / 'config.py').is_file() and (tmp_path / ARCH / 'iter_2.pth').is_file()
     # a second call returns the stored result at once

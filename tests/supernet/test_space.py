@@ -28,6 +28,15 @@ def test_count_extremes_and_samples_are_valid():
     assert len({str(s) for s in subs}) > 150
 
 
+def test_all_enumerates_every_valid_subnet_once():
+    small = ModularSpace(bases=(48, 64), max_depths=(2, 2, 2, 2), neck_channels=(128, 256),
+                         head_channels=(128, 256))
+    subs = list(small.all())
+    assert len(subs) == len(set(subs)) == small.count() == 432
+    assert all(small.validate(str(s)) == s for s in subs)
+    assert small.max_subnet() in subs and small.min_subnet() in subs
+
+
 @pytest.mark.parametrize('text, rule', [
     ('40_1-21-21-12_n256_h128', 'base-choice'),
     ('64_1-21-21-12-1_n256_h128', 'stage-count'),
