@@ -80,8 +80,9 @@ class RankFidelity:
     def __init__(self, config: str, work_dir: str, cfg_options=None, retrain_options=None,
                  n_subnets: int = 8, seed: int = 0, scratch_iters=None, search_subnets: int = 300,
                  supernet_iters=None, variant: str = 'base', noise_seeds: int = 0, scratch_seeds: int = 1,
-                 record=None):
+                 record=None, truth_first: bool = False):
         self.config = config
+        self.truth_first = truth_first
         self.cfg = read_config(config, cfg_options)
         if supernet_iters:
             rescale_schedule(self.cfg, int(supernet_iters))
@@ -169,6 +170,15 @@ class RankFidelity:
         from smnas.search.subnet import val_input_size
 
         prepare_data(self.cfg.get('prepare_data'))
+        if self.truth_first and self.is_base:
+            # The ground truth needs no supernet: its subnets are picked by FLOPs alone, which
+            # an untrained supernet prices as a trained one would (the same picks, seeded).
+            if not self.truth.read().get('subnets'):
+                from mmdet.registry import MODELS
+
+                self.pick_subnets(MODELS.build(self.cfg.model))
+            self.train_from_scratch(val_input_size(self.cfg))
+            return self.summary()
         inherited = self.vstore.read().get('inherited', {})
         truth = self.truth.read()
         rows = truth.get('subnets')
@@ -183,20 +193,25 @@ class RankFidelity:
                 self.search(ckpt)
         return self.summary()
 
-    def score_inherited(self, ckpt: Path) -> None:
-        """Pick the subnets (once) and score each with the variant's inherited weights."""
-        from smnas.evaluation.inherited import InheritedEvaluator
+    def pick_subnets(self, model) -> list:
+        """The subnets ranked (picked once, stored with their table GFLOPs)."""
         from smnas.search.subnet import val_input_size
         from supernet.flops import FlopsTable
 
-        evaluator = InheritedEvaluator(self.cfg, str(ckpt), str(self.wd / 'eval'))
-        table = FlopsTable(evaluator.model, val_input_size(self.cfg))
+        table = FlopsTable(model, val_input_size(self.cfg))
         with self.truth.update() as truth:
             if 'subnets' not in truth:
-                truth['subnets'] = {k: {} for k in spread_subnets(evaluator.space, table, self.n, self.seed)}
+                truth['subnets'] = {k: {} for k in spread_subnets(model.space, table, self.n, self.seed)}
             for arch, r in truth['subnets'].items():
                 r['gflops'] = table.flops(arch) / 1e9
-            archs = list(truth['subnets'])
+            return list(truth['subnets'])
+
+    def score_inherited(self, ckpt: Path) -> None:
+        """Pick the subnets (once) and score each with the variant's inherited weights."""
+        from smnas.evaluation.inherited import InheritedEvaluator
+
+        evaluator = InheritedEvaluator(self.cfg, str(ckpt), str(self.wd / 'eval'))
+        archs = self.pick_subnets(evaluator.model)
         for arch in archs:
             if arch in self.vstore.read().get('inherited', {}):
                 continue
@@ -241,6 +256,7 @@ class RankFidelity:
             else:
                 # Wall time of the whole child: training, scoring and measuring it.
                 result = dict(mAP_scratch=res.mAP, mAP_50_scratch=res.mAP_50, params_m=res.params / 1e6,
+                              mAP_se_scratch=res.mAP_se,  # its noise over the val images (bootstrap)
                               scratch_seconds=time.time() - t0, train_seconds=res.train_seconds,
                               gflops_thop=res.flops / 1e9)
             store(lambda t, arch=arch, result=result: t['subnets'][arch].update(result))
@@ -512,6 +528,9 @@ def main():
     p.add_argument('--scratch-seeds', type=int, default=1,
                    help='train every subnet from scratch with this many seeds; the ground truth is '
                         'their mean (more seeds can be added to a stored run)')
+    p.add_argument('--truth-first', action='store_true',
+                   help='train the from-scratch ground truth only, before any supernet (a later run '
+                        'without it trains the supernet and scores the same subnets)')
     args = p.parse_args()
     defaults = (dict(work_dir='benchmarks/runs/rank_fidelity_quick', subnets=5, supernet_iters=150,
                      scratch_iters=75, search_subnets=30) if args.quick else
@@ -521,7 +540,7 @@ def main():
             setattr(args, key, value)
     bench = RankFidelity(args.config, args.work_dir, args.cfg_options, args.retrain_options, args.subnets,
                          args.seed, args.scratch_iters, args.search_subnets, args.supernet_iters,
-                         args.variant, args.noise_seeds, args.scratch_seeds, args.json)
+                         args.variant, args.noise_seeds, args.scratch_seeds, args.json, args.truth_first)
     s = bench.summary() if args.summary_only else bench.run()
     if args.json:
         atomic_write_json(args.json, s, indent=1)

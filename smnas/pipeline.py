@@ -150,9 +150,13 @@ class Pipeline:
 
     def supernet(self, structure: str) -> Path:
         """Train (or resume) the supernet around ``structure``; returns its final checkpoint."""
+        from .modular.structure import with_structure_space
+
         t0 = time.time()
         cfg = self._stage_cfg('supernet')
         cfg.model.architecture.structure = structure
+        # The structure's own block family (R50: bottlenecks...), never another one
+        with_structure_space(cfg)
         d = self.work_dir / 'supernet'
         d.mkdir(parents=True, exist_ok=True)
         cfg_path = d / 'config.py'
@@ -171,7 +175,9 @@ class Pipeline:
                 train_supernet(cfg_path, d, cfg.train_cfg.max_iters)
             except JobFailed as e:
                 raise PipelineError(str(e)) from None
-        self._record('supernet', t0, config=str(cfg_path), checkpoint=str(final))
+        self._record('supernet', t0, config=str(cfg_path), checkpoint=str(final),
+                     block=cfg.model.space.get('block', 'basic'),
+                     max_depths=list(cfg.model.space.max_depths))
         return final
 
     def search(self, checkpoint: Path):
@@ -217,6 +223,10 @@ class Pipeline:
         lines = ['# SM-NAS pipeline', '', f'- config: `{self.cfg.filename}`',
                  f'- work dir: `{self.work_dir}`', f'- written: {time.strftime("%Y-%m-%d %H:%M:%S")}',
                  f'- structure refined: `{structure}`']
+        sn = stages.get('supernet', {})
+        if sn.get('block'):
+            lines.append(f'- modular space: {sn["block"]} blocks (the structure\'s family), at most '
+                         f'{"-".join(str(d) for d in sn["max_depths"])} blocks per stage')
         if stages.get('structural', {}).get('passed_over'):
             lines.append('- more accurate front models passed over (not supported by the modular stage): ' +
                          ', '.join(f'`{a}`' for a, _ in stages['structural']['passed_over']))

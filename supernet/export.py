@@ -11,19 +11,26 @@ import torch
 
 from .models.static import slice_state_dict
 from .ops import gn_groups
-from .space import Subnet
+from .space import ModularSpace, Subnet
 
 
 def _gn(channels: int) -> dict:
     return dict(type='GN', num_groups=gn_groups(channels), requires_grad=True)
 
 
-def _static_rules(subnet: Subnet, in_widths: List[int]) -> Dict[str, Callable[[dict], dict]]:
+def _static_backbone(c: dict, subnet: Subnet, space: ModularSpace) -> dict:
+    out = dict(type='SubnetResNet', arch=str(subnet), out_indices=c.get('out_indices', (0, 1, 2, 3)))
+    if space.block != 'basic':  # basic-block exports keep the form they always had
+        out['block'] = space.block
+    return out
+
+
+def _static_rules(subnet: Subnet, space: ModularSpace, in_widths: List[int]
+                  ) -> Dict[str, Callable[[dict], dict]]:
     """Searchable type -> how its static counterpart's config is made from its config."""
     s = subnet
     return {
-        'SearchableResNet': lambda c: dict(type='SubnetResNet', arch=str(s),
-                                           out_indices=c.get('out_indices', (0, 1, 2, 3))),
+        'SearchableResNet': lambda c: _static_backbone(c, s, space),
         'SearchableFPN': lambda c: dict(
             {k: v for k, v in c.items() if k not in ('type', 'in_channels', 'out_channels')},
             type='FPN', in_channels=in_widths, out_channels=s.neck,
@@ -41,9 +48,12 @@ def _static_rules(subnet: Subnet, in_widths: List[int]) -> Dict[str, Callable[[d
 def static_model_cfg(model_cfg: dict, subnet: Subnet) -> dict:
     """The supernet's model config with every searchable part replaced by its static
     counterpart at the widths of ``subnet`` (other keys unchanged)."""
-    out_indices = model_cfg.get('backbone', {}).get('out_indices', (0, 1, 2, 3))
-    widths = subnet.stage_widths()
-    rules = _static_rules(subnet, [widths[i] for i in out_indices])
+    backbone = model_cfg.get('backbone', {})
+    out_indices = backbone.get('out_indices', (0, 1, 2, 3))
+    space = backbone.get('space')
+    space = space if isinstance(space, ModularSpace) else ModularSpace.from_dict(dict(space or {}))
+    widths = space.out_widths(subnet)
+    rules = _static_rules(subnet, space, [widths[i] for i in out_indices])
 
     def convert(node):
         if isinstance(node, dict):

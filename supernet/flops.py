@@ -39,7 +39,9 @@ _TINY = (64, 64)  # the smallest input with every FPN level (P6 is 1x1 at stride
 
 
 def _conv_groups(m: nn.Conv2d, in_c: int) -> int:
-    return in_c if getattr(m, 'depthwise', False) else m.groups
+    if hasattr(m, 'active_groups'):  # a dynamic conv: its groups follow its width
+        return m.active_groups(in_c)
+    return m.groups
 
 
 def _layer_kind(m: nn.Module) -> Optional[str]:

@@ -6,12 +6,25 @@ width and ``2`` a block that doubles it; FPN channels 256; head channels 128. Bl
 widths are ``base x 2 ** (doublings so far)``; the first block of stages 2-4 has
 stride 2. By default exactly one block of each of stages 2-4 doubles, so three
 doublings happen in all, as in the paper.
+
+The block family is the space's (``block``), not the string's: the same string is a
+basic-block ResNet (R18/R34), a bottleneck ResNet (R50/R101: 1x1, 3x3, 1x1 with 4x
+expansion; the digits' widths are the bottleneck widths, so ``64_...`` has stage outputs
+256-2048 as R50) or a grouped bottleneck (ResNeXt: a 3x3 conv twice as wide, in groups
+of :data:`GROUP_WIDTH` channels in stage 1, doubling per stage as ResNeXt-32x4d's).
 """
 import random
 from dataclasses import dataclass, field
-from typing import Dict, Iterator, List, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 from .errors import RuleViolation
+
+
+#: block family -> (stage output width / block width, 3x3 conv width / block width)
+BLOCKS: Dict[str, Tuple[int, int]] = {'basic': (1, 1), 'bottleneck': (4, 1), 'grouped': (4, 2)}
+#: channels per group of a grouped bottleneck's 3x3 conv in stage 1 (x2 per later stage):
+#: ResNeXt-32x4d at base 64; other bases have other group counts (e.g. 24 at base 48)
+GROUP_WIDTH = 4
 
 
 class InvalidSubnet(RuleViolation):
@@ -81,12 +94,15 @@ class ModularSpace:
         neck_channels: FPN output widths.
         head_channels: head widths (RPN conv, RoI head convs/fcs, RetinaNet convs).
         doublings: doubling blocks required per stage (default 0, 1, 1, 1).
+        block: the block family, one of :data:`BLOCKS` (``basic``, ``bottleneck``,
+            ``grouped``).
     """
     bases: Sequence[int] = (48, 56, 64, 72)
     max_depths: Sequence[int] = (3, 4, 6, 3)
     neck_channels: Sequence[int] = (128, 256, 512)
     head_channels: Sequence[int] = (128, 256, 512)
     doublings: Sequence[int] = (0, 1, 1, 1)
+    block: str = 'basic'
     _stage_choices: List[List[str]] = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -95,16 +111,51 @@ class ModularSpace:
         for d, k in zip(self.max_depths, self.doublings):
             if not 0 <= k <= d:
                 raise ValueError(f'a stage of at most {d} blocks cannot double {k} times')
+        if self.block not in BLOCKS:
+            raise ValueError(f'unknown block family {self.block!r}; choose one of {", ".join(BLOCKS)}')
+        if self.block == 'grouped':
+            # every 3x3 width a block can have (before and after its stage's doublings) must
+            # fill whole groups of the stage's group width
+            for s in range(len(self.doublings)):
+                d = self.group_width(s)
+                for k in range(sum(self.doublings[:s]), sum(self.doublings[:s + 1]) + 1):
+                    bad = [b for b in self.bases if (b * self.mid_ratio * 2 ** k) % d]
+                    if bad:
+                        raise ValueError(f'grouped bottlenecks: base widths {bad} give stage {s + 1} a '
+                                         f'3x3 width that is not a multiple of its {d}-channel groups; '
+                                         f'use bases that are multiples of {GROUP_WIDTH}')
+
+    @property
+    def expansion(self) -> int:
+        """Stage output width per block width (1 for basic blocks, 4 for bottlenecks)."""
+        return BLOCKS[self.block][0]
+
+    @property
+    def mid_ratio(self) -> int:
+        """A block's 3x3 conv width per block width."""
+        return BLOCKS[self.block][1]
+
+    def group_width(self, stage: int) -> Optional[int]:
+        """Channels per group of stage ``stage``'s 3x3 convs (0-based): :data:`GROUP_WIDTH`,
+        doubled with each doubling up to the end of the stage; None: not grouped."""
+        return GROUP_WIDTH * 2 ** sum(self.doublings[:stage + 1]) if self.block == 'grouped' else None
+
+    def out_widths(self, sub: Subnet) -> List[int]:
+        """Output width of each stage of ``sub`` (what the neck receives)."""
+        return [w * self.expansion for w in sub.stage_widths()]
 
     def to_dict(self) -> dict:
         """Self-describing form stored with checkpoints and results."""
-        return dict(bases=list(self.bases), max_depths=list(self.max_depths),
-                    neck_channels=list(self.neck_channels), head_channels=list(self.head_channels),
-                    doublings=list(self.doublings))
+        d = dict(bases=list(self.bases), max_depths=list(self.max_depths),
+                 neck_channels=list(self.neck_channels), head_channels=list(self.head_channels),
+                 doublings=list(self.doublings))
+        if self.block != 'basic':  # basic-block spaces keep the form their checkpoints stored
+            d['block'] = self.block
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> 'ModularSpace':
-        return cls(**{k: tuple(v) for k, v in d.items()})
+        return cls(**{k: v if isinstance(v, str) else tuple(v) for k, v in d.items()})
 
     def stage_choices(self, s: int) -> List[str]:
         """Every valid encoding of stage ``s`` (short to long, doublings early first)."""
@@ -198,4 +249,4 @@ class ModularSpace:
     def max_widths(self) -> Dict[str, int]:
         """Largest width of every stage output, neck and head (the supernet's sizes)."""
         big = self.max_subnet()
-        return dict(stages=big.stage_widths(), neck=big.neck, head=big.head)
+        return dict(stages=self.out_widths(big), neck=big.neck, head=big.head)

@@ -70,6 +70,20 @@ def test_rank_fidelity_scores_subnets_spread_over_flops(rank_run):
     assert 'space' in out['supernet_config']['model']
 
 
+def test_truth_first_trains_the_same_picks_without_a_supernet(rank_run, tiny_data, tmp_path):
+    work = tmp_path / 'truth'
+    run_tool('benchmarks/bench_rank_fidelity.py', str(config_path('supernet/quickstart_synthetic.py')),
+             '--work-dir', str(work), '--subnets', '2', '--scratch-iters', '2', '--truth-first',
+             '--cfg-options', *tiny_options(tiny_data, 2), *TINY)
+    out = json.loads((work / 'rank_fidelity.json').read_text())
+    assert not (work / 'supernet').exists()
+    # min and max by FLOPs: the extremes the full run picked too, priced alike
+    assert set(out['subnets']) <= set(rank_run['out']['subnets']) and len(out['subnets']) == 2
+    for arch, r in out['subnets'].items():
+        assert r['gflops'] == pytest.approx(rank_run['out']['subnets'][arch]['gflops'])
+        assert r['mAP_scratch'] is not None and r['mAP_se_scratch'] is not None and 'mAP_inherited' not in r
+
+
 def test_rank_fidelity_prices_the_modular_stage(rank_run):
     stage = rank_run['out']['modular_stage']
     assert stage['searched_subnets'] == 5 and stage['search_seconds'] >= stage['search_eval_seconds'] > 0

@@ -84,3 +84,7 @@ def test_choose_structure_takes_the_best_supported_and_says_what_it_passed_over(
     assert [a for a, _ in passed] == ['r18_fpn-p2p5-p6_ga_cascade2_512x512', 'r18_c4_rpn_rcnn_512x512']
     with pytest.raises(PipelineError, match='modular-rpn'):
         choose_structure(pts[:1])
+    # a MobileNetV2 structure is passed over with its reason, never refined as a ResNet
+    structure, passed = choose_structure(pts[1:3] + [('mv2_fpn-p3p5-p6_none_retina_512x512', 0.9, 4.0)])
+    assert structure == 'r18_fpn-p2p5-p6_rpn_rcnn_512x512'
+    assert passed[0][0].startswith('mv2') and 'modular-family' in passed[0][1]

@@ -19,6 +19,7 @@ from mmengine.config import DictAction
 from smnas.data.prepare import prepare_data
 from smnas.engine import default_work_dir, read_config
 from smnas.modular import export_finalists, load_finalists
+from smnas.modular.structure import with_structure_space
 from smnas.reports.subnet import write_subnet_report
 from smnas.search.subnet import SubnetSearch
 
@@ -40,7 +41,7 @@ def parse_args():
 
 def main():
     args = parse_args()
-    cfg = read_config(args.config, args.cfg_options)
+    cfg = with_structure_space(read_config(args.config, args.cfg_options))
     work_dir = args.work_dir or default_work_dir(args.config, '_search')
     prepare_data(cfg.get('prepare_data'))
     search = SubnetSearch(cfg, args.checkpoint, work_dir, args.storage, args.flops_range)

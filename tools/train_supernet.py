@@ -10,11 +10,13 @@ from mmengine.runner import Runner
 
 from smnas.data.prepare import prepare_data
 from smnas.engine import load_config, train_parser
+from smnas.modular.structure import with_structure_space
 
 
 def main():
     args = train_parser('Train a supernet').parse_args()
-    cfg = load_config(args.config, args.work_dir, args.cfg_options, args.launcher, args.resume)
+    cfg = with_structure_space(load_config(args.config, args.work_dir, args.cfg_options, args.launcher,
+                                           args.resume))
     prepare_data(cfg.get('prepare_data'))
     Runner.from_cfg(cfg).train()
 

@@ -1,5 +1,5 @@
 # COCO-scale supernet for GPUs: the paper's modular space (bases 48-72, up to 3-4-6-3
-# blocks, neck and head 128/256/512) around a Cascade R-CNN structure at 800x600,
+# bottleneck blocks as R50's, neck and head 128/256/512) around an R50 Cascade R-CNN at 800x600,
 # GN + WS from scratch. One command per machine (the same on CPUs with gloo):
 #   torchrun --nproc_per_node=8 tools/train_supernet.py configs/supernet/coco_cascade3.py \
 #       --launcher pytorch --work-dir /shared/smnas/supernet
@@ -13,6 +13,9 @@ _base_ = [
 custom_imports = dict(imports=['smnas.register'], allow_failed_imports=False)
 
 model = dict(
+    # R50's own blocks, set here so that the file builds as it is (tools also derive it
+    # from the structure): bottlenecks, stage outputs 4x the digits' widths (256-2048)
+    space=dict(block='bottleneck'),
     num_random_subnets=2,
     distill=True,  # in-place distillation of the smaller members from the max one
     architecture=dict(structure='r50_fpn-p2p5-p6_rpn_cascade3_800x600', num_classes=80,

@@ -41,6 +41,10 @@ class SyntheticConfig:
         class_colour: paint every object in its class's own colour (jittered) instead
             of a random colour and texture: shape is then not the only cue, and small
             detectors learn the set in hundreds of iterations (the quickstart's use).
+        colour_groups: with ``class_colour``, only this many colours (0: one per
+            class): class ``i`` (of ``classes``) takes colour ``i % colour_groups``, so
+            colour tells a group apart and only shape tells the classes of a group apart
+            (a partial cue: learnable, but still capacity-sensitive).
         seed: seed of everything.
     """
     classes: Sequence[str] = DEFAULT_CLASSES
@@ -52,6 +56,7 @@ class SyntheticConfig:
     max_occlusion: float = 0.5
     clutter: int = 12
     class_colour: bool = False
+    colour_groups: int = 0
     seed: int = 0
 
     def validate(self) -> None:
@@ -70,6 +75,9 @@ class SyntheticConfig:
             raise ValueError(f'scale must satisfy 0 < min <= max <= 1, got {self.scale}')
         if self.num_train < 1 or self.num_val < 0:
             raise ValueError('need num_train >= 1 and num_val >= 0')
+        if self.colour_groups and not (self.class_colour and 1 <= self.colour_groups <= len(self.classes)):
+            raise ValueError(f'colour_groups needs class_colour=True and 1 to {len(self.classes)} groups '
+                             f'(the class count), got {self.colour_groups}')
 
 
 def _random_colour(rng: np.random.Generator) -> np.ndarray:
@@ -215,7 +223,9 @@ def render_image(rng: np.random.Generator, cfg: SyntheticConfig) -> Tuple[np.nda
         ys, xs = np.nonzero(mask)
         y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
         if cfg.class_colour:
-            tex = _class_colour(rng, SHAPES.index(shape), int(x1 - x0), int(y1 - y0))
+            index = (list(cfg.classes).index(shape) % cfg.colour_groups if cfg.colour_groups
+                     else SHAPES.index(shape))
+            tex = _class_colour(rng, index, int(x1 - x0), int(y1 - y0))
         else:
             tex = _texture(rng, int(x1 - x0), int(y1 - y0))
         region = img[y0:y1, x0:x1]
@@ -309,11 +319,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument('--objects', type=int, nargs=2, default=(1, 6), metavar=('MIN', 'MAX'))
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--class-colour', action='store_true', help="each object in its class's colour")
+    p.add_argument('--colour-groups', type=int, default=0,
+                   help='with --class-colour: only this many colours, shared by classes i, i+N, ...')
     args = p.parse_args(argv)
     cfg = SyntheticConfig(classes=tuple(c.strip() for c in args.classes.split(',') if c.strip()),
                           image_size=tuple(args.size), num_train=args.train, num_val=args.val,
                           objects=tuple(args.objects), seed=args.seed,
-                          class_colour=args.class_colour)
+                          class_colour=args.class_colour, colour_groups=args.colour_groups)
     try:
         info = generate(cfg, args.out)
     except ValueError as e:

@@ -1,10 +1,10 @@
 """A supernet detector around a structure chosen by the structural stage.
 
-The structure contributes the FPN levels, the RPN, the head (Faster R-CNN, Cascade
-R-CNN with 2-4 stages, RetinaNet) and its losses and train/test settings; the modular
-space replaces the backbone by the searchable ResNet and sets the FPN and head
-widths. Whatever the structural backbone was, the modular stage searches the
-space's ResNet-style encoding, as SM-NAS does.
+The structure contributes the backbone's block family, the FPN levels, the RPN, the
+head (Faster R-CNN, Cascade R-CNN with 2-4 stages, RetinaNet) and its losses and
+train/test settings; the modular space replaces the backbone by the searchable ResNet
+of that family (basic blocks for R18/R34, bottlenecks for R50/R101, grouped
+bottlenecks for X50/X101) and sets the FPN and head widths.
 
 Registers the ``StructureSupernet`` architecture macro
 (:func:`supernet.build.register_architecture_macro`)::
@@ -23,10 +23,71 @@ class UnsupportedStructure(RuleViolation):
     """A structure the modular stage cannot build a supernet around."""
 
 
+#: structural backbone -> (block family of the modular space, the family's stage depths)
+FAMILIES = {
+    'r18': ('basic', (2, 2, 2, 2)), 'r34': ('basic', (3, 4, 6, 3)),
+    'r50': ('bottleneck', (3, 4, 6, 3)), 'r101': ('bottleneck', (3, 4, 23, 3)),
+    'x50': ('grouped', (3, 4, 6, 3)), 'x101': ('grouped', (3, 4, 23, 3)),
+}
+
+
+def space_for_structure(space: dict, structure) -> dict:
+    """The modular space (dict form) that refines ``structure``'s own backbone: the block
+    family follows the structure; ``max_depths`` is kept when the space sets it (e.g. a
+    CPU cap), otherwise the family's depths (R101: 3-4-23-3).
+
+    Raises:
+        UnsupportedStructure: a backbone with no searchable family.
+    """
+    from ..structural import Candidate
+
+    c = Candidate.parse(structure) if isinstance(structure, str) else structure
+    if c.backbone not in FAMILIES:
+        raise UnsupportedStructure('modular-family', structure_problems(c)[0][1])
+    block, depths = FAMILIES[c.backbone]
+    out = dict(space)
+    if out.get('block', block) != block:
+        raise UnsupportedStructure('modular-family', f'{c} has {block} blocks ({c.backbone}), but the '
+                                   f'modular space sets block={out["block"]!r}; remove it or set {block!r}')
+    out['block'] = block
+    out.setdefault('max_depths', list(depths))
+    if block == 'basic':
+        out.pop('block')  # the form basic-block checkpoints store
+    return out
+
+
+def with_structure_space(cfg):
+    """A supernet config whose modular space follows its structure (``StructureSupernet``
+    architectures): the block family of the structure's backbone, and the family's
+    depths unless the space sets ``max_depths``. Other configs are returned unchanged.
+
+    Args:
+        cfg: an mmengine config of a supernet.
+
+    Returns:
+        ``cfg``, changed in place.
+
+    Raises:
+        UnsupportedStructure: a backbone without a searchable family, or a space whose
+            ``block`` is another family's.
+    """
+    model = cfg.get('model') or {}
+    arch = model.get('architecture') or {}
+    if model.get('space') is None or arch.get('type') != 'StructureSupernet' or not arch.get('structure'):
+        return cfg
+    space = model['space']
+    cfg.model.space = space_for_structure(space.to_dict() if hasattr(space, 'to_dict') else dict(space),
+                                          arch['structure'])
+    return cfg
+
+
 def structure_problems(structure) -> List[Tuple[str, str]]:
     """Every (rule, message) that stops a supernet being built around ``structure``."""
     c = structure
     out = []
+    if c.backbone not in FAMILIES:
+        out.append(('modular-family', f'{c.backbone} (MobileNetV2 inverted residuals) has no searchable '
+                    f'block family yet; the modular stage refines R18/R34/R50/R101/X50/X101'))
     if c.neck.kind != 'fpn':
         out.append(('modular-needs-fpn', 'the modular stage searches FPN widths; C4 structures '
                     '(a shared ResLayer head) have no FPN'))
@@ -61,6 +122,12 @@ def supernet_model_cfg(structure: Union[str, object], space: ModularSpace, num_c
 
     c = Candidate.parse(structure) if isinstance(structure, str) else structure
     UnsupportedStructure.raise_if_any(c, structure_problems(c))
+    block = FAMILIES[c.backbone][0]
+    if space.block != block:
+        # never a silent switch of family: the space must be the structure's
+        raise UnsupportedStructure('modular-family', f'{c} has {block} blocks ({c.backbone}), but the '
+                                   f'modular space has {space.block} blocks; set model.space.block='
+                                   f'{block!r} (smnas.modular.structure.space_for_structure)')
     mw = space.max_widths()
     neck_c, head_c = mw['neck'], mw['head']
     cfg = build_model_cfg(c, num_classes, norm='gnws', fpn_channels=neck_c, fc_channels=head_c,

@@ -1,8 +1,8 @@
 """A slimmable, elastic-depth ResNet backbone over the modular space.
 
-Deep stem (two 3x3 stride-2 convs, C/2 then C, no max-pool), four stages of basic
-blocks (stride 2 at the first block of stages 2-4), GroupNorm + Weight
-Standardization throughout. Every block holds weights for its largest possible
+Deep stem (two 3x3 stride-2 convs, C/2 then C, no max-pool), four stages of blocks of
+the space's family (basic, bottleneck or grouped bottleneck; stride 2 at the first
+block of stages 2-4), GroupNorm + Weight Standardization throughout. Every block holds weights for its largest possible
 input and output widths; which blocks run and at which widths is set by a mutator
 (:class:`supernet.mutator.SubnetMutator`), never by ``forward()`` arguments.
 """
@@ -50,6 +50,10 @@ class DynamicBasicBlock(nn.Module):
         """The block's active output width."""
         return self.conv1.active_out or self.conv1.out_channels
 
+    @property
+    def max_out_width(self) -> int:
+        return self.conv1.out_channels
+
     def needs_projection(self, in_channels: int) -> bool:
         out = self.out_width
         return self.stride != 1 or in_channels != out
@@ -59,6 +63,75 @@ class DynamicBasicBlock(nn.Module):
         out = self.relu(self.gn1(self.conv1(x)))
         out = self.gn2(self.conv2(out))
         return self.relu(out + identity)
+
+    def last_norm(self) -> nn.Module:
+        """The residual branch's last norm (zero-initialised: the block starts as identity)."""
+        return self.gn2
+
+
+class DynamicBottleneck(nn.Module):
+    """A 1x1 reduce, a 3x3 (optionally grouped) and a 1x1 expand conv-GN layer and a
+    shortcut (projection when width or stride changes), as ResNet-50's and ResNeXt's.
+
+    Args:
+        max_in: largest input width.
+        max_width: largest block width (the digits' width: the 3x3 conv is
+            ``mid_ratio`` times it, the output ``expansion`` times it).
+        stride: stride of the 3x3 conv (and the projection), as torchvision's ResNet v1.5.
+        expansion: output width per block width.
+        mid_ratio: 3x3 conv width per block width.
+        group_width: channels per group of the 3x3 conv (None: not grouped).
+    """
+
+    def __init__(self, max_in: int, max_width: int, stride: int = 1, expansion: int = 4,
+                 mid_ratio: int = 1, group_width: Optional[int] = None):
+        super().__init__()
+        self.stride, self.expansion, self.mid_ratio = stride, expansion, mid_ratio
+        mid, out = max_width * mid_ratio, max_width * expansion
+        self.conv1 = DynamicConv2d(max_in, mid, 1, 1, 0, weight_std=True)
+        self.gn1 = DynamicGroupNorm(mid)
+        self.conv2 = DynamicConv2d(mid, mid, 3, stride, 1, group_width=group_width, weight_std=True)
+        self.gn2 = DynamicGroupNorm(mid)
+        self.conv3 = DynamicConv2d(mid, out, 1, 1, 0, weight_std=True)
+        self.gn3 = DynamicGroupNorm(out)
+        self.proj = DynamicConv2d(max_in, out, 1, stride, 0, weight_std=True)
+        self.proj_gn = DynamicGroupNorm(out)
+        self.relu = nn.ReLU(inplace=True)
+
+    def set_width(self, width: Optional[int]) -> None:
+        """Set the block width (None: maximum); the mutator calls it."""
+        self.conv1.active_out = self.conv2.active_out = None if width is None else width * self.mid_ratio
+        self.conv3.active_out = self.proj.active_out = None if width is None else width * self.expansion
+
+    @property
+    def out_width(self) -> int:
+        """The block's active output width."""
+        return self.conv3.active_out or self.conv3.out_channels
+
+    @property
+    def max_out_width(self) -> int:
+        return self.conv3.out_channels
+
+    def needs_projection(self, in_channels: int) -> bool:
+        return self.stride != 1 or in_channels != self.out_width
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        identity = self.proj_gn(self.proj(x)) if self.needs_projection(x.size(1)) else x
+        out = self.relu(self.gn1(self.conv1(x)))
+        out = self.relu(self.gn2(self.conv2(out)))
+        out = self.gn3(self.conv3(out))
+        return self.relu(out + identity)
+
+    def last_norm(self) -> nn.Module:
+        return self.gn3
+
+
+def make_block(space: ModularSpace, stage: int, max_in: int, max_width: int, stride: int) -> nn.Module:
+    """A dynamic block of ``space``'s family at stage ``stage`` (0-based)."""
+    if space.block == 'basic':
+        return DynamicBasicBlock(max_in, max_width, stride)
+    return DynamicBottleneck(max_in, max_width, stride, space.expansion, space.mid_ratio,
+                             space.group_width(stage))
 
 
 @MODELS.register_module()
@@ -87,17 +160,17 @@ class SearchableResNet(BaseModule):
             DynamicConv2d(base // 2, base, 3, 2, 1, weight_std=True), DynamicGroupNorm(base),
             nn.ReLU(inplace=True))
         self.stages = nn.ModuleList()
-        width = base
+        width, stage_in, exp = base, base, self.space.expansion
         for s, (depth, k) in enumerate(zip(self.space.max_depths, self.space.doublings)):
             out = width * 2 ** k
             blocks = []
             for j in range(depth):
                 # The largest block input: the stage input for the first block, else
-                # the (possibly already doubled) stage width.
-                blocks.append(DynamicBasicBlock(width if j == 0 else out, out,
-                                                stride=2 if (s > 0 and j == 0) else 1))
+                # the (possibly already doubled) stage output.
+                blocks.append(make_block(self.space, s, stage_in if j == 0 else out * exp, out,
+                                         stride=2 if (s > 0 and j == 0) else 1))
             self.stages.append(nn.ModuleList(blocks))
-            width = out
+            width, stage_in = out, out * exp
         self.active_depths: Optional[List[int]] = None
 
     def apply_subnet(self, subnet) -> None:
@@ -111,7 +184,7 @@ class SearchableResNet(BaseModule):
 
     def stage_channels(self) -> Tuple[List[int], List[int]]:
         """(current, maximum) output widths of the returned stages."""
-        maximum = [self.stages[i][0].conv1.out_channels for i in self.out_indices]
+        maximum = [self.stages[i][0].max_out_width for i in self.out_indices]
         current = []
         for i in self.out_indices:
             depth = self.active_depths[i] if self.active_depths else len(self.stages[i])
@@ -137,7 +210,7 @@ class SearchableResNet(BaseModule):
             # the identity, which keeps deep and shallow subnets trainable together.
             for stage in self.stages:
                 for blk in stage:
-                    nn.init.zeros_(blk.gn2.weight)
+                    nn.init.zeros_(blk.last_norm().weight)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         x = self.stem(x)

@@ -14,7 +14,7 @@ from mmengine.model import BaseModule
 from torch import nn
 
 from ..ops import gn_groups
-from ..space import Subnet
+from ..space import BLOCKS, ModularSpace, Subnet
 
 
 def _gn(c: int) -> nn.GroupNorm:
@@ -43,6 +43,35 @@ class BasicBlock(nn.Module):
         return self.relu(self.gn2(self.conv2(out)) + identity)
 
 
+class Bottleneck(nn.Module):
+    """A fixed-width bottleneck: 1x1, 3x3 (``groups``), 1x1 x ``expansion``; projection
+    only where width or stride changes."""
+
+    def __init__(self, in_c: int, width: int, stride: int, expansion: int = 4, mid_ratio: int = 1,
+                 group_width: int = 0):
+        super().__init__()
+        mid, out_c = width * mid_ratio, width * expansion
+        self.conv1 = ConvWS2d(in_c, mid, 1, 1, 0, bias=False)
+        self.gn1 = _gn(mid)
+        self.conv2 = ConvWS2d(mid, mid, 3, stride, 1, groups=mid // group_width if group_width else 1,
+                              bias=False)
+        self.gn2 = _gn(mid)
+        self.conv3 = ConvWS2d(mid, out_c, 1, 1, 0, bias=False)
+        self.gn3 = _gn(out_c)
+        if stride != 1 or in_c != out_c:
+            self.proj = ConvWS2d(in_c, out_c, 1, stride, 0, bias=False)
+            self.proj_gn = _gn(out_c)
+        else:
+            self.proj = None
+        self.relu = nn.ReLU(inplace=True)
+
+    def forward(self, x):
+        identity = x if self.proj is None else self.proj_gn(self.proj(x))
+        out = self.relu(self.gn1(self.conv1(x)))
+        out = self.relu(self.gn2(self.conv2(out)))
+        return self.relu(self.gn3(self.conv3(out)) + identity)
+
+
 @MODELS.register_module()
 class SubnetResNet(BaseModule):
     """The backbone of one subnet, e.g. ``arch='64_1-21-21-12_n256_h128'``.
@@ -50,26 +79,39 @@ class SubnetResNet(BaseModule):
     Args:
         arch: subnet string (only the backbone part is used).
         out_indices: stages whose outputs are returned.
+        block: the block family (:data:`supernet.space.BLOCKS`): ``basic``,
+            ``bottleneck`` or ``grouped``.
     """
 
-    def __init__(self, arch: str, out_indices: Sequence[int] = (0, 1, 2, 3), init_cfg=None):
+    def __init__(self, arch: str, out_indices: Sequence[int] = (0, 1, 2, 3), block: str = 'basic',
+                 init_cfg=None):
         super().__init__(init_cfg)
+        if block not in BLOCKS:
+            raise ValueError(f'unknown block family {block!r}; choose one of {", ".join(BLOCKS)}')
         sub = Subnet.parse(arch)
-        self.arch = arch
+        self.arch, self.block = arch, block
+        # The family's shape rules, with the subnet's own doublings (one per stage 2-4)
+        space = ModularSpace(bases=(sub.base, ), max_depths=tuple(len(st) for st in sub.stages),
+                             doublings=tuple(st.count('2') for st in sub.stages), block=block)
         self.out_indices = tuple(out_indices)
         b = sub.base
         self.stem = nn.Sequential(ConvWS2d(3, b // 2, 3, 2, 1, bias=False), _gn(b // 2),
                                   nn.ReLU(inplace=True), ConvWS2d(b // 2, b, 3, 2, 1, bias=False),
                                   _gn(b), nn.ReLU(inplace=True))
         self.stages = nn.ModuleList()
-        width = b
+        in_c = b
         for s, widths in enumerate(sub.block_widths()):
             blocks = []
             for j, w in enumerate(widths):
-                blocks.append(BasicBlock(width, w, 2 if (s > 0 and j == 0) else 1))
-                width = w
+                stride = 2 if (s > 0 and j == 0) else 1
+                if block == 'basic':
+                    blocks.append(BasicBlock(in_c, w, stride))
+                else:
+                    blocks.append(Bottleneck(in_c, w, stride, space.expansion, space.mid_ratio,
+                                             space.group_width(s) or 0))
+                in_c = w * space.expansion
             self.stages.append(nn.ModuleList(blocks))
-        self.channels = [sub.stage_widths()[i] for i in self.out_indices]
+        self.channels = [space.out_widths(sub)[i] for i in self.out_indices]
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         x = self.stem(x)

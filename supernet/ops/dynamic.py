@@ -45,6 +45,9 @@ class DynamicConv2d(nn.Conv2d):
         max_out_channels: largest output width.
         kernel_size, stride, padding, dilation, bias: as for ``nn.Conv2d``.
         depthwise: one group per channel (then input width = output width).
+        group_width: channels per group of a grouped conv (input width = output width;
+            the group count follows the active width, each group keeping its channels,
+            so the leading groups of the max-width weight are the active conv's).
         weight_std: apply Weight Standardization to the active slice.
         eps: Weight Standardization epsilon.
 
@@ -54,13 +57,18 @@ class DynamicConv2d(nn.Conv2d):
 
     def __init__(self, max_in_channels: int, max_out_channels: int, kernel_size, stride=1,
                  padding=0, dilation=1, bias: bool = False, depthwise: bool = False,
-                 weight_std: bool = False, eps: float = 1e-5):
+                 group_width: Optional[int] = None, weight_std: bool = False, eps: float = 1e-5):
         groups = max_in_channels if depthwise else 1
-        if depthwise and max_in_channels != max_out_channels:
-            raise ValueError('a depthwise conv has as many output as input channels')
+        if (depthwise or group_width) and max_in_channels != max_out_channels:
+            raise ValueError('a depthwise or grouped conv has as many output as input channels')
+        if group_width:
+            if max_in_channels % group_width:
+                raise ValueError(f'{max_in_channels} channels do not fill groups of {group_width}')
+            groups = max_in_channels // group_width
         super().__init__(max_in_channels, max_out_channels, kernel_size, stride, padding, dilation,
                          groups, bias)
         self.depthwise = depthwise
+        self.group_width = group_width
         self.weight_std = weight_std
         self.eps = eps
         self.active_out: Optional[int] = None
@@ -73,6 +81,11 @@ class DynamicConv2d(nn.Conv2d):
         if self.depthwise:
             out_c = in_channels
             w = _slice(self.weight, out_c)
+        elif self.group_width:
+            if in_channels != out_c or in_channels % self.group_width:
+                raise ValueError(f'a grouped conv of {self.group_width}-channel groups at width {out_c} '
+                                 f'cannot take {in_channels} input channels')
+            w = _slice(self.weight, out_c)
         else:
             if in_channels > self.in_channels:
                 raise ValueError(f'input has {in_channels} channels, more than the maximum '
@@ -83,9 +96,15 @@ class DynamicConv2d(nn.Conv2d):
         b = None if self.bias is None else self.bias[:out_c]
         return w, b
 
+    def active_groups(self, in_channels: int) -> int:
+        """Groups of the conv at ``in_channels`` inputs."""
+        if self.depthwise:
+            return in_channels
+        return in_channels // self.group_width if self.group_width else 1
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         w, b = self.active_weight(x.size(1))
-        groups = x.size(1) if self.depthwise else 1
+        groups = self.active_groups(x.size(1))
         return F.conv2d(x, w, b, self.stride, self.padding, self.dilation, groups)
 
 def gn_groups(channels: int, channels_per_group: int = 8) -> int:

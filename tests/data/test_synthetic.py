@@ -74,15 +74,19 @@ def test_invalid_parameters_named(tmp_path, kw, msg):
         generate(small(**kw), tmp_path)
 
 
-def test_class_colour_paints_each_class_in_its_colour(tmp_path):
+@pytest.mark.parametrize('groups', [0, 2])
+def test_class_colour_paints_each_class_in_its_colour(tmp_path, groups):
+    """One colour per class, or with colour groups, class i in colour i % groups."""
     import numpy as np
     from PIL import Image
 
     from smnas.data.synthetic import _CLASS_COLOURS, SHAPES
 
-    cfg = SyntheticConfig(image_size=(96, 96), num_train=6, num_val=0, objects=(1, 1), clutter=0,
-                          max_occlusion=0.0, class_colour=True, seed=1)
+    cfg = SyntheticConfig(image_size=(96, 96), num_train=12, num_val=0, objects=(1, 1), clutter=0,
+                          max_occlusion=0.0, class_colour=True, colour_groups=groups, seed=1)
     generate(cfg, tmp_path)
+    colours = (_CLASS_COLOURS if not groups else
+               np.stack([_CLASS_COLOURS[SHAPES.index(c) % groups] for c in SHAPES[:len(_CLASS_COLOURS)]]))
     coco = COCO(str(tmp_path / 'annotations/instances_train.json'))
     for ann in coco.dataset['annotations']:
         img = np.asarray(Image.open(tmp_path / 'images' / coco.imgs[ann['image_id']]['file_name']), float)
@@ -91,5 +95,13 @@ def test_class_colour_paints_each_class_in_its_colour(tmp_path):
         name = coco.cats[ann['category_id']]['name']
         if name == 'ring':  # its centre is the hole
             continue
-        nearest = SHAPES[int(np.argmin(np.abs(_CLASS_COLOURS - centre).sum(1)))]
-        assert nearest == name, (name, centre)
+        expected = _CLASS_COLOURS[list(cfg.classes).index(name) % groups if groups else SHAPES.index(name)]
+        assert np.abs(colours - centre).sum(1).min() == pytest.approx(np.abs(expected - centre).sum())
+        assert np.abs(expected - centre).sum() < 120, (name, centre)
+
+
+def test_colour_groups_need_class_colour():
+    with pytest.raises(ValueError, match='colour_groups needs class_colour'):
+        SyntheticConfig(colour_groups=2).validate()
+    with pytest.raises(ValueError, match='colour_groups'):
+        SyntheticConfig(class_colour=True, colour_groups=9).validate()

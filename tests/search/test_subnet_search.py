@@ -142,3 +142,29 @@ def test_screening_scores_on_all_images_only_what_could_reach_the_front(setup, t
         m, f = done[a]['values']
         assert any(done[b]['values'][1] <= f and done[b]['values'][0] > m for b in full)
         assert done[a]['attrs']['mAP_screen'] == m
+
+
+def test_random_sampler_baseline_and_shared_results(setup, tmp_path):
+    """``sampler='random'`` draws uniformly (the baseline of benchmarks/bench_search_vs_random.py),
+    seeded; a search sharing another's result folders scores nothing twice."""
+    import optuna
+
+    shared = tmp_path / 'scores'
+    s, a = _search(setup, tmp_path / 'a', 4, results_dir=str(shared))
+    assert isinstance(s.sampler(), optuna.samplers.NSGAIISampler)
+    cfg, ckpt = setup
+    cfg = Config(cfg.to_dict())
+    cfg.merge_from_dict({'subnet_search.n_trials': 4, 'subnet_search.sampler': 'random'})
+    r = SubnetSearch(cfg, ckpt, str(tmp_path / 'r'), results_dir=str(shared))
+    assert isinstance(r.sampler(), optuna.samplers.RandomSampler)
+    calls = []
+    evaluate = r.evaluate
+    r.evaluate = lambda arch, d: calls.append(arch) or evaluate(arch, d)
+    study = r.run()
+    done = _evaluated(study)
+    assert len(done) == 4 and len(calls) == len(set(done) - set(_evaluated(a)))
+    r2 = SubnetSearch(cfg, ckpt, str(tmp_path / 'r2'), results_dir=str(shared))
+    assert _evaluated(r2.run()) == done  # seeded: the same draws
+    cfg.merge_from_dict({'subnet_search.sampler': 'bayes'})
+    with pytest.raises(ValueError, match="unknown search sampler 'bayes'"):
+        SubnetSearch(cfg, ckpt, str(tmp_path / 'x')).open()

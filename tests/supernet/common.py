@@ -7,8 +7,16 @@ from supernet.space import ModularSpace
 TINY_SPACE = ModularSpace(bases=(16, 24), max_depths=(2, 2, 2, 2), neck_channels=(32, 64),
                           head_channels=(32, 64))
 RCNN = 'r18_fpn-p2p5-p6_rpn_rcnn_512x512'
-# One structure of each detector type the modular stage supports (P3-P5 inputs for two).
-STRUCTURES = [RCNN, 'r50_fpn-p3p5-p6_rpn_cascade2_512x512', 'r18_fpn-p3p5-p6_none_retina_512x512']
+# One structure of each detector type the modular stage supports (P3-P5 inputs for two),
+# and of each block family: basic (R18), bottleneck (R50), grouped bottleneck (X50).
+STRUCTURES = [RCNN, 'r50_fpn-p3p5-p6_rpn_cascade2_512x512', 'x50_fpn-p3p5-p6_none_retina_512x512']
+
+
+def tiny_space(structure: str) -> ModularSpace:
+    """The tiny space with the block family of ``structure``'s backbone."""
+    from smnas.modular.structure import space_for_structure
+
+    return ModularSpace.from_dict(space_for_structure(TINY_SPACE.to_dict(), structure))
 
 
 class CaptureGrads(OptimWrapper):

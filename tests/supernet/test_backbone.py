@@ -55,3 +55,32 @@ def test_every_parameter_gets_a_gradient_at_max():
     # block of stages 2-4 uses a projection; other projections are legitimately idle
     assert all('proj' in n for n in missing), missing
     assert not [n for n in missing if '.0.proj' in n and not n.startswith('stages.0')]
+
+
+@pytest.mark.parametrize('block', ['bottleneck', 'grouped'])
+def test_bottleneck_families_export_exactly_and_widen_by_four(block):
+    """R50/R101 and ResNeXt blocks: the digits' widths are the bottleneck widths, the stage
+    outputs four times them; a grouped 3x3 keeps groups of the stage's group width."""
+    space = ModularSpace(bases=(16, 24), max_depths=(2, 2, 3, 2), neck_channels=(32, ), head_channels=(32, ),
+                         block=block)
+    torch.manual_seed(1)
+    net = SearchableResNet(space.to_dict())
+    net.init_weights()
+    for m in net.modules():
+        if isinstance(m, torch.nn.GroupNorm):
+            torch.nn.init.normal_(m.weight, 1.0, 0.2)
+            torch.nn.init.normal_(m.bias, 0.0, 0.2)
+    net.eval()
+    for sub in [space.max_subnet(), space.min_subnet(), space.sample(random.Random(2))]:
+        net.apply_subnet(sub)
+        static = SubnetResNet(str(sub), block=block).eval()
+        static.load_state_dict(slice_state_dict(net.state_dict(), static))
+        x = torch.randn(1, 3, 64, 64)
+        with torch.no_grad():
+            a, b = net(x), static(x)
+        assert [t.shape[1] for t in a] == [4 * w for w in sub.stage_widths()] == space.out_widths(sub)
+        for u, v in zip(a, b):
+            torch.testing.assert_close(u, v, rtol=1e-4, atol=1e-4)
+        conv = static.stages[1][0].conv2
+        assert conv.groups == (conv.in_channels // 8 if block == 'grouped' else 1)
+    assert net.stage_channels()[1] == space.max_widths()['stages']

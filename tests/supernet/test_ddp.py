@@ -1,6 +1,7 @@
 """Data parallel on two CPU processes (gloo): gradients are the mean of the ranks'
 gradients, computed independently here, and both ranks stay equal."""
 import os
+import socket
 
 import torch
 import torch.distributed as dist
@@ -40,7 +41,11 @@ def _averaging_worker(rank, world, port, out):
 
 def _spawn(worker, tmp_path, *args):
     out = str(tmp_path / 'out.pt')
-    port = 29500 + (os.getpid() + hash(worker.__name__)) % 1000
+    # A port the OS says is free now: a fixed or hashed one can be held by another run
+    # (or still in TIME_WAIT from the previous test), and gloo then fails to rendezvous.
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        port = sock.getsockname()[1]
     mp.spawn(worker, args=(2, port, out) + args, nprocs=2, join=True)
     return torch.load(out, weights_only=False)
 

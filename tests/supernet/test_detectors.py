@@ -7,15 +7,15 @@ from mmengine.optim import OptimWrapper
 from smnas.testing import build_detector, demo_batch
 from smnas.modular.structure import supernet_model_cfg
 
-from .common import STRUCTURES, TINY_SPACE
+from .common import STRUCTURES, tiny_space
 
 
 @pytest.mark.parametrize('structure', STRUCTURES)
 def test_every_parameter_gets_a_gradient_at_max(structure):
     torch.manual_seed(0)
     model = build_detector(dict(type='SandwichSupernet',
-                                architecture=supernet_model_cfg(structure, TINY_SPACE, 3),
-                                space=TINY_SPACE.to_dict(), num_random_subnets=0))
+                                architecture=supernet_model_cfg(structure, tiny_space(structure), 3),
+                                space=tiny_space(structure).to_dict(), num_random_subnets=0))
     det = model.architecture
     for m in det.modules():  # undo zero-inits so that every branch passes gradients
         if isinstance(m, torch.nn.GroupNorm):
@@ -35,8 +35,8 @@ def test_every_parameter_gets_a_gradient_at_max(structure):
 def test_sandwich_step_for_each_detector_type(structure):
     torch.manual_seed(0)
     model = build_detector(dict(type='SandwichSupernet',
-                                architecture=supernet_model_cfg(structure, TINY_SPACE, 3),
-                                space=TINY_SPACE.to_dict(), num_random_subnets=1, distill=True))
+                                architecture=supernet_model_cfg(structure, tiny_space(structure), 3),
+                                space=tiny_space(structure).to_dict(), num_random_subnets=1, distill=True))
     MessageHub.get_current_instance().update_info('iter', 0)
     optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.01))
     log = model.train_step(demo_batch(batch_size=2, size=(96, 96)), optim)

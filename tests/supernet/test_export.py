@@ -11,7 +11,7 @@ from smnas.modular.structure import UnsupportedStructure, supernet_model_cfg
 from supernet.export import export_subnet
 from supernet.mutator import SubnetMutator
 
-from .common import STRUCTURES, TINY_SPACE
+from .common import STRUCTURES, TINY_SPACE, tiny_space
 
 SPACE = TINY_SPACE
 STATIC_TYPES = {'rcnn': ('FasterRCNN', 'Shared2FCBBoxHead'), 'cascade2': ('CascadeRCNN', 'Shared2FCBBoxHead'),
@@ -21,7 +21,7 @@ STATIC_TYPES = {'rcnn': ('FasterRCNN', 'Shared2FCBBoxHead'), 'cascade2': ('Casca
 @pytest.fixture(scope='module', params=STRUCTURES)
 def net(request):
     torch.manual_seed(0)
-    cfg = supernet_model_cfg(request.param, SPACE, 3)
+    cfg = supernet_model_cfg(request.param, tiny_space(request.param), 3)
     model = build_detector(cfg)
     # Break the symmetry of the initial GN affine parameters so that wrong slicing shows.
     for m in model.modules():

@@ -87,3 +87,30 @@ def test_export_tool_in_a_fresh_process(trained, tmp_path):
                            '--subnet', '64_1-21-21-12_n256_h128', '--out', str(tmp_path / 'o2')],
                           cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and 'base-choice' in proc.stderr
+
+
+def test_export_tool_keeps_the_structures_block_family(tmp_path):
+    """max/min of supernet configs built around R50, X101 and MobileNetV2 structures."""
+    import subprocess
+    import sys
+
+    from mmengine.config import Config
+
+    from smnas.testing import REPO_ROOT, config_path
+
+    def export(structure, subnet):
+        out = tmp_path / f'{structure}_{subnet}'
+        proc = subprocess.run([sys.executable, 'tools/export_subnet.py',
+                               str(config_path('supernet/quickstart_synthetic.py')), '--subnet', subnet,
+                               '--out', str(out), '--cfg-options', f'model.architecture.structure={structure}'],
+                              cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+        return proc, out
+
+    for structure, block, subnet in [('r50_fpn-p2p5-p6_rpn_cascade2_160x120', 'bottleneck', 'max'),
+                                     ('x101_fpn-p3p5-p6_none_retina_160x120', 'grouped', 'min')]:
+        proc, out = export(structure, subnet)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        exported = Config.fromfile(str(next(out.glob('*.py'))))
+        assert exported.model.backbone.type == 'SubnetResNet' and exported.model.backbone.block == block
+    proc, _ = export('mv2_fpn-p3p5-p6_none_retina_160x120', 'max')
+    assert proc.returncode == 2 and 'modular-family' in proc.stderr

@@ -12,7 +12,7 @@ from supernet.export import export_subnet
 from supernet.flops import FlopsTable
 from supernet.space import Subnet
 
-from .common import STRUCTURES, TINY_SPACE
+from .common import STRUCTURES, TINY_SPACE, tiny_space
 
 SIZE = (112, 80)  # not a multiple of 32: the padded size counts, as in thop
 
@@ -20,9 +20,10 @@ SIZE = (112, 80)  # not a multiple of 32: the padded size counts, as in thop
 @pytest.fixture(scope='module', params=STRUCTURES)
 def table(request):
     torch.manual_seed(0)
+    space = tiny_space(request.param)
     model = build_detector(dict(type='SandwichSupernet',
-                                architecture=supernet_model_cfg(request.param, TINY_SPACE, 3),
-                                space=TINY_SPACE.to_dict(), num_random_subnets=0))
+                                architecture=supernet_model_cfg(request.param, space, 3),
+                                space=space.to_dict(), num_random_subnets=0))
     return model, FlopsTable(model, SIZE, num_rois=20)
 
 

@@ -4,7 +4,10 @@
 # set architecture.structure, num_classes and, if needed, overrides of the full
 # model config (see supernet.build.expand_architecture). Supported heads: Faster
 # R-CNN (rcnn), Cascade R-CNN (cascade2-4) and RetinaNet (retina), with an RPN or none.
-space = dict(bases=[48, 56, 64, 72], max_depths=[3, 4, 6, 3], neck_channels=[128, 256, 512],
+# The block family and, unless max_depths is set, the depths follow the structure's
+# backbone (smnas.modular.structure.with_structure_space): R18 2-2-2-2 and R34 3-4-6-3
+# basic blocks, R50 3-4-6-3 and R101 3-4-23-3 bottlenecks, X50/X101 grouped bottlenecks.
+space = dict(bases=[48, 56, 64, 72], neck_channels=[128, 256, 512],
              head_channels=[128, 256, 512], doublings=[0, 1, 1, 1])
 
 model = dict(
