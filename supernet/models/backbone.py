@@ -2,9 +2,10 @@
 
 Deep stem (two 3x3 stride-2 convs, C/2 then C, no max-pool), four stages of blocks of
 the space's family (basic, bottleneck or grouped bottleneck; stride 2 at the first
-block of stages 2-4), GroupNorm + Weight Standardization throughout. Every block holds weights for its largest possible
-input and output widths; which blocks run and at which widths is set by a mutator
-(:class:`supernet.mutator.SubnetMutator`), never by ``forward()`` arguments.
+block of stages 2-4), GroupNorm + Weight Standardization throughout. Every block
+holds weights for its largest possible input and output widths; which blocks run and
+at which widths is set by a mutator (:class:`supernet.mutator.SubnetMutator`), never by
+``forward()`` arguments.
 """
 from typing import List, Optional, Sequence, Tuple
 

@@ -100,10 +100,10 @@ def test_export_tool_keeps_the_structures_block_family(tmp_path):
 
     def export(structure, subnet):
         out = tmp_path / f'{structure}_{subnet}'
-        proc = subprocess.run([sys.executable, 'tools/export_subnet.py',
-                               str(config_path('supernet/quickstart_synthetic.py')), '--subnet', subnet,
-                               '--out', str(out), '--cfg-options', f'model.architecture.structure={structure}'],
-                              cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+        cmd = [sys.executable, 'tools/export_subnet.py', str(config_path('supernet/quickstart_synthetic.py')),
+               '--subnet', subnet, '--out', str(out),
+               '--cfg-options', f'model.architecture.structure={structure}']
+        proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
         return proc, out
 
     for structure, block, subnet in [('r50_fpn-p2p5-p6_rpn_cascade2_160x120', 'bottleneck', 'max'),
