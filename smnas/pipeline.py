@@ -116,6 +116,15 @@ class Pipeline:
     def _say(msg: str) -> None:
         print(f'[pipeline] {msg}', flush=True)
 
+    def input_size(self, structure: str) -> tuple:
+        """(w, h) the modular stage trains and scores ``structure`` at: its input size
+        scaled by the structural space's ``input_scale`` (as its candidate was trained)."""
+        from .structural import Candidate, StructuralSpace
+
+        space = (StructuralSpace.from_cfg(self._stage_cfg('structural').get('search_space'))
+                 if self.spec.get('structural') else StructuralSpace())
+        return space.scaled_input(Candidate.parse(structure))
+
     # ------------------------------------------------------------------ stages
     def structural(self) -> str:
         """Run (or resume) the structural search and choose the structure to refine."""
@@ -151,12 +160,16 @@ class Pipeline:
     def supernet(self, structure: str) -> Path:
         """Train (or resume) the supernet around ``structure``; returns its final checkpoint."""
         from .modular.structure import with_structure_space
+        from .structural.builder import set_input_size
 
         t0 = time.time()
         cfg = self._stage_cfg('supernet')
         cfg.model.architecture.structure = structure
         # The structure's own block family (R50: bottlenecks...), never another one
         with_structure_space(cfg)
+        # ...and its own input size, scaled as the structural stage trained it
+        size = self.input_size(structure)
+        set_input_size(cfg, size)
         d = self.work_dir / 'supernet'
         d.mkdir(parents=True, exist_ok=True)
         cfg_path = d / 'config.py'
@@ -175,7 +188,7 @@ class Pipeline:
                 train_supernet(cfg_path, d, cfg.train_cfg.max_iters)
             except JobFailed as e:
                 raise PipelineError(str(e)) from None
-        self._record('supernet', t0, config=str(cfg_path), checkpoint=str(final),
+        self._record('supernet', t0, config=str(cfg_path), checkpoint=str(final), input_size=list(size),
                      block=cfg.model.space.get('block', 'basic'),
                      max_depths=list(cfg.model.space.max_depths))
         return final
@@ -227,6 +240,9 @@ class Pipeline:
         if sn.get('block'):
             lines.append(f'- modular space: {sn["block"]} blocks (the structure\'s family), at most '
                          f'{"-".join(str(d) for d in sn["max_depths"])} blocks per stage')
+        if sn.get('input_size'):
+            lines.append(f'- supernet, search and finalists at {sn["input_size"][0]}x{sn["input_size"][1]} '
+                         f'(the structure\'s input size, scaled as the structural stage trained it)')
         if stages.get('structural', {}).get('passed_over'):
             lines.append('- more accurate front models passed over (not supported by the modular stage): ' +
                          ', '.join(f'`{a}`' for a, _ in stages['structural']['passed_over']))
