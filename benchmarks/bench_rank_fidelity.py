@@ -44,7 +44,8 @@ from mmengine.config import DictAction
 
 from smnas.benchmarks.records import (TRUTH, VARIANT, logged_train_seconds, state_from_record, subnet_seeds,
                                       variant_names)
-from smnas.benchmarks.stats import linear_fit, rank_agreement, resolved_pairs, seed_agreement, whole_seeds
+from smnas.benchmarks.stats import (linear_fit, projected_seed_tau, rank_agreement, resolved_pairs,
+                                    seed_agreement, whole_seeds)
 from smnas.benchmarks.store import JsonStore
 from smnas.data.prepare import prepare_data
 from smnas.engine import read_config, rescale_schedule, with_seed
@@ -396,6 +397,14 @@ class RankFidelity:
             out['ground_truth_noise'] = self.noise_summary(rows, state)
         if agreement:
             out['ground_truth_seeds'] = agreement
+            if agreement['pooled_std'] == agreement['pooled_std'] and len(truth) >= 2:
+                # What a ground truth of 24 subnets spread between the extremes measured here
+                # would agree with itself: a pilot's answer to "does this truth resolve?"
+                lo, hi = min(truth.values()), max(truth.values())
+                values = [lo + (hi - lo) * i / 23 for i in range(24)]
+                sd = agreement['pooled_std']
+                out['projected_24'] = {f'seed_tau_{k}_seeds': projected_seed_tau(values, sd, k)
+                                       for k in (1, 2, 3)}
         if 'search' in state and len(rows) >= 2:  # the price fit needs two trainings
             out['modular_stage'] = self.stage_cost(rows, out['supernet_seconds'], state)
         atomic_write_json(self.wd / 'rank_fidelity.json', out, indent=1)
@@ -468,6 +477,12 @@ def print_summary(s: dict) -> None:
               f'seed-to-seed std {g["pooled_std"]:.4f}, standard error of a mean {g["se_of_mean"]:.4f}; '
               f'{g["pairs_resolved"]}/{g["pairs"]} pairs differ by more than 2 standard errors; Kendall tau '
               f'between two seeds\' rankings {"-" if tau is None else f"{tau:.3f}"}')
+    if 'projected_24' in s:
+        p = s['projected_24']
+        print('projected: 24 subnets spread evenly between the extremes measured here would rank alike '
+              'across two independent truths at Kendall tau ' +
+              ', '.join(f'{v:.2f} ({k.split("_")[2]} seed{"s" if k.split("_")[2] != "1" else ""} each)'
+                        for k, v in p.items()))
     if 'ground_truth_noise' in s:
         n = s['ground_truth_noise']
         print(f'ground truth noise: {n["arch"]} from scratch with {len(n["mAP_by_seed"])} seeds: mAP spread '

@@ -106,6 +106,10 @@ def test_rank_fidelity_trains_the_median_subnet_again_for_noise(rank_run):
     assert noise['arch'] == sorted(out['subnets'], key=lambda a: out['subnets'][a]['gflops'])[1]
     assert set(noise['mAP_by_seed']) == {'0', '1'} and noise['pairs'] == 3
     assert (rank_run['work'] / 'subnets' / noise['arch'] / 'scratch_seed1' / 'result.json').is_file()
+    # what a 24-subnet truth between these extremes would agree with itself, from that noise
+    projected = out['projected_24']
+    assert set(projected) == {'seed_tau_1_seeds', 'seed_tau_2_seeds', 'seed_tau_3_seeds'}
+    assert all(-1 <= v <= 1 for v in projected.values() if v == v)
 
 
 def test_rank_fidelity_rerun_trains_and_searches_nothing(rank_run, tmp_path):

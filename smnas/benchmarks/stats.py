@@ -124,3 +124,30 @@ def seed_agreement(seeds: Dict[str, Dict[str, float]], truth_seeds: List[str]) -
                 pairs=len(truth) * (len(truth) - 1) // 2, pairs_resolved=len(resolved_pairs(truth, se)),
                 seed_pair_tau=pair_tau,
                 mean_seed_pair_tau=statistics.fmean(pair_tau.values()) if pair_tau else None)
+
+
+def projected_seed_tau(values: Sequence[float], sigma: float, seeds: int = 1, sims: int = 2000,
+                       seed: int = 0) -> float:
+    """Expected Kendall tau between two independent from-scratch rankings of subnets whose
+    true mAPs are ``values``, when one training's mAP has standard deviation ``sigma``
+    and each ranking averages ``seeds`` trainings: what a ground truth of these subnets
+    would agree with itself, projected from a pilot's spread and noise.
+
+    Args:
+        values: the subnets' true mAPs (e.g. evenly spaced between a pilot's min and max).
+        sigma: seed-to-seed standard deviation of one training's mAP.
+        seeds: trainings averaged per subnet in each ranking.
+        sims: simulated pairs of rankings.
+        seed: seed of the simulation.
+
+    Returns:
+        The mean tau over the simulations.
+    """
+    import numpy as np
+    from scipy.stats import kendalltau
+
+    v = np.asarray(values, float)
+    rng = np.random.default_rng(seed)
+    s = sigma / math.sqrt(max(seeds, 1))
+    taus = [kendalltau(v + rng.normal(0, s, v.size), v + rng.normal(0, s, v.size))[0] for _ in range(sims)]
+    return float(np.mean(taus))

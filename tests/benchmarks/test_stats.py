@@ -45,3 +45,13 @@ def test_the_bootstrap_interval_holds_the_estimate_and_is_seeded():
     assert -1.0 <= low < r['kendall_tau'] < high <= 1.0
     assert rank_agreement(x, y, resamples=500, seed=1) == r
     assert rank_agreement(x, y, resamples=500, seed=2)['kendall_tau_ci95'] != r['kendall_tau_ci95']
+
+
+def test_projected_seed_tau_falls_with_noise_and_rises_with_seeds():
+    from smnas.benchmarks.stats import projected_seed_tau
+
+    values = [0.1 + 0.01 * i for i in range(24)]  # 0.01 mAP apart
+    assert projected_seed_tau(values, 0.0, sims=20) == 1.0
+    low, mid, high = (projected_seed_tau(values, s, sims=300) for s in (0.002, 0.01, 1.0))
+    assert 1.0 > low > mid > high and abs(high) < 0.2
+    assert projected_seed_tau(values, 0.01, seeds=4, sims=300) > mid
