@@ -183,9 +183,13 @@ class Pipeline:
         if final.is_file():
             self._say(f'2/4 supernet already trained: {final}')
         else:
-            self._say(f'2/4 supernet training ({cfg.train_cfg.max_iters} iterations) -> {d}')
+            self._say(f'2/4 supernet training ({cfg.train_cfg.max_iters} iterations) -> {d} '
+                      f'(log: {d / "train.log"})')
+
+            def progress(it, total, eta):
+                self._say(f'2/4 supernet: iteration {it}/{total}, stage ETA {eta}')
             try:
-                train_supernet(cfg_path, d, cfg.train_cfg.max_iters)
+                train_supernet(cfg_path, d, cfg.train_cfg.max_iters, d / 'train.log', progress)
             except JobFailed as e:
                 raise PipelineError(str(e)) from None
         self._record('supernet', t0, config=str(cfg_path), checkpoint=str(final), input_size=list(size),

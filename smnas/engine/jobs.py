@@ -6,11 +6,13 @@ searches and from-scratch trainings go through it in
 :func:`train_supernet`.
 """
 import os
+import re
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Callable, Dict, Optional, Sequence, Tuple
 
 from ..utils.paths import REPO_ROOT
 
@@ -58,12 +60,59 @@ def run_isolated(cmd: Sequence[str], log_path=None, timeout: Optional[float] = N
             log.close()
 
 
+# mmengine's LoggerHook line of an iteration: "Iter(train) [ 50/300]  ... eta: 0:05:12 ..."
+_ITER = re.compile(r'Iter\(train\)\s*\[\s*(\d+)/(\d+)\].*?eta:\s*((?:\d+ days?, )?\d+:\d\d:\d\d)')
+
+
+class LogProgress(threading.Thread):
+    """Follows a training's log file and reports each new iteration line: a quiet
+    console can show one progress line per logged step instead of the log itself.
+
+    Args:
+        path: the log file (it may not exist yet).
+        report: called as ``report(iteration, total, eta)`` (``eta``: mmengine's string).
+        poll: seconds between reads.
+    """
+
+    def __init__(self, path, report: Callable[[int, int, str], None], poll: float = 2.0):
+        super().__init__(daemon=True)
+        self.path, self.report, self.poll = Path(path), report, poll
+        self._done = threading.Event()
+        self._pos, self._last = 0, None
+
+    def read(self) -> None:
+        """Report the iteration lines written since the last read (the newest one only)."""
+        try:
+            with open(self.path, 'rb') as f:
+                f.seek(self._pos)
+                text = f.read().decode('utf-8', errors='replace')
+        except OSError:
+            return
+        cut = text.rfind('\n') + 1  # whole lines only
+        self._pos += len(text[:cut].encode('utf-8'))
+        found = _ITER.findall(text[:cut])
+        if found and found[-1] != self._last:
+            self._last = found[-1]
+            it, total, eta = found[-1]
+            self.report(int(it), int(total), eta)
+
+    def run(self) -> None:
+        while not self._done.wait(self.poll):
+            self.read()
+        self.read()
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
+
+
 def supernet_checkpoint(work_dir, max_iters: int) -> Path:
     """The final checkpoint a supernet training of ``max_iters`` writes in ``work_dir``."""
     return Path(work_dir) / f'iter_{int(max_iters)}.pth'
 
 
-def train_supernet(cfg_path, work_dir, max_iters: int) -> Path:
+def train_supernet(cfg_path, work_dir, max_iters: int, log_path=None,
+                   progress: Optional[Callable[[int, int, str], None]] = None) -> Path:
     """Train the supernet of ``cfg_path`` in its own process, resuming an interrupted
     run; nothing is trained when the final checkpoint exists.
 
@@ -71,6 +120,10 @@ def train_supernet(cfg_path, work_dir, max_iters: int) -> Path:
         cfg_path: the supernet config file.
         work_dir: its work dir (checkpoints, logs, TensorBoard events).
         max_iters: the schedule's length (names the final checkpoint).
+        log_path: the training's console output goes to this file (None: this
+            process's console).
+        progress: with ``log_path``, called as ``progress(iteration, total, eta)`` for
+            each logged iteration (:class:`LogProgress`).
 
     Returns:
         The final checkpoint.
@@ -81,9 +134,17 @@ def train_supernet(cfg_path, work_dir, max_iters: int) -> Path:
     final = supernet_checkpoint(work_dir, max_iters)
     if final.is_file():
         return final
-    rc, _ = run_isolated([sys.executable, str(REPO_ROOT / 'tools' / 'train_supernet.py'), str(cfg_path),
-                          '--work-dir', str(work_dir), '--resume'])
+    follow = LogProgress(log_path, progress) if log_path is not None and progress is not None else None
+    if follow is not None:
+        follow.start()
+    try:
+        rc, _ = run_isolated([sys.executable, str(REPO_ROOT / 'tools' / 'train_supernet.py'), str(cfg_path),
+                              '--work-dir', str(work_dir), '--resume'], log_path)
+    finally:
+        if follow is not None:
+            follow.stop()
     if rc != 0 or not final.is_file():
-        raise JobFailed(f'supernet training failed (exit code {rc}); its log is in {work_dir}; '
+        where = log_path or work_dir
+        raise JobFailed(f'supernet training failed (exit code {rc}); its log is in {where}; '
                         f'rerun the same command to resume it')
     return final

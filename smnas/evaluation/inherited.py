@@ -8,7 +8,9 @@ supernets, no subnet needs its statistics recalibrated before it is scored.
 A fixed subset of the val images (evenly spaced, the same for every subnet) gives a
 cheaper, noisier score: the subnet search screens proposals with it.
 """
+import contextlib
 import copy
+import os
 from typing import Dict, List, Optional
 
 from mmengine.config import Config
@@ -61,7 +63,14 @@ class InheritedEvaluator:
         ckpt = load_local_checkpoint(checkpoint, map_location='cpu')
         check_checkpoint_space(ckpt, self.space.to_dict(), checkpoint)
         self.checkpoint = checkpoint
-        self.runner = Runner.from_cfg(_search_config(cfg, work_dir, batch_size))
+        # mmengine's console output (its config dump, the loops' lines) and pycocotools'
+        # tables go to a file: a search prints one line per subnet. mmengine's console
+        # handler writes to the stdout it found when the runner's logger was made.
+        os.makedirs(work_dir, exist_ok=True)
+        self._console = open(os.path.join(work_dir, 'console.log'), 'a', buffering=1)  # line-buffered
+        with contextlib.redirect_stdout(self._console):
+            self.runner = Runner.from_cfg(_search_config(cfg, work_dir, batch_size))
+            _ = self.runner.val_loop  # built now (it loads the COCO annotations), not at a first score
         self.model = unwrap_model(self.runner.model)
         check_checkpoint_weights(ckpt, self.model, checkpoint)
         self.runner.load_checkpoint(checkpoint, map_location='cpu')
@@ -109,6 +118,7 @@ class InheritedEvaluator:
         from supernet.engine import bbox_scores
 
         full = images is None or images >= self.num_images
-        loop = self.runner.val_loop if full else self._subset_loop(images)
-        with self.model.mutator.use(subnet):
-            return bbox_scores(loop.run())
+        with contextlib.redirect_stdout(self._console):
+            loop = self.runner.val_loop if full else self._subset_loop(images)
+            with self.model.mutator.use(subnet):
+                return bbox_scores(loop.run())

@@ -30,3 +30,25 @@ def test_a_job_logs_and_returns_its_exit_code(tmp_path):
     log = tmp_path / 'job.log'
     rc, cause = run_isolated([sys.executable, '-c', 'print("hello"); raise SystemExit(3)'], log)
     assert (rc, cause) == (3, None) and 'hello' in log.read_text()
+
+
+def test_log_progress_reports_each_new_iteration_line(tmp_path):
+    from smnas.engine.jobs import LogProgress
+
+    log = tmp_path / 'train.log'
+    seen = []
+    follow = LogProgress(log, lambda *a: seen.append(a), poll=60)
+    follow.read()  # no file yet: nothing, no error
+    line = ('12/03 10:00:00 - mmengine - INFO - Iter(train) [{0:>3}/300]  base_lr: 1.0e-02 lr: 1.0e-02  '
+            'eta: {1}  time: 1.3000  data_time: 0.0100  memory: 0  loss: 1.2\n')
+    log.write_text(line.format(25, '0:05:12') + 'unrelated\n' + line.format(50, '0:04:40'))
+    follow.read()
+    with open(log, 'a') as f:
+        f.write(line.format(75, '1 day, 0:00:03')[:40])  # a half-written line waits
+    follow.read()
+    assert seen == [(50, 300, '0:04:40')]
+    with open(log, 'a') as f:
+        f.write(line.format(75, '1 day, 0:00:03')[40:])
+    follow.read()
+    follow.read()  # nothing new: no repeat
+    assert seen == [(50, 300, '0:04:40'), (75, 300, '1 day, 0:00:03')]

@@ -112,3 +112,13 @@ def test_subset_score_is_the_map_of_exactly_its_images(setup, tmp_path):
     _oracle(ev2, ann, hit_ids=set(ids[:3]))
     assert ev2.num_images == 5
     assert partial == pytest.approx(ev2.evaluate('max')['mAP']) and 0.0 < partial < 1.0
+
+
+def test_scoring_keeps_mmengine_and_coco_output_off_the_console(setup, tmp_path, capsys):
+    cfg, ckpt, _ = setup
+    ev = InheritedEvaluator(Config(cfg.to_dict()), ckpt, str(tmp_path / 'e'), batch_size=4)
+    m = ev.evaluate('min')
+    assert 0 <= m['mAP'] <= 1
+    out = capsys.readouterr().out
+    assert 'Average Precision' not in out and 'Config:' not in out, out[-2000:]
+    assert 'Average Precision' in (tmp_path / 'e' / 'console.log').read_text()
