@@ -18,7 +18,42 @@ from ..ops import DynamicConv2d, DynamicGroupNorm
 from ..space import ModularSpace
 
 
-class DynamicBasicBlock(nn.Module):
+class _DynamicResidual(nn.Module):
+    """What every dynamic residual block shares: a projection shortcut (used when the
+    active width or the stride changes), and widths read from its ops (``active_out``),
+    never stored by the block. A subclass names its output conv and its last norm."""
+
+    def _shortcut(self, max_in: int, max_out: int, stride: int) -> None:
+        self.stride = stride
+        self.proj = DynamicConv2d(max_in, max_out, 1, stride, 0, weight_std=True)
+        self.proj_gn = DynamicGroupNorm(max_out)
+        self.relu = nn.ReLU(inplace=True)
+
+    def out_conv(self) -> DynamicConv2d:
+        raise NotImplementedError
+
+    def last_norm(self) -> nn.Module:
+        """The residual branch's last norm (zero-initialised: the block starts as identity)."""
+        raise NotImplementedError
+
+    @property
+    def out_width(self) -> int:
+        """The block's active output width."""
+        conv = self.out_conv()
+        return conv.active_out or conv.out_channels
+
+    @property
+    def max_out_width(self) -> int:
+        return self.out_conv().out_channels
+
+    def needs_projection(self, in_channels: int) -> bool:
+        return self.stride != 1 or in_channels != self.out_width
+
+    def shortcut(self, x: torch.Tensor) -> torch.Tensor:
+        return self.proj_gn(self.proj(x)) if self.needs_projection(x.size(1)) else x
+
+
+class DynamicBasicBlock(_DynamicResidual):
     """Two 3x3 conv-GN layers and a shortcut (projection when width or stride changes).
 
     Args:
@@ -32,45 +67,29 @@ class DynamicBasicBlock(nn.Module):
 
     def __init__(self, max_in: int, max_out: int, stride: int = 1):
         super().__init__()
-        self.stride = stride
         self.conv1 = DynamicConv2d(max_in, max_out, 3, stride, 1, weight_std=True)
         self.gn1 = DynamicGroupNorm(max_out)
         self.conv2 = DynamicConv2d(max_out, max_out, 3, 1, 1, weight_std=True)
         self.gn2 = DynamicGroupNorm(max_out)
-        self.proj = DynamicConv2d(max_in, max_out, 1, stride, 0, weight_std=True)
-        self.proj_gn = DynamicGroupNorm(max_out)
-        self.relu = nn.ReLU(inplace=True)
+        self._shortcut(max_in, max_out, stride)
 
     def set_width(self, out: Optional[int]) -> None:
         """Set the block's output width (None: maximum); the mutator calls it."""
         for conv in (self.conv1, self.conv2, self.proj):
             conv.active_out = out
 
-    @property
-    def out_width(self) -> int:
-        """The block's active output width."""
-        return self.conv1.active_out or self.conv1.out_channels
-
-    @property
-    def max_out_width(self) -> int:
-        return self.conv1.out_channels
-
-    def needs_projection(self, in_channels: int) -> bool:
-        out = self.out_width
-        return self.stride != 1 or in_channels != out
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        identity = self.proj_gn(self.proj(x)) if self.needs_projection(x.size(1)) else x
-        out = self.relu(self.gn1(self.conv1(x)))
-        out = self.gn2(self.conv2(out))
-        return self.relu(out + identity)
+    def out_conv(self) -> DynamicConv2d:
+        return self.conv1
 
     def last_norm(self) -> nn.Module:
-        """The residual branch's last norm (zero-initialised: the block starts as identity)."""
         return self.gn2
 
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.relu(self.gn1(self.conv1(x)))
+        return self.relu(self.gn2(self.conv2(out)) + self.shortcut(x))
 
-class DynamicBottleneck(nn.Module):
+
+class DynamicBottleneck(_DynamicResidual):
     """A 1x1 reduce, a 3x3 (optionally grouped) and a 1x1 expand conv-GN layer and a
     shortcut (projection when width or stride changes), as ResNet-50's and ResNeXt's.
 
@@ -87,7 +106,7 @@ class DynamicBottleneck(nn.Module):
     def __init__(self, max_in: int, max_width: int, stride: int = 1, expansion: int = 4,
                  mid_ratio: int = 1, group_width: Optional[int] = None):
         super().__init__()
-        self.stride, self.expansion, self.mid_ratio = stride, expansion, mid_ratio
+        self.expansion, self.mid_ratio = expansion, mid_ratio
         mid, out = max_width * mid_ratio, max_width * expansion
         self.conv1 = DynamicConv2d(max_in, mid, 1, 1, 0, weight_std=True)
         self.gn1 = DynamicGroupNorm(mid)
@@ -95,36 +114,23 @@ class DynamicBottleneck(nn.Module):
         self.gn2 = DynamicGroupNorm(mid)
         self.conv3 = DynamicConv2d(mid, out, 1, 1, 0, weight_std=True)
         self.gn3 = DynamicGroupNorm(out)
-        self.proj = DynamicConv2d(max_in, out, 1, stride, 0, weight_std=True)
-        self.proj_gn = DynamicGroupNorm(out)
-        self.relu = nn.ReLU(inplace=True)
+        self._shortcut(max_in, out, stride)
 
     def set_width(self, width: Optional[int]) -> None:
         """Set the block width (None: maximum); the mutator calls it."""
         self.conv1.active_out = self.conv2.active_out = None if width is None else width * self.mid_ratio
         self.conv3.active_out = self.proj.active_out = None if width is None else width * self.expansion
 
-    @property
-    def out_width(self) -> int:
-        """The block's active output width."""
-        return self.conv3.active_out or self.conv3.out_channels
-
-    @property
-    def max_out_width(self) -> int:
-        return self.conv3.out_channels
-
-    def needs_projection(self, in_channels: int) -> bool:
-        return self.stride != 1 or in_channels != self.out_width
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        identity = self.proj_gn(self.proj(x)) if self.needs_projection(x.size(1)) else x
-        out = self.relu(self.gn1(self.conv1(x)))
-        out = self.relu(self.gn2(self.conv2(out)))
-        out = self.gn3(self.conv3(out))
-        return self.relu(out + identity)
+    def out_conv(self) -> DynamicConv2d:
+        return self.conv3
 
     def last_norm(self) -> nn.Module:
         return self.gn3
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.relu(self.gn1(self.conv1(x)))
+        out = self.relu(self.gn2(self.conv2(out)))
+        return self.relu(self.gn3(self.conv3(out)) + self.shortcut(x))
 
 
 def make_block(space: ModularSpace, stage: int, max_in: int, max_width: int, stride: int) -> nn.Module:

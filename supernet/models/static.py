@@ -21,7 +21,23 @@ def _gn(c: int) -> nn.GroupNorm:
     return nn.GroupNorm(gn_groups(c), c)
 
 
-class BasicBlock(nn.Module):
+class _Residual(nn.Module):
+    """A residual block's shortcut: the identity, or a 1x1 projection (with its GN) where
+    the width or the stride changes, as the supernet's blocks name them."""
+
+    def _shortcut(self, in_c: int, out_c: int, stride: int) -> None:
+        if stride != 1 or in_c != out_c:
+            self.proj = ConvWS2d(in_c, out_c, 1, stride, 0, bias=False)
+            self.proj_gn = _gn(out_c)
+        else:
+            self.proj = None
+        self.relu = nn.ReLU(inplace=True)
+
+    def shortcut(self, x: torch.Tensor) -> torch.Tensor:
+        return x if self.proj is None else self.proj_gn(self.proj(x))
+
+
+class BasicBlock(_Residual):
     """A fixed-width basic block (projection only where width or stride changes)."""
 
     def __init__(self, in_c: int, out_c: int, stride: int):
@@ -30,20 +46,14 @@ class BasicBlock(nn.Module):
         self.gn1 = _gn(out_c)
         self.conv2 = ConvWS2d(out_c, out_c, 3, 1, 1, bias=False)
         self.gn2 = _gn(out_c)
-        if stride != 1 or in_c != out_c:
-            self.proj = ConvWS2d(in_c, out_c, 1, stride, 0, bias=False)
-            self.proj_gn = _gn(out_c)
-        else:
-            self.proj = None
-        self.relu = nn.ReLU(inplace=True)
+        self._shortcut(in_c, out_c, stride)
 
     def forward(self, x):
-        identity = x if self.proj is None else self.proj_gn(self.proj(x))
         out = self.relu(self.gn1(self.conv1(x)))
-        return self.relu(self.gn2(self.conv2(out)) + identity)
+        return self.relu(self.gn2(self.conv2(out)) + self.shortcut(x))
 
 
-class Bottleneck(nn.Module):
+class Bottleneck(_Residual):
     """A fixed-width bottleneck: 1x1, 3x3 (``groups``), 1x1 x ``expansion``; projection
     only where width or stride changes."""
 
@@ -58,18 +68,12 @@ class Bottleneck(nn.Module):
         self.gn2 = _gn(mid)
         self.conv3 = ConvWS2d(mid, out_c, 1, 1, 0, bias=False)
         self.gn3 = _gn(out_c)
-        if stride != 1 or in_c != out_c:
-            self.proj = ConvWS2d(in_c, out_c, 1, stride, 0, bias=False)
-            self.proj_gn = _gn(out_c)
-        else:
-            self.proj = None
-        self.relu = nn.ReLU(inplace=True)
+        self._shortcut(in_c, out_c, stride)
 
     def forward(self, x):
-        identity = x if self.proj is None else self.proj_gn(self.proj(x))
         out = self.relu(self.gn1(self.conv1(x)))
         out = self.relu(self.gn2(self.conv2(out)))
-        return self.relu(self.gn3(self.conv3(out)) + identity)
+        return self.relu(self.gn3(self.conv3(out)) + self.shortcut(x))
 
 
 @MODELS.register_module()
