@@ -278,16 +278,33 @@ class Pipeline:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """``smnas run CONFIG [--work-dir DIR]``; returns the exit code."""
+    """``smnas run CONFIG [--work-dir DIR]`` or ``smnas run --data DIR [--work-dir W]
+    [--budget-hours H] [--device cpu|cuda]``; returns the exit code."""
     p = argparse.ArgumentParser(prog='smnas', description='SM-NAS: structural-to-modular NAS for detection')
     sub = p.add_subparsers(dest='command', required=True)
-    r = sub.add_parser('run', help='run (or resume) the whole pipeline of a config')
-    r.add_argument('config', help='a pipeline config, e.g. configs/pipeline/quickstart_synthetic.py')
-    r.add_argument('--work-dir', help='default: work_dirs/<config name>')
+    r = sub.add_parser('run', help='run (or resume) the whole pipeline of a config, or of a dataset folder')
+    r.add_argument('config', nargs='?',
+                   help='a pipeline config, e.g. configs/pipeline/quickstart_synthetic.py')
+    r.add_argument('--data', help='a VOC, YOLO or COCO-JSON dataset folder: configs are written to the work '
+                                  'dir (rerun or resume with: smnas run WORK_DIR/pipeline.py)')
+    r.add_argument('--work-dir', help="default: the config's work_dir, or work_dirs/<config or data name>")
+    r.add_argument('--budget-hours', type=float, default=0.5,
+                   help='with --data: the run\'s size, calibrated on 2 CPU cores (default 0.5)')
+    r.add_argument('--device', choices=('cpu', 'cuda'), default='cpu', help='with --data (default cpu)')
     args = p.parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    work_dir = args.work_dir or str(Path('work_dirs') / Path(args.config).stem)
+    if (args.config is None) == (args.data is None):
+        p.error('give a pipeline config or --data DIR (one of the two)')
     try:
+        if args.data:
+            from .autorun import DataError, run_data
+            try:
+                run_data(args.data, args.work_dir, args.budget_hours, args.device)
+            except DataError as e:
+                print(f'[smnas] error: {e}', file=sys.stderr)
+                return 2
+            return 0
+        cfg = Config.fromfile(args.config)
+        work_dir = args.work_dir or cfg.get('work_dir') or str(Path('work_dirs') / Path(args.config).stem)
         Pipeline(cfg, work_dir).run()
     except PipelineError as e:
         print(f'[pipeline] error: {e}', file=sys.stderr)
