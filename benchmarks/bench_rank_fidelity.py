@@ -33,10 +33,12 @@ be scored with inherited weights or searched.
 import argparse
 import copy
 import json
+import os
 import random
 import signal
 import sys
 import statistics
+import threading
 import time
 from pathlib import Path
 
@@ -81,9 +83,10 @@ class RankFidelity:
     def __init__(self, config: str, work_dir: str, cfg_options=None, retrain_options=None,
                  n_subnets: int = 8, seed: int = 0, scratch_iters=None, search_subnets: int = 300,
                  supernet_iters=None, variant: str = 'base', noise_seeds: int = 0, scratch_seeds: int = 1,
-                 record=None, truth_first: bool = False):
+                 record=None, truth_first: bool = False, jobs: int = 1):
         self.config = config
         self.truth_first = truth_first
+        self.jobs = max(1, int(jobs))
         self.cfg = read_config(config, cfg_options)
         if supernet_iters:
             rescale_schedule(self.cfg, int(supernet_iters))
@@ -224,6 +227,19 @@ class RankFidelity:
             print(f'[rank] {self.variant} {arch}: inherited mAP {m["mAP"]:.4f} ({score["seconds"]:.1f} s)',
                   flush=True)
 
+    def _run_jobs(self, jobs: list) -> None:
+        """Run ``jobs`` (callables that each train in their own process), ``self.jobs`` at a
+        time: several trainings share a GPU, or the cores of a large CPU machine."""
+        if self.jobs <= 1 or len(jobs) <= 1:
+            for job in jobs:
+                job()
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(self.jobs) as pool:
+            for f in [pool.submit(job) for job in jobs]:
+                f.result()  # an unexpected error stops the run (a failed training does not)
+
     def train_from_scratch(self, size) -> None:
         """Every picked subnet trained from scratch with the common schedule, in its own process."""
         from smnas.modular.export import export_config
@@ -238,16 +254,21 @@ class RankFidelity:
                                  self.retrain_options, self.scratch_iters)
             if seed:
                 with_seed(cfg, seed)
-            return run_trial_subprocess(cfg, out / ('scratch' if not seed else f'scratch_seed{seed}'))
+            # Trainings side by side share the cores instead of each taking them all
+            threads = str(max(1, (os.cpu_count() or 1) // self.jobs))
+            env = {'OMP_NUM_THREADS': threads} if self.jobs > 1 else None
+            run_dir = out / ('scratch' if not seed else f'scratch_seed{seed}')
+            return run_trial_subprocess(cfg, run_dir, env=env)
+
+        lock = threading.Lock()  # trainings side by side: one store and record rewrite at a time
 
         def store(change) -> None:
-            with self.truth.update() as truth:
-                change(truth)
-            self._trained()
+            with lock:
+                with self.truth.update() as truth:
+                    change(truth)
+                self._trained()
 
-        for arch, r in self.truth.read()['subnets'].items():
-            if 'mAP_scratch' in r:
-                continue
+        def first(arch):
             print(f'[rank] {arch}: training from scratch', flush=True)
             t0 = time.time()
             try:
@@ -261,27 +282,31 @@ class RankFidelity:
                               scratch_seconds=time.time() - t0, train_seconds=res.train_seconds,
                               gflops_thop=res.flops / 1e9)
             store(lambda t, arch=arch, result=result: t['subnets'][arch].update(result))
+
+        self._run_jobs([lambda a=arch: first(a) for arch, r in self.truth.read()['subnets'].items()
+                        if 'mAP_scratch' not in r])
+
+        def again(arch, seed):
+            print(f'[rank] {arch}: training from scratch, seed {seed}', flush=True)
+            try:
+                m = train(arch, seed).mAP
+            except TrialFailed as e:
+                print(f'[rank] {arch} seed {seed} failed: {e}', flush=True)
+                return
+
+            def add(t, arch=arch, seed=seed, m=m):
+                row = t['subnets'][arch]
+                row.setdefault('mAP_scratch_seeds', {'0': row['mAP_scratch']})[str(seed)] = m
+            store(add)
+
         # A ground truth that resolves the ranking: every subnet again with other seeds, one
         # seed over all subnets at a time (a stopped run leaves whole seeds).
         for seed in range(1, self.scratch_seeds):
-            for arch in list(self.truth.read()['subnets']):
-                truth = self.truth.read()
-                r = truth['subnets'][arch]
-                if 'mAP_scratch' not in r:  # its seed 0 failed: the error says why
-                    continue
-                if str(seed) in subnet_seeds(arch, r, truth.get('noise', {})):
-                    continue
-                print(f'[rank] {arch}: training from scratch, seed {seed}', flush=True)
-                try:
-                    m = train(arch, seed).mAP
-                except TrialFailed as e:
-                    print(f'[rank] {arch} seed {seed} failed: {e}', flush=True)
-                    continue
-
-                def add(t, arch=arch, seed=seed, m=m):
-                    row = t['subnets'][arch]
-                    row.setdefault('mAP_scratch_seeds', {'0': row['mAP_scratch']})[str(seed)] = m
-                store(add)
+            truth = self.truth.read()
+            todo = [a for a, r in truth['subnets'].items()
+                    if 'mAP_scratch' in r  # else its seed 0 failed: the error says why
+                    and str(seed) not in subnet_seeds(a, r, truth.get('noise', {}))]
+            self._run_jobs([lambda a=a, seed=seed: again(a, seed) for a in todo])
         # The ground truth's own noise: the median-FLOPs subnet again with other seeds.
         truth = self.truth.read()
         rows = truth['subnets']
@@ -546,6 +571,8 @@ def main():
     p.add_argument('--truth-first', action='store_true',
                    help='train the from-scratch ground truth only, before any supernet (a later run '
                         'without it trains the supernet and scores the same subnets)')
+    p.add_argument('--jobs', type=int, default=1,
+                   help='from-scratch trainings run side by side (a GPU, or a CPU machine with many cores)')
     args = p.parse_args()
     defaults = (dict(work_dir='benchmarks/runs/rank_fidelity_quick', subnets=5, supernet_iters=150,
                      scratch_iters=75, search_subnets=30) if args.quick else
@@ -555,7 +582,8 @@ def main():
             setattr(args, key, value)
     bench = RankFidelity(args.config, args.work_dir, args.cfg_options, args.retrain_options, args.subnets,
                          args.seed, args.scratch_iters, args.search_subnets, args.supernet_iters,
-                         args.variant, args.noise_seeds, args.scratch_seeds, args.json, args.truth_first)
+                         args.variant, args.noise_seeds, args.scratch_seeds, args.json, args.truth_first,
+                         args.jobs)
     s = bench.summary() if args.summary_only else bench.run()
     if args.json:
         atomic_write_json(args.json, s, indent=1)
