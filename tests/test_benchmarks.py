@@ -74,7 +74,8 @@ def test_truth_first_trains_the_same_picks_without_a_supernet(rank_run, tiny_dat
     """--truth-first: the from-scratch truth alone (two trainings side by side, --jobs 2)."""
     work = tmp_path / 'truth'
     run_tool('benchmarks/bench_rank_fidelity.py', str(config_path('supernet/quickstart_synthetic.py')),
-             '--work-dir', str(work), '--subnets', '2', '--scratch-iters', '2', '--truth-first', '--jobs', '2',
+             '--work-dir', str(work), '--subnets', '2', '--scratch-iters', '2', '--truth-first',
+             '--jobs', '2',
              '--cfg-options', *tiny_options(tiny_data, 2), *TINY)
     out = json.loads((work / 'rank_fidelity.json').read_text())
     assert not (work / 'supernet').exists()
