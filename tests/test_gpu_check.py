@@ -33,3 +33,25 @@ def test_every_step(tmp_path):
     assert all(s['ok'] for s in res['steps'].values()), res
     assert res['steps']['retrain']['error'] is None
     assert set(res['steps']['latency']) >= {'min_160x120', 'max_800x608'}
+
+
+@pytest.mark.slow  # two tiny trainings side by side through the shell wrapper (about a minute)
+def test_rank_script_path_on_cpu(tmp_path):
+    """benchmarks/gpu/rank.sh on the CPU: its install step is skipped (mmdet importable), the
+    truth is trained before any supernet and recorded where the GPU run would record it."""
+    import os
+
+    from smnas.data.synthetic import SyntheticConfig, generate
+    from tests.test_benchmarks import TINY
+    from tests.tool_helpers import tiny_options
+
+    generate(SyntheticConfig(image_size=(96, 64), num_train=4, num_val=3, seed=2), tmp_path / 'data')
+    proc = subprocess.run(['bash', 'benchmarks/gpu/rank.sh', '--subnets', '2', '--scratch-seeds', '1',
+                           '--scratch-iters', '2', '--jobs', '2', '--cfg-options',
+                           *tiny_options(tmp_path / 'data', 2), *TINY, 'model.architecture.num_classes=5'],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=900,
+                          env=dict(os.environ, OUT=str(tmp_path / 'out'), PYTHON=sys.executable))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    record = json.loads((tmp_path / 'out' / 'rank_fidelity_gpu.json').read_text())
+    assert len(record['subnets']) == 2 and all('mAP_scratch' in r for r in record['subnets'].values())
+    assert not (tmp_path / 'out' / 'rank_gpu' / 'supernet').exists()

@@ -9,26 +9,5 @@
 #   bash benchmarks/gpu/check.sh [--device cpu --quick]     # the script's own path, on a CPU
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-WHL="${SMNAS_WHEELS:-.whl}"
-PY="${PYTHON:-python3}"
-OUTDIR="${OUT:-.}"
-t0=$SECONDS
-if ! "$PY" -c 'import mmdet, mmcv.ops' 2>/dev/null; then
-  [[ -d "$WHL" ]] || { echo "no $WHL: run benchmarks/gpu/wheels.sh on a machine with network" >&2; exit 2; }
-  "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
-    "$WHL"/*.whl
-  export PYTHONPATH="/tmp/site:$PWD${PYTHONPATH:+:$PYTHONPATH}"
-  src=$(mktemp -d)
-  tar -xzf "$WHL"/mmcv-2.1.0.tar.gz -C "$src"
-  # torch >= 2.10 headers need C++20 (as install.sh patches)
-  sed -i -e 's/-std=c++1[47]/-std=c++20/g' "$src/mmcv-2.1.0/setup.py"
-  echo "[gpu-check] building mmcv's ops with $(nproc) jobs ($((SECONDS - t0)) s so far)"
-  (cd "$src/mmcv-2.1.0" && MMCV_WITH_OPS=1 FORCE_CUDA="${SMNAS_MMCV_CUDA:-0}" MAX_JOBS="$(nproc)" \
-     "$PY" setup.py -q build_ext --inplace >"$OUTDIR/mmcv_build.log" 2>&1) \
-    || { echo "mmcv build failed: $OUTDIR/mmcv_build.log" >&2; tail -20 "$OUTDIR/mmcv_build.log" >&2; exit 3; }
-  export PYTHONPATH="$src/mmcv-2.1.0:$PYTHONPATH"
-  echo "[gpu-check] installed in $((SECONDS - t0)) s"
-else
-  export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
-fi
+source benchmarks/gpu/env.sh
 PYTHONUNBUFFERED=1 "$PY" benchmarks/gpu/check.py --out "$OUTDIR/gpu_check.json" "$@"
