@@ -45,13 +45,17 @@ class InheritedEvaluator:
         checkpoint: a checkpoint written by ``tools/train_supernet.py``.
         work_dir: where the evaluation Runner writes its logs.
         batch_size: val images per forward (None: the config's ``val_dataloader``'s).
+        cache_mb: keep the val batches, loaded once, in memory when they fit in this many
+            MiB: every subnet scores the same images, so only the first pays for decoding,
+            resizing and collating them (0: never).
 
     Raises:
         smnas.modular.export.NotASupernetCheckpoint: not a supernet checkpoint, or one of
             another space (both spaces are shown).
     """
 
-    def __init__(self, cfg: Config, checkpoint: str, work_dir: str, batch_size: Optional[int] = None):
+    def __init__(self, cfg: Config, checkpoint: str, work_dir: str, batch_size: Optional[int] = None,
+                 cache_mb: float = 1024):
         from mmengine.runner import Runner
         from supernet.engine import unwrap_model
         from supernet.space import ModularSpace
@@ -73,6 +77,8 @@ class InheritedEvaluator:
             _ = self.runner.val_loop  # built now (it loads the COCO annotations), not at a first score
         self.model = unwrap_model(self.runner.model)
         check_checkpoint_weights(ckpt, self.model, checkpoint)
+        self.cache_mb = float(cache_mb or 0)
+        self._cached = {}  # id(loop) -> [collated batch], or None: too large
         self.runner.load_checkpoint(checkpoint, map_location='cpu')
         self.batch_size = self.runner.val_loop.dataloader.batch_size
         self._subsets = {}
@@ -121,4 +127,40 @@ class InheritedEvaluator:
         with contextlib.redirect_stdout(self._console):
             loop = self.runner.val_loop if full else self._subset_loop(images)
             with self.model.mutator.use(subnet):
-                return bbox_scores(loop.run())
+                batches = self._batches(loop)
+                return bbox_scores(loop.run() if batches is None else self._run_cached(loop, batches))
+
+    def _batches(self, loop) -> Optional[list]:
+        """The loop's batches as its dataloader yields them, kept after the first pass
+        (None: they do not fit in ``cache_mb``, or caching is off)."""
+        key = id(loop)
+        if key not in self._cached:
+            if self.cache_mb <= 0:
+                self._cached[key] = None
+                return None
+            kept, size, limit = [], 0, self.cache_mb * 2 ** 20
+            for batch in loop.dataloader:
+                size += sum(t.numel() * t.element_size() for t in batch['inputs'])
+                if size > limit:
+                    kept = None
+                    break
+                kept.append(batch)
+            self._cached[key] = kept
+        return self._cached[key]
+
+    def _run_cached(self, loop, batches: list) -> dict:
+        """What ``loop.run()`` computes (the model's predictions scored by the loop's
+        evaluator) over kept batches, with the loop's run-level hooks (the class-count
+        check among them); per-iteration hooks only log."""
+        import torch
+
+        self.runner.call_hook('before_val')
+        self.runner.call_hook('before_val_epoch')
+        self.model.eval()
+        with torch.no_grad():
+            for batch in batches:
+                loop.evaluator.process(data_samples=self.model.val_step(batch), data_batch=batch)
+        metrics = loop.evaluator.evaluate(len(loop.dataloader.dataset))
+        self.runner.call_hook('after_val_epoch', metrics=metrics)
+        self.runner.call_hook('after_val')
+        return metrics

@@ -122,3 +122,42 @@ def test_scoring_keeps_mmengine_and_coco_output_off_the_console(setup, tmp_path,
     out = capsys.readouterr().out
     assert 'Average Precision' not in out and 'Config:' not in out, out[-2000:]
     assert 'Average Precision' in (tmp_path / 'e' / 'console.log').read_text()
+
+
+def test_kept_batches_score_as_the_loop_does_and_load_images_once(setup, tmp_path, monkeypatch):
+    import random
+
+    cfg, ckpt, _ = setup
+    plain = InheritedEvaluator(Config(cfg.to_dict()), ckpt, str(tmp_path / 'a'), batch_size=4, cache_mb=0)
+    kept = InheritedEvaluator(Config(cfg.to_dict()), ckpt, str(tmp_path / 'b'), batch_size=4)
+
+    def capture(ev):
+        seen, evaluator = [], ev.runner.val_loop.evaluator
+        original = evaluator.process
+
+        def process(data_samples, data_batch=None):
+            seen.extend((s.img_id, s.pred_instances.bboxes.clone(), s.pred_instances.scores.clone())
+                        for s in data_samples)
+            return original(data_samples, data_batch)
+        evaluator.process = process
+        return seen
+
+    a, b = capture(plain), capture(kept)
+    for sub in ['max', 'min', str(kept.space.sample(random.Random(4)))]:
+        a.clear()
+        b.clear()
+        assert plain.evaluate(sub) == kept.evaluate(sub)
+        assert len(a) == len(b) == 10 and sum(len(s) for _, _, s in a) > 0
+        for (ia, ba, sa), (ib, bb, sb) in zip(a, b):
+            assert ia == ib
+            torch.testing.assert_close(ba, bb)
+            torch.testing.assert_close(sa, sb)
+    assert kept._cached[id(kept.runner.val_loop)] is not None
+    assert plain._cached[id(plain.runner.val_loop)] is None
+
+    expected = plain.evaluate('min')
+
+    def no_loading(self, i):
+        raise AssertionError('an image was loaded again')
+    monkeypatch.setattr(type(kept.runner.val_loop.dataloader.dataset), '__getitem__', no_loading)
+    assert kept.evaluate('min') == expected
