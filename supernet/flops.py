@@ -317,6 +317,21 @@ class FlopsTable:
         finally:
             recorder.remove()
 
+    def layers(self, subnet) -> List[Tuple[str, str, float, float]]:
+        """Every layer ``subnet`` runs: (name, kind, FLOPs, output elements), from one
+        tiny forward pass (what a latency model is fitted on: the FLOPs sum to
+        :meth:`flops`, and the output elements measure the memory a layer writes).
+
+        Args:
+            subnet: a :class:`Subnet` or its string (validated against the space).
+        """
+        sub = self.space.validate(subnet)
+        out = []
+        for name, (kind, m, i, o) in sorted(self._forward_widths(sub).items()):
+            pos = self.positions[name]
+            out.append((name, kind, float(pos * _cost_per_position(kind, m, i, o)), float(pos * o)))
+        return out
+
     def flops(self, subnet) -> float:
         """FLOPs (multiply-adds) of the whole detector at ``subnet``.
 
