@@ -35,6 +35,8 @@ import sys
 import time
 from pathlib import Path
 
+from mmengine.config import DictAction
+
 from smnas.data.prepare import prepare_data
 from smnas.engine import read_config
 from smnas.search.evolution import EvolutionarySearch
@@ -139,10 +141,11 @@ def main(argv=None):
     p.add_argument('--retrain', type=int, default=0, help="finalists per method's seed-0 front trained "
                                                            'from scratch (0: none)')
     p.add_argument('--retrain-iters', type=int, default=600)
+    p.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config keys')
     p.add_argument('--json', help='also write the results here')
     args = p.parse_args(argv)
 
-    cfg = read_config(args.config)
+    cfg = read_config(args.config, args.cfg_options)
     prepare_data(cfg.get('prepare_data'))
     wd = Path(args.work_dir)
     if args.population:

@@ -47,7 +47,9 @@ def _static_rules(subnet: Subnet, space: ModularSpace, in_widths: List[int]
 
 def static_model_cfg(model_cfg: dict, subnet: Subnet) -> dict:
     """The supernet's model config with every searchable part replaced by its static
-    counterpart at the widths of ``subnet`` (other keys unchanged)."""
+    counterpart at the widths of ``subnet`` (a :class:`Subnet` or its string; other keys
+    unchanged)."""
+    subnet = Subnet.parse(subnet) if isinstance(subnet, str) else subnet
     backbone = model_cfg.get('backbone', {})
     out_indices = backbone.get('out_indices', (0, 1, 2, 3))
     space = backbone.get('space')
@@ -80,6 +82,7 @@ def export_subnet(model_cfg: dict, state_dict: Dict[str, torch.Tensor], subnet: 
     from mmengine.config import ConfigDict
     from mmengine.registry import DefaultScope
 
+    subnet = Subnet.parse(subnet) if isinstance(subnet, str) else subnet
     cfg = static_model_cfg(model_cfg, subnet)
     # Outside a Runner no default scope is set; mmdet's types need it to resolve.
     with DefaultScope.overwrite_default_scope('mmdet'):
