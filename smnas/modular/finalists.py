@@ -56,10 +56,12 @@ def export_finalists(search, study, k: int = 6) -> List[Finalist]:
 
     records = []
     outcomes = arch_outcomes(study)
-    for i, (arch, m, flops) in enumerate(select_finalists(study, k)):
+    for i, (arch, m, cost) in enumerate(select_finalists(study, k)):
         out = _dir(search) / f'E{i}'
         cfg_path, ckpt_path = export_to_files(search.cfg, search.checkpoint, arch, str(out))
         attrs = outcomes[arch].get('attrs', {})
+        # the search's cost is FLOPs, or a predicted latency (then FLOPs are an attribute)
+        flops = attrs.get('flops', cost)
         records.append(Finalist(name=f'E{i}', arch=arch, gflops=flops / 1e9, mAP_inherited=m,
                                 mAP_50_inherited=attrs.get('mAP_50'), config=cfg_path, checkpoint=ckpt_path,
                                 input_size=list(search.input_size)))

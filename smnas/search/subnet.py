@@ -40,6 +40,11 @@ SUBNET_DEFAULTS = dict(
     screen_fraction=None,     # e.g. 0.25 of the val images; None or 0: every subnet on all of them
     screen_min_images=50,     # fewer val images than this in the subset: no screening
     screen_margin=0.01,       # the least mAP a subset score is given for its noise
+    # The cost minimised: 'flops' (the paper's) or 'latency': batch-1 latency on this device,
+    # predicted by a model fitted once to `latency_fit` measured subnets (latency_model.json).
+    objective='flops',
+    latency_fit=16,
+    latency_repeats=20,
 )
 
 
@@ -76,7 +81,7 @@ class SubnetSearch(EvolutionarySearch):
     cost_name = 'gflops'
     cost_unit = 'GFLOPs'
     cost_scale = 1e9
-    result_keys = ('mAP', 'mAP_50', 'flops', 'eval_seconds', 'mAP_screen', 'eval_images')
+    result_keys = ('mAP', 'mAP_50', 'flops', 'latency_ms', 'eval_seconds', 'mAP_screen', 'eval_images')
 
     def __init__(self, cfg: Config, checkpoint: str, work_dir: str, storage: Optional[str] = None,
                  flops_range: Optional[Sequence[float]] = None, results_dir: Optional[str] = None):
@@ -104,6 +109,38 @@ class SubnetSearch(EvolutionarySearch):
         self.span = (self.table.flops(self.space.min_subnet()), self.table.flops(self.space.max_subnet()))
         self.range = self._check_range(opts['flops_range'])
         self._generations = {}
+        self.latency = None
+        if opts['objective'] == 'latency':
+            self.latency = self._latency_model()
+            self.cost_key = self.cost_name = 'latency_ms'
+            self.cost_unit, self.cost_scale = 'ms', 1.0
+        elif opts['objective'] != 'flops':
+            raise ValueError(f"subnet_search.objective must be 'flops' or 'latency', "
+                             f"not {opts['objective']!r}")
+
+    def _latency_model(self):
+        """The latency model of this device and input size: stored in the work dir, or
+        fitted now to measured subnets (min, max and seeded random ones)."""
+        import json
+        import random
+
+        from ..evaluation.latency_model import LatencyModel, measure_subnet_ms
+        from ..utils import atomic_write_json
+
+        path = self.work_dir / 'latency_model.json'
+        if path.is_file():
+            return LatencyModel.from_dict(self.table, json.loads(path.read_text()))
+        rng = random.Random(int(self.opts['seed']))
+        n = int(self.opts['latency_fit'])
+        subs = list(dict.fromkeys([str(self.space.min_subnet()), str(self.space.max_subnet())] +
+                                  [str(self.space.sample(rng)) for _ in range(4 * n)]))[:n]
+        arch = self.evaluator.model.architecture
+        cfg, sd = self.evaluator.model.architecture_cfg, arch.state_dict()
+        print(f'[subnet] measuring {len(subs)} subnets for the latency model', flush=True)
+        model = LatencyModel(self.table).fit(subs, lambda s: measure_subnet_ms(
+            cfg, sd, s, self.input_size, repeats=int(self.opts['latency_repeats'])))
+        atomic_write_json(path, model.to_dict(), indent=1)
+        return model
 
     def _screen_images(self, opts: dict) -> Optional[int]:
         """Images of the screening subset, or None (no screening)."""
@@ -129,6 +166,8 @@ class SubnetSearch(EvolutionarySearch):
 
     def meta(self) -> dict:
         return dict(space=self.space.to_dict(), space_count=self.space.count(),
+                    objective=self.opts['objective'],
+                    latency_model=None if self.latency is None else self.latency.to_dict(),
                     checkpoint=self.checkpoint, input_size=list(self.input_size),
                     flops_span_g=[v / 1e9 for v in self.span],
                     flops_range_g=[v / 1e9 for v in self.range],
@@ -136,7 +175,7 @@ class SubnetSearch(EvolutionarySearch):
                     search={k: v for k, v in self.opts.items()}, config=str(self.config_path.resolve()))
 
     def format_cost(self, cost: float) -> str:
-        return f'{cost / 1e9:.2f} GFLOPs'
+        return f'{cost:.1f} ms' if self.latency is not None else f'{cost / 1e9:.2f} GFLOPs'
 
     def propose(self, trial: optuna.Trial) -> str:
         """Suggest base, each stage's blocks, neck and head; skip it outside the FLOPs range."""
@@ -150,6 +189,8 @@ class SubnetSearch(EvolutionarySearch):
                      trial.suggest_categorical('head', list(s.head_channels)))
         flops = self.table.flops(sub)
         trial.set_user_attr('flops', flops)
+        if self.latency is not None:
+            trial.set_user_attr('latency_ms', self.latency.predict(sub))
         lo, hi = self.range
         if not lo <= flops <= hi:
             raise SkipArchitecture(f'{sub}: {flops / 1e9:.2f} GFLOPs is outside '
@@ -204,8 +245,10 @@ class SubnetSearch(EvolutionarySearch):
             msg = f'{type(e).__name__}: {e}'
             write_failure(result_dir, arch, msg)
             raise TrialFailed(msg) from e
+        latency = None if self.latency is None else self.latency.predict(arch)
         return write_result(result_dir, TrialResult(
-            arch=arch, flops=flops, eval_seconds=time.time() - t0, input_size=list(self.input_size),
+            arch=arch, flops=flops, latency_ms=latency, eval_seconds=time.time() - t0,
+            input_size=list(self.input_size),
             eval_images=images, mAP_screen=None if screen is None else screen['mAP'], **metrics))
 
     def on_trial_logged(self, vis, frozen, step: int, status: dict) -> None:

@@ -168,3 +168,38 @@ def test_random_sampler_baseline_and_shared_results(setup, tmp_path):
     cfg.merge_from_dict({'subnet_search.sampler': 'bayes'})
     with pytest.raises(ValueError, match="unknown search sampler 'bayes'"):
         SubnetSearch(cfg, ckpt, str(tmp_path / 'x')).open()
+
+
+def test_latency_objective_fits_once_and_minimises_predicted_latency(setup, tmp_path, monkeypatch):
+    """subnet_search.objective='latency': a latency model fitted to measured subnets (stored,
+    reused on resume) prices every proposal; FLOPs stay an attribute."""
+    import smnas.evaluation.latency_model as lm
+    from smnas.modular import export_finalists
+
+    cfg, ckpt = setup
+    cfg = Config(cfg.to_dict())
+    cfg.merge_from_dict({'subnet_search.n_trials': 4, 'subnet_search.objective': 'latency',
+                         'subnet_search.latency_fit': 6, 'subnet_search.latency_repeats': 1})
+    calls = []
+    real = lm.measure_subnet_ms
+
+    def measure(*a, **kw):
+        calls.append(a[2])
+        return real(*a, **kw)
+    monkeypatch.setattr(lm, 'measure_subnet_ms', measure)
+    s = SubnetSearch(cfg, ckpt, str(tmp_path / 'w'))
+    assert len(calls) == 6 and (tmp_path / 'w' / 'latency_model.json').is_file()
+    study = s.run()
+    done = [t for t in study.trials if t.state.name == 'COMPLETE']
+    assert len(done) == 4
+    for t in done:
+        assert t.values[1] == pytest.approx(s.latency.predict(t.user_attrs['arch']))
+        assert t.user_attrs['flops'] == s.table.flops(t.user_attrs['arch'])
+    assert s.format_cost(12.34) == '12.3 ms'
+    records = export_finalists(s, study, 2)
+    assert all(r.gflops == pytest.approx(s.table.flops(r.arch) / 1e9) for r in records)
+    SubnetSearch(cfg, ckpt, str(tmp_path / 'w'))  # resumed: the stored model, nothing measured
+    assert len(calls) == 6
+    cfg.merge_from_dict({'subnet_search.objective': 'energy'})
+    with pytest.raises(ValueError, match="'flops' or 'latency'"):
+        SubnetSearch(cfg, ckpt, str(tmp_path / 'x'))
