@@ -57,7 +57,7 @@ class SharedScores(SubnetSearch):
         EvolutionarySearch.__init__(self, str(work_dir), dict(SUBNET_DEFAULTS, **opts), None, workers=1,
                                     study_name='subnet', results_dir=str(proto.results_dir))
         for key in ('cfg', 'checkpoint', 'config_path', 'evaluator', 'screen_images', 'space', 'input_size',
-                    'table', 'span', 'range'):
+                    'table', 'span', 'range', 'latency'):
             setattr(self, key, getattr(proto, key))
         self.target = min(int(self.opts['n_trials']), self.space.count())
         self._generations = {}
