@@ -12,6 +12,7 @@
 import fcntl
 import os
 import time
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Dict, List, Sequence
@@ -55,9 +56,13 @@ def make_storage(url: str) -> optuna.storages.RDBStorage:
         # Writers queue for the file lock rather than fail at once when busy.
         engine_kwargs = dict(connect_args=dict(timeout=120))
     beat, grace = heartbeat_seconds()
-    return optuna.storages.RDBStorage(
-        url, engine_kwargs=engine_kwargs, heartbeat_interval=beat, grace_period=grace,
-        heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3))
+    # Heartbeats are marked experimental by Optuna (since 2.8); what they do is tested here
+    # (tests/search/test_postgres.py), so their notice is kept off the search's console.
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', optuna.exceptions.ExperimentalWarning)
+        return optuna.storages.RDBStorage(
+            url, engine_kwargs=engine_kwargs, heartbeat_interval=beat, grace_period=grace,
+            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3))
 
 
 def open_study(storage_url: str, study_name: str, directions: Sequence[str],
