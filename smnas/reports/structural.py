@@ -10,8 +10,8 @@ from ..utils import atomic_write_text
 from .plots import new_figure, save_figure, style_axes
 from .tables import duplicate_counts, write_csv
 
-COLUMNS = ('arch', 'state', 'trial', 'mAP', 'mAP_50', 'latency_ms', 'gflops', 'mparams', 'input_size',
-           'device', 'train_seconds', 'duplicates', 'error')
+COLUMNS = ('arch', 'state', 'trial', 'mAP', 'mAP_se', 'mAP_50', 'latency_ms', 'gflops', 'mparams',
+           'input_size', 'device', 'train_seconds', 'duplicates', 'error')
 
 
 def _rows(study) -> List[Dict[str, object]]:
@@ -22,7 +22,8 @@ def _rows(study) -> List[Dict[str, object]]:
         a = o.get('attrs', {})
         rows.append(dict(
             arch=arch, state=o['state'], trial=o['trial'],
-            mAP=a.get('mAP', ''), mAP_50=a.get('mAP_50', ''), latency_ms=a.get('latency_ms', ''),
+            mAP=a.get('mAP', ''), mAP_se=a.get('mAP_se', ''), mAP_50=a.get('mAP_50', ''),
+            latency_ms=a.get('latency_ms', ''),
             gflops=round(a['flops'] / 1e9, 3) if 'flops' in a else '',
             mparams=round(a['params'] / 1e6, 3) if 'params' in a else '',
             input_size='x'.join(str(v) for v in a.get('input_size', [])), device=a.get('device', ''),
@@ -100,18 +101,23 @@ def write_structural_report(search, study) -> Dict[str, Path]:
     if len(front) < 6:
         lines.append(f'The front has {len(front)} models, so {len(picks)} are selected (fewer than six).')
         lines.append('')
-    lines += ['| model | architecture | input | mAP | mAP@0.5 | latency (ms) | GFLOPs | params (M) '
+    lines += ['mAP ± its standard error from a bootstrap over the val images (one training each; '
+              'seed-to-seed noise comes on top): candidates closer than about two of these are not '
+              'ordered by this search.', '']
+    lines += ['| model | architecture | input | mAP ± SE | mAP@0.5 | latency (ms) | GFLOPs | params (M) '
               '| config |',
               '|---|---|---|---|---|---|---|---|---|']
     for i, p in enumerate(picks):
         r = by_arch[p[0]]
-        lines.append(f'| C{i} | `{r["arch"]}` | {r["input_size"]} | {r["mAP"]:.4f} | {r["mAP_50"]:.4f} | '
+        se = f' ± {r["mAP_se"]:.4f}' if r['mAP_se'] != '' else ''
+        lines.append(f'| C{i} | `{r["arch"]}` | {r["input_size"]} | {r["mAP"]:.4f}{se} | {r["mAP_50"]:.4f} | '
                      f'{r["latency_ms"]:.1f} | {r["gflops"]} | {r["mparams"]} | `models/C{i}.py` |')
     lines += ['', '![pareto](pareto.png)', '', '## All evaluated architectures', '',
               '| architecture | state | mAP | latency (ms) | GFLOPs | duplicates | error |',
               '|---|---|---|---|---|---|---|']
     for r in rows:
         m = f'{r["mAP"]:.4f}' if r['mAP'] != '' else ''
+        m += f' ± {r["mAP_se"]:.4f}' if r['mAP_se'] != '' else ''
         lat = f'{r["latency_ms"]:.1f}' if r['latency_ms'] != '' else ''
         lines.append(f'| `{r["arch"]}` | {r["state"]} | {m} | {lat} | {r["gflops"]} | '
                      f'{r["duplicates"]} | {str(r["error"])[:120]} |')

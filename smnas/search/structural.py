@@ -46,7 +46,7 @@ class StructuralSearch(EvolutionarySearch):
     cost_key = 'latency_ms'
     cost_name = 'latency_ms'
     cost_unit = 'ms'
-    result_keys = ('mAP', 'mAP_50', 'latency_ms', 'flops', 'params', 'device', 'train_seconds',
+    result_keys = ('mAP', 'mAP_50', 'mAP_se', 'latency_ms', 'flops', 'params', 'device', 'train_seconds',
                    'input_size')
 
     def __init__(self, cfg: Config, work_dir: str, storage: Optional[str] = None, workers: int = 1):

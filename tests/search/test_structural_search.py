@@ -39,6 +39,7 @@ def test_search_reaches_target_without_training_any_arch_twice(tmp_path):
     assert 'C0' in paths and paths['C0'].read_text().count('candidate') >= 1
     text = paths['report'].read_text()
     assert '| C0 |' in text and 'hypervolume' in text
+    assert ' ± 0.0125 |' in text and 'bootstrap over the val images' in text  # every mAP with its noise
     assert (tmp_path / 'tensorboard').is_dir()
 
 
