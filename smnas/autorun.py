@@ -144,14 +144,19 @@ def _data_keys(root: Path) -> str:
             'test_evaluator = val_evaluator\n')
 
 
-def write_configs(work_dir: Path, summary: dict, scale: float, settings: dict, data: Path) -> Path:
+def write_configs(work_dir: Path, summary: dict, scale: float, settings: dict, data: Path,
+                  device: str = 'cpu') -> Path:
     """Write the run's configs to ``work_dir``; returns ``pipeline.py``."""
     work_dir.mkdir(parents=True, exist_ok=True)
     root = Path(summary['root'])
     head = f'# Written by `smnas run --data {data}` on {time.strftime("%Y-%m-%d %H:%M")}.\n'
+    # Structures the modular stage refines (no MobileNetV2, C4 or GA-RPN yet): a short
+    # search must end with one it can refine. Bottleneck backbones only where a GPU runs them.
+    backbones = ['r18'] if device == 'cpu' else ['r18', 'r50', 'x50']
     atomic_write_text(work_dir / 'structural.py', head + (
         f'_base_ = {str(config_path("structural/quickstart_synthetic.py"))!r}\n' + _data_keys(root) +
-        f'search_space = dict(input_scale={scale})\n'))
+        f'search_space = dict(input_scale={scale}, backbones={backbones!r}, '
+        f"necks=['fpn-p2p5-p6', 'fpn-p3p5-p6', 'fpn-p3p5-p5'], rpns=['none', 'rpn'])\n"))
     atomic_write_text(work_dir / 'supernet.py', head + (
         f'_base_ = {str(config_path("supernet/quickstart_synthetic.py"))!r}\n' + _data_keys(root) +
         f'model = dict(architecture=dict(num_classes={len(summary["classes"])}))\n'))
@@ -212,5 +217,5 @@ def run_data(data: str, work_dir: Optional[str] = None, hours: float = 0.5, devi
           f'{hours:g} h budget: {settings["trials"]} structures x {settings["trial_iters"]} iterations, '
           f'supernet {settings["supernet_iters"]}, {settings["search_trials"]} subnets, '
           f'{settings["finalists"]} finalists x {settings["retrain_iters"]}', flush=True)
-    cfg_path = write_configs(work, summary, scale, settings, data)
+    cfg_path = write_configs(work, summary, scale, settings, data, device)
     return Pipeline(Config.fromfile(str(cfg_path)), str(work)).run()

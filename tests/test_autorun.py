@@ -83,6 +83,11 @@ def test_written_configs_load_and_resume_with_smnas_run(tmp_path):
     assert cfg.pipeline.retrain.iters >= 200 and cfg.pipeline.subnet_search.finalists in (3, 6)
     structural = Config.fromfile(str(tmp_path / 'work' / 'structural.py'))
     assert structural.prepare_data is None and structural.search_space.input_scale == 0.1
+    # only structures the modular stage refines: a short search always ends with one
+    from smnas.modular.structure import structure_problems
+    from smnas.structural import StructuralSpace
+    space = StructuralSpace.from_cfg(structural.search_space)
+    assert space.count() > 0 and not any(structure_problems(c) for c in space.candidates())
     assert structural.train_dataloader.dataset.data_root == f'{(tmp_path / "coco").resolve()}/'
     assert structural.test_evaluator.ann_file.endswith('coco/annotations/instances_val.json')
     supernet = Config.fromfile(str(tmp_path / 'work' / 'supernet.py'))

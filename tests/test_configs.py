@@ -61,3 +61,16 @@ def test_pipeline_config_stages_load_with_their_options(path: Path, tmp_path):
     assert structural.search.n_trials == pipe.spec.structural.cfg_options['search.n_trials']
     supernet = pipe._stage_cfg('supernet')
     assert supernet.model.type == 'SandwichSupernet'
+
+
+def test_the_quickstart_searches_only_structures_it_can_refine():
+    """With 6 candidates, a space with unrefinable structures can leave none to refine."""
+    from smnas.modular.structure import structure_problems
+    from smnas.structural import StructuralSpace
+
+    pipe = Config.fromfile(str(CONFIG_DIR / 'pipeline' / 'quickstart_synthetic.py'))
+    cfg = Config.fromfile(str((CONFIG_DIR / 'pipeline' / pipe.pipeline.structural.config).resolve()))
+    cfg.merge_from_dict(dict(pipe.pipeline.structural.cfg_options))
+    space = StructuralSpace.from_cfg(cfg.search_space)
+    assert space.count() >= 20
+    assert [str(c) for c in space.candidates() if structure_problems(c)] == []
