@@ -9,8 +9,8 @@
 2. The input size: the largest structural input (1333x800) is scaled to the median
    training image (never up), so that every structural size keeps its aspect and its
    share of the image's detail.
-3. The budget (:func:`plan`): the quickstart's settings take about 20 minutes on 2 CPU
-   cores at 160x120 (README); a budget of H hours scales them, the supernet, the search
+3. The budget (:func:`plan`): the quickstart's settings take about 35 minutes on 2 CPU
+   cores at 192x128 (README); a budget of H hours scales them, the supernet, the search
    and the finalists' schedules in proportion to H and inversely to the input's pixels, the
    structural candidates' count and schedule with its square root. A budget smaller
    than a quarter of the quickstart's cost at this input size is refused.
@@ -30,10 +30,10 @@ from typing import Dict, Optional
 from .utils import atomic_write_json, atomic_write_text
 from .utils.paths import config_path
 
-# The quickstart's settings and what they cost on 2 CPU cores at 160x128 (README, 2026-12-03:
-# structural 4.1 min, supernet 6.6, search 0.9, retrain 7.6).
+# The quickstart's settings and what they cost on 2 CPU cores with its structure at 192x128
+# (README, 2026-12-03: structural 4.3 min, supernet 9.9, search 2.5, retrain 18.7).
 QUICK = dict(trials=6, trial_iters=40, supernet_iters=300, search_trials=20, finalists=3, retrain_iters=600,
-             minutes=19.3, pixels=160 * 128)
+             minutes=35.4, pixels=192 * 128)
 LARGEST_INPUT = (1333, 800)
 
 

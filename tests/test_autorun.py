@@ -64,7 +64,7 @@ def test_bad_data_is_refused_before_any_training(tmp_path, capsys):
 
 def test_the_budget_sizes_the_run_and_a_too_small_one_is_refused():
     assert input_scale([200, 120]) == 0.15 and input_scale([4000, 3000]) == 1.0
-    quick = plan(19.3 / 60, 0.2)  # the quickstart's cost at 160x128: its own settings
+    quick = plan(35.4 / 60, 0.24)  # the quickstart's cost at 192x128: its own settings
     assert (quick['trials'], quick['trial_iters'], quick['supernet_iters']) == (6, 40, 300)
     big = plan(4.0, 0.2)
     assert big['supernet_iters'] > quick['supernet_iters'] and big['trials'] > quick['trials']
