@@ -179,8 +179,14 @@ class RankFidelity:
             # an untrained supernet prices as a trained one would (the same picks, seeded).
             if not self.truth.read().get('subnets'):
                 from mmdet.registry import MODELS
+                from mmengine.registry import DefaultScope
 
-                self.pick_subnets(MODELS.build(self.cfg.model))
+                from smnas.register import register_all_modules
+
+                register_all_modules()
+                with DefaultScope.overwrite_default_scope('mmdet'):
+                    model = MODELS.build(self.cfg.model)
+                self.pick_subnets(model)
             self.train_from_scratch(val_input_size(self.cfg))
             return self.summary()
         inherited = self.vstore.read().get('inherited', {})

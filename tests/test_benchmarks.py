@@ -70,6 +70,7 @@ def test_rank_fidelity_scores_subnets_spread_over_flops(rank_run):
     assert 'space' in out['supernet_config']['model']
 
 
+@pytest.mark.slow  # two trainings in a fresh process (about 40 s); tests/test_gpu_check.py's rank.sh test too
 def test_truth_first_trains_the_same_picks_without_a_supernet(rank_run, tiny_data, tmp_path):
     """--truth-first: the from-scratch truth alone (two trainings side by side, --jobs 2)."""
     work = tmp_path / 'truth'
@@ -271,7 +272,7 @@ def test_the_record_keeps_every_training_of_a_stopped_run(rank_record, monkeypat
     a, b, c = rank_record['subnets']
     work = tmp_path / 'stopped'
 
-    def train(cfg, out_dir):  # c's seed 1 trains, then the machine stops
+    def train(cfg, out_dir, **kw):  # c's seed 1 trains, then the machine stops
         if trained:
             raise KeyboardInterrupt
         trained.append(str(out_dir))
