@@ -89,7 +89,7 @@ def test_export_tool_in_a_fresh_process(trained, tmp_path):
     assert proc.returncode == 2 and 'base-choice' in proc.stderr
 
 
-@pytest.mark.slow  # three fresh processes (16 s); tests/supernet/test_export.py checks the families in-process
+@pytest.mark.slow  # three fresh processes (16 s); test_export.py checks the families in-process
 def test_export_tool_keeps_the_structures_block_family(tmp_path):
     """max/min of supernet configs built around R50, X101 and MobileNetV2 structures."""
     import subprocess
