@@ -82,8 +82,7 @@ def export_subnet(model_cfg: dict, state_dict: Dict[str, torch.Tensor], subnet: 
     from mmengine.config import ConfigDict
     from mmengine.registry import DefaultScope
 
-    subnet = Subnet.parse(subnet) if isinstance(subnet, str) else subnet
-    cfg = static_model_cfg(model_cfg, subnet)
+    cfg = static_model_cfg(model_cfg, subnet)  # (parses a subnet string)
     # Outside a Runner no default scope is set; mmdet's types need it to resolve.
     with DefaultScope.overwrite_default_scope('mmdet'):
         static = MODELS.build(ConfigDict(cfg))

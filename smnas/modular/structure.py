@@ -31,6 +31,16 @@ FAMILIES = {
 }
 
 
+def _check_family(c, block: str) -> None:
+    """Refuse a space of another block family than structure ``c``'s backbone: never a
+    silent switch of family (an MV2 structure refined as a ResNet, say)."""
+    own = FAMILIES[c.backbone][0]
+    if block != own:
+        raise UnsupportedStructure('modular-family', f'{c} has {own} blocks ({c.backbone}), but the modular '
+                                   f'space sets block={block!r}; set model.space.block={own!r} or leave it '
+                                   f'unset (the structure sets it: space_for_structure)')
+
+
 def space_for_structure(space: dict, structure) -> dict:
     """The modular space (dict form) that refines ``structure``'s own backbone: the block
     family follows the structure; ``max_depths`` is kept when the space sets it (e.g. a
@@ -46,9 +56,7 @@ def space_for_structure(space: dict, structure) -> dict:
         raise UnsupportedStructure('modular-family', structure_problems(c)[0][1])
     block, depths = FAMILIES[c.backbone]
     out = dict(space)
-    if out.get('block', block) != block:
-        raise UnsupportedStructure('modular-family', f'{c} has {block} blocks ({c.backbone}), but the '
-                                   f'modular space sets block={out["block"]!r}; remove it or set {block!r}')
+    _check_family(c, out.get('block', block))
     out['block'] = block
     out.setdefault('max_depths', list(depths))
     if block == 'basic':
@@ -122,12 +130,7 @@ def supernet_model_cfg(structure: Union[str, object], space: ModularSpace, num_c
 
     c = Candidate.parse(structure) if isinstance(structure, str) else structure
     UnsupportedStructure.raise_if_any(c, structure_problems(c))
-    block = FAMILIES[c.backbone][0]
-    if space.block != block:
-        # never a silent switch of family: the space must be the structure's
-        raise UnsupportedStructure('modular-family', f'{c} has {block} blocks ({c.backbone}), but the '
-                                   f'modular space has {space.block} blocks; set model.space.block='
-                                   f'{block!r} (smnas.modular.structure.space_for_structure)')
+    _check_family(c, space.block)
     mw = space.max_widths()
     neck_c, head_c = mw['neck'], mw['head']
     cfg = build_model_cfg(c, num_classes, norm='gnws', fpn_channels=neck_c, fc_channels=head_c,
