@@ -1,6 +1,7 @@
 """torchvision's ops, as smnas routes CUDA tensors to them when mmcv has no CUDA
-kernels, give mmcv's numbers. Checked on the CPU by forcing the route for CPU tensors
-(``forced('cpu')``), and on a GPU when there is one."""
+kernels (and CPU NMS and RoIAlign, for speed), give mmcv's numbers. Checked on the CPU
+by forcing the route for CPU tensors (``forced('cpu')``) against mmcv's own CPU kernels
+(``mmcv_kernels()``, on for every test here), and on a GPU when there is one."""
 import pytest
 import torch
 from mmcv.ops import DeformConv2d, RoIAlign, batched_nms, nms
@@ -8,6 +9,39 @@ from mmcv.ops import DeformConv2d, RoIAlign, batched_nms, nms
 import smnas.register  # noqa: F401  installs the dispatchers
 from smnas.ops import torchvision_fallbacks as tvf
 from smnas.ops.torchvision_fallbacks import forced
+
+
+@pytest.fixture(autouse=True)
+def _mmcv_reference():
+    """Outside ``forced``, mmcv's CPU kernels: the reference each test compares with."""
+    with tvf.mmcv_kernels():
+        yield
+
+
+def test_cpu_nms_and_roi_align_take_torchvision_by_default(monkeypatch):
+    """The speed route: without ``mmcv_kernels()``, CPU NMS and RoIAlign (not the other
+    ops) reach torchvision."""
+    import torchvision.ops
+
+    calls = []
+    for name in ('nms', 'roi_align', 'deform_conv2d'):
+        real = getattr(torchvision.ops, name)
+        monkeypatch.setattr(torchvision.ops, name,
+                            lambda *a, _real=real, _name=name, **k: calls.append(_name) or _real(*a, **k))
+    g = torch.Generator().manual_seed(0)
+    tvf._PREFER[0] = True
+    try:
+        assert tvf.use_torchvision(torch.zeros(1), 'nms') and not tvf.use_torchvision(torch.zeros(1))
+        nms(_boxes(10, g), torch.rand(10, generator=g), 0.5)
+        RoIAlign((2, 2))(torch.randn(1, 2, 8, 8), torch.tensor([[0, 1.0, 1, 6, 6]]))
+        DeformConv2d(2, 2, 3, padding=1)(torch.randn(1, 2, 5, 5), torch.zeros(1, 18, 5, 5))
+        assert calls == ['nms', 'roi_align']
+        calls.clear()
+        with tvf.mmcv_kernels():
+            nms(_boxes(10, g), torch.rand(10, generator=g), 0.5)
+        assert calls == [] and tvf._PREFER[0]
+    finally:
+        tvf._PREFER[0] = False
 
 
 def _boxes(n, g):
