@@ -44,6 +44,9 @@ INSTALL_REQUIRES = [
     'terminaltables>=3.1',
     'tqdm>=4.65',
     'optuna>=4.0,<6',
+    # deployment: finalists exported to ONNX and timed under onnxruntime
+    'onnx>=1.16',
+    'onnxruntime>=1.18',
 ]
 
 EXTRAS_REQUIRE = {

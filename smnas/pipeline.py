@@ -69,7 +69,7 @@ class Pipeline:
         cfg: a pipeline config: ``pipeline = dict(structural=dict(config=..., cfg_options=...),
             structure=None, supernet=dict(config=..., cfg_options=...),
             subnet_search=dict(cfg_options=..., flops_range=None, finalists=6),
-            retrain=dict(cfg_options=..., iters=None, timeout=None))`` (``iters``: the
+            retrain=dict(cfg_options=..., iters=None, timeout=None, onnx=True))`` (``iters``: the
             finalists' schedule, the supernet's rescaled to this many iterations). Stage config paths are
             relative to the pipeline config's folder.
         work_dir: where every stage writes (``structural/``, ``supernet/``, ``search/``).
@@ -226,7 +226,7 @@ class Pipeline:
         spec = self.spec.get('retrain', {})
         self._say(f'4/4 finalists retrained from scratch -> {search.work_dir}/finalists')
         records = retrain_finalists(search.work_dir, spec.get('cfg_options'), spec.get('timeout'),
-                                    spec.get('iters'))
+                                    spec.get('iters'), onnx=bool(spec.get('onnx', True)))
         write_subnet_report(search, study, records)
         self._record('retrain', t0, failed=[r.name for r in records if r.error])
         return records

@@ -97,6 +97,11 @@ class Finalist:
         mAP_se_retrained, mAP_ci95_retrained, detections: the retrained mAP's noise (a
             bootstrap over the val images) and the detections it was computed from.
         error: why its retraining failed.
+        onnx: the ONNX export folder of the retrained model (``model.onnx``,
+            ``deploy.json``); onnx_latency_ms, torch_graph_latency_ms: the same graph's
+            batch-1 latency under onnxruntime and PyTorch, side by side; onnx_check: the
+            export against PyTorch on val images (:func:`smnas.deploy.onnx.check_against_pytorch`);
+            onnx_error: why the export failed (the retraining is kept).
         extra: keys of the stored file this record does not know.
     """
     name: str
@@ -121,6 +126,11 @@ class Finalist:
     mAP_ci95_retrained: Optional[List[float]] = None
     detections: Optional[str] = None
     error: Optional[str] = None
+    onnx: Optional[str] = None
+    onnx_latency_ms: Optional[float] = None
+    torch_graph_latency_ms: Optional[float] = None
+    onnx_check: Optional[Dict[str, Any]] = None
+    onnx_error: Optional[str] = None
     extra: Dict[str, Any] = field(default_factory=dict)
 
     @property

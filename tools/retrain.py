@@ -30,6 +30,8 @@ def parse_args():
                    help="train this many iterations (the supernet's schedule rescaled; default: as is)")
     p.add_argument('--cfg-options', nargs='+', action=DictAction,
                    help='override keys of every finalist\'s training config')
+    p.add_argument('--no-onnx', action='store_true',
+                   help='do not export the retrained finalists to ONNX (finalists/E<i>/onnx)')
     p.add_argument('--subnets', nargs='+',
                    help='retrain these subnets (named E0, E1... in this order) instead of a search\'s '
                         'finalists; needs --config')
@@ -56,7 +58,8 @@ def main():
         # The options are in the exported configs now (the val split included, which the
         # retraining config drops for its test split).
         args.cfg_options = None
-    records = retrain_finalists(args.work_dir, args.cfg_options, args.timeout, args.iters)
+    records = retrain_finalists(args.work_dir, args.cfg_options, args.timeout, args.iters,
+                                onnx=not args.no_onnx)
     meta_path = Path(args.work_dir) / 'search_meta.json'
     if not meta_path.is_file():  # chosen subnets: no search to report on
         for r in records:

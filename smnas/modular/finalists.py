@@ -139,20 +139,49 @@ def retrain_config(record: Finalist, overrides: Optional[dict] = None,
     return cfg
 
 
+def deploy_finalist(record: Finalist, check_images: int = 8) -> None:
+    """Export a retrained finalist to ONNX (``<retrain dir>/../onnx``), check it against
+    PyTorch on val images and time both; the results go into ``record``. A failed export
+    is recorded in ``onnx_error`` and the retraining is kept."""
+    from ..deploy.onnx import deploy
+
+    run_dir = Path(record.retrain_dir)
+    out = run_dir.parent / 'onnx'
+    try:
+        ckpt = (run_dir / 'last_checkpoint').read_text().strip()
+        cfg = Config.fromfile(str(run_dir / 'config.py'))
+        m = deploy(cfg, ckpt, out, check_images, source=dict(finalist=record.name, arch=record.arch))
+    except Exception as e:  # noqa: BLE001  an export failure must not lose the retraining
+        record.onnx_error = f'{type(e).__name__}: {e}'
+        print(f'[onnx] {record.name}: export failed: {record.onnx_error}', flush=True)
+        return
+    record.onnx, record.onnx_error = str(out), None
+    if 'latency' in m:
+        record.onnx_latency_ms = m['latency']['onnx_ms']
+        record.torch_graph_latency_ms = m['latency']['torch_ms']
+        record.onnx_check = m['check']
+        c = m['check']
+        print(f'[onnx] {record.name}: {out}/model.onnx, {c["matched"]}/{c["reference"]} detections as '
+              f'PyTorch, {record.onnx_latency_ms:.1f} ms (PyTorch {record.torch_graph_latency_ms:.1f} ms)',
+              flush=True)
+
+
 def retrain_finalists(search_work_dir, overrides: Optional[dict] = None,
-                      timeout: Optional[float] = None, max_iters: Optional[int] = None) -> List[Finalist]:
+                      timeout: Optional[float] = None, max_iters: Optional[int] = None,
+                      onnx: bool = True) -> List[Finalist]:
     """Retrain every finalist from scratch (each in its own process; finished ones are
-    kept, interrupted ones resume), measure it, and record the results.
+    kept, interrupted ones resume), measure it, export it to ONNX, and record the results.
 
     Args:
         search_work_dir: the subnet search's work dir (with ``finalists/finalists.json``).
         overrides: dotted config keys for the retraining schedule.
         timeout: seconds per finalist.
         max_iters: the supernet's schedule rescaled to this many iterations.
+        onnx: export each retrained finalist (:func:`deploy_finalist`).
 
     Returns:
-        The records with ``mAP_retrained``, ``params``, ``latency_ms``, ``device``...
-        (or ``error`` for a finalist whose training failed).
+        The records with ``mAP_retrained``, ``params``, ``latency_ms``, ``device``,
+        ``onnx``... (or ``error`` for a finalist whose training failed).
     """
     from ..search.trial import TrialFailed, run_trial_subprocess
 
@@ -161,6 +190,9 @@ def retrain_finalists(search_work_dir, overrides: Optional[dict] = None,
         raise FileNotFoundError(f'{search_work_dir} has no finalists yet: run tools/search_subnet.py first')
     for r in records:
         if r.retrained:
+            if onnx and r.onnx is None and r.onnx_error is None:  # retrained before exports existed
+                deploy_finalist(r)
+                save_finalists(search_work_dir, records)
             continue
         print(f'[retrain] {r.name} {r.arch} from scratch', flush=True)
         run_dir = Path(search_work_dir) / 'finalists' / r.name / 'retrain'
@@ -173,5 +205,8 @@ def retrain_finalists(search_work_dir, overrides: Optional[dict] = None,
             r.record_retraining(res, run_dir, overrides, max_iters)
             inherited = '' if r.mAP_inherited is None else f' (inherited {r.mAP_inherited:.4f})'
             print(f'[retrain] {r.name}: mAP {res.mAP:.4f}{inherited}, {res.latency_ms:.1f} ms', flush=True)
+            save_finalists(search_work_dir, records)
+            if onnx:
+                deploy_finalist(r)
         save_finalists(search_work_dir, records)
     return records

@@ -41,10 +41,19 @@ def duplicate_counts(study) -> Dict[str, int]:
     return dup
 
 
+def _onnx_cell(f: Finalist) -> str:
+    if f.onnx_error:
+        return f'export failed: {f.onnx_error[:80]}'
+    if f.onnx_latency_ms is None:
+        return ''
+    return f'{f.onnx_latency_ms:.1f} / {f.torch_graph_latency_ms:.1f}'
+
+
 def finalists_table(records: List[Finalist]) -> List[str]:
-    """The finalists E0-E5: params, GFLOPs, latency, mAP with inherited weights and after
-    retraining from scratch (with the cause when a retraining failed), and the exported
-    config.
+    """The finalists E0-E5: params, GFLOPs, latency (mmdet's PyTorch test step, and the
+    ONNX export under onnxruntime next to the same graph in PyTorch), mAP with inherited
+    weights and after retraining from scratch (with the cause when a retraining failed),
+    and the exported config.
 
     Args:
         records: finalist records (:mod:`smnas.modular.finalists`).
@@ -58,10 +67,11 @@ def finalists_table(records: List[Finalist]) -> List[str]:
         se = f' ± {f.mAP_se_retrained:.4f}' if f.mAP_se_retrained is not None else ''
         ci = f.mAP_ci95_retrained
         rows.append([f.name, f'`{f.arch}`', cell(f.params, '.2f'), cell(f.gflops, '.3f'),
-                     cell(f.latency_ms, '.1f'), cell(f.mAP_inherited, '.4f'),
+                     cell(f.latency_ms, '.1f'), _onnx_cell(f), cell(f.mAP_inherited, '.4f'),
                      cell(f.mAP_retrained, '.4f') + se + failed, f'{ci[0]:.4f}-{ci[1]:.4f}' if ci else '',
                      cell(f.mAP_50_retrained, '.4f'), f'`{f.config}`'])
-    return markdown_table(['model', 'subnet', 'params (M)', 'GFLOPs', 'latency (ms)', 'mAP inherited',
+    return markdown_table(['model', 'subnet', 'params (M)', 'GFLOPs', 'latency (ms)',
+                           'ONNX / PyTorch graph (ms)', 'mAP inherited',
                            'mAP retrained ± SE', '95% interval', 'mAP@0.5 retrained', 'config'], rows)
 
 

@@ -1,0 +1,311 @@
+"""A trained mmdet detector as one traceable module: normalisation, network and
+post-processing (box decoding, score filtering, NMS) for one image of a fixed size.
+
+mmdet's own ``predict`` branches on Python values that a trace would freeze (how many
+scores pass the threshold, how many proposals survive). :class:`DetectorGraph` computes
+the same detections with shapes that are either static (anchor counts at a fixed input
+size) or carried as tensors, so that ``torch.onnx.export`` records a graph that is right
+for every image. The steps mirror mmdet 3.3's ``RetinaHead``/``RPNHead``
+(``_predict_by_feat_single``, ``_bbox_post_process``), ``StandardRoIHead``,
+``CascadeRoIHead`` and ``multiclass_nms``; ``tests/deploy`` checks them against
+``detector.predict`` for every detector type of the structural space.
+"""
+import math
+from typing import List, Sequence, Tuple
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from torchvision.ops import nms, roi_align
+
+
+# DeltaXYWHBBoxCoder.decode's default, which no mmdet head overrides
+WH_RATIO_CLIP = 16 / 1000
+
+
+class UnsupportedDetector(ValueError):
+    """The detector has a part this graph does not cover (e.g. GA-RPN)."""
+
+
+def decode_deltas(priors: Tensor, deltas: Tensor, coder, img_hw: Tensor) -> Tensor:
+    """Decode ``(n, 4k)`` deltas against ``(n, 4)`` priors as mmdet's
+    ``DeltaXYWHBBoxCoder`` does (non-legacy), clipping to ``img_hw`` (a tensor, so the
+    clip follows each image's valid region).
+
+    Args:
+        priors: boxes (x1, y1, x2, y2).
+        deltas: ``(n, 4 * k)`` for k boxes per prior (class-specific regression).
+        coder: the head's ``DeltaXYWHBBoxCoder`` (its means, stds and clamps).
+        img_hw: ``(2,)`` height and width of the image inside the padded input.
+
+    Returns:
+        ``(n, 4 * k)`` boxes.
+    """
+    n, k = deltas.shape[0], deltas.shape[1] // 4
+    d = deltas.reshape(-1, 4) * deltas.new_tensor(coder.stds) + deltas.new_tensor(coder.means)
+    rois = priors.repeat(1, k).reshape(-1, 4)
+    pxy = (rois[:, :2] + rois[:, 2:]) * 0.5
+    pwh = rois[:, 2:] - rois[:, :2]
+    dxy_wh = pwh * d[:, :2]
+    max_ratio = float(np.abs(np.log(WH_RATIO_CLIP)))
+    if coder.add_ctr_clamp:
+        dxy_wh = dxy_wh.clamp(min=-coder.ctr_clamp, max=coder.ctr_clamp)
+        dwh = d[:, 2:].clamp(max=max_ratio)
+    else:
+        dwh = d[:, 2:].clamp(min=-max_ratio, max=max_ratio)
+    gxy = pxy + dxy_wh
+    gwh = pwh * dwh.exp()
+    boxes = torch.cat([gxy - gwh * 0.5, gxy + gwh * 0.5], dim=-1)
+    if coder.clip_border:
+        zero = boxes.new_zeros(())
+        w, h = img_hw[1].to(boxes), img_hw[0].to(boxes)
+        x = torch.minimum(torch.maximum(boxes[:, 0::2], zero), w)
+        y = torch.minimum(torch.maximum(boxes[:, 1::2], zero), h)
+        boxes = torch.stack([x[:, 0], y[:, 0], x[:, 1], y[:, 1]], dim=-1)
+    return boxes.reshape(n, -1)
+
+
+def batched_nms(boxes: Tensor, scores: Tensor, idxs: Tensor, iou_threshold: float) -> Tensor:
+    """Per-group NMS by mmcv's coordinate offset; indices sorted by decreasing score.
+
+    Unlike torchvision's ``batched_nms`` it has no branch on the box count, so a trace
+    stays right when no box is left (the maximum is taken with a zero appended).
+    """
+    top = torch.cat([boxes.reshape(-1), boxes.new_zeros(1)]).max()
+    offsets = idxs.to(boxes) * (top + 1)
+    return nms(boxes + offsets[:, None], scores, iou_threshold)
+
+
+def _min_size_mask(boxes: Tensor, min_size: float) -> Tensor:
+    return ((boxes[:, 2] - boxes[:, 0]) > min_size) & ((boxes[:, 3] - boxes[:, 1]) > min_size)
+
+
+def _coder_check(coder, where: str) -> None:
+    if type(coder).__name__ != 'DeltaXYWHBBoxCoder':
+        raise UnsupportedDetector(f'{where} uses {type(coder).__name__}; the ONNX graph decodes '
+                                  'DeltaXYWHBBoxCoder boxes only')
+
+
+class DensePost(nn.Module):
+    """Post-processing of a dense head (RetinaNet's, or an RPN's): per level the top
+    ``nms_pre`` scores above the threshold, decoding, size filter, NMS.
+
+    Args:
+        head: the mmdet dense head (``RetinaHead`` or ``RPNHead``).
+        cfg: its test config (``nms_pre``, ``score_thr``, ``min_bbox_size``, ``nms``,
+            ``max_per_img``).
+        priors: the anchors of every level at the fixed input size.
+        per_level_nms: NMS groups are the levels (RPN) instead of the classes.
+    """
+
+    def __init__(self, head, cfg, priors: Sequence[Tensor], per_level_nms: bool):
+        super().__init__()
+        _coder_check(head.bbox_coder, type(head).__name__)
+        if head.bbox_coder.encode_size != 4:
+            raise UnsupportedDetector(f'{type(head).__name__} regresses {head.bbox_coder.encode_size} values')
+        self.coder = head.bbox_coder
+        self.num_classes = head.cls_out_channels
+        self.sigmoid = head.use_sigmoid_cls
+        self.nms_pre = int(cfg.get('nms_pre', -1))
+        # mmdet's RPN ranks proposals without a score threshold
+        self.score_thr = None if per_level_nms else float(cfg.get('score_thr', 0))
+        self.min_size = float(cfg.get('min_bbox_size', -1))
+        self.iou = float(cfg['nms']['iou_threshold'])
+        self.max_per_img = int(cfg['max_per_img'])
+        self.per_level_nms = per_level_nms
+        for i, p in enumerate(priors):
+            self.register_buffer(f'priors{i}', p.clone(), persistent=False)
+        self.levels = len(priors)
+
+    def forward(self, cls_scores: List[Tensor], bbox_preds: List[Tensor],
+                img_hw: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        boxes, scores, groups = [], [], []
+        for lvl in range(self.levels):
+            priors = getattr(self, f'priors{lvl}')
+            logits = cls_scores[lvl][0].permute(1, 2, 0).reshape(-1, self.num_classes)
+            prob = logits.sigmoid() if self.sigmoid else logits.softmax(-1)[:, :-1]
+            c = prob.shape[1]
+            flat = prob.reshape(-1)
+            # Top-k over every score, then the threshold: the same set as mmdet's
+            # threshold-then-top-k, with k static at a fixed input size.
+            k = flat.shape[0] if self.nms_pre <= 0 else min(self.nms_pre, flat.shape[0])
+            top, idx = flat.topk(k)
+            if self.score_thr is not None:
+                keep = top > self.score_thr
+                top, idx = top[keep], idx[keep]
+            anchor = torch.div(idx, c, rounding_mode='floor')
+            deltas = bbox_preds[lvl][0].permute(1, 2, 0).reshape(-1, 4)[anchor]
+            boxes.append(decode_deltas(priors[anchor], deltas, self.coder, img_hw))
+            scores.append(top)
+            groups.append(torch.full_like(idx, lvl) if self.per_level_nms else idx - anchor * c)
+        boxes, scores, groups = torch.cat(boxes), torch.cat(scores), torch.cat(groups)
+        if self.min_size >= 0:
+            ok = _min_size_mask(boxes, self.min_size)
+            boxes, scores, groups = boxes[ok], scores[ok], groups[ok]
+        keep = batched_nms(boxes, scores, groups, self.iou)[:self.max_per_img]
+        return boxes[keep], scores[keep], groups[keep]
+
+
+class RoIStage(nn.Module):
+    """One R-CNN stage: multi-level RoIAlign, the shared head if any, the box head.
+
+    Args:
+        extractor: mmdet's ``SingleRoIExtractor``.
+        bbox_head: the stage's box head.
+        shared_head: the C4 res5 head, or None.
+    """
+
+    def __init__(self, extractor, bbox_head, shared_head=None):
+        super().__init__()
+        if type(extractor).__name__ != 'SingleRoIExtractor':
+            raise UnsupportedDetector(f'{type(extractor).__name__} is not covered by the ONNX graph')
+        self.layers = []
+        for layer in extractor.roi_layers:
+            if getattr(layer, 'pool_mode', 'avg') != 'avg':
+                raise UnsupportedDetector('RoIAlign with max pooling has no ONNX equivalent here')
+            self.layers.append((tuple(layer.output_size), float(layer.spatial_scale),
+                                int(layer.sampling_ratio), bool(layer.aligned)))
+        self.num_inputs = extractor.num_inputs
+        self.finest_scale = float(extractor.finest_scale)
+        self.shared_head = shared_head
+        self.bbox_head = bbox_head
+
+    def extract(self, feats: Sequence[Tensor], boxes: Tensor) -> Tensor:
+        rois = torch.cat([boxes.new_zeros(boxes.shape[0], 1), boxes], dim=1)
+        if len(self.layers) == 1:
+            size, scale, ratio, aligned = self.layers[0]
+            return roi_align(feats[0], rois, size, scale, ratio, aligned)
+        area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+        lvl = torch.floor(torch.log2(torch.sqrt(area) / self.finest_scale + 1e-6))
+        lvl = lvl.clamp(min=0, max=len(self.layers) - 1).long()
+        # Each RoI pooled on its level only; the pieces are put back in RoI order
+        # by a gather (no scatter, which some runtimes lack).
+        order, pieces = [], []
+        for i, (size, scale, ratio, aligned) in enumerate(self.layers):
+            inds = torch.nonzero(lvl == i).reshape(-1)
+            order.append(inds)
+            pieces.append(roi_align(feats[i], rois[inds], size, scale, ratio, aligned))
+        return torch.cat(pieces)[torch.argsort(torch.cat(order))]
+
+    def forward(self, feats: Sequence[Tensor], boxes: Tensor) -> Tuple[Tensor, Tensor]:
+        x = self.extract(feats[:self.num_inputs], boxes)
+        if self.shared_head is not None:
+            x = self.shared_head(x)
+        return self.bbox_head(x)
+
+
+class RoIPost(nn.Module):
+    """R-CNN post-processing (``BBoxHead.predict_by_feat`` + ``multiclass_nms``)."""
+
+    def __init__(self, bbox_head, cfg):
+        super().__init__()
+        _coder_check(bbox_head.bbox_coder, 'the R-CNN head')
+        if bbox_head.custom_cls_channels:
+            raise UnsupportedDetector('an R-CNN head with a custom classification activation')
+        self.coder = bbox_head.bbox_coder
+        self.num_classes = bbox_head.num_classes
+        self.agnostic = bbox_head.reg_class_agnostic
+        self.score_thr = float(cfg['score_thr'])
+        self.iou = float(cfg['nms']['iou_threshold'])
+        self.max_per_img = int(cfg['max_per_img'])
+
+    def forward(self, boxes: Tensor, cls_score: Tensor, bbox_pred: Tensor,
+                img_hw: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        n, c = boxes.shape[0], self.num_classes
+        scores = cls_score.softmax(-1)[:, :-1]
+        dets = decode_deltas(boxes, bbox_pred, self.coder, img_hw).reshape(n, -1, 4)
+        dets = dets.expand(n, c, 4) if self.agnostic else dets
+        labels = torch.arange(c, device=boxes.device).expand(n, c).reshape(-1)
+        dets, scores = dets.reshape(-1, 4), scores.reshape(-1)
+        keep = scores > self.score_thr
+        dets, scores, labels = dets[keep], scores[keep], labels[keep]
+        keep = batched_nms(dets, scores, labels, self.iou)[:self.max_per_img]
+        return dets[keep], scores[keep], labels[keep]
+
+
+def _regress_by_class(head, boxes: Tensor, labels: Tensor, bbox_pred: Tensor, img_hw: Tensor) -> Tensor:
+    """``BBoxHead.regress_by_class``: refine each box with its label's deltas."""
+    if not head.reg_class_agnostic:
+        idx = (labels * 4)[:, None] + torch.arange(4, device=labels.device)
+        bbox_pred = torch.gather(bbox_pred, 1, idx)
+    return decode_deltas(boxes, bbox_pred, head.bbox_coder, img_hw)
+
+
+class DetectorGraph(nn.Module):
+    """The whole detector for one ``(1, 3, H, W)`` image of a fixed size.
+
+    Inputs: ``image``, float pixels in the colour order the dataset loads (BGR for
+    mmdet's loaders), resized and padded to ``(H, W)`` with the data preprocessor's mean
+    (so that padding is zero after normalisation, as mmdet pads); ``img_hw``, the
+    ``(2,)`` int64 height and width of the resized image inside the padding (boxes are
+    clipped to it). Outputs: ``boxes`` ``(n, 4)`` in input pixels, ``scores`` ``(n,)``,
+    ``labels`` ``(n,)`` int64, sorted by decreasing score.
+
+    Args:
+        detector: a built mmdet ``RetinaNet``, ``FasterRCNN`` or ``CascadeRCNN`` (FPN or
+            C4), in eval mode.
+        input_hw: the fixed padded input size (height, width).
+
+    Raises:
+        UnsupportedDetector: a part the graph does not cover (GA-RPN, other coders...).
+    """
+
+    def __init__(self, detector, input_hw: Tuple[int, int]):
+        super().__init__()
+        self.detector = detector
+        self.input_hw = tuple(int(v) for v in input_hw)
+        pre = detector.data_preprocessor
+        self.register_buffer('mean', pre.mean.detach().clone().reshape(1, 3, 1, 1), persistent=False)
+        self.register_buffer('std', pre.std.detach().clone().reshape(1, 3, 1, 1), persistent=False)
+        self.flip = bool(getattr(pre, '_channel_conversion', False))
+        with torch.no_grad():
+            feats = detector.extract_feat(torch.zeros(1, 3, *self.input_hw))
+        self.two_stage = hasattr(detector, 'roi_head')
+        dense = detector.rpn_head if self.two_stage else detector.bbox_head
+        if type(dense).__name__ not in ('RPNHead', 'RetinaHead'):
+            raise UnsupportedDetector(
+                f'{type(dense).__name__} cannot be exported: its deformable feature adaption and '
+                'guided anchors are not in the ONNX graph (RPN and RetinaNet heads are)')
+        sizes = [f.shape[-2:] for f in feats[:dense.prior_generator.num_levels]]
+        priors = dense.prior_generator.grid_priors(sizes, device=feats[0].device)
+        cfg = detector.test_cfg.rpn if self.two_stage else detector.test_cfg
+        self.dense_post = DensePost(dense, cfg, priors, per_level_nms=self.two_stage)
+        if self.two_stage:
+            roi = detector.roi_head
+            shared = roi.shared_head if roi.with_shared_head else None
+            if type(roi).__name__ == 'CascadeRoIHead':
+                self.stages = nn.ModuleList(
+                    RoIStage(e, h, shared) for e, h in zip(roi.bbox_roi_extractor, roi.bbox_head))
+                last = roi.bbox_head[-1]
+            elif type(roi).__name__ == 'StandardRoIHead':
+                self.stages = nn.ModuleList([RoIStage(roi.bbox_roi_extractor, roi.bbox_head, shared)])
+                last = roi.bbox_head
+            else:
+                raise UnsupportedDetector(f'{type(roi).__name__} is not covered by the ONNX graph')
+            self.roi_post = RoIPost(last, detector.test_cfg.rcnn)
+
+    def forward(self, image: Tensor, img_hw: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        x = image[:, [2, 1, 0]] if self.flip else image
+        x = (x - self.mean) / self.std
+        feats = self.detector.extract_feat(x)
+        dense = self.detector.rpn_head if self.two_stage else self.detector.bbox_head
+        cls_scores, bbox_preds = dense(feats)
+        boxes, scores, labels = self.dense_post(cls_scores, bbox_preds, img_hw)
+        if not self.two_stage:
+            return boxes, scores, labels
+        logits = []
+        for i, stage in enumerate(self.stages):
+            cls_score, bbox_pred = stage(feats, boxes)
+            logits.append(cls_score)
+            if i < len(self.stages) - 1:
+                label = cls_score[:, :-1].argmax(dim=1)
+                boxes = _regress_by_class(stage.bbox_head, boxes, label, bbox_pred, img_hw)
+        cls_score = logits[0] if len(logits) == 1 else sum(logits) / float(len(logits))
+        return self.roi_post(boxes, cls_score, bbox_pred, img_hw)
+
+
+def padded_input_hw(scale_wh: Sequence[int], divisor: int = 32) -> Tuple[int, int]:
+    """The fixed graph input (height, width) for a test ``Resize`` to ``scale_wh``
+    (w, h) with ``keep_ratio``, padded to ``divisor`` as mmdet's data preprocessor pads."""
+    w, h = int(scale_wh[0]), int(scale_wh[1])
+    return int(math.ceil(h / divisor) * divisor), int(math.ceil(w / divisor) * divisor)
