@@ -49,6 +49,42 @@ def _plot(rows, front, picks, path: Path) -> None:
     save_figure(fig, path)
 
 
+def fidelity_lines(work_dir: Path) -> List[str]:
+    """The report's lines on successive halving (rungs, what each cost) and on the
+    repeated trainings of one candidate (its seed-to-seed spread), from ``fidelity.json``."""
+    import json
+
+    p = Path(work_dir) / 'fidelity.json'
+    if not p.is_file():
+        return []
+    rec = json.loads(p.read_text())
+    lines = ['']
+    if rec.get('kind') == 'halving':
+        plan = rec['plan']
+        lines += ['## Successive halving', '',
+                  f'Rungs of {plan["sizes"]} candidates trained {plan["iters"]} iterations (keep '
+                  f'1/{rec["eta"]} by non-dominated rank and crowding on mAP and latency): '
+                  f'{plan["cost_iters"]} training iterations of a {plan["budget_iters"]:.0f}-iteration '
+                  'budget. Only the last rung enters the front; lower-rung scores are below.', '',
+                  '| rung | iterations | candidates | trained | best mAP | promoted |',
+                  '|---|---|---|---|---|---|']
+        for i, r in enumerate(rec['rungs']):
+            ok = [x for x in r['results'] if x.get('error') is None and x.get('mAP') is not None]
+            nxt = {x['arch'] for x in rec['rungs'][i + 1]['results']} if i + 1 < len(rec['rungs']) else set()
+            best = max((x['mAP'] for x in ok), default=None)
+            lines.append(f'| {i + 1} | {r["iters"]} | {len(r["results"])} | {len(ok)} | '
+                         f'{"" if best is None else f"{best:.4f}"} | {len(nxt)} |')
+    rep = rec.get('repeats')
+    if rep:
+        std = f'std {rep["std"]:.4f}, ' if rep.get('std') is not None else ''
+        lines += ['', '## Noise of one training', '',
+                  f'`{rep["arch"]}`, the most accurate candidate, trained {len(rep["mAPs"])} times with '
+                  f'different seeds: mAP ' + ', '.join(f'{v:.4f}' for v in rep['mAPs']) +
+                  f' ({std}range {rep["range"]:.4f}). Candidates closer than about twice this std are not '
+                  'ordered by one training each.']
+    return lines
+
+
 def write_structural_report(search, study) -> Dict[str, Path]:
     """Write the search's outputs in its work dir.
 
@@ -112,6 +148,7 @@ def write_structural_report(search, study) -> Dict[str, Path]:
         se = f' ± {r["mAP_se"]:.4f}' if r['mAP_se'] != '' else ''
         lines.append(f'| C{i} | `{r["arch"]}` | {r["input_size"]} | {r["mAP"]:.4f}{se} | {r["mAP_50"]:.4f} | '
                      f'{r["latency_ms"]:.1f} | {r["gflops"]} | {r["mparams"]} | `models/C{i}.py` |')
+    lines += fidelity_lines(wd)
     lines += ['', '![pareto](pareto.png)', '', '## All evaluated architectures', '',
               '| architecture | state | mAP | latency (ms) | GFLOPs | duplicates | error |',
               '|---|---|---|---|---|---|---|']

@@ -19,6 +19,7 @@ from mmengine.config import Config
 from ..records import TrialResult
 from ..structural.builder import build_config
 from ..structural.space import StructuralSpace
+from ..utils import atomic_write_json
 from .evolution import ENGINE_DEFAULTS, EvolutionarySearch
 from .trial import run_trial_subprocess
 
@@ -28,6 +29,9 @@ SEARCH_DEFAULTS = dict(
     num_classes=None,        # read from the training annotation file when None
     model_options={},        # build_model_cfg options (fpn_channels, fc_channels, norm...)
     trial_overrides={},      # {arch substring: {dotted cfg key: value}} applied per candidate
+    fidelity={},             # halving.FIDELITY_DEFAULTS overrides: kind 'fixed' or 'halving', eta,
+                             # rungs, repeats (extra seeds of the most accurate candidate; with
+                             # the fixed schedule only when set here)
 )
 
 
@@ -115,17 +119,47 @@ class StructuralSearch(EvolutionarySearch):
                    input_size=trial.suggest_categorical('input', ch['input']))
         return str(self.space.repair(**raw))
 
+    def train(self, cfg: Config, result_dir: Path) -> TrialResult:
+        """Train, evaluate and measure one candidate config in a subprocess on a free
+        device.
+
+        Raises:
+            TrialFailed: the training failed (cause in the message).
+        """
+        with self._device() as env:
+            return run_trial_subprocess(cfg, result_dir, self.opts['trial_timeout'], env)
+
     def evaluate(self, arch: str, result_dir: Path) -> TrialResult:
-        """Train, evaluate and measure in a subprocess on a free device."""
+        """Train, evaluate and measure ``arch`` with the whole schedule."""
         from ..structural.space import Candidate
 
-        with self._device() as env:
-            return run_trial_subprocess(self.candidate_config(Candidate.parse(arch)), result_dir,
-                                        self.opts['trial_timeout'], env)
+        return self.train(self.candidate_config(Candidate.parse(arch)), result_dir)
 
     def on_trial_logged(self, vis, frozen, step: int, status: dict) -> None:
         vis.add_scalar('trial/gflops', frozen.user_attrs.get('flops', 0) / 1e9, step=step)
 
     def run(self) -> optuna.Study:
+        """Search with the fixed schedule (NSGA-II, every candidate trained fully) or
+        by successive halving (``search.fidelity.kind``); then train the most accurate
+        candidate again with ``fidelity.repeats`` other seeds (its noise, in
+        ``fidelity.json`` and the report)."""
+        from .halving import FIDELITY_DEFAULTS, RECORD, HalvingRun
+
+        fid = dict(FIDELITY_DEFAULTS, **dict(self.opts.get('fidelity') or {}))
+        if fid['kind'] not in ('fixed', 'halving'):
+            raise ValueError(f"search.fidelity.kind must be 'fixed' or 'halving', got {fid['kind']!r}")
         print(f'[structural] space: {self.space.explain_count()}', flush=True)
-        return super().run()
+        if fid['kind'] == 'halving':
+            study = self.open()
+            HalvingRun(self).run(study)
+            return study
+        study = super().run()
+        # the fixed schedule repeats only when asked (each repeat is a whole training)
+        if int(dict(self.opts.get('fidelity') or {}).get('repeats', 0)) > 0:
+            from .study import arch_outcomes
+
+            top = [dict(arch=a, mAP=o['values'][0]) for a, o in arch_outcomes(study).items()
+                   if o['state'] == 'complete']
+            noise = HalvingRun(self).repeat_best(top)
+            atomic_write_json(self.work_dir / RECORD, dict(kind='fixed', repeats=noise), indent=1)
+        return study
