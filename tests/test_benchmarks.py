@@ -378,3 +378,25 @@ def test_channel_importance_measures_the_leading_share():
         norms=1, top_in_leading=1.0, leading_over_trailing=pytest.approx(0.85 / 0.15),
         range=[pytest.approx(0.1), pytest.approx(0.9)])
     assert summary['other norms']['norms'] == 1  # the constant one has no order and is left out
+
+
+def test_structural_fidelity_bench_compares_both_searches_at_one_budget(tmp_path, monkeypatch):
+    """With the stand-in trainer of the halving tests: both searches run, halving sees
+    more candidates for no more iterations, and the JSON holds both fronts and the noise."""
+    from smnas.search import structural
+
+    from .search.test_halving import fake_run
+
+    log = tmp_path / 'calls.txt'
+    monkeypatch.setattr(structural, 'run_trial_subprocess', fake_run)
+    monkeypatch.setattr(sys, 'argv', [
+        'bench', str(config_path('structural/quickstart_synthetic.py')), '--work-dir', str(tmp_path / 'w'),
+        '--trials', '3', '--json', str(tmp_path / 'r.json'),
+        '--cfg-options', 'search.num_classes=5', f'fake_log={log}'])
+    _bench('bench_structural_fidelity').main()
+    r = json.loads((tmp_path / 'r.json').read_text())
+    fixed, halving = r['searches']['fixed'], r['searches']['halving']
+    assert fixed['candidates'] == 3 and halving['candidates'] > 3
+    assert halving['train_iters'] <= fixed['train_iters']
+    assert fixed['front'] and halving['front'] and fixed['hypervolume'] > 0
+    assert r['noise'] and len(r['noise']['mAPs']) == 3
