@@ -72,16 +72,17 @@ def main():
         prepare_data(cfg.get('prepare_data'))
         fidelity = dict(kind=kind, eta=args.eta, rungs=args.rungs,
                         repeats=args.repeats if kind == 'halving' else 0)
+        population = min(args.trials, int(cfg.search.get('population_size', 8)))
         cfg.merge_from_dict({'search.n_trials': args.trials, 'search.seed': args.seed,
-                             'search.population_size': min(args.trials, int(cfg.search.get('population_size', 8))),
-                             'search.fidelity': fidelity})
+                             'search.population_size': population, 'search.fidelity': fidelity})
         search = StructuralSearch(cfg, str(Path(args.work_dir) / kind))
         out[kind] = summarise(search, search.run(), kind)
     ref = 2.0 * max(c for s in out.values() for _, _, c in s['all'])
     for s in out.values():
         s['hypervolume'] = hypervolume_2d([(f['arch'], f['mAP'], f['latency_ms']) for f in s['front']], ref)
     noise = out['halving']['repeats']
-    print(f'{"":10s} {"candidates":>10s} {"full":>5s} {"iters":>6s} {"train s":>8s} {"best mAP":>9s} {"HV":>8s}')
+    heads = ('candidates', 10), ('full', 5), ('iters', 6), ('train s', 8), ('best mAP', 9), ('HV', 8)
+    print(f'{"":10s} ' + ' '.join(f'{h:>{w}s}' for h, w in heads))
     for k, s in out.items():
         print(f'{k:10s} {s["candidates"]:10d} {s["full_schedule"]:5d} {s["train_iters"]:6d} '
               f'{s["train_seconds"]:8.0f} {s["best_mAP"] or 0:9.4f} {s["hypervolume"]:8.3f}')
