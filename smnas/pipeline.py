@@ -22,6 +22,7 @@ from typing import List, Optional
 
 from mmengine.config import Config
 
+from .engine.eta import PipelineEta, PipelinePlan, parse_hms
 from .engine.jobs import JobFailed, supernet_checkpoint, train_supernet
 from .utils import atomic_write_json, atomic_write_text, collect_env_versions
 
@@ -84,6 +85,8 @@ class Pipeline:
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self.state_path = self.work_dir / 'pipeline.json'
         self.state = self._load_state()
+        self.eta = PipelineEta(self._plan(), self.state.setdefault('eta_rates', {}),
+                               {k for k, v in self.state['stages'].items() if v.get('done')})
 
     # ------------------------------------------------------------------ helpers
     def _load_state(self) -> dict:
@@ -110,11 +113,41 @@ class Pipeline:
         st = self.state['stages'].setdefault(stage, dict(seconds=0.0))
         st['seconds'] = round(st['seconds'] + time.time() - t0, 1)
         st.update(info, done=True)
+        self.eta.done.add(stage)
         self._save()
 
     @staticmethod
     def _say(msg: str) -> None:
         print(f'[pipeline] {msg}', flush=True)
+
+    def _plan(self) -> PipelinePlan:
+        """The run's work per stage, read from the stage configs (for the ETA)."""
+        from .data.datasets import count_images
+
+        plan = PipelinePlan()
+        if self.spec.get('structural') and not self.spec.get('structure'):
+            st = self._stage_cfg('structural')
+            plan.structural_trials = int(st.get('search', {}).get('n_trials', 20))
+            plan.structural_iters = int(st.train_cfg.max_iters)
+        sn = self._stage_cfg('supernet')
+        plan.supernet_iters = int(sn.train_cfg.max_iters)
+        plan.supernet_members = 2 + int(sn.model.get('num_random_subnets', 2))
+        search = self.spec.get('subnet_search', {})
+        opts = dict(sn.get('subnet_search', {}))
+        opts.update({k.split('.', 1)[1]: v for k, v in dict(search.get('cfg_options') or {}).items()
+                     if k.startswith('subnet_search.')})
+        plan.search_trials = int(opts.get('n_trials', 20))
+        try:
+            plan.val_images = count_images(sn, 'val_dataloader')
+        except (OSError, KeyError, ValueError):  # data not prepared yet: priced once it is
+            plan.val_images = 0
+        plan.finalists = int(search.get('finalists', 6))
+        plan.retrain_iters = int(self.spec.get('retrain', {}).get('iters') or plan.supernet_iters)
+        return plan
+
+    def _rate(self, **rates) -> None:
+        self.eta.rates.update({k: float(v) for k, v in rates.items() if v})
+        self._save()
 
     def input_size(self, structure: str) -> tuple:
         """(w, h) the modular stage trains and scores ``structure`` at: its input size
@@ -142,6 +175,12 @@ class Pipeline:
         prepare_data(cfg.get('prepare_data'))
         search = StructuralSearch(cfg, str(self.work_dir / 'structural'))
         self._say(f'1/4 structural search -> {search.work_dir}')
+
+        def suffix(left):
+            if search._durations:
+                self.eta.rates['trial_s'] = sum(search._durations) / len(search._durations) / search.workers
+            return self.eta.line('structural', left)
+        search.progress_suffix = suffix
         study = search.run()
         write_structural_report(search, study)
         points = [(a, o['values'][0], o['values'][1])
@@ -150,6 +189,11 @@ class Pipeline:
             raise PipelineError(f'the structural search finished no candidate; see '
                                 f'{search.work_dir}/report.md')
         structure, passed = choose_structure(points)
+        attrs = arch_outcomes(study)[structure]['attrs']
+        if attrs.get('train_seconds') and self.eta.plan.structural_iters:
+            from .engine.eta import EVAL_ALLOWANCE
+            self._rate(iter_s=attrs['train_seconds'] / self.eta.plan.structural_iters,
+                       image_s=attrs.get('latency_ms', 0) / 1000 * EVAL_ALLOWANCE)
         front = pareto_front(points)
         self._say(f'structure to refine: {structure}' +
                   (f' (passed over: {", ".join(a for a, _ in passed)})' if passed else ''))
@@ -184,14 +228,23 @@ class Pipeline:
             self._say(f'2/4 supernet already trained: {final}')
         else:
             self._say(f'2/4 supernet training ({cfg.train_cfg.max_iters} iterations) -> {d} '
-                      f'(log: {d / "train.log"})')
+                      f'(log: {d / "train.log"})' + self.eta.line('supernet'))
+            start = (time.time(), None)
 
             def progress(it, total, eta):
-                self._say(f'2/4 supernet: iteration {it}/{total}, stage ETA {eta}')
+                nonlocal start
+                if start[1] is None:
+                    start = (time.time(), it)  # the first logged step (a resume starts midway)
+                elif it > start[1]:
+                    members = self.eta.plan.supernet_members
+                    self.eta.rates['iter_s'] = (time.time() - start[0]) / (it - start[1]) / members
+                self._say(f'2/4 supernet: iteration {it}/{total}, stage ETA {eta}'
+                          + self.eta.line('supernet', parse_hms(eta)))
             try:
                 train_supernet(cfg_path, d, cfg.train_cfg.max_iters, d / 'train.log', progress)
             except JobFailed as e:
                 raise PipelineError(str(e)) from None
+            self._rate()  # keep the measured rate for a resumed run
         self._record('supernet', t0, config=str(cfg_path), checkpoint=str(final), input_size=list(size),
                      block=cfg.model.space.get('block', 'basic'),
                      max_depths=list(cfg.model.space.max_depths))
@@ -210,7 +263,13 @@ class Pipeline:
             cfg.merge_from_dict(dict(spec['cfg_options']))
         d = self.work_dir / 'search'
         search = SubnetSearch(cfg, str(checkpoint), str(d), flops_range=spec.get('flops_range'))
-        self._say(f'3/4 subnet search -> {d}')
+        self._say(f'3/4 subnet search -> {d}' + self.eta.line('subnet_search'))
+        if self.eta.plan.val_images == 0:
+            self.eta.plan.val_images = search.evaluator.num_images if hasattr(search, 'evaluator') else 0
+
+        def suffix(left):
+            return self.eta.line('subnet_search', left)
+        search.progress_suffix = suffix
         study = search.run()
         finalists = load_finalists(d) or export_finalists(search, study, int(spec.get('finalists', 6)))
         write_subnet_report(search, study, finalists)
@@ -224,7 +283,8 @@ class Pipeline:
 
         t0 = time.time()
         spec = self.spec.get('retrain', {})
-        self._say(f'4/4 finalists retrained from scratch -> {search.work_dir}/finalists')
+        self._say(f'4/4 finalists retrained from scratch -> {search.work_dir}/finalists'
+                  + self.eta.line('retrain'))
         records = retrain_finalists(search.work_dir, spec.get('cfg_options'), spec.get('timeout'),
                                     spec.get('iters'), onnx=bool(spec.get('onnx', True)))
         write_subnet_report(search, study, records)

@@ -74,6 +74,11 @@ def test_pipeline_runs_every_stage_and_a_rerun_redoes_nothing(pipeline_cfg, tmp_
     # a quiet console: progress lines, no mmengine config dump or COCO tables (they are in the logs)
     out = capsys.readouterr().out
     assert '[pipeline] 2/4 supernet: iteration 2/2, stage ETA' in out
+    # the whole run's ETA: unknown in the first structural trial, then priced
+    assert 'pipeline ETA: after the structural stage' in out
+    assert '[pipeline] 3/4 subnet search' in out and 'min left)' in out.split('2/4 supernet training')[1]
+    # the finalists are deployable: exported to ONNX and timed
+    assert all(r['onnx'] and r['onnx_latency_ms'] for r in records)
     for noise in ('Average Precision', 'Config:', 'loading annotations', 'Iter(train)'):
         assert noise not in out, noise
     assert 'Iter(train)' in (work / 'supernet' / 'train.log').read_text()

@@ -27,6 +27,18 @@ def read_coco_classes(ann_file: str) -> Tuple[str, ...]:
     return tuple(c['name'] for c in sorted(cats, key=lambda c: c['id']))
 
 
+def count_images(cfg, loader: str = 'val_dataloader') -> int:
+    """Images in the COCO annotation file of a config's ``loader``.
+
+    Raises:
+        OSError: the file does not exist yet (data not prepared).
+    """
+    ds = cfg[loader].dataset
+    ann = ds.ann_file if osp.isabs(ds.ann_file) else osp.join(ds.get('data_root', '') or '', ds.ann_file)
+    with open(ann, encoding='utf-8') as f:
+        return len(json.load(f).get('images', []))
+
+
 @DATASETS.register_module()
 class CocoJsonDataset(CocoDataset):
     """A COCO-format dataset whose class names default to the file's categories.

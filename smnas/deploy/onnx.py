@@ -9,6 +9,7 @@ runs it with onnxruntime alone.
 """
 import statistics
 import time
+import warnings
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
@@ -110,7 +111,11 @@ def export_onnx(cfg, checkpoint: Optional[str], out_dir, source: Optional[Dict] 
     g = torch.Generator().manual_seed(0)
     example = (torch.rand(1, 3, *hw, generator=g) * 255, torch.tensor(hw, dtype=torch.int64))
     tmp = out / 'model.onnx.part'
-    with torch.no_grad():
+    # The tracer warns wherever a shape becomes a constant; at a fixed input size the
+    # anchor counts it freezes are constants, and everything data-dependent is a tensor.
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter('ignore', torch.jit.TracerWarning)
+        warnings.simplefilter('ignore', DeprecationWarning)
         torch.onnx.export(graph, example, str(tmp), input_names=['image', 'img_hw'],
                           output_names=['boxes', 'scores', 'labels'], opset_version=OPSET,
                           dynamo=False, dynamic_axes={k: {0: 'n'} for k in ('boxes', 'scores', 'labels')})

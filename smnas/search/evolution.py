@@ -19,7 +19,7 @@ import random
 import threading
 import time
 from pathlib import Path
-from typing import Dict, Optional, Tuple
+from typing import Callable, Dict, Optional, Tuple
 
 import optuna
 from optuna.trial import TrialState
@@ -85,6 +85,9 @@ class EvolutionarySearch:
         self._vis = None
         self.study = None
         self.t0 = time.time()
+        # called with this stage's seconds left (None: unknown) for a suffix of each
+        # progress line (the pipeline's whole-run ETA)
+        self.progress_suffix: Optional[Callable[[Optional[float]], str]] = None
 
     # ------------------------------------------------------------------ to implement
     def propose(self, trial: optuna.Trial) -> str:
@@ -277,10 +280,13 @@ class EvolutionarySearch:
     def progress_line(self, st: dict) -> str:
         finished = st['done'] + st['failed']
         left = max(self.target - finished, 0)
-        eta = ''
+        eta, left_s = '', (None if left else 0.0)
         if self._durations and left:
             mean = sum(self._durations) / len(self._durations)
-            eta = f' | ETA {time.strftime("%H:%M:%S", time.gmtime(mean * left / self.workers))}'
+            left_s = mean * left / self.workers
+            eta = f' | ETA {time.strftime("%H:%M:%S", time.gmtime(left_s))}'
+        if self.progress_suffix is not None:
+            eta += self.progress_suffix(left_s)
         best = ''
         if st['front']:
             top = max(st['front'], key=lambda p: p[1])
