@@ -177,8 +177,17 @@ class Pipeline:
         self._say(f'1/4 structural search -> {search.work_dir}')
 
         def suffix(left):
+            from .engine.eta import EVAL_ALLOWANCE
             if search._durations:
                 self.eta.rates['trial_s'] = sum(search._durations) / len(search._durations) / search.workers
+            # provisional rates for the later stages, from the candidates trained so far (the
+            # chosen structure's own replace them when the stage ends)
+            done = [o['attrs'] for o in arch_outcomes(search.study).values()
+                    if o['state'] == 'complete' and o['attrs'].get('train_seconds')] if search.study else []
+            if done and self.eta.plan.structural_iters:
+                self.eta.rates.update(
+                    iter_s=sum(a['train_seconds'] for a in done) / len(done) / self.eta.plan.structural_iters,
+                    image_s=sum(a.get('latency_ms', 0) for a in done) / len(done) / 1000 * EVAL_ALLOWANCE)
             return self.eta.line('structural', left)
         search.progress_suffix = suffix
         study = search.run()

@@ -2,14 +2,17 @@
 
 Per batch: the max subnet, the min subnet and ``k`` random subnets each run forward
 and backward; gradients accumulate; one optimizer step follows. Optionally the
-smaller members also match the max member's FPN features (in-place distillation).
-Random members are drawn from a generator seeded by (seed, iteration), so every
+smaller members also learn from the max member (in-place distillation): its FPN
+features, or the outputs of its dense head (the RPN's or RetinaNet's classification
+as soft targets, and its box regression), or both. Random members are drawn uniformly,
+or fairly (every choice of every dimension equally often over each window of draws,
+as FairNAS's strict fairness), from generators seeded by (seed, iteration), so every
 DDP rank trains the same subnets without communication, and a resumed run draws
 what the uninterrupted one would have.
 """
 import random
 from collections import OrderedDict
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import torch
 import torch.distributed as dist
@@ -36,8 +39,16 @@ class SandwichSupernet(BaseModel):
             (:func:`supernet.build.expand_architecture`).
         space: the modular space (dict form).
         num_random_subnets: ``k`` random members per batch besides max and min.
-        distill: add an in-place distillation loss to the non-max members.
-        distill_weight: weight of that loss (MSE to the max member's FPN features).
+        distill: in-place distillation of the non-max members from the max one:
+            False (none), True or 'features' (MSE to its FPN features), 'outputs' (its
+            dense head's outputs: binary cross-entropy to its classification
+            probabilities as soft targets, L1 to its box regression; the RPN of a two-stage
+            detector, the RetinaNet head of a one-stage one), or 'both'.
+        distill_weight: weight of each distillation term.
+        sampling: how the random members are drawn: 'uniform' (each independently) or
+            'fair' (each dimension's choices in seeded permutations, so that every base,
+            stage encoding, neck and head width is trained equally often: no choice is
+            over-trained by chance).
         seed: seed of the random members.
         average_members: backpropagate the mean of the members' losses (default)
             rather than their sum. The sum gives the fully shared weights ``2 + k``
@@ -50,8 +61,8 @@ class SandwichSupernet(BaseModel):
     """
 
     def __init__(self, architecture: dict, space: dict, num_random_subnets: int = 2,
-                 distill: bool = False, distill_weight: float = 1.0, seed: int = 0,
-                 average_members: bool = True, init_cfg=None):
+                 distill=False, distill_weight: float = 1.0, seed: int = 0,
+                 average_members: bool = True, sampling: str = 'uniform', init_cfg=None):
         super().__init__(data_preprocessor=dict(type='BaseDataPreprocessor'), init_cfg=init_cfg)
         self.space = ModularSpace.from_dict(dict(space))
         self.architecture_cfg = expand_architecture(architecture, self.space)
@@ -60,24 +71,72 @@ class SandwichSupernet(BaseModel):
         self.data_preprocessor = self.architecture.data_preprocessor
         self.mutator = SubnetMutator(self.architecture, self.space)
         self.num_random_subnets = int(num_random_subnets)
-        self.distill = bool(distill)
+        modes = {False: (), None: (), True: ('features',), 'features': ('features',),
+                 'outputs': ('outputs',), 'both': ('features', 'outputs')}
+        if distill not in modes:
+            raise ValueError(f"distill must be False, True, 'features', 'outputs' or 'both', got {distill!r}")
+        self.distill = modes[distill]
         self.distill_weight = float(distill_weight)
+        if sampling not in ('uniform', 'fair'):
+            raise ValueError(f"sampling must be 'uniform' or 'fair', got {sampling!r}")
+        self.sampling = sampling
         self.seed = int(seed)
         self.average_members = bool(average_members)
-        self._neck_out: Optional[Tuple[torch.Tensor, ...]] = None
-        if self.distill:
-            self.architecture.neck.register_forward_hook(self._capture_neck)
+        self._captured: Dict[str, tuple] = {}
+        if 'features' in self.distill:
+            self.architecture.neck.register_forward_hook(self._capture('features'))
+        if 'outputs' in self.distill:
+            arch = self.architecture
+            dense = arch.rpn_head if hasattr(arch, 'rpn_head') else getattr(arch, 'bbox_head', None)
+            if dense is None:
+                raise ValueError("distill='outputs' needs a dense head (an RPN or a RetinaNet head)")
+            dense.register_forward_hook(self._capture('outputs'))
         self.mutator.set_max()
 
-    def _capture_neck(self, module, inputs, output) -> None:
-        self._neck_out = output
+    def _capture(self, key: str):
+        def hook(module, inputs, output) -> None:
+            self._captured[key] = output
+        return hook
+
+    def _distill_losses(self, teacher: Dict[str, tuple]) -> Dict[str, torch.Tensor]:
+        """A student's distillation terms against the max member's captured tensors."""
+        out = {}
+        w = self.distill_weight
+        if 'features' in teacher:
+            s, t = self._captured['features'], teacher['features']
+            out['loss_distill'] = w * sum(F.mse_loss(a, b[:, :a.size(1)]) for a, b in zip(s, t)) / len(t)
+        if 'outputs' in teacher:
+            (s_cls, s_reg), (t_cls, t_reg) = self._captured['outputs'][:2], teacher['outputs'][:2]
+            out['loss_distill_cls'] = w * sum(
+                F.binary_cross_entropy_with_logits(a, b.sigmoid()) for a, b in zip(s_cls, t_cls)) / len(t_cls)
+            out['loss_distill_reg'] = w * sum(F.l1_loss(a, b) for a, b in zip(s_reg, t_reg)) / len(t_reg)
+        return out
 
     def sandwich_members(self, iteration: int) -> List[Tuple[str, Subnet]]:
         """The subnets trained at ``iteration``: max, min, then k seeded random ones."""
-        rng = random.Random(self.seed * 1_000_003 + iteration)
         members = [('max', self.space.max_subnet()), ('min', self.space.min_subnet())]
+        if self.sampling == 'fair':
+            k = self.num_random_subnets
+            members += [(f'random{i}', self.fair_draw(iteration * k + i)) for i in range(k)]
+            return members
+        rng = random.Random(self.seed * 1_000_003 + iteration)
         members += [(f'random{i}', self.space.sample(rng)) for i in range(self.num_random_subnets)]
         return members
+
+    def fair_draw(self, index: int) -> Subnet:
+        """The ``index``-th fair random member: each dimension walks through seeded
+        permutations of its choices, so any ``n`` consecutive draws of a dimension with
+        ``n`` choices use each exactly once (dimensions are permuted independently)."""
+        sp = self.space
+        dims = [list(sp.bases)] + [sp.stage_choices(s) for s in range(len(sp.max_depths))]
+        dims += [list(sp.neck_channels), list(sp.head_channels)]
+        picks = []
+        for d, choices in enumerate(dims):
+            n = len(choices)
+            perm = list(range(n))
+            random.Random(f'{self.seed}/{d}/{index // n}').shuffle(perm)
+            picks.append(choices[perm[index % n]])
+        return Subnet(picks[0], tuple(picks[1:-2]), picks[-2], picks[-1])
 
     def train_step(self, data, optim_wrapper, grad_sync=None) -> Dict[str, torch.Tensor]:
         """One optimizer step over all sandwich members (gradients accumulated).
@@ -100,13 +159,11 @@ class SandwichSupernet(BaseModel):
                 with optim_wrapper.optim_context(self):
                     losses = self.architecture.loss(data['inputs'], data['data_samples'])
                     if self.distill and teacher is not None:
-                        losses['loss_distill'] = self.distill_weight * sum(
-                            F.mse_loss(s, t[:, :s.size(1)]) for s, t in zip(self._neck_out, teacher)
-                        ) / len(teacher)
+                        losses.update(self._distill_losses(teacher))
                 loss, member_vars = self.parse_losses(losses)
                 optim_wrapper.backward(loss * weight)
             if self.distill and name == 'max':
-                teacher = tuple(f.detach() for f in self._neck_out)
+                teacher = {k: _detached(v) for k, v in self._captured.items()}
             total = total + loss.detach()
             for k, v in member_vars.items():
                 log_vars[f'{name}.{k}'] = v
@@ -120,6 +177,13 @@ class SandwichSupernet(BaseModel):
     def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
         """The detector at the active subnet (max unless a mutator call changed it)."""
         return self.architecture(inputs, data_samples, mode)
+
+
+def _detached(x):
+    """``x`` (a tensor, or nested tuples/lists of them) detached from the graph."""
+    if isinstance(x, torch.Tensor):
+        return x.detach()
+    return type(x)(_detached(v) for v in x)
 
 
 def average_gradients(params: Sequence[nn.Parameter], bucket_bytes: int = 25 * 2 ** 20) -> int:

@@ -56,3 +56,35 @@ def test_average_members_takes_the_mean_of_the_member_gradients():
     assert pairs and any(a.abs().sum() > 0 for a, _ in pairs)
     for a, b in pairs:
         torch.testing.assert_close(b * n, a, rtol=1e-4, atol=1e-6)
+
+
+def test_fair_sampling_trains_every_choice_equally_often():
+    """Over any window of n draws, a dimension with n choices uses each exactly once
+    (uniform draws leave some choices over- and others under-trained)."""
+    model = make(sampling='fair', seed=1)
+    assert model.sandwich_members(4) == model.sandwich_members(4)  # seeded by the iteration
+    draws = [model.sandwich_members(i)[2][1] for i in range(12)]
+    for i in range(0, 12, 2):  # 2 bases: each once per pair of draws
+        assert {draws[i].base, draws[i + 1].base} == set(SPACE.bases)
+    n = len(SPACE.stage_choices(1))
+    window = [model.fair_draw(j).stages[1] for j in range(n)]
+    assert sorted(window) == sorted(SPACE.stage_choices(1))
+    for d in draws:
+        SPACE.validate(d)
+
+
+def test_output_distillation_of_the_dense_head():
+    """distill='outputs': the students get soft-target and box terms against the max
+    member's RPN outputs (features too with 'both')."""
+    for mode, keys in (('outputs', {'loss_distill_cls', 'loss_distill_reg'}),
+                       ('both', {'loss_distill', 'loss_distill_cls', 'loss_distill_reg'})):
+        model = make(distill=mode)
+        MessageHub.get_current_instance().update_info('iter', 2)
+        optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.01))
+        log = model.train_step(demo_batch(batch_size=2, size=(96, 96)), optim)
+        for k in keys:
+            assert torch.isfinite(log[f'min.{k}']) and f'max.{k}' not in log
+        assert log['min.loss_distill_cls'] > 0
+    import pytest
+    with pytest.raises(ValueError, match='distill must be'):
+        make(distill='logits')
