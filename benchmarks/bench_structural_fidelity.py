@@ -9,11 +9,11 @@ the seed spread of halving's best candidate (its noise, against which the two fr
 differences are read).
 
     python benchmarks/bench_structural_fidelity.py configs/structural/quickstart_synthetic.py \
-        --work-dir benchmarks/runs/structural_fidelity --trials 6 \
+        --work-dir benchmarks/runs/structural_fidelity --trials 6 --iters 90 \
         --json benchmarks/results/structural_fidelity.json \
-        --cfg-options search_space.backbones=[r18] search_space.input_scale=0.15 \
-        "search_space.rpns=[none,rpn]" train_cfg.max_iters=90
-    # reduced rerun (minutes): --trials 3 --cfg-options train_cfg.max_iters=30 ...
+        --cfg-options "search_space.backbones=[r18]" search_space.input_scale=0.15 \
+        "search_space.necks=[fpn-p2p5-p6,fpn-p3p5-p6,fpn-p3p5-p5]" "search_space.rpns=[none,rpn]"
+    # reduced rerun (minutes): --trials 3 --iters 30 ...
 """
 import argparse
 import json
@@ -49,7 +49,7 @@ def summarise(search, study, kind: str) -> dict:
 
 def main():
     from smnas.data.prepare import prepare_data
-    from smnas.engine import DictAction, read_config
+    from smnas.engine import DictAction, read_config, rescale_schedule
     from smnas.search.pareto import hypervolume_2d
     from smnas.search.structural import StructuralSearch
     from smnas.utils import atomic_write_json, collect_env_versions
@@ -58,6 +58,8 @@ def main():
     p.add_argument('config')
     p.add_argument('--work-dir', required=True)
     p.add_argument('--trials', type=int, default=6, help='the budget, in full trainings')
+    p.add_argument('--iters', type=int, help="the whole schedule's length: the config's schedule "
+                   'rescaled to it (smnas.engine.rescale_schedule); default: as configured')
     p.add_argument('--eta', type=int, default=3)
     p.add_argument('--rungs', type=int, default=3)
     p.add_argument('--repeats', type=int, default=2, help="extra seeds of halving's best candidate")
@@ -69,6 +71,8 @@ def main():
     out = {}
     for kind in ('fixed', 'halving'):
         cfg = read_config(args.config, args.cfg_options)
+        if args.iters:
+            rescale_schedule(cfg, args.iters)
         prepare_data(cfg.get('prepare_data'))
         fidelity = dict(kind=kind, eta=args.eta, rungs=args.rungs,
                         repeats=args.repeats if kind == 'halving' else 0)
@@ -94,9 +98,9 @@ def main():
               f'range {noise["range"]:.4f}')
     if args.json:
         atomic_write_json(args.json, dict(
-            config=args.config, cfg_options=args.cfg_options, trials=args.trials, eta=args.eta,
-            rungs=args.rungs, seed=args.seed, hv_reference_latency_ms=ref, searches=out, noise=noise,
-            versions=collect_env_versions()), indent=1)
+            config=args.config, cfg_options=args.cfg_options, trials=args.trials, iters=args.iters,
+            eta=args.eta, rungs=args.rungs, seed=args.seed, hv_reference_latency_ms=ref, searches=out,
+            noise=noise, versions=collect_env_versions()), indent=1)
 
 
 if __name__ == '__main__':

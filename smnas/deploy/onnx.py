@@ -242,8 +242,9 @@ def time_side_by_side(cfg, checkpoint: Optional[str], export_dir, image_path: st
     torch.set_num_threads(threads)
     try:
         with torch.no_grad():
-            graph(tx, thw)
-            det.run(x, hw)
+            for _ in range(3):  # warm-up: allocator, oneDNN primitives, onnxruntime's arenas
+                graph(tx, thw)
+                det.run(x, hw)
             t_torch, t_onnx = [], []
             for _ in range(repeats):
                 t0 = time.perf_counter()
