@@ -223,11 +223,14 @@ class RankFidelity:
         evaluator = InheritedEvaluator(self.cfg, str(ckpt), str(self.wd / 'eval'))
         archs = self.pick_subnets(evaluator.model)
         for arch in archs:
-            if arch in self.vstore.read().get('inherited', {}):
+            if 'val_loss' in self.vstore.read().get('inherited', {}).get(arch, {}):
                 continue
             t0 = time.time()
             m = evaluator.evaluate(arch)
             score = dict(mAP=m['mAP'], mAP_50=m['mAP_50'], seconds=time.time() - t0)
+            # the other ranking score: the training loss on the val images (lower is better)
+            t0 = time.time()
+            score.update(val_loss=evaluator.val_loss(arch, seed=self.seed), loss_seconds=time.time() - t0)
             with self.vstore.update() as v:
                 v.setdefault('inherited', {})[arch] = score
             print(f'[rank] {self.variant} {arch}: inherited mAP {m["mAP"]:.4f} ({score["seconds"]:.1f} s)',
@@ -397,6 +400,7 @@ class RankFidelity:
                 x, y = [inh[a]['mAP'] for a in archs], [truth[a] for a in archs]
                 variants[name].update(rank_agreement(x, y), kendall_tau_seed0=float(
                     kendalltau(x, [rows[a]['mAP_scratch'] for a in archs])[0]))
+                variants[name]['by_score'] = score_agreement(inh, archs, y)
                 ceiling = (agreement or {}).get('mean_seed_pair_tau')
                 if ceiling:
                     variants[name]['tau_over_ceiling'] = variants[name]['kendall_tau'] / ceiling
@@ -416,6 +420,8 @@ class RankFidelity:
         mean_scr = sum(rows[a]['scratch_seconds'] for a in timed) / max(len(timed), 1)
         b = variants.get('base', {})
         out = dict(config=self.config, subnets=table, kendall_tau=b.get('kendall_tau'),
+                   # the recipe the supernet configs use; every other is measured against it
+                   default_variant='base',
                    kendall_p=b.get('kendall_p'), spearman_rho=b.get('spearman_rho'),
                    spearman_p=b.get('spearman_p'), truth_seeds=truth_seeds,
                    truth_seed_tau=(agreement or {}).get('mean_seed_pair_tau'), variants=variants,
@@ -500,6 +506,10 @@ def print_summary(s: dict) -> None:
                   f'{v["kendall_p"]:.3f}), Spearman rho {v["spearman_rho"]:.3f} '
                   f'{_ci(v.get("spearman_rho_ci95"))}(p {v["spearman_p"]:.3f}) over {v["subnets"]} '
                   f'subnets{resolved}')
+            if v.get('by_score'):
+                print('    ranked by ' + ', '.join(
+                    f'{k}: tau {r["kendall_tau"]:.3f} {_ci(r.get("kendall_tau_ci95"))}'.rstrip()
+                    for k, r in v['by_score'].items()))
     if 'ground_truth_seeds' in s:
         g = s['ground_truth_seeds']
         tau = g['mean_seed_pair_tau']
@@ -534,6 +544,23 @@ def print_summary(s: dict) -> None:
 
 def _stop(signum, frame):
     raise SystemExit(128 + signum)
+
+
+def score_agreement(inh: dict, archs: list, truth: list) -> dict:
+    """Rank agreement with the truth of each inherited score: the mAP, the val loss
+    (negated: lower is better) and their blend (the mean of the two ranks), for the
+    subnets that have both."""
+    from scipy.stats import rankdata
+
+    have = [i for i, a in enumerate(archs) if 'val_loss' in inh[a]]
+    if len(have) < 2:
+        return {}
+    maps = [inh[archs[i]]['mAP'] for i in have]
+    neg_loss = [-inh[archs[i]]['val_loss'] for i in have]
+    blend = list((rankdata(maps) + rankdata(neg_loss)) / 2)
+    y = [truth[i] for i in have]
+    return {name: rank_agreement(x, y) for name, x in
+            (('mAP', maps), ('val_loss', neg_loss), ('blend', blend))}
 
 
 def main():

@@ -68,6 +68,13 @@ def test_rank_fidelity_scores_subnets_spread_over_flops(rank_run):
         assert json.loads((work / 'subnets' / arch / 'scratch' / 'result.json').read_text())['iters'] == 3
     assert out['scratch_schedule'] == dict(iters=3, options={})
     assert 'space' in out['supernet_config']['model']
+    # the keys, and the other ranking scores (val loss, and its blend with mAP)
+    assert out['default_variant'] == 'base' and 'truth_seed_tau' in out
+    base = out['variants']['base']
+    assert set(base['by_score']) == {'mAP', 'val_loss', 'blend'}
+    assert base['by_score']['mAP']['kendall_tau'] == pytest.approx(base['kendall_tau'], nan_ok=True)
+    inherited = json.loads((work / 'variant_base.json').read_text())['inherited']
+    assert all(r['val_loss'] > 0 for r in inherited.values())
 
 
 @pytest.mark.slow  # two trainings in a fresh process (about 40 s); tests/test_gpu_check.py's rank.sh test too

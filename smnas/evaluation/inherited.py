@@ -130,6 +130,38 @@ class InheritedEvaluator:
                 batches = self._batches(loop)
                 return bbox_scores(loop.run() if batches is None else self._run_cached(loop, batches))
 
+    def val_loss(self, subnet, images: Optional[int] = None, seed: int = 0) -> float:
+        """The detector's training loss of ``subnet`` on the val images (no gradient): the
+        mean over batches of the sum of its loss terms. A score that needs no score
+        threshold or NMS and sees every anchor; the RPN's and R-CNN's samplers draw from a
+        generator seeded by ``seed``, so every subnet is charged on the same draws.
+
+        Args:
+            subnet: the subnet.
+            images: this many val images (:meth:`subset_indices`); None: all.
+            seed: seed of the samplers.
+        """
+        import torch
+
+        full = images is None or images >= self.num_images
+        with contextlib.redirect_stdout(self._console):
+            loop = self.runner.val_loop if full else self._subset_loop(images)
+            batches = self._batches(loop)
+            total, n = 0.0, 0
+            state = torch.random.get_rng_state()
+            try:
+                with self.model.mutator.use(subnet), torch.no_grad():
+                    for i, batch in enumerate(batches if batches is not None else loop.dataloader):
+                        # seeded per batch: a dataloader draws from the same generator
+                        torch.manual_seed(seed * 1_000_003 + i)
+                        data = self.model.data_preprocessor(batch, True)
+                        losses = self.model.architecture.loss(data['inputs'], data['data_samples'])
+                        loss, _ = self.model.parse_losses(losses)
+                        total, n = total + float(loss), n + 1
+            finally:
+                torch.random.set_rng_state(state)
+        return total / max(n, 1)
+
     def _batches(self, loop) -> Optional[list]:
         """The loop's batches as its dataloader yields them, kept after the first pass
         (None: they do not fit in ``cache_mb``, or caching is off)."""

@@ -161,3 +161,15 @@ def test_kept_batches_score_as_the_loop_does_and_load_images_once(setup, tmp_pat
         raise AssertionError('an image was loaded again')
     monkeypatch.setattr(type(kept.runner.val_loop.dataloader.dataset), '__getitem__', no_loading)
     assert kept.evaluate('min') == expected
+
+
+def test_val_loss_is_deterministic_and_tells_subnets_apart(setup, tmp_path):
+    """The loss score: the same for the same subnet and seed (cached or not), different
+    for another subnet, finite and positive."""
+    cfg, ckpt, _ = setup
+    ev = InheritedEvaluator(Config(cfg.to_dict()), ckpt, str(tmp_path / 'e'))
+    a = ev.val_loss('max')
+    assert a > 0 and a == ev.val_loss('max')
+    assert ev.val_loss('min') != a
+    cold = InheritedEvaluator(Config(cfg.to_dict()), ckpt, str(tmp_path / 'f'), cache_mb=0)
+    assert cold.val_loss('max') == pytest.approx(a, rel=1e-6)
