@@ -125,6 +125,12 @@ def test_export_tool_matches_pytorch_on_image_files(tiny_data, tmp_path):
     assert m['check']['match_rate'] == 1.0 and m['check']['max_box_diff'] < 0.05, m['check']
     assert m['latency']['onnx_ms'] > 0 and m['classes'] and m['input_hw'] == [64, 96]
     assert 'onnxruntime' in log
+    # an image that mmdet's resize makes larger than the fixed input is not compared
+    import cv2
+    from smnas.deploy.onnx import _reference, build_trained
+    cv2.imwrite(str(tmp_path / 'img.png'), np.full((60, 80, 3), 90, np.uint8))
+    sub = Config.fromfile(sub_cfg)
+    assert _reference(build_trained(sub, str(ckpt)), sub, str(tmp_path / 'img.png'), (32, 32)) is None
     # the runtime on an image of another shape: boxes in that image's pixels
     det = OnnxDetector(out, threads=1)
     boxes, scores, _ = det(np.full((100, 50, 3), 128, np.uint8))
