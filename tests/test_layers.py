@@ -16,10 +16,11 @@ from smnas.utils.paths import REPO_ROOT
 
 # What each package may import besides the standard library and itself. thop is the
 # FLOPs convention the per-layer table reproduces (it refuses layers thop would count).
+# smnas.deploy exports to ONNX and runs it with onnxruntime, resizing with OpenCV.
 ALLOWED = {
     'supernet': {'torch', 'mmcv', 'mmdet', 'mmengine', 'thop'},
     'smnas': {'torch', 'torchvision', 'mmcv', 'mmdet', 'mmengine', 'thop', 'supernet', 'optuna',
-              'numpy', 'PIL', 'yaml', 'pycocotools', 'matplotlib', 'scipy'},
+              'numpy', 'PIL', 'yaml', 'pycocotools', 'matplotlib', 'scipy', 'onnx', 'onnxruntime', 'cv2'},
 }
 
 

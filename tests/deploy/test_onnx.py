@@ -55,7 +55,7 @@ def _onnx(graph, img, path):
     'r18_fpn-p2p5-p6_rpn_rcnn_800x600',
     'r18_fpn-p2p5-p6_rpn_cascade3_800x600',
     'r18_c4_rpn_rcnn_800x600',
-    'mv2_fpn-p3p5-p5_none_retina_800x600',
+    pytest.param('mv2_fpn-p3p5-p5_none_retina_800x600', marks=pytest.mark.slow),  # another backbone only
 ])
 def test_graph_equals_mmdet_and_onnxruntime_equals_graph(structure, tmp_path):
     det = _tiny(structure)

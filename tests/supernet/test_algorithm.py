@@ -74,10 +74,9 @@ def test_fair_sampling_trains_every_choice_equally_often():
 
 
 def test_output_distillation_of_the_dense_head():
-    """distill='outputs': the students get soft-target and box terms against the max
-    member's RPN outputs (features too with 'both')."""
-    for mode, keys in (('outputs', {'loss_distill_cls', 'loss_distill_reg'}),
-                       ('both', {'loss_distill', 'loss_distill_cls', 'loss_distill_reg'})):
+    """distill='both' (the 'outputs' terms and the features' one): the students get
+    soft-target and box terms against the max member's RPN outputs."""
+    for mode, keys in (('both', {'loss_distill', 'loss_distill_cls', 'loss_distill_reg'}), ):
         model = make(distill=mode)
         MessageHub.get_current_instance().update_info('iter', 2)
         optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.01))
