@@ -22,7 +22,7 @@ from typing import List, Optional
 
 from mmengine.config import Config
 
-from .engine.eta import PipelineEta, PipelinePlan, parse_hms
+from .engine.eta import PipelineEta, PipelinePlan, parse_hms, rates_from_trials
 from .engine.jobs import JobFailed, supernet_checkpoint, train_supernet
 from .utils import atomic_write_json, atomic_write_text, collect_env_versions
 
@@ -177,17 +177,13 @@ class Pipeline:
         self._say(f'1/4 structural search -> {search.work_dir}')
 
         def suffix(left):
-            from .engine.eta import EVAL_ALLOWANCE
             if search._durations:
                 self.eta.rates['trial_s'] = sum(search._durations) / len(search._durations) / search.workers
             # provisional rates for the later stages, from the candidates trained so far (the
             # chosen structure's own replace them when the stage ends)
             done = [o['attrs'] for o in arch_outcomes(search.study).values()
-                    if o['state'] == 'complete' and o['attrs'].get('train_seconds')] if search.study else []
-            if done and self.eta.plan.structural_iters:
-                self.eta.rates.update(
-                    iter_s=sum(a['train_seconds'] for a in done) / len(done) / self.eta.plan.structural_iters,
-                    image_s=sum(a.get('latency_ms', 0) for a in done) / len(done) / 1000 * EVAL_ALLOWANCE)
+                    if o['state'] == 'complete'] if search.study else []
+            self.eta.rates.update(rates_from_trials(done, self.eta.plan.structural_iters))
             return self.eta.line('structural', left)
         search.progress_suffix = suffix
         study = search.run()
@@ -198,11 +194,8 @@ class Pipeline:
             raise PipelineError(f'the structural search finished no candidate; see '
                                 f'{search.work_dir}/report.md')
         structure, passed = choose_structure(points)
-        attrs = arch_outcomes(study)[structure]['attrs']
-        if attrs.get('train_seconds') and self.eta.plan.structural_iters:
-            from .engine.eta import EVAL_ALLOWANCE
-            self._rate(iter_s=attrs['train_seconds'] / self.eta.plan.structural_iters,
-                       image_s=attrs.get('latency_ms', 0) / 1000 * EVAL_ALLOWANCE)
+        chosen = arch_outcomes(study)[structure]['attrs']
+        self._rate(**rates_from_trials([chosen], self.eta.plan.structural_iters))
         front = pareto_front(points)
         self._say(f'structure to refine: {structure}' +
                   (f' (passed over: {", ".join(a for a, _ in passed)})' if passed else ''))

@@ -14,7 +14,7 @@ the structural stage"). Estimates are plain sums; tests check them on fixed numb
 """
 import time
 from dataclasses import dataclass, field
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence
 
 STAGES = ('structural', 'supernet', 'subnet_search', 'retrain')
 # evaluation (COCO, post-processing, data) on top of the batch-1 forward, per val image
@@ -96,6 +96,17 @@ class PipelineEta:
             return ' | pipeline ETA: after the structural stage' if stage == 'structural' else ''
         end = time.localtime((now or time.time()) + left)
         return f' | pipeline ETA {time.strftime("%H:%M", end)} (~{left / 60:.0f} min left)'
+
+
+def rates_from_trials(trials: Sequence[dict], iters: int) -> Dict[str, float]:
+    """``iter_s`` and ``image_s`` from structural trials' results (``train_seconds``,
+    ``latency_ms``) of ``iters`` iterations each: their means (empty without any)."""
+    timed = [t for t in trials if t.get('train_seconds')]
+    if not timed or not iters:
+        return {}
+    n = len(timed)
+    return dict(iter_s=sum(t['train_seconds'] for t in timed) / n / iters,
+                image_s=sum(t.get('latency_ms') or 0 for t in timed) / n / 1000 * EVAL_ALLOWANCE)
 
 
 def parse_hms(text: str) -> Optional[float]:

@@ -33,3 +33,12 @@ def test_unknown_until_measured():
 
 def test_parse_hms():
     assert parse_hms('0:01:05') == 65 and parse_hms('1 day, 0:00:10') == 86410 and parse_hms('x') is None
+
+
+def test_rates_from_trials_are_means_with_the_eval_allowance():
+    from smnas.engine.eta import EVAL_ALLOWANCE, rates_from_trials
+
+    r = rates_from_trials([dict(train_seconds=40, latency_ms=20), dict(train_seconds=80, latency_ms=40),
+                           dict(error='x')], iters=40)
+    assert r['iter_s'] == pytest.approx(1.5) and r['image_s'] == pytest.approx(0.03 * EVAL_ALLOWANCE)
+    assert rates_from_trials([], 40) == {} and rates_from_trials([dict(train_seconds=1)], 0) == {}
