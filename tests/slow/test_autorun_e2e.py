@@ -30,6 +30,7 @@ def _yolo(root):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(2400)  # pytest.ini's 900 s per test is for the fast suite
 @pytest.mark.parametrize('make', [_voc, _yolo], ids=['voc', 'yolo'])
 def test_a_folder_of_labelled_images_gives_finalists(make, tmp_path):
     data = make(tmp_path / 'data')
@@ -42,5 +43,8 @@ def test_a_folder_of_labelled_images_gives_finalists(make, tmp_path):
     assert info['input_scale'] == 0.3
     report = (work / 'report.md').read_text()
     assert '| E0 |' in report
+    # deployable: every finalist exported to ONNX, checked against PyTorch and timed
+    records = json.loads((work / 'search' / 'finalists' / 'finalists.json').read_text())
+    assert all(r['onnx'] and r['onnx_check']['match_rate'] == 1.0 and r['onnx_latency_ms'] for r in records)
     # the written pipeline config reruns (resumes) with nothing left to do
     assert main(['run', str(work / 'pipeline.py')]) == 0
