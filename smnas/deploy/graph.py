@@ -41,7 +41,7 @@ def decode_deltas(priors: Tensor, deltas: Tensor, coder, img_hw: Tensor) -> Tens
     Returns:
         ``(n, 4 * k)`` boxes.
     """
-    n, k = deltas.shape[0], deltas.shape[1] // 4
+    k = deltas.shape[1] // 4
     d = deltas.reshape(-1, 4) * deltas.new_tensor(coder.stds) + deltas.new_tensor(coder.means)
     rois = priors.repeat(1, k).reshape(-1, 4)
     pxy = (rois[:, :2] + rois[:, 2:]) * 0.5
@@ -62,7 +62,8 @@ def decode_deltas(priors: Tensor, deltas: Tensor, coder, img_hw: Tensor) -> Tens
         x = torch.minimum(torch.maximum(boxes[:, 0::2], zero), w)
         y = torch.minimum(torch.maximum(boxes[:, 1::2], zero), h)
         boxes = torch.stack([x[:, 0], y[:, 0], x[:, 1], y[:, 1]], dim=-1)
-    return boxes.reshape(n, -1)
+    # (-1, 4k), not (n, -1): no box at all (nothing above a threshold) is a valid input
+    return boxes.reshape(-1, 4 * k)
 
 
 def batched_nms(boxes: Tensor, scores: Tensor, idxs: Tensor, iou_threshold: float) -> Tensor:
@@ -213,7 +214,7 @@ class RoIPost(nn.Module):
                 img_hw: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
         n, c = boxes.shape[0], self.num_classes
         scores = cls_score.softmax(-1)[:, :-1]
-        dets = decode_deltas(boxes, bbox_pred, self.coder, img_hw).reshape(n, -1, 4)
+        dets = decode_deltas(boxes, bbox_pred, self.coder, img_hw).reshape(-1, bbox_pred.shape[1] // 4, 4)
         dets = dets.expand(n, c, 4) if self.agnostic else dets
         labels = torch.arange(c, device=boxes.device).expand(n, c).reshape(-1)
         dets, scores = dets.reshape(-1, 4), scores.reshape(-1)

@@ -80,12 +80,21 @@ def test_graph_equals_mmdet_and_onnxruntime_equals_graph(structure, tmp_path):
     np.testing.assert_allclose(osc, s2.numpy(), atol=1e-4)
 
 
-def test_no_detection_is_an_empty_result_not_an_error(tmp_path):
-    det = _tiny('r18_fpn-p2p5-p6_rpn_rcnn_800x600', score_thr=1.0)
+@pytest.mark.parametrize('structure', ['r18_fpn-p2p5-p6_rpn_rcnn_800x600',
+                                       'r18_fpn-p3p5-p6_none_retina_800x600'])
+def test_no_detection_is_an_empty_result_not_an_error(structure, tmp_path):
+    """Nothing above the threshold, at the trace (a weakly trained RetinaNet on the
+    export's example) and at run time."""
+    det = _tiny(structure, score_thr=1.0)
     graph = DetectorGraph(det, HW).eval()
     sess = _onnx(graph, _image(), tmp_path / 'm.onnx')
     boxes, scores, labels = sess.run(None, {'image': _image(2).numpy(), 'img_hw': VALID.numpy()})
     assert boxes.shape == (0, 4) and scores.shape == (0,) and labels.shape == (0,)
+    # the same graph still detects once scores pass: the trace froze no empty shape
+    graph.dense_post.score_thr = 0.0 if graph.dense_post.score_thr is not None else None
+    if not graph.two_stage:
+        sess = _onnx(graph, _image(), tmp_path / 'm2.onnx')
+        assert len(sess.run(None, {'image': _image(2).numpy(), 'img_hw': VALID.numpy()})[1]) > 0
 
 
 def test_ga_rpn_is_refused_with_the_reason():
