@@ -190,7 +190,7 @@ def retrain_finalists(search_work_dir, overrides: Optional[dict] = None,
         raise FileNotFoundError(f'{search_work_dir} has no finalists yet: run tools/search_subnet.py first')
     for r in records:
         if r.retrained:
-            if onnx and r.onnx is None and r.onnx_error is None:  # retrained before exports existed
+            if onnx and r.onnx is None:  # retrained before exports existed, or an export failed
                 deploy_finalist(r)
                 save_finalists(search_work_dir, records)
             continue
