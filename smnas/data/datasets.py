@@ -27,15 +27,19 @@ def read_coco_classes(ann_file: str) -> Tuple[str, ...]:
     return tuple(c['name'] for c in sorted(cats, key=lambda c: c['id']))
 
 
+def ann_file_path(cfg, loader: str = 'val_dataloader') -> str:
+    """The COCO annotation file of a config's ``loader`` (``data_root`` joined)."""
+    ds = cfg[loader].dataset
+    return ds.ann_file if osp.isabs(ds.ann_file) else osp.join(ds.get('data_root', '') or '', ds.ann_file)
+
+
 def count_images(cfg, loader: str = 'val_dataloader') -> int:
     """Images in the COCO annotation file of a config's ``loader``.
 
     Raises:
         OSError: the file does not exist yet (data not prepared).
     """
-    ds = cfg[loader].dataset
-    ann = ds.ann_file if osp.isabs(ds.ann_file) else osp.join(ds.get('data_root', '') or '', ds.ann_file)
-    with open(ann, encoding='utf-8') as f:
+    with open(ann_file_path(cfg, loader), encoding='utf-8') as f:
         return len(json.load(f).get('images', []))
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..data.datasets import ann_file_path
 from ..utils import atomic_write_json, collect_env_versions
 from .graph import DetectorGraph, padded_input_hw
 from .runtime import MANIFEST, OnnxDetector, preprocess
@@ -59,18 +60,15 @@ def resize_scale_wh(cfg) -> List[int]:
 
 
 def _classes(cfg) -> Optional[List[str]]:
-    ds = cfg.test_dataloader.dataset
-    meta = ds.get('metainfo') or {}
+    meta = cfg.test_dataloader.dataset.get('metainfo') or {}
     if meta.get('classes'):
         return list(meta['classes'])
-    ann = ds.get('ann_file')
-    if ann:
-        import json
-        path = Path(ds.get('data_root', '')) / ann
-        if path.is_file():
-            cats = sorted(json.loads(path.read_text()).get('categories', []), key=lambda c: c['id'])
-            return [c['name'] for c in cats] or None
-    return None
+    from ..data.datasets import read_coco_classes
+
+    try:
+        return list(read_coco_classes(ann_file_path(cfg, 'test_dataloader'))) or None
+    except (OSError, ValueError):
+        return None
 
 
 def export_onnx(cfg, checkpoint: Optional[str], out_dir, source: Optional[Dict] = None) -> dict:
@@ -273,10 +271,9 @@ def val_images(cfg, n: int) -> List[str]:
     import json
 
     ds = cfg.test_dataloader.dataset
-    root = Path(ds.get('data_root', ''))
-    ann = json.loads((root / ds.ann_file).read_text())
+    ann = json.loads(Path(ann_file_path(cfg, 'test_dataloader')).read_text())
     prefix = (ds.get('data_prefix') or {}).get('img', '')
-    return [str(root / prefix / im['file_name']) for im in ann['images'][:n]]
+    return [str(Path(ds.get('data_root', '') or '') / prefix / im['file_name']) for im in ann['images'][:n]]
 
 
 def deploy(cfg, checkpoint: Optional[str], out_dir, check_images: int = 8, repeats: int = 10,
