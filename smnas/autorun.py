@@ -150,13 +150,17 @@ def write_configs(work_dir: Path, summary: dict, scale: float, settings: dict, d
     work_dir.mkdir(parents=True, exist_ok=True)
     root = Path(summary['root'])
     head = f'# Written by `smnas run --data {data}` on {time.strftime("%Y-%m-%d %H:%M")}.\n'
-    # Structures the modular stage refines (no MobileNetV2, C4 or GA-RPN yet): a short
-    # search must end with one it can refine. Bottleneck backbones only where a GPU runs them.
-    backbones = ['r18'] if device == 'cpu' else ['r18', 'r50', 'x50']
+    # Structures the modular stage refines (no MobileNetV2 yet): a short search must end
+    # with one it can refine. Bottleneck backbones, C4 (res5 on every RoI) and GA-RPN (a
+    # deformable conv per level) only where a GPU runs them.
+    cpu = device == 'cpu'
+    backbones = ['r18'] if cpu else ['r18', 'r50', 'x50']
+    necks = ['fpn-p2p5-p6', 'fpn-p3p5-p6', 'fpn-p3p5-p5'] + ([] if cpu else ['c4'])
+    rpns = ['none', 'rpn'] + ([] if cpu else ['ga'])
     atomic_write_text(work_dir / 'structural.py', head + (
         f'_base_ = {str(config_path("structural/quickstart_synthetic.py"))!r}\n' + _data_keys(root) +
-        f'search_space = dict(input_scale={scale}, backbones={backbones!r}, '
-        f"necks=['fpn-p2p5-p6', 'fpn-p3p5-p6', 'fpn-p3p5-p5'], rpns=['none', 'rpn'])\n"))
+        f'search_space = dict(input_scale={scale}, backbones={backbones!r}, necks={necks!r}, '
+        f'rpns={rpns!r})\n'))
     atomic_write_text(work_dir / 'supernet.py', head + (
         f'_base_ = {str(config_path("supernet/quickstart_synthetic.py"))!r}\n' + _data_keys(root) +
         f'model = dict(architecture=dict(num_classes={len(summary["classes"])}))\n'))

@@ -40,7 +40,7 @@ class SandwichSupernet(BaseModel):
         space: the modular space (dict form).
         num_random_subnets: ``k`` random members per batch besides max and min.
         distill: in-place distillation of the non-max members from the max one:
-            False (none), True or 'features' (MSE to its FPN features), 'outputs' (its
+            False (none), True or 'features' (MSE to its FPN features; C4: its backbone's), 'outputs' (its
             dense head's outputs: binary cross-entropy to its classification
             probabilities as soft targets, L1 to its box regression; the RPN of a two-stage
             detector, the RetinaNet head of a one-stage one), or 'both'.
@@ -84,7 +84,10 @@ class SandwichSupernet(BaseModel):
         self.average_members = bool(average_members)
         self._captured: Dict[str, tuple] = {}
         if 'features' in self.distill:
-            self.architecture.neck.register_forward_hook(self._capture('features'))
+            # the features the heads see: the neck's, or a C4 detector's backbone output
+            arch = self.architecture
+            (arch.neck if getattr(arch, 'with_neck', False) else arch.backbone).register_forward_hook(
+                self._capture('features'))
         if 'outputs' in self.distill:
             arch = self.architecture
             dense = arch.rpn_head if hasattr(arch, 'rpn_head') else getattr(arch, 'bbox_head', None)

@@ -22,26 +22,44 @@ def _static_backbone(c: dict, subnet: Subnet, space: ModularSpace) -> dict:
     out = dict(type='SubnetResNet', arch=str(subnet), out_indices=c.get('out_indices', (0, 1, 2, 3)))
     if space.block != 'basic':  # basic-block exports keep the form they always had
         out['block'] = space.block
+    if c.get('num_stages', 4) != 4:  # a C4 detector: stage 4 is its RoI head
+        out['num_stages'] = c['num_stages']
     return out
 
 
-def _static_rules(subnet: Subnet, space: ModularSpace, in_widths: List[int]
+def _static_stage(c: dict, subnet: Subnet, space: ModularSpace) -> dict:
+    out = dict(type='SubnetResStage', arch=str(subnet), stage=c.get('stage', 3))
+    if space.block != 'basic':
+        out['block'] = space.block
+    return out
+
+
+def _without(c: dict, *keys: str) -> dict:
+    return {k: v for k, v in c.items() if k not in keys}
+
+
+def _static_rules(subnet: Subnet, space: ModularSpace, in_widths: List[int], feat: int
                   ) -> Dict[str, Callable[[dict], dict]]:
-    """Searchable type -> how its static counterpart's config is made from its config."""
+    """Searchable type -> how its static counterpart's config is made from its config.
+    ``feat``: the width the heads receive (the neck's; a C4 detector's stage-3 output)."""
     s = subnet
     return {
         'SearchableResNet': lambda c: _static_backbone(c, s, space),
+        'SearchableResStage': lambda c: _static_stage(c, s, space),
         'SearchableFPN': lambda c: dict(
-            {k: v for k, v in c.items() if k not in ('type', 'in_channels', 'out_channels')},
+            _without(c, 'type', 'in_channels', 'out_channels'),
             type='FPN', in_channels=in_widths, out_channels=s.neck,
             conv_cfg=c.get('conv_cfg') or dict(type='ConvWS'), norm_cfg=_gn(s.neck)),
-        'SearchableRPNHead': lambda c: dict(c, type='RPNHead', in_channels=s.neck, feat_channels=s.head),
+        'SearchableRPNHead': lambda c: dict(c, type='RPNHead', in_channels=feat, feat_channels=s.head),
+        'SearchableGARPNHead': lambda c: dict(c, type='GARPNHeadFeat', in_channels=feat, feat_channels=s.head),
         'SearchableRetinaHead': lambda c: dict(
-            c, type='RetinaHead', in_channels=s.neck, feat_channels=s.head,
+            c, type='RetinaHead', in_channels=feat, feat_channels=s.head,
             conv_cfg=c.get('conv_cfg') or dict(type='ConvWS'), norm_cfg=_gn(s.head)),
-        'SearchableRoIExtractor': lambda c: dict(c, type='SingleRoIExtractor', out_channels=s.neck),
-        'SearchableShared2FCBBoxHead': lambda c: dict(c, type='Shared2FCBBoxHead', in_channels=s.neck,
+        'SearchableRoIExtractor': lambda c: dict(_without(c, 'stage', 'expansion'), type='SingleRoIExtractor',
+                                                 out_channels=feat),
+        'SearchableShared2FCBBoxHead': lambda c: dict(c, type='Shared2FCBBoxHead', in_channels=feat,
                                                       fc_out_channels=s.head),
+        'SearchableBBoxHead': lambda c: dict(c, type='BBoxHead', in_channels=space.out_widths(s)[-1]),
     }
 
 
@@ -55,7 +73,8 @@ def static_model_cfg(model_cfg: dict, subnet: Subnet) -> dict:
     space = backbone.get('space')
     space = space if isinstance(space, ModularSpace) else ModularSpace.from_dict(dict(space or {}))
     widths = space.out_widths(subnet)
-    rules = _static_rules(subnet, space, [widths[i] for i in out_indices])
+    feat = subnet.neck if model_cfg.get('neck') else widths[out_indices[-1]]
+    rules = _static_rules(subnet, space, [widths[i] for i in out_indices], feat)
 
     def convert(node):
         if isinstance(node, dict):

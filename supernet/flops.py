@@ -20,7 +20,8 @@ A layer's cost splits into what the subnet changes and what it does not:
 
 FLOPs = sum over layers of positions x cost per position, with thop's conventions
 (one multiply-add is one FLOP; a norm layer costs 2 per element, 4 with affine
-parameters; RoIAlign, pooling and activations cost 0), so the total equals thop on
+parameters; an average pool one add per input and one divide per output; RoIAlign,
+max pooling and activations cost 0), so the total equals thop on
 the exported static model (checked by the tests).
 """
 import copy
@@ -45,7 +46,7 @@ def _conv_groups(m: nn.Conv2d, in_c: int) -> int:
 
 
 def _layer_kind(m: nn.Module) -> Optional[str]:
-    """'conv', 'norm', 'linear' for the layers thop counts; None for zero-cost ones.
+    """'conv', 'norm', 'linear', 'pool' for the layers thop counts; None for zero-cost ones.
 
     Raises:
         NotImplementedError: a layer thop would count that the table does not model.
@@ -53,12 +54,21 @@ def _layer_kind(m: nn.Module) -> Optional[str]:
     from thop.profile import register_hooks
     from thop.vision.basic_hooks import zero_ops
 
-    if isinstance(m, nn.Conv2d):
+    from mmcv.ops import DeformConv2d
+
+    # A deformable conv costs what a conv of its shape does (its sampling is not
+    # counted), as smnas' thop hook counts it.
+    if isinstance(m, (nn.Conv2d, DeformConv2d)):
         return 'conv'
     if isinstance(m, (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm)):
         return 'norm'
     if isinstance(m, nn.Linear):
         return 'linear'
+    if isinstance(m, nn.AvgPool2d):  # a C4 box head's pooling of the RoI features
+        if m.ceil_mode or torch.nn.modules.utils._pair(m.padding) != (0, 0):
+            raise NotImplementedError('the per-layer table counts average pools without padding '
+                                      'or ceil_mode only (then every window is whole)')
+        return 'pool'
     for base, hook in register_hooks.items():
         if isinstance(m, base) and hook is not zero_ops and hook is not None:
             raise NotImplementedError(f'{type(m).__name__} has a FLOPs count in thop that the '
@@ -73,6 +83,9 @@ def _cost_per_position(kind: str, m: nn.Module, in_c: int, out_c: int) -> float:
     if kind == 'norm':
         affine = getattr(m, 'affine', False) or getattr(m, 'elementwise_affine', False)
         return out_c * (4 if affine else 2)
+    if kind == 'pool':  # thop: one add per input of a window, one divide per output
+        kh, kw = torch.nn.modules.utils._pair(m.kernel_size)
+        return out_c * (kh * kw + 1)
     return in_c * out_c  # linear
 
 

@@ -246,6 +246,16 @@ class ModularSpace:
                       tuple(rng.choice(self.stage_choices(s)) for s in range(len(self.max_depths))),
                       rng.choice(list(self.neck_channels)), rng.choice(list(self.head_channels)))
 
+    def max_stage_plan(self) -> List[Tuple[int, int]]:
+        """(largest input width, largest block width) of each stage: what sizes the
+        supernet's blocks (a stage's later blocks take its largest output width in)."""
+        width, stage_in, out = max(self.bases), max(self.bases), []
+        for k in self.doublings:
+            width *= 2 ** k
+            out.append((stage_in, width))
+            stage_in = width * self.expansion
+        return out
+
     def max_widths(self) -> Dict[str, int]:
         """Largest width of every stage output, neck and head (the supernet's sizes)."""
         big = self.max_subnet()

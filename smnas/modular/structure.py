@@ -1,10 +1,11 @@
 """A supernet detector around a structure chosen by the structural stage.
 
-The structure contributes the backbone's block family, the FPN levels, the RPN, the
-head (Faster R-CNN, Cascade R-CNN with 2-4 stages, RetinaNet) and its losses and
-train/test settings; the modular space replaces the backbone by the searchable ResNet
-of that family (basic blocks for R18/R34, bottlenecks for R50/R101, grouped
-bottlenecks for X50/X101) and sets the FPN and head widths.
+The structure contributes the backbone's block family, the neck (FPN levels, or C4:
+res5 as the RoI head), the RPN (plain or Guided-Anchor), the head (Faster R-CNN,
+Cascade R-CNN with 2-4 stages, RetinaNet) and its losses and train/test settings; the
+modular space replaces the backbone by the searchable ResNet of that family (basic
+blocks for R18/R34, bottlenecks for R50/R101, grouped bottlenecks for X50/X101) and
+sets the FPN and head widths.
 
 Registers the ``StructureSupernet`` architecture macro
 (:func:`supernet.build.register_architecture_macro`)::
@@ -31,6 +32,10 @@ FAMILIES = {
 }
 
 
+#: the neck choices of a C4 structure's space: it has no neck (``_n0_`` in a subnet string)
+C4_NECK = (0, )
+
+
 def _check_family(c, block: str) -> None:
     """Refuse a space of another block family than structure ``c``'s backbone: never a
     silent switch of family (an MV2 structure refined as a ResNet, say)."""
@@ -44,7 +49,8 @@ def _check_family(c, block: str) -> None:
 def space_for_structure(space: dict, structure) -> dict:
     """The modular space (dict form) that refines ``structure``'s own backbone: the block
     family follows the structure; ``max_depths`` is kept when the space sets it (e.g. a
-    CPU cap), otherwise the family's depths (R101: 3-4-23-3).
+    CPU cap), otherwise the family's depths (R101: 3-4-23-3). A C4 structure has no
+    neck: its neck choice is :data:`C4_NECK`.
 
     Raises:
         UnsupportedStructure: a backbone with no searchable family.
@@ -59,6 +65,8 @@ def space_for_structure(space: dict, structure) -> dict:
     _check_family(c, out.get('block', block))
     out['block'] = block
     out.setdefault('max_depths', list(depths))
+    if c.neck.kind == 'c4':
+        out['neck_channels'] = list(C4_NECK)  # no neck: its width is no choice
     if block == 'basic':
         out.pop('block')  # the form basic-block checkpoints store
     return out
@@ -96,21 +104,26 @@ def structure_problems(structure) -> List[Tuple[str, str]]:
     if c.backbone not in FAMILIES:
         out.append(('modular-family', f'{c.backbone} (MobileNetV2 inverted residuals) has no searchable '
                     f'block family yet; the modular stage refines R18/R34/R50/R101/X50/X101'))
-    if c.neck.kind != 'fpn':
-        out.append(('modular-needs-fpn', 'the modular stage searches FPN widths; C4 structures '
-                    '(a shared ResLayer head) have no FPN'))
-    elif c.neck.in_lo < 2:
+    if c.neck.kind == 'fpn' and c.neck.in_lo < 2:
         out.append(('modular-levels', f'the searchable ResNet outputs levels P2-P5; '
                     f'{c.neck} takes P{c.neck.in_lo}'))
-    if c.rpn == 'ga':
-        out.append(('modular-rpn', 'Guided-Anchor RPN has no searchable version; use a structure '
-                    'with a plain RPN (rpn) or a one-stage head'))
     return out
+
+
+def _dense_head(head: dict, searchable: str, in_channels: int, feat_channels: int) -> None:
+    head.update(type=searchable, in_channels=in_channels, feat_channels=feat_channels)
 
 
 def supernet_model_cfg(structure: Union[str, object], space: ModularSpace, num_classes: int,
                        rcnn_samples: int = 128) -> dict:
     """The searchable detector (``SandwichSupernet.architecture``) for a structure.
+
+    With an FPN, the backbone's stages feed the searchable FPN (neck width) and the
+    heads (head width). A C4 structure has no neck: the backbone runs stages 1-3, the
+    RPN sees stage 3's output, and stage 4 runs on the pooled RoIs as the box head's
+    shared head, searched like the others (:class:`~supernet.models.SearchableResStage`);
+    its space's neck choice is ``0``. A Guided-Anchor RPN is searched as a plain RPN
+    is: its RPN conv and its deformable feature adaption take the head width.
 
     Args:
         structure: a structural candidate or its string, e.g.
@@ -120,10 +133,10 @@ def supernet_model_cfg(structure: Union[str, object], space: ModularSpace, num_c
         rcnn_samples: RoIs sampled per image for the box head(s) in training.
 
     Returns:
-        A plain mmdet model dict whose backbone, FPN and heads are searchable.
+        A plain mmdet model dict whose backbone, neck and heads are searchable.
 
     Raises:
-        UnsupportedStructure: a C4 neck, levels below P2 or a Guided-Anchor RPN.
+        UnsupportedStructure: a MobileNetV2 backbone, or FPN levels below P2.
     """
     from ..structural import Candidate
     from ..structural.builder import build_model_cfg
@@ -131,22 +144,37 @@ def supernet_model_cfg(structure: Union[str, object], space: ModularSpace, num_c
     c = Candidate.parse(structure) if isinstance(structure, str) else structure
     UnsupportedStructure.raise_if_any(c, structure_problems(c))
     _check_family(c, space.block)
+    c4 = c.neck.kind == 'c4'
+    if c4 and tuple(space.neck_channels) != C4_NECK:
+        raise UnsupportedStructure('modular-c4-neck', f'{c} has no neck: its space needs '
+                                   f'neck_channels={list(C4_NECK)}, not {list(space.neck_channels)} '
+                                   f'(space_for_structure sets it)')
     mw = space.max_widths()
-    neck_c, head_c = mw['neck'], mw['head']
-    cfg = build_model_cfg(c, num_classes, norm='gnws', fpn_channels=neck_c, fc_channels=head_c,
+    head_c = mw['head']
+    feat_c = mw['stages'][2] if c4 else mw['neck']
+    cfg = build_model_cfg(c, num_classes, norm='gnws', fpn_channels=feat_c, fc_channels=head_c,
                           rcnn_samples=rcnn_samples)
-    out_indices = tuple(lv - 2 for lv in range(c.neck.in_lo, c.neck.in_hi + 1))
-    cfg['backbone'] = dict(type='SearchableResNet', space=space.to_dict(), out_indices=out_indices)
-    cfg['neck'].update(type='SearchableFPN', in_channels=[mw['stages'][i] for i in out_indices])
+    if c4:
+        cfg['backbone'] = dict(type='SearchableResNet', space=space.to_dict(), out_indices=(2, ), num_stages=3)
+    else:
+        out_indices = tuple(lv - 2 for lv in range(c.neck.in_lo, c.neck.in_hi + 1))
+        cfg['backbone'] = dict(type='SearchableResNet', space=space.to_dict(), out_indices=out_indices)
+        cfg['neck'].update(type='SearchableFPN', in_channels=[mw['stages'][i] for i in out_indices])
     if not c.two_stage:
-        cfg['bbox_head'].update(type='SearchableRetinaHead', in_channels=neck_c, feat_channels=head_c)
+        _dense_head(cfg['bbox_head'], 'SearchableRetinaHead', feat_c, head_c)
         return cfg
-    cfg['rpn_head'].update(type='SearchableRPNHead', in_channels=neck_c, feat_channels=head_c)
+    _dense_head(cfg['rpn_head'], 'SearchableGARPNHead' if c.rpn == 'ga' else 'SearchableRPNHead',
+                feat_c, head_c)
     roi = cfg['roi_head']
-    roi['bbox_roi_extractor'].update(type='SearchableRoIExtractor', out_channels=neck_c)
+    roi['bbox_roi_extractor'].update(type='SearchableRoIExtractor', out_channels=feat_c)
+    if c4:
+        roi['bbox_roi_extractor'].update(stage=2, expansion=space.expansion)
+        roi['shared_head'] = dict(type='SearchableResStage', space=space.to_dict(), stage=3)
+        roi['bbox_head'].update(type='SearchableBBoxHead', in_channels=mw['stages'][3])
+        return cfg
     heads = roi['bbox_head'] if isinstance(roi['bbox_head'], list) else [roi['bbox_head']]
     for h in heads:
-        h.update(type='SearchableShared2FCBBoxHead', in_channels=neck_c, fc_out_channels=head_c)
+        h.update(type='SearchableShared2FCBBoxHead', in_channels=feat_c, fc_out_channels=head_c)
     return cfg
 
 

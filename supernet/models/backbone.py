@@ -141,6 +141,35 @@ def make_block(space: ModularSpace, stage: int, max_in: int, max_width: int, str
                              space.group_width(stage))
 
 
+def make_stage(space: ModularSpace, stage: int) -> nn.ModuleList:
+    """The dynamic blocks of stage ``stage`` (0-based) at their largest widths: stride 2
+    at the first block of stages 2-4; a later block takes the stage's largest output in."""
+    max_in, width = space.max_stage_plan()[stage]
+    return nn.ModuleList(make_block(space, stage, max_in if j == 0 else width * space.expansion, width,
+                                    stride=2 if (stage > 0 and j == 0) else 1)
+                         for j in range(space.max_depths[stage]))
+
+
+def set_stage(blocks: nn.ModuleList, widths: Sequence[int]) -> None:
+    """Set the widths of a stage's active blocks (``widths``: one per block run)."""
+    for blk, w in zip(blocks, widths):
+        blk.set_width(w)
+
+
+def init_residual(module: nn.Module, stages: Sequence[nn.ModuleList]) -> None:
+    """Kaiming convs, unit GN, and the last GN of every residual branch at zero: every
+    block starts as the identity, which keeps deep and shallow subnets trainable together."""
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
+        elif isinstance(m, nn.GroupNorm):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+    for stage in stages:
+        for blk in stage:
+            nn.init.zeros_(blk.last_norm().weight)
+
+
 @MODELS.register_module()
 class SearchableResNet(BaseModule):
     """The modular-stage backbone: every subnet of a :class:`ModularSpace` is a path in it.
@@ -156,28 +185,21 @@ class SearchableResNet(BaseModule):
     """
 
     def __init__(self, space: Optional[dict] = None, out_indices: Sequence[int] = (0, 1, 2, 3),
-                 init_cfg=None):
+                 num_stages: int = 4, init_cfg=None):
         super().__init__(init_cfg)
         self.space = space if isinstance(space, ModularSpace) else ModularSpace.from_dict(space or {})
         self.out_indices = tuple(out_indices)
+        if not 1 <= num_stages <= len(self.space.max_depths) or max(self.out_indices) >= num_stages:
+            raise ValueError(f'num_stages {num_stages} must be 1..{len(self.space.max_depths)} and '
+                             f'cover out_indices {self.out_indices}')
         base = max(self.space.bases)
         self.stem = nn.Sequential(
             DynamicConv2d(3, base // 2, 3, 2, 1, weight_std=True), DynamicGroupNorm(base // 2),
             nn.ReLU(inplace=True),
             DynamicConv2d(base // 2, base, 3, 2, 1, weight_std=True), DynamicGroupNorm(base),
             nn.ReLU(inplace=True))
-        self.stages = nn.ModuleList()
-        width, stage_in, exp = base, base, self.space.expansion
-        for s, (depth, k) in enumerate(zip(self.space.max_depths, self.space.doublings)):
-            out = width * 2 ** k
-            blocks = []
-            for j in range(depth):
-                # The largest block input: the stage input for the first block, else
-                # the (possibly already doubled) stage output.
-                blocks.append(make_block(self.space, s, stage_in if j == 0 else out * exp, out,
-                                         stride=2 if (s > 0 and j == 0) else 1))
-            self.stages.append(nn.ModuleList(blocks))
-            width, stage_in = out, out * exp
+        # C4 detectors build stages 1-3 here; stage 4 is their RoI head (SearchableResStage)
+        self.stages = nn.ModuleList(make_stage(self.space, s) for s in range(num_stages))
         self.active_depths: Optional[List[int]] = None
 
     def apply_subnet(self, subnet) -> None:
@@ -186,8 +208,7 @@ class SearchableResNet(BaseModule):
         self.stem[3].active_out = subnet.base
         self.active_depths = [len(stage) for stage in subnet.stages]
         for stage, widths in zip(self.stages, subnet.block_widths()):
-            for blk, w in zip(stage, widths):
-                blk.set_width(w)
+            set_stage(stage, widths)
 
     def stage_channels(self) -> Tuple[List[int], List[int]]:
         """(current, maximum) output widths of the returned stages."""
@@ -207,17 +228,7 @@ class SearchableResNet(BaseModule):
     def init_weights(self):
         super().init_weights()
         if self.init_cfg is None:
-            for m in self.modules():
-                if isinstance(m, nn.Conv2d):
-                    nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
-                elif isinstance(m, nn.GroupNorm):
-                    nn.init.ones_(m.weight)
-                    nn.init.zeros_(m.bias)
-            # Zero-init the last GN of each residual branch: every block starts as
-            # the identity, which keeps deep and shallow subnets trainable together.
-            for stage in self.stages:
-                for blk in stage:
-                    nn.init.zeros_(blk.last_norm().weight)
+            init_residual(self, self.stages)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         x = self.stem(x)
@@ -229,3 +240,38 @@ class SearchableResNet(BaseModule):
             if i in self.out_indices:
                 outs.append(x)
         return tuple(outs)
+
+
+@MODELS.register_module()
+class SearchableResStage(BaseModule):
+    """One stage of the searchable ResNet on its own: the RoI head of a C4 detector
+    (its res5 runs on the pooled RoIs, as mmdet's ``ResLayer`` shared head), searched
+    like the backbone's stages.
+
+    Args:
+        space: the modular space (dict form accepted).
+        stage: the stage (0-based; 3 for res5).
+        init_cfg: mmengine init config.
+    """
+
+    def __init__(self, space: Optional[dict] = None, stage: int = 3, init_cfg=None):
+        super().__init__(init_cfg)
+        self.space = space if isinstance(space, ModularSpace) else ModularSpace.from_dict(space or {})
+        self.stage = int(stage)
+        self.blocks = make_stage(self.space, self.stage)
+        self.active_depth: Optional[int] = None
+
+    def apply_subnet(self, subnet) -> None:
+        """Set the depth and widths of the subnet's stage ``stage`` (the mutator calls it)."""
+        self.active_depth = len(subnet.stages[self.stage])
+        set_stage(self.blocks, subnet.block_widths()[self.stage])
+
+    def init_weights(self):
+        super().init_weights()
+        if self.init_cfg is None:
+            init_residual(self, [self.blocks])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for blk in self.blocks[:self.active_depth or len(self.blocks)]:
+            x = blk(x)
+        return x

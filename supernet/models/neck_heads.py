@@ -2,16 +2,18 @@
 modules with their layers swapped for dynamic ones of the same names.
 
 Keeping mmdet's module names means a subnet exports to the *stock* mmdet module at
-fixed widths (``FPN``, ``RPNHead``, ``RetinaHead``, ``Shared2FCBBoxHead``; a Cascade
-R-CNN is a list of the latter) with the supernet's state dict sliced to its shapes:
-the exported config needs nothing of ours but the backbone.
+fixed widths (``FPN``, ``RPNHead``, ``RetinaHead``, ``Shared2FCBBoxHead``, a Cascade
+R-CNN's list of the latter, and a C4 detector's ``BBoxHead``) with the supernet's state
+dict sliced to its shapes: the exported config needs nothing of ours but the backbone
+(and a C4 detector's res5 head, a Guided-Anchor RPN: :mod:`supernet.models.static`,
+:mod:`supernet.models.guided`).
 """
 from typing import List, Optional
 
 from mmcv.cnn.bricks.conv_ws import ConvWS2d
 from mmdet.models.dense_heads import RetinaHead, RPNHead
 from mmdet.models.necks import FPN
-from mmdet.models.roi_heads.bbox_heads import Shared2FCBBoxHead
+from mmdet.models.roi_heads.bbox_heads import BBoxHead, Shared2FCBBoxHead
 from mmdet.models.roi_heads.roi_extractors import SingleRoIExtractor
 from mmdet.registry import MODELS
 
@@ -87,10 +89,18 @@ class SearchableRoIExtractor(SingleRoIExtractor):
     mmdet reads ``out_channels`` to allocate the RoI features; here it is derived
     from ``active_out`` (set by the mutator, like every searchable width) and the
     maximum width given at construction, never overwritten.
+
+    Args:
+        stage: None (default): RoIs are pooled from the neck, at the subnet's neck
+            width; a stage (0-based): from that backbone stage's output (a C4
+            detector pools stage 3, index 2), at its width.
+        expansion: stage output width per block width (the space's ``expansion``).
+        *args, **kwargs: as for ``SingleRoIExtractor`` (at the largest width).
     """
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, stage: Optional[int] = None, expansion: int = 1, **kwargs):
         self.active_out: Optional[int] = None
+        self.stage, self.expansion = stage, int(expansion)
         super().__init__(*args, **kwargs)
 
     @property
@@ -102,7 +112,8 @@ class SearchableRoIExtractor(SingleRoIExtractor):
         self._max_out = int(value)
 
     def apply_subnet(self, subnet) -> None:
-        self.active_out = subnet.neck
+        self.active_out = (subnet.neck if self.stage is None
+                           else subnet.stage_widths()[self.stage] * self.expansion)
 
 
 @MODELS.register_module()
@@ -127,6 +138,22 @@ class SearchableShared2FCBBoxHead(Shared2FCBBoxHead):
         """Set both fc widths to ``subnet.head``."""
         for fc in self.shared_fcs:
             fc.active_out = subnet.head
+
+
+@MODELS.register_module()
+class SearchableBBoxHead(BBoxHead):
+    """mmdet's ``BBoxHead`` with average pooling (a C4 detector's box head after its
+    res5 stage): one fc for the classes and one for the boxes, whose input width
+    follows the subnet's res5 width. Arguments as ``BBoxHead`` (at the largest width)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.with_avg_pool:
+            raise ValueError('SearchableBBoxHead pools its RoI features (with_avg_pool=True)')
+        if self.with_cls:
+            self.fc_cls = DynamicLinear(self.fc_cls.in_features, self.fc_cls.out_features)
+        if self.with_reg:
+            self.fc_reg = DynamicLinear(self.fc_reg.in_features, self.fc_reg.out_features)
 
 
 @MODELS.register_module()

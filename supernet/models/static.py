@@ -76,6 +76,30 @@ class Bottleneck(_Residual):
         return self.relu(self.gn3(self.conv3(out)) + self.shortcut(x))
 
 
+def _family(sub: Subnet, block: str) -> ModularSpace:
+    """The family's shape rules, with the subnet's own depths and doublings."""
+    if block not in BLOCKS:
+        raise ValueError(f'unknown block family {block!r}; choose one of {", ".join(BLOCKS)}')
+    return ModularSpace(bases=(sub.base, ), max_depths=tuple(len(st) for st in sub.stages),
+                        doublings=tuple(st.count('2') for st in sub.stages), block=block)
+
+
+def static_stage(sub: Subnet, space: ModularSpace, stage: int) -> nn.ModuleList:
+    """The fixed-width blocks of ``sub``'s stage ``stage`` (0-based), named as the supernet's."""
+    widths = sub.block_widths()
+    in_c = sub.base if stage == 0 else widths[stage - 1][-1] * space.expansion
+    blocks = []
+    for j, w in enumerate(widths[stage]):
+        stride = 2 if (stage > 0 and j == 0) else 1
+        if space.block == 'basic':
+            blocks.append(BasicBlock(in_c, w, stride))
+        else:
+            blocks.append(Bottleneck(in_c, w, stride, space.expansion, space.mid_ratio,
+                                     space.group_width(stage) or 0))
+        in_c = w * space.expansion
+    return nn.ModuleList(blocks)
+
+
 @MODELS.register_module()
 class SubnetResNet(BaseModule):
     """The backbone of one subnet, e.g. ``arch='64_1-21-21-12_n256_h128'``.
@@ -85,36 +109,22 @@ class SubnetResNet(BaseModule):
         out_indices: stages whose outputs are returned.
         block: the block family (:data:`supernet.space.BLOCKS`): ``basic``,
             ``bottleneck`` or ``grouped``.
+        num_stages: stages built (3 for a C4 detector, whose stage 4 is its RoI head:
+            :class:`SubnetResStage`).
     """
 
     def __init__(self, arch: str, out_indices: Sequence[int] = (0, 1, 2, 3), block: str = 'basic',
-                 init_cfg=None):
+                 num_stages: int = 4, init_cfg=None):
         super().__init__(init_cfg)
-        if block not in BLOCKS:
-            raise ValueError(f'unknown block family {block!r}; choose one of {", ".join(BLOCKS)}')
         sub = Subnet.parse(arch)
+        space = _family(sub, block)
         self.arch, self.block = arch, block
-        # The family's shape rules, with the subnet's own doublings (one per stage 2-4)
-        space = ModularSpace(bases=(sub.base, ), max_depths=tuple(len(st) for st in sub.stages),
-                             doublings=tuple(st.count('2') for st in sub.stages), block=block)
         self.out_indices = tuple(out_indices)
         b = sub.base
         self.stem = nn.Sequential(ConvWS2d(3, b // 2, 3, 2, 1, bias=False), _gn(b // 2),
                                   nn.ReLU(inplace=True), ConvWS2d(b // 2, b, 3, 2, 1, bias=False),
                                   _gn(b), nn.ReLU(inplace=True))
-        self.stages = nn.ModuleList()
-        in_c = b
-        for s, widths in enumerate(sub.block_widths()):
-            blocks = []
-            for j, w in enumerate(widths):
-                stride = 2 if (s > 0 and j == 0) else 1
-                if block == 'basic':
-                    blocks.append(BasicBlock(in_c, w, stride))
-                else:
-                    blocks.append(Bottleneck(in_c, w, stride, space.expansion, space.mid_ratio,
-                                             space.group_width(s) or 0))
-                in_c = w * space.expansion
-            self.stages.append(nn.ModuleList(blocks))
+        self.stages = nn.ModuleList(static_stage(sub, space, s) for s in range(num_stages))
         self.channels = [space.out_widths(sub)[i] for i in self.out_indices]
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
@@ -126,6 +136,28 @@ class SubnetResNet(BaseModule):
             if i in self.out_indices:
                 outs.append(x)
         return tuple(outs)
+
+
+@MODELS.register_module()
+class SubnetResStage(BaseModule):
+    """One stage of one subnet on its own: a C4 detector's RoI head (res5).
+
+    Args:
+        arch: subnet string.
+        stage: the stage (0-based; 3 for res5).
+        block: the block family, as for :class:`SubnetResNet`.
+    """
+
+    def __init__(self, arch: str, stage: int = 3, block: str = 'basic', init_cfg=None):
+        super().__init__(init_cfg)
+        sub = Subnet.parse(arch)
+        self.arch, self.stage, self.block = arch, int(stage), block
+        self.blocks = static_stage(sub, _family(sub, block), self.stage)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for blk in self.blocks:
+            x = blk(x)
+        return x
 
 
 def slice_state_dict(src: Dict[str, torch.Tensor], target: nn.Module) -> Dict[str, torch.Tensor]:

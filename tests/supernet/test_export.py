@@ -21,14 +21,15 @@ STATIC_TYPES = {'rcnn': ('FasterRCNN', 'Shared2FCBBoxHead'), 'cascade2': ('Casca
 @pytest.fixture(scope='module', params=STRUCTURES)
 def net(request):
     torch.manual_seed(0)
-    cfg = supernet_model_cfg(request.param, tiny_space(request.param), 3)
+    space = tiny_space(request.param)
+    cfg = supernet_model_cfg(request.param, space, 3)
     model = build_detector(cfg)
     # Break the symmetry of the initial GN affine parameters so that wrong slicing shows.
     for m in model.modules():
         if isinstance(m, torch.nn.GroupNorm):
             torch.nn.init.normal_(m.weight, 1.0, 0.2)
             torch.nn.init.normal_(m.bias, 0.0, 0.1)
-    return request.param, cfg, model.eval(), SubnetMutator(model, SPACE)
+    return request.param, cfg, model.eval(), SubnetMutator(model, space)
 
 
 def _heads(cfg):
@@ -41,12 +42,22 @@ def _heads(cfg):
 @pytest.mark.parametrize('i', range(3))
 def test_exported_subnet_equals_supernet(net, i):
     structure, cfg, model, mutator = net
-    sub = [SPACE.max_subnet(), SPACE.min_subnet(), SPACE.sample(random.Random(i))][i]
+    space = mutator.space
+    sub = [space.max_subnet(), space.min_subnet(), space.sample(random.Random(i))][i]
     mutator.set_subnet(sub)
     static_cfg, sd = export_subnet(cfg, model.state_dict(), sub)
-    detector, head = STATIC_TYPES[Candidate.parse(structure).head]
-    assert static_cfg['type'] == detector and static_cfg['neck']['type'] == 'FPN'
+    c = Candidate.parse(structure)
+    detector, head = STATIC_TYPES[c.head]
+    assert static_cfg['type'] == detector
+    if c.neck.kind == 'c4':  # res5 runs on the RoIs, then mmdet's pooled box head
+        assert 'neck' not in static_cfg and static_cfg['backbone']['num_stages'] == 3
+        assert static_cfg['roi_head']['shared_head']['type'] == 'SubnetResStage'
+        head = 'BBoxHead'
+    else:
+        assert static_cfg['neck']['type'] == 'FPN'
     assert all(h['type'] == head for h in _heads(static_cfg))
+    assert static_cfg.get('rpn_head', {}).get('type') in (None, 'RPNHead' if c.rpn != 'ga' else 'GARPNHeadFeat')
+    assert 'Searchable' not in repr(static_cfg)
     static = build_detector(static_cfg)
     static.load_state_dict(sd, strict=True)
     static.eval()
@@ -60,9 +71,9 @@ def test_exported_subnet_equals_supernet(net, i):
             ha, hb = model.bbox_head(fa), static.bbox_head(fb)
             for u, v in zip(sum(ha, []), sum(hb, [])):
                 torch.testing.assert_close(u, v, rtol=1e-4, atol=1e-4)
-    assert len(fa) == len(fb) == len(Candidate.parse(structure).neck.out_levels)
+    assert len(fa) == len(fb) == len(c.neck.out_levels)
     for u, v in zip(fa, fb):
-        assert u.shape[1] == sub.neck
+        assert u.shape[1] == (sub.neck if c.neck.kind == 'fpn' else space.out_widths(sub)[2])
         torch.testing.assert_close(u, v, rtol=1e-4, atol=1e-4)
     assert len(a.scores) == len(b.scores)
     torch.testing.assert_close(a.scores, b.scores, rtol=1e-4, atol=1e-4)
@@ -77,10 +88,15 @@ def test_mutator_refuses_invalid_subnets(net):
 
 
 @pytest.mark.parametrize('structure,rule', [
-    ('r50_c4_rpn_rcnn_800x600', 'modular-needs-fpn'),
-    ('r50_fpn-p2p5-p6_ga_rcnn_800x600', 'modular-rpn'),
-    ('mv2_fpn-p1p5-p6_rpn_rcnn_800x600', 'modular-levels'),
+    ('r50_fpn-p1p5-p6_rpn_rcnn_800x600', 'modular-levels'),
+    ('mv2_fpn-p3p5-p6_rpn_rcnn_800x600', 'modular-family'),
 ])
 def test_unsupported_structures_are_refused_with_the_reason(structure, rule):
     with pytest.raises(UnsupportedStructure, match=rule):
         supernet_model_cfg(structure, SPACE, 3)
+
+
+def test_a_c4_structure_needs_its_neckless_space():
+    with pytest.raises(UnsupportedStructure, match='modular-c4-neck'):
+        supernet_model_cfg('r18_c4_rpn_rcnn_800x600', SPACE, 3)
+    assert tiny_space('r18_c4_rpn_rcnn_800x600').neck_channels == (0, )

@@ -89,9 +89,10 @@ def test_export_tool_in_a_fresh_process(trained, tmp_path):
     assert proc.returncode == 2 and 'base-choice' in proc.stderr
 
 
-@pytest.mark.slow  # three fresh processes (16 s); test_export.py checks the families in-process
+@pytest.mark.slow  # six fresh processes (30 s); test_export.py checks the families in-process
 def test_export_tool_keeps_the_structures_block_family(tmp_path):
-    """max/min of supernet configs built around R50, X101 and MobileNetV2 structures."""
+    """max/min of supernet configs built around R18, R50, X50, X101 and MobileNetV2
+    structures, with FPN and C4, RPN and GA-RPN."""
     import subprocess
     import sys
 
@@ -108,10 +109,19 @@ def test_export_tool_keeps_the_structures_block_family(tmp_path):
         return proc, out
 
     for structure, block, subnet in [('r50_fpn-p2p5-p6_rpn_cascade2_160x120', 'bottleneck', 'max'),
-                                     ('x101_fpn-p3p5-p6_none_retina_160x120', 'grouped', 'min')]:
+                                     ('x101_fpn-p3p5-p6_none_retina_160x120', 'grouped', 'min'),
+                                     ('r18_c4_ga_rcnn_160x120', 'basic', 'min'),
+                                     ('x50_c4_rpn_rcnn_160x120', 'grouped', 'max'),
+                                     ('r50_fpn-p2p5-p6_ga_rcnn_160x120', 'bottleneck', 'min')]:
         proc, out = export(structure, subnet)
         assert proc.returncode == 0, proc.stderr[-2000:]
-        exported = Config.fromfile(str(next(out.glob('*.py'))))
-        assert exported.model.backbone.type == 'SubnetResNet' and exported.model.backbone.block == block
+        model = Config.fromfile(str(next(out.glob('*.py')))).model
+        assert model.backbone.type == 'SubnetResNet' and model.backbone.get('block', 'basic') == block
+        if '_c4_' in structure:  # res5 is the RoI head, of the same family
+            head = model.roi_head.shared_head
+            assert model.backbone.num_stages == 3 and head.type == 'SubnetResStage'
+            assert head.get('block', 'basic') == block and '_n0_' in head.arch
+        assert model.get('rpn_head', {}).get('type') in (None, 'GARPNHeadFeat' if '_ga_' in structure
+                                                         else 'RPNHead')
     proc, _ = export('mv2_fpn-p3p5-p6_none_retina_160x120', 'max')
     assert proc.returncode == 2 and 'modular-family' in proc.stderr
