@@ -51,7 +51,8 @@ def _static_rules(subnet: Subnet, space: ModularSpace, in_widths: List[int], fea
             type='FPN', in_channels=in_widths, out_channels=s.neck,
             conv_cfg=c.get('conv_cfg') or dict(type='ConvWS'), norm_cfg=_gn(s.neck)),
         'SearchableRPNHead': lambda c: dict(c, type='RPNHead', in_channels=feat, feat_channels=s.head),
-        'SearchableGARPNHead': lambda c: dict(c, type='GARPNHeadFeat', in_channels=feat, feat_channels=s.head),
+        'SearchableGARPNHead': lambda c: dict(c, type='GARPNHeadFeat', in_channels=feat,
+                                              feat_channels=s.head),
         'SearchableRetinaHead': lambda c: dict(
             c, type='RetinaHead', in_channels=feat, feat_channels=s.head,
             conv_cfg=c.get('conv_cfg') or dict(type='ConvWS'), norm_cfg=_gn(s.head)),

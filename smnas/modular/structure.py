@@ -155,7 +155,8 @@ def supernet_model_cfg(structure: Union[str, object], space: ModularSpace, num_c
     cfg = build_model_cfg(c, num_classes, norm='gnws', fpn_channels=feat_c, fc_channels=head_c,
                           rcnn_samples=rcnn_samples)
     if c4:
-        cfg['backbone'] = dict(type='SearchableResNet', space=space.to_dict(), out_indices=(2, ), num_stages=3)
+        cfg['backbone'] = dict(type='SearchableResNet', space=space.to_dict(), out_indices=(2, ),
+                               num_stages=3)
     else:
         out_indices = tuple(lv - 2 for lv in range(c.neck.in_lo, c.neck.in_hi + 1))
         cfg['backbone'] = dict(type='SearchableResNet', space=space.to_dict(), out_indices=out_indices)

@@ -40,7 +40,8 @@ class DynamicDeformConv2d(DeformConv2d):
             raise ValueError(f'{in_c}->{out_c} channels exceed the maximum {self.in_channels}->'
                              f'{self.out_channels}')
         if in_c % self.deform_groups:
-            raise ValueError(f'{in_c} input channels do not split into {self.deform_groups} deformable groups')
+            raise ValueError(f'{in_c} input channels do not split into {self.deform_groups} '
+                             f'deformable groups')
         # mmcv's kernel needs an input at least as large as the kernel: pad, then crop back
         kh, kw = self.kernel_size
         pad_h, pad_w = max(kh - x.size(2), 0), max(kw - x.size(3), 0)

@@ -56,7 +56,8 @@ def test_exported_subnet_equals_supernet(net, i):
     else:
         assert static_cfg['neck']['type'] == 'FPN'
     assert all(h['type'] == head for h in _heads(static_cfg))
-    assert static_cfg.get('rpn_head', {}).get('type') in (None, 'RPNHead' if c.rpn != 'ga' else 'GARPNHeadFeat')
+    rpn = static_cfg.get('rpn_head', {}).get('type')
+    assert rpn in (None, 'RPNHead' if c.rpn != 'ga' else 'GARPNHeadFeat')
     assert 'Searchable' not in repr(static_cfg)
     static = build_detector(static_cfg)
     static.load_state_dict(sd, strict=True)
