@@ -53,7 +53,7 @@ def choose_structure(points: List[tuple]) -> tuple:
     supported = pareto_front([p for p in points if not problems[p[0]]])
     if not supported:
         raise PipelineError('no finished structural candidate can be refined by the modular stage '
-                            '(it needs an FPN from P2 or P3 up, a plain RPN or none):\n' +
+                            '(it needs C4, or an FPN from P2 up):\n' +
                             '\n'.join(f'  {a}: [{problems[a][0][0]}] {problems[a][0][1]}'
                                       for a, _, _ in points) +
                             '\nwiden the structural search or set pipeline.structure')

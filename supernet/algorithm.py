@@ -130,16 +130,13 @@ class SandwichSupernet(BaseModel):
         """The ``index``-th fair random member: each dimension walks through seeded
         permutations of its choices, so any ``n`` consecutive draws of a dimension with
         ``n`` choices use each exactly once (dimensions are permuted independently)."""
-        sp = self.space
-        dims = [list(sp.bases)] + [sp.stage_choices(s) for s in range(len(sp.max_depths))]
-        dims += [list(sp.neck_channels), list(sp.head_channels)]
-        picks = []
-        for d, choices in enumerate(dims):
+        picks = {}
+        for d, (name, choices) in enumerate(self.space.dimensions()):
             n = len(choices)
             perm = list(range(n))
             random.Random(f'{self.seed}/{d}/{index // n}').shuffle(perm)
-            picks.append(choices[perm[index % n]])
-        return Subnet(picks[0], tuple(picks[1:-2]), picks[-2], picks[-1])
+            picks[name] = choices[perm[index % n]]
+        return self.space.compose(picks)
 
     def train_step(self, data, optim_wrapper, grad_sync=None) -> Dict[str, torch.Tensor]:
         """One optimizer step over all sandwich members (gradients accumulated).

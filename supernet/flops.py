@@ -25,6 +25,7 @@ max pooling and activations cost 0), so the total equals thop on
 the exported static model (checked by the tests).
 """
 import copy
+import dataclasses
 import random
 import warnings
 from typing import Dict, List, Optional, Tuple
@@ -115,13 +116,13 @@ def _probes(space: ModularSpace) -> List[Subnet]:
     """Full-depth subnets at the smallest widths (positions do not depend on widths),
     doubling as early as possible, then at each later block position."""
     big, small = space.max_subnet(), space.min_subnet()
-    out = [Subnet(small.base, big.stages, small.neck, small.head)]
+    out = [dataclasses.replace(small, stages=big.stages)]
     for j in range(1, max(space.max_depths)):
         stages = []
         for d, k in zip(space.max_depths, space.doublings):
             start = min(j, d - k)
             stages.append(''.join('2' if start <= i < start + k else '1' for i in range(d)))
-        out.append(Subnet(small.base, tuple(stages), small.neck, small.head))
+        out.append(dataclasses.replace(small, stages=tuple(stages)))
     return out
 
 
@@ -250,7 +251,7 @@ class FlopsTable:
         # Every choice of each stage (whether a layer runs follows its stage's string), in
         # the min and in the max subnet (so that a layer seen only there still sees two
         # widths), the probes (every block position and shortcut), then random subnets.
-        per_stage = [Subnet(b.base, b.stages[:i] + (c, ) + b.stages[i + 1:], b.neck, b.head)
+        per_stage = [dataclasses.replace(b, stages=b.stages[:i] + (c, ) + b.stages[i + 1:])
                      for b in (space.min_subnet(), space.max_subnet())
                      for i in range(len(space.max_depths)) for c in space.stage_choices(i)]
         learn = (per_stage + _probes(space) + [space.min_subnet(), space.max_subnet()]

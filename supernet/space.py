@@ -12,6 +12,10 @@ basic-block ResNet (R18/R34), a bottleneck ResNet (R50/R101: 1x1, 3x3, 1x1 with 
 expansion; the digits' widths are the bottleneck widths, so ``64_...`` has stage outputs
 256-2048 as R50) or a grouped bottleneck (ResNeXt: a 3x3 conv twice as wide, in groups
 of :data:`GROUP_WIDTH` channels in stage 1, doubling per stage as ResNeXt-32x4d's).
+
+MobileNetV2's inverted residuals (``inverted``) add one choice, the expansion ratio of
+every block (1x1 expand to ``ratio x`` its input width, 3x3 depthwise, linear 1x1
+projection), written ``_e<ratio>`` after the stages: ``32_1-21-21-12_e6_n128_h128``.
 """
 import random
 from dataclasses import dataclass, field
@@ -20,8 +24,10 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 from .errors import RuleViolation
 
 
-#: block family -> (stage output width / block width, 3x3 conv width / block width)
-BLOCKS: Dict[str, Tuple[int, int]] = {'basic': (1, 1), 'bottleneck': (4, 1), 'grouped': (4, 2)}
+#: block family -> (stage output width / block width, 3x3 conv width / block width; 0: the
+#: subnet's expansion ratio times the block's input width, as an inverted residual's)
+BLOCKS: Dict[str, Tuple[int, int]] = {'basic': (1, 1), 'bottleneck': (4, 1), 'grouped': (4, 2),
+                                      'inverted': (1, 0)}
 #: channels per group of a grouped bottleneck's 3x3 conv in stage 1 (x2 per later stage):
 #: ResNeXt-32x4d at base 64; other bases have other group counts (e.g. 24 at base 48)
 GROUP_WIDTH = 4
@@ -38,9 +44,11 @@ class Subnet:
     stages: Tuple[str, ...]
     neck: int
     head: int
+    expand: Optional[int] = None  # inverted residuals' expansion ratio; None for ResNets
 
     def __str__(self) -> str:
-        return f'{self.base}_{"-".join(self.stages)}_n{self.neck}_h{self.head}'
+        e = '' if self.expand is None else f'_e{self.expand}'
+        return f'{self.base}_{"-".join(self.stages)}{e}_n{self.neck}_h{self.head}'
 
     @classmethod
     def parse(cls, text: str) -> 'Subnet':
@@ -50,22 +58,31 @@ class Subnet:
             InvalidSubnet: rule ``syntax``.
         """
         parts = text.strip().split('_')
+        expand = None
+        if len(parts) == 5 and parts[2].startswith('e'):
+            expand = parts.pop(2)[1:]
         if len(parts) != 4 or not parts[2].startswith('n') or not parts[3].startswith('h'):
-            raise InvalidSubnet('syntax', f'{text!r} is not BASE_STAGES_nNECK_hHEAD, '
-                                f'e.g. 64_1-21-21-12_n256_h128')
+            raise InvalidSubnet('syntax', f'{text!r} is not BASE_STAGES_nNECK_hHEAD (or BASE_STAGES_eRATIO_'
+                                f'nNECK_hHEAD for inverted residuals), e.g. 64_1-21-21-12_n256_h128')
         try:
             base, neck, head = int(parts[0]), int(parts[2][1:]), int(parts[3][1:])
+            expand = None if expand is None else int(expand)
         except ValueError:
-            raise InvalidSubnet('syntax', f'{text!r}: base, neck and head must be integers') from None
-        return cls(base, tuple(parts[1].split('-')), neck, head)
+            raise InvalidSubnet('syntax', f'{text!r}: base, expansion, neck and head must be '
+                                f'integers') from None
+        return cls(base, tuple(parts[1].split('-')), neck, head, expand)
 
     def to_dict(self) -> dict:
         """Plain-dict form."""
-        return dict(base=self.base, stages=list(self.stages), neck=self.neck, head=self.head)
+        d = dict(base=self.base, stages=list(self.stages), neck=self.neck, head=self.head)
+        if self.expand is not None:
+            d['expand'] = self.expand
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> 'Subnet':
-        return cls(int(d['base']), tuple(d['stages']), int(d['neck']), int(d['head']))
+        return cls(int(d['base']), tuple(d['stages']), int(d['neck']), int(d['head']),
+                   None if d.get('expand') is None else int(d['expand']))
 
     def block_widths(self) -> List[List[int]]:
         """Output width of every block, per stage."""
@@ -95,7 +112,9 @@ class ModularSpace:
         head_channels: head widths (RPN conv, RoI head convs/fcs, RetinaNet convs).
         doublings: doubling blocks required per stage (default 0, 1, 1, 1).
         block: the block family, one of :data:`BLOCKS` (``basic``, ``bottleneck``,
-            ``grouped``).
+            ``grouped``, ``inverted``).
+        expansions: expansion ratios of inverted residuals (``inverted`` only; default
+            3, 6 there).
     """
     bases: Sequence[int] = (48, 56, 64, 72)
     max_depths: Sequence[int] = (3, 4, 6, 3)
@@ -103,6 +122,7 @@ class ModularSpace:
     head_channels: Sequence[int] = (128, 256, 512)
     doublings: Sequence[int] = (0, 1, 1, 1)
     block: str = 'basic'
+    expansions: Sequence[int] = ()
     _stage_choices: List[List[str]] = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -113,6 +133,13 @@ class ModularSpace:
                 raise ValueError(f'a stage of at most {d} blocks cannot double {k} times')
         if self.block not in BLOCKS:
             raise ValueError(f'unknown block family {self.block!r}; choose one of {", ".join(BLOCKS)}')
+        if self.block == 'inverted':
+            self.expansions = tuple(self.expansions) or (3, 6)
+            if min(self.expansions) < 1:
+                raise ValueError(f'expansion ratios must be >= 1, got {list(self.expansions)}')
+        elif self.expansions:
+            raise ValueError(f'expansion ratios are a choice of inverted residuals, not of {self.block} '
+                             f'blocks')
         if self.block == 'grouped':
             # every 3x3 width a block can have (before and after its stage's doublings) must
             # fill whole groups of the stage's group width
@@ -151,6 +178,8 @@ class ModularSpace:
                  doublings=list(self.doublings))
         if self.block != 'basic':  # basic-block spaces keep the form their checkpoints stored
             d['block'] = self.block
+        if self.expansions:
+            d['expansions'] = list(self.expansions)
         return d
 
     @classmethod
@@ -192,6 +221,12 @@ class ModularSpace:
             out.append(('neck-choice', f'neck width {sub.neck} is not one of {list(self.neck_channels)}'))
         if sub.head not in self.head_channels:
             out.append(('head-choice', f'head width {sub.head} is not one of {list(self.head_channels)}'))
+        if self.expansions and sub.expand not in self.expansions:
+            out.append(('expand-choice', f'expansion ratio {sub.expand} is not one of '
+                        f'{list(self.expansions)} (write it _e<ratio> after the stages)'))
+        elif not self.expansions and sub.expand is not None:
+            out.append(('expand-choice', f'{self.block} blocks have no expansion ratio to choose; '
+                        f'drop _e{sub.expand}'))
         return out
 
     def validate(self, sub) -> Subnet:
@@ -214,37 +249,52 @@ class ModularSpace:
         InvalidSubnet.raise_if_any(sub, self.violations(sub))
         return sub
 
+    def dimensions(self) -> List[Tuple[str, list]]:
+        """Every choice of a subnet, as (name, choices): ``base``, ``stage1``...,
+        ``expand`` (inverted residuals only), ``neck``, ``head``; what a search suggests
+        and a sampler draws, in this order."""
+        dims = [('base', list(self.bases))]
+        dims += [(f'stage{s + 1}', self.stage_choices(s)) for s in range(len(self.max_depths))]
+        if self.expansions:
+            dims.append(('expand', list(self.expansions)))
+        return dims + [('neck', list(self.neck_channels)), ('head', list(self.head_channels))]
+
+    def compose(self, picks: Dict[str, object]) -> Subnet:
+        """The subnet of one pick per dimension (named as :meth:`dimensions` names them)."""
+        return Subnet(int(picks['base']), tuple(picks[f'stage{s + 1}'] for s in range(len(self.max_depths))),
+                      int(picks['neck']), int(picks['head']),
+                      int(picks['expand']) if self.expansions else None)
+
     def count(self) -> int:
         """Number of valid subnets."""
-        n = len(self.bases) * len(self.neck_channels) * len(self.head_channels)
-        for s in range(len(self.max_depths)):
-            n *= len(self.stage_choices(s))
+        n = 1
+        for _, choices in self.dimensions():
+            n *= len(choices)
         return n
 
     def all(self) -> Iterator[Subnet]:
         """Every valid subnet, in a fixed order (:meth:`count` of them)."""
         import itertools
 
-        for base, *stages, neck, head in itertools.product(
-                self.bases, *(self.stage_choices(s) for s in range(len(self.max_depths))),
-                self.neck_channels, self.head_channels):
-            yield Subnet(base, tuple(stages), neck, head)
+        dims = self.dimensions()
+        for picks in itertools.product(*(c for _, c in dims)):
+            yield self.compose({name: v for (name, _), v in zip(dims, picks)})
 
     def max_subnet(self) -> Subnet:
         """The widest and deepest subnet (doublings as early as possible)."""
         stages = tuple('2' * k + '1' * (d - k) for d, k in zip(self.max_depths, self.doublings))
-        return Subnet(max(self.bases), stages, max(self.neck_channels), max(self.head_channels))
+        return Subnet(max(self.bases), stages, max(self.neck_channels), max(self.head_channels),
+                      max(self.expansions) if self.expansions else None)
 
     def min_subnet(self) -> Subnet:
         """The narrowest and shallowest subnet (doublings as late as possible)."""
         stages = tuple('1' * (max(1, k) - k) + '2' * k for k in self.doublings)
-        return Subnet(min(self.bases), stages, min(self.neck_channels), min(self.head_channels))
+        return Subnet(min(self.bases), stages, min(self.neck_channels), min(self.head_channels),
+                      min(self.expansions) if self.expansions else None)
 
     def sample(self, rng: random.Random) -> Subnet:
         """A uniformly random subnet."""
-        return Subnet(rng.choice(list(self.bases)),
-                      tuple(rng.choice(self.stage_choices(s)) for s in range(len(self.max_depths))),
-                      rng.choice(list(self.neck_channels)), rng.choice(list(self.head_channels)))
+        return self.compose({name: rng.choice(choices) for name, choices in self.dimensions()})
 
     def max_stage_plan(self) -> List[Tuple[int, int]]:
         """(largest input width, largest block width) of each stage: what sizes the

@@ -91,16 +91,18 @@ def test_pipeline_runs_every_stage_and_a_rerun_redoes_nothing(pipeline_cfg, tmp_
 
 
 def test_choose_structure_takes_the_best_supported_and_says_what_it_passed_over():
-    pts = [('r18_fpn-p2p5-p6_ga_cascade2_512x512', 0.5, 10.0),
+    pts = [('mv2_fpn-p1p5-p6_rpn_cascade2_512x512', 0.7, 10.0),  # P1: the searchable backbone starts at P2
+           ('r18_fpn-p2p5-p6_ga_cascade2_512x512', 0.5, 10.0),
            ('r18_fpn-p2p5-p6_rpn_rcnn_512x512', 0.3, 8.0),
-           ('r18_fpn-p3p5-p6_none_retina_512x512', 0.2, 5.0),
+           ('mv2_fpn-p3p5-p6_none_retina_512x512', 0.2, 5.0),
            ('r18_c4_rpn_rcnn_512x512', 0.6, 50.0)]
     structure, passed = choose_structure(pts)
-    assert structure == 'r18_fpn-p2p5-p6_rpn_rcnn_512x512'
-    assert [a for a, _ in passed] == ['r18_fpn-p2p5-p6_ga_cascade2_512x512', 'r18_c4_rpn_rcnn_512x512']
-    with pytest.raises(PipelineError, match='modular-rpn'):
+    # C4 and GA-RPN structures are refined as themselves
+    assert structure == 'r18_c4_rpn_rcnn_512x512'
+    assert [a for a, _ in passed] == ['mv2_fpn-p1p5-p6_rpn_cascade2_512x512']
+    assert 'modular-levels' in passed[0][1]
+    with pytest.raises(PipelineError, match='modular-levels'):
         choose_structure(pts[:1])
-    # a MobileNetV2 structure is passed over with its reason, never refined as a ResNet
-    structure, passed = choose_structure(pts[1:3] + [('mv2_fpn-p3p5-p6_none_retina_512x512', 0.9, 4.0)])
-    assert structure == 'r18_fpn-p2p5-p6_rpn_rcnn_512x512'
-    assert passed[0][0].startswith('mv2') and 'modular-family' in passed[0][1]
+    # a MobileNetV2 structure is refined as MobileNetV2 (inverted residuals), never as a ResNet
+    structure, passed = choose_structure(pts[2:4] + [('mv2_fpn-p3p5-p6_none_retina_512x512', 0.9, 4.0)])
+    assert structure == 'mv2_fpn-p3p5-p6_none_retina_512x512' and not passed

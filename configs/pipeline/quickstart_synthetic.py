@@ -9,8 +9,8 @@ pipeline = dict(
     #    160x120 images instead of upscaling them: at 0.2 the chosen 1333x800 structure made
     #    the supernet 2x slower and the run longer than 30 minutes). The structural config alone
     #    (tools/search_structure.py) also searches MobileNetV2, C4 and Guided-Anchor RPN, which
-    #    the modular stage does not refine yet: with 6 candidates, a run could end with none
-    #    it can refine (measured 2026-12-03: 4 MV2 and 2 GA-RPN candidates).
+    #    the modular stage refines as well; the quickstart's 30-minute budget was measured with
+    #    these R18 FPN structures only.
     structural=dict(config='../structural/quickstart_synthetic.py',
                     cfg_options={'search_space.backbones': ['r18'], 'search_space.input_scale': 0.15,
                                  'search_space.necks': ['fpn-p2p5-p6', 'fpn-p3p5-p6', 'fpn-p3p5-p5'],

@@ -3,9 +3,9 @@
 The structure contributes the backbone's block family, the neck (FPN levels, or C4:
 res5 as the RoI head), the RPN (plain or Guided-Anchor), the head (Faster R-CNN,
 Cascade R-CNN with 2-4 stages, RetinaNet) and its losses and train/test settings; the
-modular space replaces the backbone by the searchable ResNet of that family (basic
-blocks for R18/R34, bottlenecks for R50/R101, grouped bottlenecks for X50/X101) and
-sets the FPN and head widths.
+modular space replaces the backbone by the searchable backbone of that family (basic
+blocks for R18/R34, bottlenecks for R50/R101, grouped bottlenecks for X50/X101,
+inverted residuals for MobileNetV2) and sets the FPN and head widths.
 
 Registers the ``StructureSupernet`` architecture macro
 (:func:`supernet.build.register_architecture_macro`)::
@@ -29,6 +29,10 @@ FAMILIES = {
     'r18': ('basic', (2, 2, 2, 2)), 'r34': ('basic', (3, 4, 6, 3)),
     'r50': ('bottleneck', (3, 4, 6, 3)), 'r101': ('bottleneck', (3, 4, 23, 3)),
     'x50': ('grouped', (3, 4, 6, 3)), 'x101': ('grouped', (3, 4, 23, 3)),
+    # MobileNetV2's inverted residuals by output level: 24 (x2) at P2, 32 (x3) at P3,
+    # 64 (x4) and 96 (x3) at P4, 160 (x3) and 320 (x1) at P5; its first one (16 channels,
+    # ratio 1, at P1) has no counterpart: the stem feeds stage 1, whose first block strides
+    'mv2': ('inverted', (2, 3, 7, 4)),
 }
 
 
@@ -102,10 +106,10 @@ def structure_problems(structure) -> List[Tuple[str, str]]:
     c = structure
     out = []
     if c.backbone not in FAMILIES:
-        out.append(('modular-family', f'{c.backbone} (MobileNetV2 inverted residuals) has no searchable '
-                    f'block family yet; the modular stage refines R18/R34/R50/R101/X50/X101'))
+        out.append(('modular-family', f'{c.backbone} has no searchable block family; the modular stage '
+                    f'refines {"/".join(b.upper() for b in FAMILIES)}'))
     if c.neck.kind == 'fpn' and c.neck.in_lo < 2:
-        out.append(('modular-levels', f'the searchable ResNet outputs levels P2-P5; '
+        out.append(('modular-levels', f'the searchable backbone outputs levels P2-P5; '
                     f'{c.neck} takes P{c.neck.in_lo}'))
     return out
 
@@ -136,7 +140,7 @@ def supernet_model_cfg(structure: Union[str, object], space: ModularSpace, num_c
         A plain mmdet model dict whose backbone, neck and heads are searchable.
 
     Raises:
-        UnsupportedStructure: a MobileNetV2 backbone, or FPN levels below P2.
+        UnsupportedStructure: FPN levels below P2.
     """
     from ..structural import Candidate
     from ..structural.builder import build_model_cfg

@@ -178,15 +178,10 @@ class SubnetSearch(EvolutionarySearch):
         return f'{cost:.1f} ms' if self.latency is not None else f'{cost / 1e9:.2f} GFLOPs'
 
     def propose(self, trial: optuna.Trial) -> str:
-        """Suggest base, each stage's blocks, neck and head; skip it outside the FLOPs range."""
-        from supernet.space import Subnet
-
+        """Suggest base, each stage's blocks, the expansion ratio (inverted residuals),
+        neck and head; skip it outside the FLOPs range."""
         s = self.space
-        sub = Subnet(trial.suggest_categorical('base', list(s.bases)),
-                     tuple(trial.suggest_categorical(f'stage{i + 1}', s.stage_choices(i))
-                           for i in range(len(s.max_depths))),
-                     trial.suggest_categorical('neck', list(s.neck_channels)),
-                     trial.suggest_categorical('head', list(s.head_channels)))
+        sub = s.compose({name: trial.suggest_categorical(name, choices) for name, choices in s.dimensions()})
         flops = self.table.flops(sub)
         trial.set_user_attr('flops', flops)
         if self.latency is not None:

@@ -2,7 +2,9 @@
 
 Deep stem (two 3x3 stride-2 convs, C/2 then C, no max-pool), four stages of blocks of
 the space's family (basic, bottleneck or grouped bottleneck; stride 2 at the first
-block of stages 2-4), GroupNorm + Weight Standardization throughout. Every block
+block of stages 2-4), GroupNorm + Weight Standardization throughout. MobileNetV2's
+inverted residuals are a family of the same backbone: one 3x3 stride-2 stem conv, and
+stride 2 at the first block of every stage. Every block
 holds weights for its largest possible input and output widths; which blocks run and
 at which widths is set by a mutator (:class:`supernet.mutator.SubnetMutator`), never by
 ``forward()`` arguments.
@@ -133,27 +135,107 @@ class DynamicBottleneck(_DynamicResidual):
         return self.relu(self.gn3(self.conv3(out)) + self.shortcut(x))
 
 
+class DynamicInvertedResidual(nn.Module):
+    """MobileNetV2's inverted residual: a 1x1 expand conv to ``ratio x`` the input width,
+    a 3x3 depthwise conv (ReLU6 after both) and a linear 1x1 projection, GN + WS
+    throughout; the identity is added where the stride is 1 and the active input and
+    output widths are equal (no projection shortcut, as in MobileNetV2).
+
+    Args:
+        max_in: largest input width.
+        max_out: largest output width.
+        stride: stride of the depthwise conv.
+        max_ratio: largest expansion ratio.
+    """
+
+    def __init__(self, max_in: int, max_out: int, stride: int = 1, max_ratio: int = 6):
+        super().__init__()
+        self.stride = stride
+        hidden = max_in * max_ratio
+        self.conv1 = DynamicConv2d(max_in, hidden, 1, 1, 0, weight_std=True)
+        self.gn1 = DynamicGroupNorm(hidden)
+        self.conv2 = DynamicConv2d(hidden, hidden, 3, stride, 1, depthwise=True, weight_std=True)
+        self.gn2 = DynamicGroupNorm(hidden)
+        self.conv3 = DynamicConv2d(hidden, max_out, 1, 1, 0, weight_std=True)
+        self.gn3 = DynamicGroupNorm(max_out)
+        self.act = nn.ReLU6(inplace=True)
+
+    def set_width(self, out: Optional[int], in_width: Optional[int] = None,
+                  ratio: Optional[int] = None) -> None:
+        """Set the output width and, from the input width and the expansion ratio, the
+        expanded width (None: maximum); the mutator calls it."""
+        self.conv1.active_out = None if in_width is None or ratio is None else in_width * ratio
+        self.conv3.active_out = out
+
+    @property
+    def out_width(self) -> int:
+        return self.conv3.active_out or self.conv3.out_channels
+
+    @property
+    def max_out_width(self) -> int:
+        return self.conv3.out_channels
+
+    def last_norm(self) -> Optional[nn.Module]:
+        """None: a block without identity (stride 2, or a width change) would output
+        zeros from a zeroed last norm, so inverted residuals keep theirs at one."""
+        return None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.act(self.gn1(self.conv1(x)))
+        out = self.act(self.gn2(self.conv2(out)))
+        out = self.gn3(self.conv3(out))
+        return out + x if self.stride == 1 and out.shape[1] == x.shape[1] else out
+
+
 def make_block(space: ModularSpace, stage: int, max_in: int, max_width: int, stride: int) -> nn.Module:
     """A dynamic block of ``space``'s family at stage ``stage`` (0-based)."""
     if space.block == 'basic':
         return DynamicBasicBlock(max_in, max_width, stride)
+    if space.block == 'inverted':
+        return DynamicInvertedResidual(max_in, max_width, stride, max(space.expansions))
     return DynamicBottleneck(max_in, max_width, stride, space.expansion, space.mid_ratio,
                              space.group_width(stage))
 
 
+def first_stride(space: ModularSpace, stage: int) -> int:
+    """Stride of a stage's first block: 2 in stages 2-4; in stage 1 too for inverted
+    residuals, whose stem has stride 2 (a ResNet's deep stem has stride 4)."""
+    return 2 if (stage > 0 or space.block == 'inverted') else 1
+
+
 def make_stage(space: ModularSpace, stage: int) -> nn.ModuleList:
-    """The dynamic blocks of stage ``stage`` (0-based) at their largest widths: stride 2
-    at the first block of stages 2-4; a later block takes the stage's largest output in."""
+    """The dynamic blocks of stage ``stage`` (0-based) at their largest widths; a later
+    block takes the stage's largest output in."""
     max_in, width = space.max_stage_plan()[stage]
     return nn.ModuleList(make_block(space, stage, max_in if j == 0 else width * space.expansion, width,
-                                    stride=2 if (stage > 0 and j == 0) else 1)
+                                    stride=first_stride(space, stage) if j == 0 else 1)
                          for j in range(space.max_depths[stage]))
 
 
-def set_stage(blocks: nn.ModuleList, widths: Sequence[int]) -> None:
-    """Set the widths of a stage's active blocks (``widths``: one per block run)."""
-    for blk, w in zip(blocks, widths):
-        blk.set_width(w)
+def set_stage(blocks: nn.ModuleList, subnet, stage: int) -> None:
+    """Set the widths of the blocks of ``subnet``'s stage ``stage`` (0-based) that run."""
+    widths = subnet.block_widths()
+    w_in = subnet.base if stage == 0 else widths[stage - 1][-1]
+    for blk, w in zip(blocks, widths[stage]):
+        if isinstance(blk, DynamicInvertedResidual):
+            blk.set_width(w, w_in, subnet.expand)
+        else:
+            blk.set_width(w)
+        w_in = w
+
+
+def make_stem(space: ModularSpace) -> nn.Sequential:
+    """Deep stem of a ResNet (two 3x3 stride-2 convs, C/2 then C, no max-pool), or
+    MobileNetV2's (one 3x3 stride-2 conv, ReLU6), at the largest base width."""
+    base = max(space.bases)
+    if space.block == 'inverted':
+        return nn.Sequential(DynamicConv2d(3, base, 3, 2, 1, weight_std=True), DynamicGroupNorm(base),
+                             nn.ReLU6(inplace=True))
+    return nn.Sequential(
+        DynamicConv2d(3, base // 2, 3, 2, 1, weight_std=True), DynamicGroupNorm(base // 2),
+        nn.ReLU(inplace=True),
+        DynamicConv2d(base // 2, base, 3, 2, 1, weight_std=True), DynamicGroupNorm(base),
+        nn.ReLU(inplace=True))
 
 
 def init_residual(module: nn.Module, stages: Sequence[nn.ModuleList]) -> None:
@@ -167,7 +249,8 @@ def init_residual(module: nn.Module, stages: Sequence[nn.ModuleList]) -> None:
             nn.init.zeros_(m.bias)
     for stage in stages:
         for blk in stage:
-            nn.init.zeros_(blk.last_norm().weight)
+            if blk.last_norm() is not None:
+                nn.init.zeros_(blk.last_norm().weight)
 
 
 @MODELS.register_module()
@@ -192,23 +275,21 @@ class SearchableResNet(BaseModule):
         if not 1 <= num_stages <= len(self.space.max_depths) or max(self.out_indices) >= num_stages:
             raise ValueError(f'num_stages {num_stages} must be 1..{len(self.space.max_depths)} and '
                              f'cover out_indices {self.out_indices}')
-        base = max(self.space.bases)
-        self.stem = nn.Sequential(
-            DynamicConv2d(3, base // 2, 3, 2, 1, weight_std=True), DynamicGroupNorm(base // 2),
-            nn.ReLU(inplace=True),
-            DynamicConv2d(base // 2, base, 3, 2, 1, weight_std=True), DynamicGroupNorm(base),
-            nn.ReLU(inplace=True))
+        self.stem = make_stem(self.space)
         # C4 detectors build stages 1-3 here; stage 4 is their RoI head (SearchableResStage)
         self.stages = nn.ModuleList(make_stage(self.space, s) for s in range(num_stages))
         self.active_depths: Optional[List[int]] = None
 
     def apply_subnet(self, subnet) -> None:
         """Set depths and widths for ``subnet`` (called by the mutator, never in forward)."""
-        self.stem[0].active_out = subnet.base // 2
-        self.stem[3].active_out = subnet.base
+        if self.space.block == 'inverted':
+            self.stem[0].active_out = subnet.base
+        else:
+            self.stem[0].active_out = subnet.base // 2
+            self.stem[3].active_out = subnet.base
         self.active_depths = [len(stage) for stage in subnet.stages]
-        for stage, widths in zip(self.stages, subnet.block_widths()):
-            set_stage(stage, widths)
+        for s, stage in enumerate(self.stages):
+            set_stage(stage, subnet, s)
 
     def stage_channels(self) -> Tuple[List[int], List[int]]:
         """(current, maximum) output widths of the returned stages."""
@@ -264,7 +345,7 @@ class SearchableResStage(BaseModule):
     def apply_subnet(self, subnet) -> None:
         """Set the depth and widths of the subnet's stage ``stage`` (the mutator calls it)."""
         self.active_depth = len(subnet.stages[self.stage])
-        set_stage(self.blocks, subnet.block_widths()[self.stage])
+        set_stage(self.blocks, subnet, self.stage)
 
     def init_weights(self):
         super().init_weights()

@@ -76,12 +76,37 @@ class Bottleneck(_Residual):
         return self.relu(self.gn3(self.conv3(out)) + self.shortcut(x))
 
 
+class InvertedResidual(nn.Module):
+    """A fixed-width inverted residual (1x1 expand, 3x3 depthwise, linear 1x1 project;
+    the identity where stride is 1 and widths are equal), named as the supernet's."""
+
+    def __init__(self, in_c: int, out_c: int, stride: int, ratio: int):
+        super().__init__()
+        hidden = in_c * ratio
+        self.stride = stride
+        self.conv1 = ConvWS2d(in_c, hidden, 1, 1, 0, bias=False)
+        self.gn1 = _gn(hidden)
+        self.conv2 = ConvWS2d(hidden, hidden, 3, stride, 1, groups=hidden, bias=False)
+        self.gn2 = _gn(hidden)
+        self.conv3 = ConvWS2d(hidden, out_c, 1, 1, 0, bias=False)
+        self.gn3 = _gn(out_c)
+        self.act = nn.ReLU6(inplace=True)
+        self.identity = stride == 1 and in_c == out_c
+
+    def forward(self, x):
+        out = self.act(self.gn1(self.conv1(x)))
+        out = self.act(self.gn2(self.conv2(out)))
+        out = self.gn3(self.conv3(out))
+        return out + x if self.identity else out
+
+
 def _family(sub: Subnet, block: str) -> ModularSpace:
     """The family's shape rules, with the subnet's own depths and doublings."""
     if block not in BLOCKS:
         raise ValueError(f'unknown block family {block!r}; choose one of {", ".join(BLOCKS)}')
     return ModularSpace(bases=(sub.base, ), max_depths=tuple(len(st) for st in sub.stages),
-                        doublings=tuple(st.count('2') for st in sub.stages), block=block)
+                        doublings=tuple(st.count('2') for st in sub.stages), block=block,
+                        expansions=(sub.expand, ) if block == 'inverted' else ())
 
 
 def static_stage(sub: Subnet, space: ModularSpace, stage: int) -> nn.ModuleList:
@@ -90,9 +115,11 @@ def static_stage(sub: Subnet, space: ModularSpace, stage: int) -> nn.ModuleList:
     in_c = sub.base if stage == 0 else widths[stage - 1][-1] * space.expansion
     blocks = []
     for j, w in enumerate(widths[stage]):
-        stride = 2 if (stage > 0 and j == 0) else 1
+        stride = 2 if j == 0 and (stage > 0 or space.block == 'inverted') else 1
         if space.block == 'basic':
             blocks.append(BasicBlock(in_c, w, stride))
+        elif space.block == 'inverted':
+            blocks.append(InvertedResidual(in_c, w, stride, sub.expand))
         else:
             blocks.append(Bottleneck(in_c, w, stride, space.expansion, space.mid_ratio,
                                      space.group_width(stage) or 0))
@@ -108,7 +135,7 @@ class SubnetResNet(BaseModule):
         arch: subnet string (only the backbone part is used).
         out_indices: stages whose outputs are returned.
         block: the block family (:data:`supernet.space.BLOCKS`): ``basic``,
-            ``bottleneck`` or ``grouped``.
+            ``bottleneck``, ``grouped`` or ``inverted`` (MobileNetV2's blocks and stem).
         num_stages: stages built (3 for a C4 detector, whose stage 4 is its RoI head:
             :class:`SubnetResStage`).
     """
@@ -121,9 +148,12 @@ class SubnetResNet(BaseModule):
         self.arch, self.block = arch, block
         self.out_indices = tuple(out_indices)
         b = sub.base
-        self.stem = nn.Sequential(ConvWS2d(3, b // 2, 3, 2, 1, bias=False), _gn(b // 2),
-                                  nn.ReLU(inplace=True), ConvWS2d(b // 2, b, 3, 2, 1, bias=False),
-                                  _gn(b), nn.ReLU(inplace=True))
+        if block == 'inverted':  # MobileNetV2's stem
+            self.stem = nn.Sequential(ConvWS2d(3, b, 3, 2, 1, bias=False), _gn(b), nn.ReLU6(inplace=True))
+        else:
+            self.stem = nn.Sequential(ConvWS2d(3, b // 2, 3, 2, 1, bias=False), _gn(b // 2),
+                                      nn.ReLU(inplace=True), ConvWS2d(b // 2, b, 3, 2, 1, bias=False),
+                                      _gn(b), nn.ReLU(inplace=True))
         self.stages = nn.ModuleList(static_stage(sub, space, s) for s in range(num_stages))
         self.channels = [space.out_widths(sub)[i] for i in self.out_indices]
 

@@ -44,6 +44,7 @@ def test_a_macro_without_a_space_is_refused():
     ('r101_fpn-p3p5-p6_none_retina_512x512', 'bottleneck', [3, 4, 23, 3]),
     ('x50_fpn-p2p5-p6_rpn_rcnn_512x512', 'grouped', [3, 4, 6, 3]),
     ('x101_fpn-p2p5-p6_rpn_rcnn_512x512', 'grouped', [3, 4, 23, 3]),
+    ('mv2_fpn-p3p5-p5_none_retina_512x512', 'inverted', [2, 3, 7, 4]),
 ])
 def test_the_space_follows_the_structures_family(structure, block, depths):
     from mmengine.config import Config
@@ -63,7 +64,7 @@ def test_the_space_follows_the_structures_family(structure, block, depths):
     assert with_structure_space(cfg).model.space.get('block', 'basic') == block
 
 
-def test_a_space_of_another_family_and_mobilenet_are_refused():
+def test_a_space_of_another_family_is_refused():
     from smnas.modular.structure import UnsupportedStructure, space_for_structure
     from supernet.space import ModularSpace
 
@@ -71,7 +72,7 @@ def test_a_space_of_another_family_and_mobilenet_are_refused():
         space_for_structure(dict(block='basic'), 'r50_fpn-p2p5-p6_rpn_rcnn_512x512')
     with pytest.raises(UnsupportedStructure, match="set model.space.block='bottleneck'"):
         supernet_model_cfg('r50_fpn-p2p5-p6_rpn_rcnn_512x512', TINY_SPACE, 3)
-    with pytest.raises(UnsupportedStructure, match='modular-family'):
-        space_for_structure({}, 'mv2_fpn-p3p5-p6_none_retina_512x512')
+    with pytest.raises(UnsupportedStructure, match="block='inverted'"):
+        space_for_structure(dict(block='basic'), 'mv2_fpn-p3p5-p6_none_retina_512x512')
     with pytest.raises(UnsupportedStructure, match='modular-family'):
         supernet_model_cfg('mv2_fpn-p3p5-p6_none_retina_512x512', ModularSpace(), 3)

@@ -84,3 +84,37 @@ def test_bottleneck_families_export_exactly_and_widen_by_four(block):
         conv = static.stages[1][0].conv2
         assert conv.groups == (conv.in_channels // 8 if block == 'grouped' else 1)
     assert net.stage_channels()[1] == space.max_widths()['stages']
+
+
+def test_inverted_residuals_export_exactly_with_the_identity_where_widths_match():
+    """MobileNetV2's family: stem stride 2, every stage's first block strides; the
+    expansion ratio sets the expanded width; the identity only where widths are equal."""
+    space = ModularSpace(bases=(16, 24), max_depths=(2, 3, 3, 2), neck_channels=(32, ), head_channels=(32, ),
+                         block='inverted', expansions=(3, 6))
+    torch.manual_seed(2)
+    net = SearchableResNet(space.to_dict())
+    net.init_weights()
+    for m in net.modules():
+        if isinstance(m, torch.nn.GroupNorm):
+            torch.nn.init.normal_(m.weight, 1.0, 0.2)
+            torch.nn.init.normal_(m.bias, 0.0, 0.2)
+    net.eval()
+    subs = [space.max_subnet(), space.min_subnet(), Subnet.parse('16_11-121-112-12_e3_n32_h32')]
+    for sub in subs:
+        net.apply_subnet(sub)
+        static = SubnetResNet(str(sub), block='inverted').eval()
+        static.load_state_dict(slice_state_dict(net.state_dict(), static))
+        x = torch.randn(1, 3, 64, 96)
+        with torch.no_grad():
+            a, b = net(x), static(x)
+        assert [t.shape[1] for t in a] == sub.stage_widths() == space.out_widths(sub)
+        assert [t.shape[-1] for t in a] == [24, 12, 6, 3]  # strides 4, 8, 16, 32
+        for u, v in zip(a, b):
+            torch.testing.assert_close(u, v, rtol=1e-4, atol=1e-4)
+        first = static.stages[0][0]
+        assert first.conv1.out_channels == sub.base * sub.expand
+        assert first.conv2.groups == first.conv2.in_channels  # depthwise
+    blocks = SubnetResNet('16_11-121-112-12_e3_n32_h32', block='inverted').stages
+    # '11-121-112-12': a first block strides, a '2' doubles: neither adds its input
+    assert [[b.identity for b in st] for st in blocks] == [[False, True], [False, False, True],
+                                                            [False, True, False], [False, False]]

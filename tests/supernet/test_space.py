@@ -58,3 +58,37 @@ def test_invalid_subnets_name_the_rule(text, rule):
 def test_the_words_max_and_min_name_the_extremes():
     assert SPACE.validate('max') == SPACE.max_subnet()
     assert SPACE.validate(' MIN ') == SPACE.min_subnet()
+
+
+INVERTED = ModularSpace(bases=(16, 24), max_depths=(2, 3, 7, 4), block='inverted', expansions=(3, 4, 6))
+
+
+def test_inverted_residuals_choose_an_expansion_ratio_written_after_the_stages():
+    s = INVERTED.validate('24_11-211-2111111-2111_e4_n256_h128')
+    assert s.expand == 4 and str(s) == '24_11-211-2111111-2111_e4_n256_h128'
+    assert Subnet.parse(str(s)) == s and Subnet.from_dict(s.to_dict()) == s
+    assert INVERTED.max_subnet().expand == 6 and INVERTED.min_subnet().expand == 3
+    assert str(INVERTED.min_subnet()) == '16_1-2-2-2_e3_n128_h128'
+    resnet = ModularSpace(bases=(16, 24), max_depths=(2, 3, 7, 4))
+    assert INVERTED.count() == 3 * resnet.count()  # the ratio is one more choice
+    rng = random.Random(0)
+    assert {INVERTED.sample(rng).expand for _ in range(60)} == {3, 4, 6}
+    assert ModularSpace.from_dict(INVERTED.to_dict()) == INVERTED
+    assert ModularSpace(block='inverted').expansions == (3, 6)  # the default ratios
+    assert 'expansions' not in resnet.to_dict()  # ResNet spaces keep the form they stored
+
+
+@pytest.mark.parametrize('space, text, rule', [
+    (INVERTED, '24_11-211-2111111-2111_n256_h128', 'expand-choice'),  # a ratio is needed
+    (INVERTED, '24_11-211-2111111-2111_e5_n256_h128', 'expand-choice'),
+    (SPACE, '64_1-21-21-12_e6_n256_h128', 'expand-choice'),  # a ResNet has none
+    (INVERTED, '24_11-211-2111111-2111_ex_n256_h128', 'syntax'),
+])
+def test_expansion_ratios_are_checked(space, text, rule):
+    with pytest.raises(InvalidSubnet, match=rf'\[{rule}\]'):
+        space.validate(text)
+
+
+def test_expansion_ratios_belong_to_inverted_residuals():
+    with pytest.raises(ValueError, match='not of basic blocks'):
+        ModularSpace(expansions=(6, ))
