@@ -2,6 +2,7 @@
 data parallel with torchrun on the CPU (gloo), as a user would run them."""
 import os
 
+import pytest
 import torch
 
 from smnas.testing import config_path
@@ -51,3 +52,19 @@ def test_torchrun_two_processes_on_the_cpu(tiny_data, tmp_path):
     assert 'Distributed training: True' in log and 'GPU number: 2' in log, log[-3000:]
     assert "type='SandwichDistributed'" in log
     assert (work / 'iter_2.pth').is_file()
+
+
+@pytest.mark.parametrize('structure', [
+    'r18_c4_ga_rcnn_160x120',  # res5 as the RoI head, a Guided-Anchor RPN
+    'mv2_fpn-p3p5-p5_none_retina_160x120',  # inverted residuals
+])
+def test_trains_and_validates_around_any_structure(tiny_data, tmp_path, structure):
+    work = tmp_path / 'work'
+    run_tool('tools/train_supernet.py', CFG, '--work-dir', str(work), *_options(tiny_data, 2),
+             f'model.architecture.structure={structure}')
+    meta = torch.load(work / 'iter_2.pth', map_location='cpu', weights_only=False)['meta']
+    space = meta['supernet_space']
+    assert space.get('block', 'basic') == ('inverted' if structure.startswith('mv2') else 'basic')
+    if '_c4_' in structure:
+        assert space['neck_channels'] == [0]  # no neck to choose
+    assert {'max/coco/bbox_mAP_50', 'min/coco/bbox_mAP_50'} <= set(_scalars(work))
