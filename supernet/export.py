@@ -75,7 +75,7 @@ def static_model_cfg(model_cfg: dict, subnet: Subnet) -> dict:
     space = space if isinstance(space, ModularSpace) else ModularSpace.from_dict(dict(space or {}))
     widths = space.out_widths(subnet)
     feat = subnet.neck if model_cfg.get('neck') else widths[out_indices[-1]]
-    rules = _static_rules(subnet, space, [widths[i] for i in out_indices], feat)
+    rules = _static_rules(subnet, space, space.feature_widths(subnet, out_indices), feat)
 
     def convert(node):
         if isinstance(node, dict):

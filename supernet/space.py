@@ -171,6 +171,12 @@ class ModularSpace:
         """Output width of each stage of ``sub`` (what the neck receives)."""
         return [w * self.expansion for w in sub.stage_widths()]
 
+    def feature_widths(self, sub: Subnet, out_indices: Sequence[int]) -> List[int]:
+        """Width of each backbone output ``sub`` returns: stage ``i`` (0-based, P2-P5),
+        or -1 for the stem (P1, inverted residuals' stride-2 stem: the base width)."""
+        widths = self.out_widths(sub)
+        return [sub.base if i == -1 else widths[i] for i in out_indices]
+
     def to_dict(self) -> dict:
         """Self-describing form stored with checkpoints and results."""
         d = dict(bases=list(self.bases), max_depths=list(self.max_depths),

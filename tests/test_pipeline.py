@@ -91,7 +91,9 @@ def test_pipeline_runs_every_stage_and_a_rerun_redoes_nothing(pipeline_cfg, tmp_
 
 
 def test_choose_structure_takes_the_best_supported_and_says_what_it_passed_over():
-    pts = [('mv2_fpn-p1p5-p6_rpn_cascade2_512x512', 0.7, 10.0),  # P1: the searchable backbone starts at P2
+    # every structure of the structural space can be refined: a hand-written one outside it
+    # (a ResNet has no P1 output) stands for one that cannot
+    pts = [('r18_fpn-p1p5-p6_rpn_cascade2_512x512', 0.7, 10.0),
            ('r18_fpn-p2p5-p6_ga_cascade2_512x512', 0.5, 10.0),
            ('r18_fpn-p2p5-p6_rpn_rcnn_512x512', 0.3, 8.0),
            ('mv2_fpn-p3p5-p6_none_retina_512x512', 0.2, 5.0),
@@ -99,7 +101,7 @@ def test_choose_structure_takes_the_best_supported_and_says_what_it_passed_over(
     structure, passed = choose_structure(pts)
     # C4 and GA-RPN structures are refined as themselves
     assert structure == 'r18_c4_rpn_rcnn_512x512'
-    assert [a for a, _ in passed] == ['mv2_fpn-p1p5-p6_rpn_cascade2_512x512']
+    assert [a for a, _ in passed] == ['r18_fpn-p1p5-p6_rpn_cascade2_512x512']
     assert 'modular-levels' in passed[0][1]
     with pytest.raises(PipelineError, match='modular-levels'):
         choose_structure(pts[:1])

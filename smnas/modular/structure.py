@@ -108,8 +108,9 @@ def structure_problems(structure) -> List[Tuple[str, str]]:
     if c.backbone not in FAMILIES:
         out.append(('modular-family', f'{c.backbone} has no searchable block family; the modular stage '
                     f'refines {"/".join(b.upper() for b in FAMILIES)}'))
-    if c.neck.kind == 'fpn' and c.neck.in_lo < 2:
-        out.append(('modular-levels', f'the searchable backbone outputs levels P2-P5; '
+    lowest = 1 if FAMILIES.get(c.backbone, ('', ))[0] == 'inverted' else 2  # P1: a stride-2 stem
+    if c.neck.kind == 'fpn' and c.neck.in_lo < lowest:
+        out.append(('modular-levels', f'the searchable backbone outputs levels P{lowest}-P5; '
                     f'{c.neck} takes P{c.neck.in_lo}'))
     return out
 
@@ -164,7 +165,8 @@ def supernet_model_cfg(structure: Union[str, object], space: ModularSpace, num_c
     else:
         out_indices = tuple(lv - 2 for lv in range(c.neck.in_lo, c.neck.in_hi + 1))
         cfg['backbone'] = dict(type='SearchableResNet', space=space.to_dict(), out_indices=out_indices)
-        cfg['neck'].update(type='SearchableFPN', in_channels=[mw['stages'][i] for i in out_indices])
+        cfg['neck'].update(type='SearchableFPN',
+                           in_channels=space.feature_widths(space.max_subnet(), out_indices))
     if not c.two_stage:
         _dense_head(cfg['bbox_head'], 'SearchableRetinaHead', feat_c, head_c)
         return cfg

@@ -260,7 +260,9 @@ class SearchableResNet(BaseModule):
     Args:
         space: the modular space (dict form accepted), which sets the maximum widths
             and depths.
-        out_indices: stages whose outputs are returned (0-based).
+        out_indices: stages whose outputs are returned (0-based: P2-P5); -1 is the
+            stem's output (P1), which inverted residuals' stride-2 stem has.
+        num_stages: stages built (3 for a C4 detector, whose stage 4 is its RoI head).
         init_cfg: mmengine init config.
 
     Attributes:
@@ -275,6 +277,9 @@ class SearchableResNet(BaseModule):
         if not 1 <= num_stages <= len(self.space.max_depths) or max(self.out_indices) >= num_stages:
             raise ValueError(f'num_stages {num_stages} must be 1..{len(self.space.max_depths)} and '
                              f'cover out_indices {self.out_indices}')
+        if min(self.out_indices) < (-1 if self.space.block == 'inverted' else 0):
+            raise ValueError(f'out_indices {self.out_indices}: only a stride-2 stem (inverted residuals) '
+                             f'has a P1 output (-1)')
         self.stem = make_stem(self.space)
         # C4 detectors build stages 1-3 here; stage 4 is their RoI head (SearchableResStage)
         self.stages = nn.ModuleList(make_stage(self.space, s) for s in range(num_stages))
@@ -293,9 +298,13 @@ class SearchableResNet(BaseModule):
 
     def stage_channels(self) -> Tuple[List[int], List[int]]:
         """(current, maximum) output widths of the returned stages."""
-        maximum = [self.stages[i][0].max_out_width for i in self.out_indices]
+        stem = self.stem[-3]  # the conv that sets the stem's width
+        maximum = [stem.out_channels if i < 0 else self.stages[i][0].max_out_width for i in self.out_indices]
         current = []
         for i in self.out_indices:
+            if i < 0:
+                current.append(stem.active_out or stem.out_channels)
+                continue
             depth = self.active_depths[i] if self.active_depths else len(self.stages[i])
             blk = self.stages[i][depth - 1]
             current.append(blk.out_width)
@@ -313,7 +322,7 @@ class SearchableResNet(BaseModule):
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         x = self.stem(x)
-        outs = []
+        outs = [x] if -1 in self.out_indices else []
         for i, stage in enumerate(self.stages):
             depth = self.active_depths[i] if self.active_depths else len(stage)
             for blk in stage[:depth]:

@@ -155,11 +155,11 @@ class SubnetResNet(BaseModule):
                                       nn.ReLU(inplace=True), ConvWS2d(b // 2, b, 3, 2, 1, bias=False),
                                       _gn(b), nn.ReLU(inplace=True))
         self.stages = nn.ModuleList(static_stage(sub, space, s) for s in range(num_stages))
-        self.channels = [space.out_widths(sub)[i] for i in self.out_indices]
+        self.channels = space.feature_widths(sub, self.out_indices)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         x = self.stem(x)
-        outs = []
+        outs = [x] if -1 in self.out_indices else []  # P1: a stride-2 stem's output
         for i, stage in enumerate(self.stages):
             for blk in stage:
                 x = blk(x)

@@ -76,3 +76,13 @@ def test_a_space_of_another_family_is_refused():
         space_for_structure(dict(block='basic'), 'mv2_fpn-p3p5-p6_none_retina_512x512')
     with pytest.raises(UnsupportedStructure, match='modular-family'):
         supernet_model_cfg('mv2_fpn-p3p5-p6_none_retina_512x512', ModularSpace(), 3)
+
+
+def test_every_structure_of_the_structural_space_can_be_refined():
+    """C4, GA-RPN, MobileNetV2 (FPN from P1 included): no structure is passed over."""
+    from smnas.modular.structure import structure_problems
+    from smnas.structural.space import StructuralSpace
+
+    cands = StructuralSpace().candidates()
+    assert len(cands) > 4000
+    assert {str(c): structure_problems(c) for c in cands if structure_problems(c)} == {}

@@ -9,11 +9,11 @@ TINY_SPACE = ModularSpace(bases=(16, 24), max_depths=(2, 2, 2, 2), neck_channels
 RCNN = 'r18_fpn-p2p5-p6_rpn_rcnn_512x512'
 # One structure of each detector type the modular stage supports (P3-P5 inputs for two),
 # of each block family: basic (R18), bottleneck (R50), grouped bottleneck (X50), inverted
-# residual (MobileNetV2, expansion ratios 3 and 6 by default), and of
+# residual (MobileNetV2, expansion ratios 3 and 6 by default; its stem output is P1), and of
 # each neck and RPN: FPN or C4 (res5 as the RoI head), plain or Guided-Anchor RPN.
 STRUCTURES = [RCNN, 'r50_fpn-p3p5-p6_rpn_cascade2_512x512', 'x50_fpn-p3p5-p6_none_retina_512x512',
               'r18_c4_rpn_rcnn_512x512', 'r50_c4_ga_rcnn_512x512', 'r18_fpn-p3p5-p6_ga_cascade2_512x512',
-              'mv2_fpn-p2p5-p6_rpn_rcnn_512x512', 'mv2_fpn-p3p5-p5_none_retina_512x512']
+              'mv2_fpn-p1p5-p6_rpn_rcnn_512x512', 'mv2_fpn-p3p5-p5_none_retina_512x512']
 
 
 def tiny_space(structure: str) -> ModularSpace:

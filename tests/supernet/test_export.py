@@ -90,7 +90,6 @@ def test_mutator_refuses_invalid_subnets(net):
 
 @pytest.mark.parametrize('structure,rule', [
     ('r50_fpn-p1p5-p6_rpn_rcnn_800x600', 'modular-levels'),
-    ('mv2_fpn-p1p5-p6_rpn_rcnn_800x600', 'modular-levels'),
 ])
 def test_unsupported_structures_are_refused_with_the_reason(structure, rule):
     with pytest.raises(UnsupportedStructure, match=rule):

@@ -127,5 +127,9 @@ def test_export_tool_keeps_the_structures_block_family(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     model = Config.fromfile(str(next(out.glob('*.py')))).model
     assert model.backbone.block == 'inverted' and '_e6_' in model.backbone.arch  # MobileNetV2's blocks
-    proc, _ = export('mv2_fpn-p1p5-p6_none_retina_160x120', 'max')
-    assert proc.returncode == 2 and 'modular-levels' in proc.stderr
+    proc, out = export('mv2_fpn-p1p5-p6_none_retina_160x120', 'min')  # P1: the stem's output
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    model = Config.fromfile(str(next(out.glob('*.py')))).model
+    assert model.backbone.out_indices[0] == -1 and model.neck.in_channels[0] == 48  # the min base width
+    proc, _ = export('r18_fpn-p2p5-p6_rpn_rcnn_160x120', '48_1-2-2-2_e3_n128_h128')
+    assert proc.returncode == 2 and 'expand-choice' in proc.stderr
