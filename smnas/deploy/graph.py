@@ -7,15 +7,16 @@ the same detections with shapes that are either static (anchor counts at a fixed
 size) or carried as tensors, so that ``torch.onnx.export`` records a graph that is right
 for every image. The steps mirror mmdet 3.3's ``RetinaHead``/``RPNHead``
 (``_predict_by_feat_single``, ``_bbox_post_process``), ``StandardRoIHead``,
-``CascadeRoIHead`` and ``multiclass_nms``; ``tests/deploy`` checks them against
+``CascadeRoIHead``, ``GARPNHead`` and ``multiclass_nms``; ``tests/deploy`` checks them against
 ``detector.predict`` for every detector type of the structural space.
 """
 import math
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 from torch import Tensor, nn
+from mmdet.models.dense_heads import GARPNHead
 from torchvision.ops import nms, roi_align
 
 
@@ -24,10 +25,11 @@ WH_RATIO_CLIP = 16 / 1000
 
 
 class UnsupportedDetector(ValueError):
-    """The detector has a part this graph does not cover (e.g. GA-RPN)."""
+    """The detector has a part this graph does not cover (e.g. another box coder)."""
 
 
-def decode_deltas(priors: Tensor, deltas: Tensor, coder, img_hw: Tensor) -> Tensor:
+def decode_deltas(priors: Tensor, deltas: Tensor, coder, img_hw: Optional[Tensor],
+                  wh_ratio_clip: float = WH_RATIO_CLIP) -> Tensor:
     """Decode ``(n, 4k)`` deltas against ``(n, 4)`` priors as mmdet's
     ``DeltaXYWHBBoxCoder`` does (non-legacy), clipping to ``img_hw`` (a tensor, so the
     clip follows each image's valid region).
@@ -36,7 +38,9 @@ def decode_deltas(priors: Tensor, deltas: Tensor, coder, img_hw: Tensor) -> Tens
         priors: boxes (x1, y1, x2, y2).
         deltas: ``(n, 4 * k)`` for k boxes per prior (class-specific regression).
         coder: the head's ``DeltaXYWHBBoxCoder`` (its means, stds and clamps).
-        img_hw: ``(2,)`` height and width of the image inside the padded input.
+        img_hw: ``(2,)`` height and width of the image inside the padded input; None:
+            no clipping (as mmdet without ``max_shape``).
+        wh_ratio_clip: the decoder's ``wh_ratio_clip``.
 
     Returns:
         ``(n, 4 * k)`` boxes.
@@ -47,7 +51,7 @@ def decode_deltas(priors: Tensor, deltas: Tensor, coder, img_hw: Tensor) -> Tens
     pxy = (rois[:, :2] + rois[:, 2:]) * 0.5
     pwh = rois[:, 2:] - rois[:, :2]
     dxy_wh = pwh * d[:, :2]
-    max_ratio = float(np.abs(np.log(WH_RATIO_CLIP)))
+    max_ratio = float(np.abs(np.log(wh_ratio_clip)))
     if coder.add_ctr_clamp:
         dxy_wh = dxy_wh.clamp(min=-coder.ctr_clamp, max=coder.ctr_clamp)
         dwh = d[:, 2:].clamp(max=max_ratio)
@@ -56,7 +60,7 @@ def decode_deltas(priors: Tensor, deltas: Tensor, coder, img_hw: Tensor) -> Tens
     gxy = pxy + dxy_wh
     gwh = pwh * dwh.exp()
     boxes = torch.cat([gxy - gwh * 0.5, gxy + gwh * 0.5], dim=-1)
-    if coder.clip_border:
+    if coder.clip_border and img_hw is not None:
         zero = boxes.new_zeros(())
         w, h = img_hw[1].to(boxes), img_hw[0].to(boxes)
         x = torch.minimum(torch.maximum(boxes[:, 0::2], zero), w)
@@ -139,6 +143,112 @@ class DensePost(nn.Module):
             boxes.append(decode_deltas(priors[anchor], deltas, self.coder, img_hw))
             scores.append(top)
             groups.append(torch.full_like(idx, lvl) if self.per_level_nms else idx - anchor * c)
+        boxes, scores, groups = torch.cat(boxes), torch.cat(scores), torch.cat(groups)
+        if self.min_size >= 0:
+            ok = _min_size_mask(boxes, self.min_size)
+            boxes, scores, groups = boxes[ok], scores[ok], groups[ok]
+        keep = batched_nms(boxes, scores, groups, self.iou)[:self.max_per_img]
+        return boxes[keep], scores[keep], groups[keep]
+
+
+class _DeformConvOnnx(torch.autograd.Function):
+    """mmcv's deformable conv (DCN v1, one weight group, no bias) in eager mode, ONNX's
+    ``DeformConv`` (opset 19) in an export: mmcv's own symbolic is a custom op that
+    onnxruntime lacks. The offsets' layout is the same: (y, x) pairs per kernel position."""
+
+    @staticmethod
+    def forward(ctx, x, offset, weight, kernel, stride, padding, dilation, deform_groups):
+        from mmcv.ops import deform_conv as mmcv_deform_conv
+
+        return mmcv_deform_conv.deform_conv2d(x, offset, weight, stride, padding, dilation, 1,
+                                              deform_groups, False, 32)
+
+    @staticmethod
+    def symbolic(g, x, offset, weight, kernel, stride, padding, dilation, deform_groups):
+        return g.op('DeformConv', x, weight, offset, kernel_shape_i=list(kernel), strides_i=list(stride),
+                    pads_i=list(padding) * 2, dilations_i=list(dilation), group_i=1,
+                    offset_group_i=deform_groups)
+
+
+def _deform_conv(conv, x: Tensor, offset: Tensor) -> Tensor:
+    """``conv`` (an mmcv ``DeformConv2d``) on ``x``, as its ``forward`` computes it
+    (a map smaller than the kernel is padded, then cropped back); exportable to ONNX."""
+    if conv.groups != 1:
+        raise UnsupportedDetector('the ONNX graph covers deformable convs of one weight group')
+    kh, kw = conv.kernel_size
+    pad_h, pad_w = max(kh - x.shape[-2], 0), max(kw - x.shape[-1], 0)  # static at a fixed input
+    if pad_h or pad_w:
+        x = nn.functional.pad(x, (0, pad_w, 0, pad_h))
+        offset = nn.functional.pad(offset, (0, pad_w, 0, pad_h))
+    out = _DeformConvOnnx.apply(x, offset, conv.weight, (kh, kw), tuple(conv.stride), tuple(conv.padding),
+                                tuple(conv.dilation), conv.deform_groups)
+    if pad_h or pad_w:
+        out = out[:, :, :out.shape[2] - pad_h, :out.shape[3] - pad_w]
+    return out
+
+
+class GuidedPost(nn.Module):
+    """A Guided-Anchor RPN (mmdet 3.3's ``GARPNHead``) with its post-processing: per
+    level, the location filter, the anchor shapes guided from the square anchors, the
+    feature adaption (a deformable conv), the top ``nms_pre`` scores, decoding, size
+    filter and NMS; then the best ``max_per_img`` proposals of all levels.
+
+    Args:
+        head: the ``GARPNHead`` (in eval mode: its location filter is on).
+        cfg: its test config.
+        squares: the square anchors of every level at the fixed input size.
+    """
+
+    def __init__(self, head, cfg, squares: Sequence[Tensor]):
+        super().__init__()
+        for coder, where in ((head.bbox_coder, 'its boxes'), (head.anchor_coder, 'its anchors')):
+            _coder_check(coder, f'{type(head).__name__} ({where})')
+        if head.num_base_priors != 1 or head.cls_out_channels != 1:
+            raise UnsupportedDetector('the ONNX graph covers a Guided-Anchor RPN with one square anchor '
+                                      'and a sigmoid objectness')
+        if cfg.get('nms_across_levels', False) or int(cfg.get('nms_post', 1000)) < int(cfg['max_per_img']):
+            raise UnsupportedDetector('the ONNX graph keeps the best max_per_img proposals after per-level NMS '
+                                      '(no nms_across_levels, nms_post >= max_per_img)')
+        self.head = head
+        self.nms_pre = int(cfg.get('nms_pre', -1))
+        self.min_size = float(cfg.get('min_bbox_size', -1))
+        self.iou = float(cfg['nms']['iou_threshold'])
+        self.max_per_img = int(cfg['max_per_img'])
+        for i, p in enumerate(squares):
+            self.register_buffer(f'squares{i}', p.clone(), persistent=False)
+        self.levels = len(squares)
+
+    def level(self, feat: Tensor, lvl: int, img_hw: Tensor) -> Tuple[Tensor, Tensor]:
+        """(boxes, scores) of one level before NMS."""
+        h = self.head
+        x = torch.relu(h.rpn_conv(feat))
+        loc, shape = h.conv_loc(x), h.conv_shape(x)
+        adapt = h.feature_adaption
+        x = torch.relu(_deform_conv(adapt.conv_adaption, x, adapt.conv_offset(shape)))
+        # the masked convs, computed everywhere: the location filter drops the rest below
+        cls = nn.functional.conv2d(x, h.conv_cls.weight, h.conv_cls.bias)
+        reg = nn.functional.conv2d(x, h.conv_reg.weight, h.conv_reg.bias)
+        keep = loc[0].sigmoid().reshape(-1) >= h.loc_filter_thr
+        score = cls[0].reshape(-1).sigmoid()
+        # top-k over the kept locations with k static: dropped ones rank below every kept one
+        ranked = torch.where(keep, score, score.new_full((), -1.0))
+        k = score.shape[0] if self.nms_pre <= 0 else min(self.nms_pre, score.shape[0])
+        top, idx = ranked.topk(k)
+        idx = idx[top >= 0]
+        squares = getattr(self, f'squares{lvl}')[idx]
+        shape_d = shape[0].permute(1, 2, 0).reshape(-1, 2)[idx]
+        anchors = decode_deltas(squares, torch.cat([torch.zeros_like(shape_d), shape_d], 1), h.anchor_coder,
+                                None, wh_ratio_clip=1e-6)  # as GuidedAnchorHead: no clipping
+        deltas = reg[0].permute(1, 2, 0).reshape(-1, 4)[idx]
+        return decode_deltas(anchors, deltas, h.bbox_coder, img_hw), score[idx]
+
+    def forward(self, feats: Sequence[Tensor], img_hw: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        boxes, scores, groups = [], [], []
+        for lvl in range(self.levels):
+            b, sc = self.level(feats[lvl], lvl, img_hw)
+            boxes.append(b)
+            scores.append(sc)
+            groups.append(torch.full_like(sc, lvl, dtype=torch.long))
         boxes, scores, groups = torch.cat(boxes), torch.cat(scores), torch.cat(groups)
         if self.min_size >= 0:
             ok = _min_size_mask(boxes, self.min_size)
@@ -244,11 +354,11 @@ class DetectorGraph(nn.Module):
 
     Args:
         detector: a built mmdet ``RetinaNet``, ``FasterRCNN`` or ``CascadeRCNN`` (FPN or
-            C4), in eval mode.
+            C4; RPN or Guided-Anchor RPN), in eval mode.
         input_hw: the fixed padded input size (height, width).
 
     Raises:
-        UnsupportedDetector: a part the graph does not cover (GA-RPN, other coders...).
+        UnsupportedDetector: a part the graph does not cover (other coders...).
     """
 
     def __init__(self, detector, input_hw: Tuple[int, int]):
@@ -263,14 +373,21 @@ class DetectorGraph(nn.Module):
             feats = detector.extract_feat(torch.zeros(1, 3, *self.input_hw))
         self.two_stage = hasattr(detector, 'roi_head')
         dense = detector.rpn_head if self.two_stage else detector.bbox_head
-        if type(dense).__name__ not in ('RPNHead', 'RetinaHead'):
-            raise UnsupportedDetector(
-                f'{type(dense).__name__} cannot be exported: its deformable feature adaption and '
-                'guided anchors are not in the ONNX graph (RPN and RetinaNet heads are)')
-        sizes = [f.shape[-2:] for f in feats[:dense.prior_generator.num_levels]]
-        priors = dense.prior_generator.grid_priors(sizes, device=feats[0].device)
         cfg = detector.test_cfg.rpn if self.two_stage else detector.test_cfg
-        self.dense_post = DensePost(dense, cfg, priors, per_level_nms=self.two_stage)
+        self.guided = isinstance(dense, GARPNHead)
+        if self.guided:
+            gen = dense.square_anchor_generator
+            squares = gen.grid_priors([f.shape[-2:] for f in feats[:gen.num_levels]], device=feats[0].device)
+            self.dense_post = GuidedPost(dense, cfg, squares)
+        elif type(dense).__name__ in ('RPNHead', 'RetinaHead'):
+            sizes = [f.shape[-2:] for f in feats[:dense.prior_generator.num_levels]]
+            priors = dense.prior_generator.grid_priors(sizes, device=feats[0].device)
+            self.dense_post = DensePost(dense, cfg, priors, per_level_nms=self.two_stage)
+        else:
+            raise UnsupportedDetector(f'{type(dense).__name__} is not in the ONNX graph (RPN, Guided-Anchor '
+                                      f'RPN and RetinaNet heads are)')
+        #: the ONNX opset the graph needs: DeformConv is in opset 19
+        self.opset = 19 if self.guided else 17
         if self.two_stage:
             roi = detector.roi_head
             shared = roi.shared_head if roi.with_shared_head else None
@@ -289,9 +406,12 @@ class DetectorGraph(nn.Module):
         x = image[:, [2, 1, 0]] if self.flip else image
         x = (x - self.mean) / self.std
         feats = self.detector.extract_feat(x)
-        dense = self.detector.rpn_head if self.two_stage else self.detector.bbox_head
-        cls_scores, bbox_preds = dense(feats)
-        boxes, scores, labels = self.dense_post(cls_scores, bbox_preds, img_hw)
+        if self.guided:
+            boxes, scores, labels = self.dense_post(feats, img_hw)
+        else:
+            dense = self.detector.rpn_head if self.two_stage else self.detector.bbox_head
+            cls_scores, bbox_preds = dense(feats)
+            boxes, scores, labels = self.dense_post(cls_scores, bbox_preds, img_hw)
         if not self.two_stage:
             return boxes, scores, labels
         logits = []
