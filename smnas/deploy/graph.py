@@ -207,8 +207,8 @@ class GuidedPost(nn.Module):
             raise UnsupportedDetector('the ONNX graph covers a Guided-Anchor RPN with one square anchor '
                                       'and a sigmoid objectness')
         if cfg.get('nms_across_levels', False) or int(cfg.get('nms_post', 1000)) < int(cfg['max_per_img']):
-            raise UnsupportedDetector('the ONNX graph keeps the best max_per_img proposals after per-level NMS '
-                                      '(no nms_across_levels, nms_post >= max_per_img)')
+            raise UnsupportedDetector('the ONNX graph keeps the best max_per_img proposals after per-level '
+                                      'NMS (no nms_across_levels, nms_post >= max_per_img)')
         self.head = head
         self.nms_pre = int(cfg.get('nms_pre', -1))
         self.min_size = float(cfg.get('min_bbox_size', -1))

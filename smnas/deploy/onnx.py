@@ -104,6 +104,7 @@ def export_onnx(cfg, checkpoint: Optional[str], out_dir, source: Optional[Dict] 
     divisor = int(cfg.model.data_preprocessor.get('pad_size_divisor', 1) or 1)
     hw = padded_input_hw(scale, divisor)
     graph = DetectorGraph(model, hw).eval()
+    opset = max(OPSET, graph.opset)
     pre = model.data_preprocessor
     # padding with the mean pixel (in the loaded colour order) is zero after normalisation
     mean = pre.mean.reshape(-1).tolist()
@@ -117,14 +118,14 @@ def export_onnx(cfg, checkpoint: Optional[str], out_dir, source: Optional[Dict] 
         warnings.simplefilter('ignore', torch.jit.TracerWarning)
         warnings.simplefilter('ignore', DeprecationWarning)
         torch.onnx.export(graph, example, str(tmp), input_names=['image', 'img_hw'],
-                          output_names=['boxes', 'scores', 'labels'], opset_version=max(OPSET, graph.opset),
+                          output_names=['boxes', 'scores', 'labels'], opset_version=opset,
                           dynamo=False, dynamic_axes={k: {0: 'n'} for k in ('boxes', 'scores', 'labels')})
     onnx.checker.check_model(str(tmp))
     tmp.replace(out / 'model.onnx')
     two = graph.two_stage
     test_cfg = model.test_cfg
     manifest = dict(
-        model='model.onnx', opset=max(OPSET, graph.opset), input_hw=list(hw), resize_scale_wh=scale, keep_ratio=True,
+        model='model.onnx', opset=opset, input_hw=list(hw), resize_scale_wh=scale, keep_ratio=True,
         pad_size_divisor=divisor, pad_value=pad, channel_order='bgr', mean=mean,
         std=pre.std.reshape(-1).tolist(), bgr_to_rgb_in_graph=graph.flip,
         inputs=dict(image='float32 (1, 3, H, W) pixels 0-255, resized and padded',
