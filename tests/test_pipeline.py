@@ -58,11 +58,13 @@ def test_pipeline_runs_every_stage_and_a_rerun_redoes_nothing(pipeline_cfg, tmp_
     state = json.loads((work / 'pipeline.json').read_text())
     assert set(state['stages']) == {'structural', 'supernet', 'subnet_search', 'retrain'}
     structure = state['stages']['structural']['structure']
-    assert '_rpn_' in structure  # GA-RPN structures cannot be refined
-    # the supernet trains at the structure's input (512x512 x input_scale 0.125), not its config's 96x64
+    # the supernet is built around the chosen structure itself (plain or Guided-Anchor RPN),
+    # and trains at its input (512x512 x input_scale 0.125), not its config's 96x64
+    supernet_cfg = Config.fromfile(str(work / 'supernet' / 'config.py'))
+    assert supernet_cfg.model.architecture.structure == structure
     assert state['stages']['supernet']['input_size'] == [64, 64]
     from smnas.search.subnet import val_input_size
-    assert val_input_size(Config.fromfile(str(work / 'supernet' / 'config.py'))) == (64, 64)
+    assert val_input_size(supernet_cfg) == (64, 64)
     text = report.read_text()
     assert 'at 64x64' in text and 'basic blocks' in text
     assert f'`{structure}`' in text and '| E0 |' in text
