@@ -31,6 +31,7 @@ search's cost, and trains only what it lacks; the supernet only if subnets are s
 be scored with inherited weights or searched.
 """
 import argparse
+import contextlib
 import copy
 import json
 import os
@@ -61,6 +62,10 @@ def _plain(obj):
     return json.loads(json.dumps(obj))
 
 
+#: --few-shot's choices: the subnet field -> the space's choice list it splits
+FEW_SHOT_KEYS = {'neck': 'neck_channels', 'head': 'head_channels', 'base': 'bases', 'expand': 'expansions'}
+
+
 def spread_subnets(space, table, n: int, seed: int, pool: int = 2000) -> list:
     """``n`` subnets at evenly spaced FLOPs quantiles of a seeded sample (min and max
     subnets included), cheapest first."""
@@ -83,8 +88,18 @@ class RankFidelity:
     def __init__(self, config: str, work_dir: str, cfg_options=None, retrain_options=None,
                  n_subnets: int = 8, seed: int = 0, scratch_iters=None, search_subnets: int = 300,
                  supernet_iters=None, variant: str = 'base', noise_seeds: int = 0, scratch_seeds: int = 1,
-                 record=None, truth_first: bool = False, jobs: int = 1):
+                 record=None, truth_first: bool = False, jobs: int = 1, supernet_of: str = None,
+                 finetune_iters: int = 0, finetune_lr: float = None, few_shot: str = None,
+                 few_shot_iters: int = None):
         self.config = config
+        # Recipes that score with another variant's supernet: a short fine-tune of each
+        # subnet before it is scored, or few-shot parts trained from it.
+        self.supernet_of = supernet_of
+        self.finetune_iters, self.finetune_lr = int(finetune_iters or 0), finetune_lr
+        if few_shot and few_shot not in FEW_SHOT_KEYS:
+            raise SystemExit(f'--few-shot splits the space on one of {", ".join(FEW_SHOT_KEYS)}, '
+                             f'not {few_shot!r}')
+        self.few_shot, self.few_shot_iters = few_shot, few_shot_iters
         self.truth_first = truth_first
         self.jobs = max(1, int(jobs))
         self.cfg = read_config(config, cfg_options)
@@ -127,6 +142,11 @@ class RankFidelity:
             # search option) must not erase what an earlier one ran with.
             v.update(cfg_options=dict(v.get('cfg_options') or {}, **_plain(cfg_options or {})),
                      supernet_iters=supernet_iters)
+            recipe = dict(supernet_of=supernet_of, finetune_iters=self.finetune_iters,
+                          finetune_lr=finetune_lr, few_shot=few_shot, few_shot_iters=few_shot_iters)
+            if v.setdefault('recipe', recipe) != recipe:
+                raise SystemExit(f'the variant {variant!r} was scored with {v["recipe"]}; give it the same '
+                                 f'options, or another --variant name')
 
     def _restore(self, record: str) -> None:
         """A new machine: what an earlier run recorded is not trained again."""
@@ -149,6 +169,12 @@ class RankFidelity:
         return self.wd / ('supernet' if variant == 'base' else f'supernet_{variant}')
 
     def train_supernet(self) -> Path:
+        if self.supernet_of:
+            final = supernet_checkpoint(self.supernet_dir(self.supernet_of), self.cfg.train_cfg.max_iters)
+            if not final.is_file():
+                raise SystemExit(f'{final} is missing: run the {self.supernet_of!r} variant first (its '
+                                 f'supernet is the one this recipe scores with)')
+            return final
         d = self.supernet_dir(self.variant)
         d.mkdir(exist_ok=True)
         cfg_path = d / 'config.py'
@@ -216,21 +242,76 @@ class RankFidelity:
                 r['gflops'] = table.flops(arch) / 1e9
             return list(truth['subnets'])
 
-    def score_inherited(self, ckpt: Path) -> None:
-        """Pick the subnets (once) and score each with the variant's inherited weights."""
-        from smnas.evaluation.inherited import InheritedEvaluator
+    def part_dir(self, value) -> Path:
+        return self.wd / f'supernet_{self.variant}_{self.few_shot}{value}'
 
-        evaluator = InheritedEvaluator(self.cfg, str(ckpt), str(self.wd / 'eval'))
-        archs = self.pick_subnets(evaluator.model)
+    def train_parts(self, ckpt: Path) -> dict:
+        """Few-shot NAS: one supernet per choice of ``--few-shot``, each starting from the
+        one-shot supernet ``ckpt`` and trained on its part of the space for
+        ``--few-shot-iters`` more steps (default: the schedule split between the parts,
+        so that the parts together cost one more supernet)."""
+        key = FEW_SHOT_KEYS[self.few_shot]
+        values = list(self.cfg.model.space[key])
+        iters = int(self.few_shot_iters or max(1, self.cfg.train_cfg.max_iters // len(values)))
+        parts = {}
+        for value in values:
+            d = self.part_dir(value)
+            d.mkdir(exist_ok=True)
+            cfg = copy.deepcopy(self.cfg)
+            cfg.model.part = {key: [value]}
+            cfg.load_from = str(ckpt)
+            rescale_schedule(cfg, iters)
+            cfg_path = d / 'config.py'
+            cfg.dump(str(cfg_path))
+            final = supernet_checkpoint(d, iters)
+            if not final.is_file():
+                print(f'[rank] {self.variant}: training the {self.few_shot}={value} part ({iters} steps)',
+                      flush=True)
+                try:
+                    train_supernet(cfg_path, d, iters)
+                except JobFailed as e:
+                    raise SystemExit(str(e)) from None
+            parts[value] = (cfg, final)
+        with self.vstore.update() as v:
+            v['parts_seconds'] = {str(k): logged_train_seconds(self.part_dir(k)) for k in values}
+        return parts
+
+    def score_inherited(self, ckpt: Path) -> None:
+        """Pick the subnets (once) and score each with the variant's inherited weights
+        (few-shot: the weights of the part holding it; optionally fine-tuned first)."""
+        from smnas.evaluation.inherited import InheritedEvaluator
+        from supernet.space import Subnet
+
+        if self.few_shot:
+            parts = self.train_parts(ckpt)
+            evaluators = {k: InheritedEvaluator(cfg, str(final), str(self.wd / f'eval_{self.variant}_{k}'))
+                          for k, (cfg, final) in parts.items()}
+            dim = self.few_shot
+
+            def evaluator_of(arch):
+                return evaluators[getattr(Subnet.parse(arch), dim)]
+            archs = self.pick_subnets(next(iter(evaluators.values())).model)
+        else:
+            single = InheritedEvaluator(self.cfg, str(ckpt), str(self.wd / 'eval'))
+
+            def evaluator_of(arch):
+                return single
+            archs = self.pick_subnets(single.model)
         for arch in archs:
             if 'val_loss' in self.vstore.read().get('inherited', {}).get(arch, {}):
                 continue
-            t0 = time.time()
-            m = evaluator.evaluate(arch)
-            score = dict(mAP=m['mAP'], mAP_50=m['mAP_50'], seconds=time.time() - t0)
-            # the other ranking score: the training loss on the val images (lower is better)
-            t0 = time.time()
-            score.update(val_loss=evaluator.val_loss(arch, seed=self.seed), loss_seconds=time.time() - t0)
+            evaluator = evaluator_of(arch)
+            tune = (evaluator.finetuned(arch, self.finetune_iters, self.finetune_lr, seed=self.seed)
+                    if self.finetune_iters else contextlib.nullcontext(0.0))
+            with tune as tune_seconds:
+                t0 = time.time()
+                m = evaluator.evaluate(arch)
+                score = dict(mAP=m['mAP'], mAP_50=m['mAP_50'], seconds=time.time() - t0 + tune_seconds,
+                             finetune_seconds=tune_seconds)
+                # the other ranking score: the training loss on the val images (lower is better)
+                t0 = time.time()
+                score.update(val_loss=evaluator.val_loss(arch, seed=self.seed),
+                             loss_seconds=time.time() - t0)
             with self.vstore.update() as v:
                 v.setdefault('inherited', {})[arch] = score
             print(f'[rank] {self.variant} {arch}: inherited mAP {m["mAP"]:.4f} ({score["seconds"]:.1f} s)',
@@ -449,7 +530,12 @@ class RankFidelity:
 
     def supernet_seconds(self, variant: str, vstate: dict) -> float:
         """A variant's supernet training time: from its logs if this machine has them, else
-        as its state stored it when it finished (or restored from a record)."""
+        as its state stored it when it finished (or restored from a record). A recipe that
+        scores with another variant's supernet counts that one's, plus its few-shot parts."""
+        of = (vstate.get('recipe') or {}).get('supernet_of')
+        if of and of != variant:
+            other = JsonStore(self.wd / VARIANT.format(of)).read()
+            return self.supernet_seconds(of, other) + sum((vstate.get('parts_seconds') or {}).values())
         return logged_train_seconds(self.supernet_dir(variant)) or vstate.get('supernet_seconds') or 0.0
 
     def noise_summary(self, rows: dict, state: dict) -> dict:
@@ -604,6 +690,19 @@ def main():
     p.add_argument('--truth-first', action='store_true',
                    help='train the from-scratch ground truth only, before any supernet (a later run '
                         'without it trains the supernet and scores the same subnets)')
+    p.add_argument('--supernet-of', metavar='VARIANT',
+                   help="score with that variant's supernet instead of training one (with --finetune-iters "
+                        'or --few-shot)')
+    p.add_argument('--finetune-iters', type=int, default=0,
+                   help='fine-tune each subnet alone this many steps before it is scored (its time counts '
+                        'in its scoring cost)')
+    p.add_argument('--finetune-lr', type=float,
+                   help="fine-tune learning rate (default: a tenth of the config's)")
+    p.add_argument('--few-shot', choices=sorted(FEW_SHOT_KEYS),
+                   help='few-shot supernets: one per choice of this dimension, each trained from the '
+                        "--supernet-of one on its part of the space")
+    p.add_argument('--few-shot-iters', type=int,
+                   help='steps of each few-shot part (default: the schedule divided by the parts)')
     p.add_argument('--jobs', type=int, default=1,
                    help='from-scratch trainings run side by side (a GPU, or a CPU machine with many cores)')
     args = p.parse_args()
@@ -613,10 +712,13 @@ def main():
     for key, value in defaults.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
+    if args.few_shot and not args.supernet_of:
+        p.error("--few-shot trains its parts from another variant's supernet: give --supernet-of")
     bench = RankFidelity(args.config, args.work_dir, args.cfg_options, args.retrain_options, args.subnets,
                          args.seed, args.scratch_iters, args.search_subnets, args.supernet_iters,
                          args.variant, args.noise_seeds, args.scratch_seeds, args.json, args.truth_first,
-                         args.jobs)
+                         args.jobs, args.supernet_of, args.finetune_iters, args.finetune_lr, args.few_shot,
+                         args.few_shot_iters)
     s = bench.summary() if args.summary_only else bench.run()
     if args.json:
         atomic_write_json(args.json, s, indent=1)

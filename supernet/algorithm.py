@@ -12,7 +12,7 @@ what the uninterrupted one would have.
 """
 import random
 from collections import OrderedDict
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.distributed as dist
@@ -29,6 +29,27 @@ from .mutator import SubnetMutator
 from .space import ModularSpace, Subnet
 
 
+def part_space(space: ModularSpace, part: Optional[dict]) -> ModularSpace:
+    """``space`` with the choices of ``part`` narrowed (e.g. ``dict(neck_channels=[256])``).
+
+    Raises:
+        ValueError: a key that is not a choice list of the space, or a choice outside it.
+    """
+    if not part:
+        return space
+    d = space.to_dict()
+    for key, values in part.items():
+        if key not in ('bases', 'neck_channels', 'head_channels', 'expansions') or key not in d:
+            raise ValueError(f'a part narrows bases, neck_channels, head_channels or expansions, '
+                             f'not {key!r}')
+        outside = sorted(set(values) - set(d[key]))
+        if not values or outside:
+            raise ValueError(f'part {key}={list(values)}: {outside or "nothing"} is not among the '
+                             f'choices {d[key]}')
+        d[key] = [v for v in d[key] if v in set(values)]
+    return ModularSpace.from_dict(d)
+
+
 @MODELS.register_module()
 class SandwichSupernet(BaseModel):
     """Wraps a supernet detector and trains it with the sandwich rule.
@@ -40,8 +61,8 @@ class SandwichSupernet(BaseModel):
         space: the modular space (dict form).
         num_random_subnets: ``k`` random members per batch besides max and min.
         distill: in-place distillation of the non-max members from the max one:
-            False (none), True or 'features' (MSE to its FPN features; C4: its backbone's), 'outputs' (its
-            dense head's outputs: binary cross-entropy to its classification
+            False (none), True or 'features' (MSE to its FPN features; C4: its backbone's),
+            'outputs' (its dense head's outputs: binary cross-entropy to its classification
             probabilities as soft targets, L1 to its box regression; the RPN of a two-stage
             detector, the RetinaNet head of a one-stage one), or 'both'.
         distill_weight: weight of each distillation term.
@@ -50,6 +71,11 @@ class SandwichSupernet(BaseModel):
             stage encoding, neck and head width is trained equally often: no choice is
             over-trained by chance).
         seed: seed of the random members.
+        part: train one part of the space only (few-shot NAS: one supernet per part),
+            e.g. ``dict(neck_channels=[256])``: the members (max, min, random) are drawn
+            from the space with these choices narrowed; the modules keep the whole
+            space's sizes, so a part starts from (``load_from``) and exports like the
+            one-shot supernet. None: the whole space.
         average_members: backpropagate the mean of the members' losses (default)
             rather than their sum. The sum gives the fully shared weights ``2 + k``
             times the step of a model trained alone. Measured on the CPU quickstart
@@ -62,9 +88,13 @@ class SandwichSupernet(BaseModel):
 
     def __init__(self, architecture: dict, space: dict, num_random_subnets: int = 2,
                  distill=False, distill_weight: float = 1.0, seed: int = 0,
-                 average_members: bool = True, sampling: str = 'uniform', init_cfg=None):
+                 average_members: bool = True, sampling: str = 'uniform', part: Optional[dict] = None,
+                 init_cfg=None):
         super().__init__(data_preprocessor=dict(type='BaseDataPreprocessor'), init_cfg=init_cfg)
         self.space = ModularSpace.from_dict(dict(space))
+        self.part = {k: list(v) for k, v in dict(part or {}).items()}
+        #: the space the members are drawn from: the whole space, or the part trained
+        self.sample_space = part_space(self.space, self.part)
         self.architecture_cfg = expand_architecture(architecture, self.space)
         self.architecture = MODELS.build(ConfigDict(self.architecture_cfg))
         # The detector's own preprocessor (normalisation, padding, batching).
@@ -117,13 +147,14 @@ class SandwichSupernet(BaseModel):
 
     def sandwich_members(self, iteration: int) -> List[Tuple[str, Subnet]]:
         """The subnets trained at ``iteration``: max, min, then k seeded random ones."""
-        members = [('max', self.space.max_subnet()), ('min', self.space.min_subnet())]
+        sp = self.sample_space
+        members = [('max', sp.max_subnet()), ('min', sp.min_subnet())]
         if self.sampling == 'fair':
             k = self.num_random_subnets
             members += [(f'random{i}', self.fair_draw(iteration * k + i)) for i in range(k)]
             return members
         rng = random.Random(self.seed * 1_000_003 + iteration)
-        members += [(f'random{i}', self.space.sample(rng)) for i in range(self.num_random_subnets)]
+        members += [(f'random{i}', sp.sample(rng)) for i in range(self.num_random_subnets)]
         return members
 
     def fair_draw(self, index: int) -> Subnet:
@@ -131,12 +162,12 @@ class SandwichSupernet(BaseModel):
         permutations of its choices, so any ``n`` consecutive draws of a dimension with
         ``n`` choices use each exactly once (dimensions are permuted independently)."""
         picks = {}
-        for d, (name, choices) in enumerate(self.space.dimensions()):
+        for d, (name, choices) in enumerate(self.sample_space.dimensions()):
             n = len(choices)
             perm = list(range(n))
             random.Random(f'{self.seed}/{d}/{index // n}').shuffle(perm)
             picks[name] = choices[perm[index % n]]
-        return self.space.compose(picks)
+        return self.sample_space.compose(picks)
 
     def train_step(self, data, optim_wrapper, grad_sync=None) -> Dict[str, torch.Tensor]:
         """One optimizer step over all sandwich members (gradients accumulated).

@@ -189,6 +189,46 @@ def test_a_search_option_stays_on_record_after_a_plain_rerun(rank_run, tmp_path)
     assert out['variants']['base']['cfg_options']['subnet_search.max_trials_factor'] == 7
 
 
+def test_a_finetune_recipe_scores_with_the_base_supernet(rank_run, tmp_path):
+    """--finetune-iters with --supernet-of base: no supernet of its own; each subnet is
+    fine-tuned before it is scored, and the fine-tune's time is part of its score's."""
+    work, args = rank_run['copy'](tmp_path)
+    log = run_tool(*args, '--variant', 'ft2', '--supernet-of', 'base', '--finetune-iters', '2')
+    assert 'training from scratch' not in log and 'ft2: Kendall tau' in log
+    assert not (work / 'supernet_ft2').exists()
+    inherited = json.loads((work / 'variant_ft2.json').read_text())['inherited']
+    assert set(inherited) == set(rank_run['out']['subnets'])
+    assert all(0 < r['finetune_seconds'] < r['seconds'] for r in inherited.values())
+    out = json.loads((work / 'rank_fidelity.json').read_text())
+    base = out['variants']['base']['supernet_seconds']
+    assert out['variants']['ft2']['supernet_seconds'] == pytest.approx(base)  # the supernet it used
+    proc = subprocess.run([sys.executable, *args, '--variant', 'ft2', '--supernet-of', 'base',
+                           '--finetune-iters', '3'], cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode != 0 and 'give it the same options' in proc.stderr
+
+
+@pytest.mark.slow  # two supernet parts and their scoring (about a minute)
+def test_few_shot_parts_start_from_the_base_supernet(rank_run, tmp_path):
+    work, args = rank_run['copy'](tmp_path)
+    log = run_tool(*args, '--variant', 'fs', '--supernet-of', 'base', '--few-shot', 'neck',
+                   '--few-shot-iters', '1')
+    assert 'training the neck=32 part' in log and 'training the neck=64 part' in log
+    from mmengine.config import Config
+
+    for value in (32, 64):
+        cfg = Config.fromfile(str(work / f'supernet_fs_neck{value}' / 'config.py'))
+        assert cfg.model.part == {'neck_channels': [value]}
+        assert cfg.load_from == str(work / 'supernet' / 'iter_2.pth')  # starts from the one-shot supernet
+        assert (work / f'supernet_fs_neck{value}' / 'iter_1.pth').is_file()
+        logs = ''.join(f.read_text() for f in (work / f'supernet_fs_neck{value}').glob('*/*.log'))
+        assert f'Load checkpoint from {work}/supernet/iter_2.pth' in logs  # loaded, not resumed
+    out = json.loads((work / 'rank_fidelity.json').read_text())
+    fs = out['variants']['fs']
+    assert set(fs['mAP_inherited']) == set(out['subnets'])
+    assert fs['supernet_seconds'] > out['variants']['base']['supernet_seconds']  # the parts count
+
+
 def test_a_variant_may_not_change_the_space(rank_run, tmp_path):
     _, args = rank_run['copy'](tmp_path)  # the ground truth would not be of its subnets
     proc = subprocess.run([sys.executable, *args, 'model.space.head_channels=[32]', '--variant', 'other'],

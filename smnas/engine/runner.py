@@ -74,8 +74,15 @@ def load_config(config: str, work_dir: Optional[str] = None, cfg_options: Option
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = default_work_dir(config)
     if resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
+        from mmengine.runner import find_latest_checkpoint
+
+        # Resume where this work dir stopped; a first run keeps the config's ``load_from``
+        # (its initial weights: mmengine's auto-resume would drop them for nothing).
+        if osp.isdir(cfg.work_dir) and find_latest_checkpoint(cfg.work_dir):
+            cfg.resume = True
+            cfg.load_from = None
+        else:
+            cfg.resume = False
     elif resume is not None:
         if not osp.isfile(resume):
             raise FileNotFoundError(f'checkpoint to resume from, {resume}, does not exist')

@@ -78,6 +78,8 @@ class InheritedEvaluator:
         self.model = unwrap_model(self.runner.model)
         check_checkpoint_weights(ckpt, self.model, checkpoint)
         self.cache_mb = float(cache_mb or 0)
+        self._train_cfg = cfg  # the training images and optimizer, for fine-tuning
+        self._train_loader = None
         self._cached = {}  # id(loop) -> [collated batch], or None: too large
         self.runner.load_checkpoint(checkpoint, map_location='cpu')
         self.batch_size = self.runner.val_loop.dataloader.batch_size
@@ -161,6 +163,75 @@ class InheritedEvaluator:
             finally:
                 torch.random.set_rng_state(state)
         return total / max(n, 1)
+
+    @contextlib.contextmanager
+    def finetuned(self, subnet, iters: int, lr: Optional[float] = None, seed: int = 0):
+        """Inside the block, the supernet holds ``subnet``'s weights after ``iters`` SGD
+        steps of that subnet alone on the training images; the inherited weights are
+        restored after it, however it ends. A short fine-tune moves every subnet off the
+        compromise the shared weights strike between subnets, before it is scored.
+
+        Args:
+            subnet: the subnet (its choices are active inside the block).
+            iters: training steps (batches of the config's train loader, drawn with ``seed``).
+            lr: learning rate (None: a tenth of the config's, the supernet schedule's
+                first step down); the config's momentum, no weight decay.
+            seed: seed of the batches and of the samplers.
+
+        Yields:
+            The seconds the fine-tune took.
+        """
+        import random
+        import time
+
+        import numpy as np
+        import torch
+        from mmengine.runner import Runner
+
+        cfg = self._train_cfg
+        opt = dict(cfg.optim_wrapper.optimizer)
+        if opt.get('type', 'SGD') != 'SGD':
+            raise ValueError(f'fine-tuning uses SGD; the config trains with {opt["type"]}')
+        lr = float(opt['lr']) / 10 if lr is None else float(lr)
+        saved = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        # the samplers draw from torch's generator, the augmentations from numpy's and Python's
+        states = torch.random.get_rng_state(), np.random.get_state(), random.getstate()
+        t0 = time.perf_counter()
+        try:
+            with self.model.mutator.use(subnet):
+                if iters > 0:
+                    torch.manual_seed(seed)
+                    np.random.seed(seed)
+                    random.seed(seed)
+                    loader = Runner.build_dataloader(copy.deepcopy(cfg.train_dataloader), seed=seed)
+                    params = [p for p in self.model.parameters() if p.requires_grad]
+                    # no weight decay: over a few steps it only shrinks weights, and it would
+                    # move the slices this subnet does not use
+                    sgd = torch.optim.SGD(params, lr=lr, momentum=float(opt.get('momentum', 0)))
+                    clip = (cfg.optim_wrapper.get('clip_grad') or {}).get('max_norm')
+                    self.model.train()
+                    done = 0
+                    while done < iters:
+                        for batch in loader:
+                            data = self.model.data_preprocessor(batch, True)
+                            losses = self.model.architecture.loss(data['inputs'], data['data_samples'])
+                            loss, _ = self.model.parse_losses(losses)
+                            sgd.zero_grad()
+                            loss.backward()
+                            if clip:
+                                torch.nn.utils.clip_grad_norm_(params, float(clip))
+                            sgd.step()
+                            done += 1
+                            if done >= iters:
+                                break
+                    self.model.eval()
+                yield time.perf_counter() - t0
+        finally:
+            self.model.load_state_dict(saved)
+            self.model.eval()
+            torch.random.set_rng_state(states[0])
+            np.random.set_state(states[1])
+            random.setstate(states[2])
 
     def _batches(self, loop) -> Optional[list]:
         """The loop's batches as its dataloader yields them, kept after the first pass

@@ -173,3 +173,31 @@ def test_val_loss_is_deterministic_and_tells_subnets_apart(setup, tmp_path):
     assert ev.val_loss('min') != a
     cold = InheritedEvaluator(Config(cfg.to_dict()), ckpt, str(tmp_path / 'f'), cache_mb=0)
     assert cold.val_loss('max') == pytest.approx(a, rel=1e-6)
+
+
+def test_a_finetune_trains_the_subnet_then_restores_the_inherited_weights(setup, tmp_path):
+    """Fine-tuning lowers the subnet's loss on the images it trains on, changes only the
+    weights that subnet uses, is deterministic under its seed, and is undone after."""
+    cfg, ckpt, root = setup
+    cfg = Config(cfg.to_dict())
+    cfg.merge_from_dict({'train_dataloader.dataset.data_root': f'{root}/', 'train_dataloader.num_workers': 0,
+                         'train_dataloader.persistent_workers': False, 'train_dataloader.batch_size': 2})
+    cfg.train_dataloader.dataset.pipeline[2].scale = (96, 64)
+    ev = InheritedEvaluator(cfg, ckpt, str(tmp_path / 'e'))
+    before = {k: v.clone() for k, v in ev.model.state_dict().items()}
+    loss = ev.val_loss('min')
+    with ev.finetuned('min', iters=4, lr=0.01) as seconds:
+        tuned = {k: v.clone() for k, v in ev.model.state_dict().items()}
+        tuned_loss = ev.val_loss('min')
+        assert seconds > 0 and str(ev.model.mutator.current) == str(ev.space.min_subnet())
+    changed = [k for k in before if not torch.equal(before[k], tuned[k])]
+    assert changed and tuned_loss != loss
+    # the min subnet's first stem conv is 8 wide (base 16): the weights past its slice stay
+    stem = 'architecture.backbone.stem.0.weight'
+    assert stem in changed and torch.equal(tuned[stem][8:], before[stem][8:])
+    assert not torch.equal(tuned[stem][:8], before[stem][:8])
+    assert all(torch.equal(before[k], v) for k, v in ev.model.state_dict().items())  # restored
+    assert str(ev.model.mutator.current) == str(ev.space.max_subnet())
+    with ev.finetuned('min', iters=4, lr=0.01):
+        again = ev.model.state_dict()
+        assert all(torch.equal(tuned[k], again[k]) for k in tuned)  # same seed, same weights

@@ -87,3 +87,21 @@ def test_output_distillation_of_the_dense_head():
     import pytest
     with pytest.raises(ValueError, match='distill must be'):
         make(distill='logits')
+
+
+def test_a_part_of_the_space_draws_every_member_from_it():
+    """Few-shot NAS: a supernet trained on one part (here neck width 32) keeps the whole
+    space's module sizes but trains only subnets of its part."""
+    import pytest
+
+    for sampling in ('uniform', 'fair'):
+        model = make(part=dict(neck_channels=[32]), sampling=sampling)
+        members = [sub for i in range(12) for _, sub in model.sandwich_members(i)]
+        assert {s.neck for s in members} == {32} and len({str(s) for s in members}) > 5
+        assert model.sandwich_members(0)[0][1].base == max(SPACE.bases)  # the part's max
+    whole = make()
+    assert [p.shape for p in model.parameters()] == [p.shape for p in whole.parameters()]
+    with pytest.raises(ValueError, match='not among the choices'):
+        make(part=dict(neck_channels=[48]))
+    with pytest.raises(ValueError, match='not .max_depths'):
+        make(part=dict(max_depths=[1, 1, 1, 1]))
