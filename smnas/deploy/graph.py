@@ -85,6 +85,18 @@ def _min_size_mask(boxes: Tensor, min_size: float) -> Tensor:
     return ((boxes[:, 2] - boxes[:, 0]) > min_size) & ((boxes[:, 3] - boxes[:, 1]) > min_size)
 
 
+def _size_filter_and_nms(boxes: List[Tensor], scores: List[Tensor], groups: List[Tensor], min_size: float,
+                         iou: float, max_per_img: int) -> Tuple[Tensor, Tensor, Tensor]:
+    """The levels' candidates joined, boxes not wider and taller than ``min_size`` dropped
+    (none when it is negative), NMS within each group, the best ``max_per_img`` kept."""
+    boxes, scores, groups = torch.cat(boxes), torch.cat(scores), torch.cat(groups)
+    if min_size >= 0:
+        ok = _min_size_mask(boxes, min_size)
+        boxes, scores, groups = boxes[ok], scores[ok], groups[ok]
+    keep = batched_nms(boxes, scores, groups, iou)[:max_per_img]
+    return boxes[keep], scores[keep], groups[keep]
+
+
 def _coder_check(coder, where: str) -> None:
     if type(coder).__name__ != 'DeltaXYWHBBoxCoder':
         raise UnsupportedDetector(f'{where} uses {type(coder).__name__}; the ONNX graph decodes '
@@ -143,12 +155,7 @@ class DensePost(nn.Module):
             boxes.append(decode_deltas(priors[anchor], deltas, self.coder, img_hw))
             scores.append(top)
             groups.append(torch.full_like(idx, lvl) if self.per_level_nms else idx - anchor * c)
-        boxes, scores, groups = torch.cat(boxes), torch.cat(scores), torch.cat(groups)
-        if self.min_size >= 0:
-            ok = _min_size_mask(boxes, self.min_size)
-            boxes, scores, groups = boxes[ok], scores[ok], groups[ok]
-        keep = batched_nms(boxes, scores, groups, self.iou)[:self.max_per_img]
-        return boxes[keep], scores[keep], groups[keep]
+        return _size_filter_and_nms(boxes, scores, groups, self.min_size, self.iou, self.max_per_img)
 
 
 class _DeformConvOnnx(torch.autograd.Function):
@@ -249,12 +256,7 @@ class GuidedPost(nn.Module):
             boxes.append(b)
             scores.append(sc)
             groups.append(torch.full_like(sc, lvl, dtype=torch.long))
-        boxes, scores, groups = torch.cat(boxes), torch.cat(scores), torch.cat(groups)
-        if self.min_size >= 0:
-            ok = _min_size_mask(boxes, self.min_size)
-            boxes, scores, groups = boxes[ok], scores[ok], groups[ok]
-        keep = batched_nms(boxes, scores, groups, self.iou)[:self.max_per_img]
-        return boxes[keep], scores[keep], groups[keep]
+        return _size_filter_and_nms(boxes, scores, groups, self.min_size, self.iou, self.max_per_img)
 
 
 class RoIStage(nn.Module):

@@ -57,20 +57,26 @@ def test_every_parameter_gets_a_gradient_at_max():
     assert not [n for n in missing if '.0.proj' in n and not n.startswith('stages.0')]
 
 
-@pytest.mark.parametrize('block', ['bottleneck', 'grouped'])
-def test_bottleneck_families_export_exactly_and_widen_by_four(block):
-    """R50/R101 and ResNeXt blocks: the digits' widths are the bottleneck widths, the stage
-    outputs four times them; a grouped 3x3 keeps groups of the stage's group width."""
-    space = ModularSpace(bases=(16, 24), max_depths=(2, 2, 3, 2), neck_channels=(32, ), head_channels=(32, ),
-                         block=block)
-    torch.manual_seed(1)
+def _random_gn(space: ModularSpace, seed: int) -> SearchableResNet:
+    """A searchable backbone of ``space`` in eval mode with non-trivial GN affine parameters
+    (so that equality with its export means something)."""
+    torch.manual_seed(seed)
     net = SearchableResNet(space.to_dict())
     net.init_weights()
     for m in net.modules():
         if isinstance(m, torch.nn.GroupNorm):
             torch.nn.init.normal_(m.weight, 1.0, 0.2)
             torch.nn.init.normal_(m.bias, 0.0, 0.2)
-    net.eval()
+    return net.eval()
+
+
+@pytest.mark.parametrize('block', ['bottleneck', 'grouped'])
+def test_bottleneck_families_export_exactly_and_widen_by_four(block):
+    """R50/R101 and ResNeXt blocks: the digits' widths are the bottleneck widths, the stage
+    outputs four times them; a grouped 3x3 keeps groups of the stage's group width."""
+    space = ModularSpace(bases=(16, 24), max_depths=(2, 2, 3, 2), neck_channels=(32, ), head_channels=(32, ),
+                         block=block)
+    net = _random_gn(space, seed=1)
     for sub in [space.max_subnet(), space.min_subnet(), space.sample(random.Random(2))]:
         net.apply_subnet(sub)
         static = SubnetResNet(str(sub), block=block).eval()
@@ -91,14 +97,7 @@ def test_inverted_residuals_export_exactly_with_the_identity_where_widths_match(
     expansion ratio sets the expanded width; the identity only where widths are equal."""
     space = ModularSpace(bases=(16, 24), max_depths=(2, 3, 3, 2), neck_channels=(32, ), head_channels=(32, ),
                          block='inverted', expansions=(3, 6))
-    torch.manual_seed(2)
-    net = SearchableResNet(space.to_dict())
-    net.init_weights()
-    for m in net.modules():
-        if isinstance(m, torch.nn.GroupNorm):
-            torch.nn.init.normal_(m.weight, 1.0, 0.2)
-            torch.nn.init.normal_(m.bias, 0.0, 0.2)
-    net.eval()
+    net = _random_gn(space, seed=2)
     subs = [space.max_subnet(), space.min_subnet(), Subnet.parse('16_11-121-112-12_e3_n32_h32')]
     for sub in subs:
         net.apply_subnet(sub)
