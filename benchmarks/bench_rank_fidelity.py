@@ -90,8 +90,9 @@ class RankFidelity:
                  supernet_iters=None, variant: str = 'base', noise_seeds: int = 0, scratch_seeds: int = 1,
                  record=None, truth_first: bool = False, jobs: int = 1, supernet_of: str = None,
                  finetune_iters: int = 0, finetune_lr: float = None, few_shot: str = None,
-                 few_shot_iters: int = None):
+                 few_shot_iters: int = None, seed_order: str = 'seed'):
         self.config = config
+        self.seed_order = seed_order
         # Recipes that score with another variant's supernet: a short fine-tune of each
         # subnet before it is scored, or few-shot parts trained from it.
         self.supernet_of = supernet_of
@@ -373,9 +374,6 @@ class RankFidelity:
                               gflops_thop=res.flops / 1e9)
             store(lambda t, arch=arch, result=result: t['subnets'][arch].update(result))
 
-        self._run_jobs([lambda a=arch: first(a) for arch, r in self.truth.read()['subnets'].items()
-                        if 'mAP_scratch' not in r])
-
         def again(arch, seed):
             print(f'[rank] {arch}: training from scratch, seed {seed}', flush=True)
             try:
@@ -391,12 +389,32 @@ class RankFidelity:
 
         # A ground truth that resolves the ranking: every subnet again with other seeds, one
         # seed over all subnets at a time (a stopped run leaves whole seeds).
-        for seed in range(1, self.scratch_seeds):
+        def missing(arch, seed) -> bool:
             truth = self.truth.read()
-            todo = [a for a, r in truth['subnets'].items()
-                    if 'mAP_scratch' in r  # else its seed 0 failed: the error says why
-                    and str(seed) not in subnet_seeds(a, r, truth.get('noise', {}))]
-            self._run_jobs([lambda a=a, seed=seed: again(a, seed) for a in todo])
+            r = truth['subnets'][arch]
+            if not seed:
+                return 'mAP_scratch' not in r  # a failed training is tried again
+            return ('mAP_scratch' in r  # else its seed 0 failed: the error says why
+                    and str(seed) not in subnet_seeds(arch, r, truth.get('noise', {})))
+
+        def train_seeds(arch, seeds) -> None:
+            for seed in seeds:
+                if not missing(arch, seed):
+                    continue
+                if seed:
+                    again(arch, seed)
+                else:
+                    first(arch)
+
+        archs = list(self.truth.read()['subnets'])
+        if self.seed_order == 'subnet':
+            # Every seed of a subnet before the next subnet: the seeds agree (or not) on the
+            # subnets trained so far, an early answer to "does this truth resolve?"
+            self._run_jobs([lambda a=a: train_seeds(a, range(self.scratch_seeds)) for a in archs])
+        else:
+            # One seed over all subnets at a time: a stopped run leaves whole seeds.
+            for seed in range(self.scratch_seeds):
+                self._run_jobs([lambda a=a, seed=seed: train_seeds(a, [seed]) for a in archs])
         # The ground truth's own noise: the median-FLOPs subnet again with other seeds.
         truth = self.truth.read()
         rows = truth['subnets']
@@ -687,6 +705,10 @@ def main():
     p.add_argument('--scratch-seeds', type=int, default=1,
                    help='train every subnet from scratch with this many seeds; the ground truth is '
                         'their mean (more seeds can be added to a stored run)')
+    p.add_argument('--seed-order', choices=('seed', 'subnet'), default='seed',
+                   help="with --scratch-seeds: 'seed' trains one seed over every subnet at a time (a "
+                        "stopped run leaves whole seeds); 'subnet' every seed of a subnet before the next "
+                        '(the seeds agree, or not, on the subnets trained so far)')
     p.add_argument('--truth-first', action='store_true',
                    help='train the from-scratch ground truth only, before any supernet (a later run '
                         'without it trains the supernet and scores the same subnets)')
@@ -718,7 +740,7 @@ def main():
                          args.seed, args.scratch_iters, args.search_subnets, args.supernet_iters,
                          args.variant, args.noise_seeds, args.scratch_seeds, args.json, args.truth_first,
                          args.jobs, args.supernet_of, args.finetune_iters, args.finetune_lr, args.few_shot,
-                         args.few_shot_iters)
+                         args.few_shot_iters, args.seed_order)
     s = bench.summary() if args.summary_only else bench.run()
     if args.json:
         atomic_write_json(args.json, s, indent=1)

@@ -94,6 +94,21 @@ def test_truth_first_trains_the_same_picks_without_a_supernet(rank_run, tiny_dat
         assert r['mAP_scratch'] is not None and r['mAP_se_scratch'] is not None and 'mAP_inherited' not in r
 
 
+@pytest.mark.slow  # four trainings in a fresh process
+def test_seed_order_subnet_trains_every_seed_of_a_subnet_first(tiny_data, tmp_path):
+    work = tmp_path / 'truth'
+    log = run_tool('benchmarks/bench_rank_fidelity.py', str(config_path('supernet/quickstart_synthetic.py')),
+                   '--work-dir', str(work), '--subnets', '2', '--scratch-iters', '2', '--truth-first',
+                   '--scratch-seeds', '2', '--seed-order', 'subnet',
+                   '--cfg-options', *tiny_options(tiny_data, 2), *TINY)
+    lines = [ln.split('] ')[1] for ln in log.splitlines() if 'training from scratch' in ln]
+    a, b = [ln.split(':')[0] for ln in lines[::2]]
+    assert lines == [f'{a}: training from scratch', f'{a}: training from scratch, seed 1',
+                     f'{b}: training from scratch', f'{b}: training from scratch, seed 1']
+    out = json.loads((work / 'rank_fidelity.json').read_text())
+    assert all(set(r['mAP_scratch_seeds']) == {'0', '1'} for r in out['subnets'].values())
+
+
 def test_rank_fidelity_prices_the_modular_stage(rank_run):
     stage = rank_run['out']['modular_stage']
     assert stage['searched_subnets'] == 5 and stage['search_seconds'] >= stage['search_eval_seconds'] > 0
