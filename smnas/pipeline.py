@@ -31,6 +31,11 @@ class PipelineError(RuntimeError):
     """A stage cannot go on (the message says why and what to do)."""
 
 
+#: how the report names each block family of the modular space
+BLOCK_WORDS = {'basic': 'basic', 'bottleneck': 'bottleneck', 'grouped': 'grouped-bottleneck (ResNeXt)',
+               'inverted': 'inverted-residual (MobileNetV2)'}
+
+
 def choose_structure(points: List[tuple]) -> tuple:
     """The structure the modular stage refines: the most accurate model of the front
     of the structures it supports.
@@ -249,7 +254,8 @@ class Pipeline:
             self._rate()  # keep the measured rate for a resumed run
         self._record('supernet', t0, config=str(cfg_path), checkpoint=str(final), input_size=list(size),
                      block=cfg.model.space.get('block', 'basic'),
-                     max_depths=list(cfg.model.space.max_depths))
+                     max_depths=list(cfg.model.space.max_depths),
+                     expansions=list(cfg.model.space.get('expansions') or []))
         return final
 
     def search(self, checkpoint: Path):
@@ -304,8 +310,11 @@ class Pipeline:
                  f'- structure refined: `{structure}`']
         sn = stages.get('supernet', {})
         if sn.get('block'):
-            lines.append(f'- modular space: {sn["block"]} blocks (the structure\'s family), at most '
-                         f'{"-".join(str(d) for d in sn["max_depths"])} blocks per stage')
+            kind = BLOCK_WORDS.get(sn['block'], sn['block'])
+            ratios = (f', expansion ratios {"/".join(str(e) for e in sn["expansions"])}'
+                      if sn.get('expansions') else '')
+            lines.append(f'- modular space: {kind} blocks (the structure\'s family), at most '
+                         f'{"-".join(str(d) for d in sn["max_depths"])} blocks per stage{ratios}')
         if sn.get('input_size'):
             lines.append(f'- supernet, search and finalists at {sn["input_size"][0]}x{sn["input_size"][1]} '
                          f'(the structure\'s input size, scaled as the structural stage trained it)')
