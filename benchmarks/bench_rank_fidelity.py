@@ -47,14 +47,15 @@ from mmengine.config import DictAction
 
 from smnas.benchmarks.records import (TRUTH, VARIANT, logged_train_seconds, state_from_record, subnet_seeds,
                                       variant_names)
-from smnas.benchmarks.stats import (linear_fit, projected_seed_tau, rank_agreement, resolved_pairs,
-                                    seed_agreement, whole_seeds)
+from smnas.benchmarks.stats import (linear_fit, projected_seed_tau, rank_agreement, rank_error,
+                                    resolved_pairs, seed_agreement, whole_seeds)
 from smnas.benchmarks.store import JsonStore
 from smnas.data.prepare import prepare_data
 from smnas.engine import read_config, rescale_schedule, with_seed
 from smnas.engine.jobs import JobFailed, supernet_checkpoint, train_supernet
 from smnas.search.pareto import spread_by_cost
 from smnas.utils import atomic_write_json, collect_env_versions
+from supernet.space import ModularSpace
 
 
 def _plain(obj):
@@ -487,6 +488,7 @@ class RankFidelity:
         # training itself orders beyond its noise say whether the supernet ranks as it does.
         resolved = resolved_pairs(truth, agreement['se_of_mean']) if agreement else []
         variants = {}
+        min_arch = str(ModularSpace.from_dict(state['space']).min_subnet())
         for name, v in vstates.items():
             inh = v.get('inherited', {})
             archs = [a for a in rows if a in inh]
@@ -500,6 +502,8 @@ class RankFidelity:
                 variants[name].update(rank_agreement(x, y), kendall_tau_seed0=float(
                     kendalltau(x, [rows[a]['mAP_scratch'] for a in archs])[0]))
                 variants[name]['by_score'] = score_agreement(inh, archs, y)
+                # the sandwich trains the min subnet at every step: how far that lifts its rank
+                variants[name]['min_subnet'] = rank_error(min_arch, {a: inh[a]['mAP'] for a in archs}, truth)
                 ceiling = (agreement or {}).get('mean_seed_pair_tau')
                 if ceiling:
                     variants[name]['tau_over_ceiling'] = variants[name]['kendall_tau'] / ceiling
@@ -614,6 +618,10 @@ def print_summary(s: dict) -> None:
                 print('    ranked by ' + ', '.join(
                     f'{k}: tau {r["kendall_tau"]:.3f} {_ci(r.get("kendall_tau_ci95"))}'.rstrip()
                     for k, r in v['by_score'].items()))
+            m = v.get('min_subnet')
+            if m:
+                print(f'    the min subnet ranks {m["rank_inherited"]} of {m["of"]} inherited, '
+                      f'{m["rank_scratch"]} from scratch ({m["error"]} places apart)')
     if 'ground_truth_seeds' in s:
         g = s['ground_truth_seeds']
         tau = g['mean_seed_pair_tau']

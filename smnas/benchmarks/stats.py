@@ -61,6 +61,20 @@ def _percentiles(values: List[float]) -> Optional[List[float]]:
     return [values[int(0.025 * (len(values) - 1))], values[int(math.ceil(0.975 * (len(values) - 1)))]]
 
 
+def rank_error(arch: str, scores: Dict[str, float], truth: Dict[str, float]) -> Optional[dict]:
+    """Where ``arch`` ranks (1: best) by ``scores`` and by ``truth`` (both higher-better,
+    over the archs both have), and how many places apart; None if it has neither."""
+    common = [a for a in scores if a in truth]
+    if arch not in common:
+        return None
+
+    def rank(values):
+        return 1 + sum(values[b] > values[arch] for b in common)
+    by_score, by_truth = rank(scores), rank(truth)
+    return dict(arch=arch, rank_inherited=by_score, rank_scratch=by_truth, error=abs(by_score - by_truth),
+                of=len(common))
+
+
 def whole_seeds(seeds: Dict[str, Dict[str, float]]) -> List[str]:
     """The seeds every subnet was trained with, in order.
 

@@ -55,3 +55,13 @@ def test_projected_seed_tau_falls_with_noise_and_rises_with_seeds():
     low, mid, high = (projected_seed_tau(values, s, sims=300) for s in (0.002, 0.01, 1.0))
     assert 1.0 > low > mid > high and abs(high) < 0.2
     assert projected_seed_tau(values, 0.01, seeds=4, sims=300) > mid
+
+
+def test_rank_error_counts_places_between_the_two_rankings():
+    from smnas.benchmarks.stats import rank_error
+
+    scores = {'a': 0.9, 'b': 0.5, 'c': 0.7, 'd': 0.1}
+    truth = {'a': 0.1, 'b': 0.6, 'c': 0.4, 'd': 0.3}  # 'a' ranks 1st inherited, last trained
+    assert rank_error('a', scores, truth) == dict(arch='a', rank_inherited=1, rank_scratch=4, error=3, of=4)
+    assert rank_error('b', scores, truth)['error'] == 2
+    assert rank_error('x', scores, truth) is None
