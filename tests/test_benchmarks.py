@@ -206,6 +206,7 @@ def test_a_search_option_stays_on_record_after_a_plain_rerun(rank_run, tmp_path)
     assert out['variants']['base']['cfg_options']['subnet_search.max_trials_factor'] == 7
 
 
+@pytest.mark.slow  # a bench run (30 s); tests/evaluation/test_inherited.py checks the fine-tune itself
 def test_a_finetune_recipe_scores_with_the_base_supernet(rank_run, tmp_path):
     """--finetune-iters with --supernet-of base: no supernet of its own; each subnet is
     fine-tuned before it is scored, and the fine-tune's time is part of its score's."""

@@ -27,10 +27,10 @@ def test_search_exports_finalists_and_retrain_fills_the_table(trained, tmp_path)
     root, ckpt, opts = trained
     work = tmp_path / 'search'
     log = run_tool('tools/search_subnet.py', CFG, '--checkpoint', str(ckpt), '--work-dir', str(work),
-                   '--finalists', '2', *opts)
+                   '--finalists', '1', *opts)  # one retraining keeps the suite fast
     assert '[subnet] 4/4 done' in log
     records = json.loads((work / 'finalists' / 'finalists.json').read_text())
-    assert 1 <= len(records) <= 2
+    assert len(records) == 1
     for r in records:
         assert r['config'].endswith('.py') and r['checkpoint'].endswith('.pth')
     report = (work / 'report.md').read_text()

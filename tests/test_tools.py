@@ -1,6 +1,7 @@
 """tools/train.py and tools/test.py end to end on a tiny synthetic dataset."""
 import json
 
+import pytest
 
 from smnas.testing import config_path
 
@@ -32,6 +33,7 @@ def test_train_then_test_writes_metrics_and_tensorboard(tiny_data, tmp_path):
     assert 0.0 <= metrics['coco/bbox_mAP_50'] <= 1.0
 
 
+@pytest.mark.slow  # two runs (30 s); test_train_supernet.py keeps the fast sibling (the same resume path)
 def test_resume_continues_from_the_last_checkpoint(tiny_data, tmp_path):
     work = tmp_path / 'work'
     run_tool('tools/train.py', CFG, '--work-dir', str(work), '--cfg-options',

@@ -56,7 +56,7 @@ def test_torchrun_two_processes_on_the_cpu(tiny_data, tmp_path):
 
 @pytest.mark.parametrize('structure', [
     'r18_c4_ga_rcnn_160x120',  # res5 as the RoI head, a Guided-Anchor RPN
-    'mv2_fpn-p3p5-p5_none_retina_160x120',  # inverted residuals
+    pytest.param('mv2_fpn-p3p5-p5_none_retina_160x120', marks=pytest.mark.slow),  # inverted residuals
 ])
 def test_trains_and_validates_around_any_structure(tiny_data, tmp_path, structure):
     work = tmp_path / 'work'

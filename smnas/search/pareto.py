@@ -42,9 +42,12 @@ def hypervolume_2d(front: List[Tuple[str, float, float]], ref_cost: float, ref_a
 
 
 def spread_along(front: List[tuple], k: int = 6) -> List[tuple]:
-    """Pick up to ``k`` points evenly spread along a front sorted by cost."""
+    """Pick up to ``k`` points evenly spread along a front sorted by cost (one point: the
+    costliest, which is the most accurate of a front)."""
     if len(front) <= k:
         return list(front)
+    if k <= 1:
+        return list(front[-1:]) if k == 1 else []
     idx = sorted({round(i * (len(front) - 1) / (k - 1)) for i in range(k)})
     return [front[i] for i in idx]
 

@@ -21,6 +21,8 @@ def test_spread_along_front():
     assert spread_along(list(range(4)), 6) == [0, 1, 2, 3]
     picks = spread_along(list(range(11)), 6)
     assert picks[0] == 0 and picks[-1] == 10 and len(picks) == 6
+    assert spread_along(list(range(11)), 1) == [10]  # one finalist: the most accurate (was 1/0)
+    assert spread_along(list(range(11)), 0) == []
 
 
 def _create(url, q):

@@ -1,4 +1,5 @@
 """Shared fixtures of the supernet tests: a tiny space and the structures built around it."""
+import pytest
 from mmengine.optim import OptimWrapper
 
 from supernet.space import ModularSpace
@@ -11,9 +12,11 @@ RCNN = 'r18_fpn-p2p5-p6_rpn_rcnn_512x512'
 # of each block family: basic (R18), bottleneck (R50), grouped bottleneck (X50), inverted
 # residual (MobileNetV2, expansion ratios 3 and 6 by default; its stem output is P1), and of
 # each neck and RPN: FPN or C4 (res5 as the RoI head), plain or Guided-Anchor RPN.
+# The fast suite runs one structure for each; the slow one adds more combinations.
 STRUCTURES = [RCNN, 'r50_fpn-p3p5-p6_rpn_cascade2_512x512', 'x50_fpn-p3p5-p6_none_retina_512x512',
-              'r18_c4_rpn_rcnn_512x512', 'r50_c4_ga_rcnn_512x512', 'r18_fpn-p3p5-p6_ga_cascade2_512x512',
-              'mv2_fpn-p1p5-p6_rpn_rcnn_512x512', 'mv2_fpn-p3p5-p5_none_retina_512x512']
+              'r50_c4_ga_rcnn_512x512', 'mv2_fpn-p1p5-p6_rpn_rcnn_512x512'] + [
+    pytest.param(s, marks=pytest.mark.slow) for s in
+    ('r18_c4_rpn_rcnn_512x512', 'r18_fpn-p3p5-p6_ga_cascade2_512x512', 'mv2_fpn-p3p5-p5_none_retina_512x512')]
 
 
 def tiny_space(structure: str) -> ModularSpace:

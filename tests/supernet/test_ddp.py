@@ -13,6 +13,14 @@ def _init(rank, world, port):
     dist.init_process_group('gloo', rank=rank, world_size=world)
 
 
+def _close():
+    # Both ranks leave together: a rank that tears gloo down while its peer still writes
+    # its results aborted the peer now and then ("terminate called without an active
+    # exception", SIGABRT, once in a full-suite run).
+    dist.barrier()
+    dist.destroy_process_group()
+
+
 def _averaging_worker(rank, world, port, out):
     """Known per-rank gradients; one parameter has a gradient on rank 1 only, one on none."""
     _init(rank, world, port)
@@ -36,7 +44,7 @@ def _averaging_worker(rank, world, port, out):
             torch.save(dict(grads=[None if p.grad is None else p.grad for p in params], calls=calls,
                             small=[p.grad for p in small], small_calls=small_calls), out)
     finally:
-        dist.destroy_process_group()
+        _close()
 
 
 def _spawn(worker, tmp_path, *args):
@@ -97,7 +105,7 @@ def _sandwich_worker(rank, world, port, out):
         if rank == 0:
             torch.save(dict(gathered=gathered, weights=weights), out)
     finally:
-        dist.destroy_process_group()
+        _close()
 
 
 def test_the_wrapper_averages_the_ranks_gradients(tmp_path):
