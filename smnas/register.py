@@ -14,7 +14,8 @@ def register_all_modules() -> None:
 
     * supernet's searchable and static models, the sandwich algorithm and its DDP
       wrapper, the subnets val loop and the checkpoint hook;
-    * smnas's dataset, hooks and the ``StructureSupernet`` architecture macro;
+    * smnas's dataset, hooks, the search's ``RankingCocoMetric`` and the
+      ``StructureSupernet`` architecture macro;
     * CPU fallbacks of mmcv ops that only have accelerator kernels
       (:func:`smnas.ops.install_cpu_fallbacks`), and mmengine's local checkpoint
       loader fixed for torch >= 2.6 (:func:`smnas.engine.install_checkpoint_loader`).
@@ -22,6 +23,7 @@ def register_all_modules() -> None:
     import supernet
 
     from . import data, engine, ops  # noqa: F401  the dataset and hooks register on import
+    from .evaluation import ranking_metric  # noqa: F401  the search's lean COCO metric
     from .modular import structure  # noqa: F401  the StructureSupernet macro
 
     supernet.register_all_modules()

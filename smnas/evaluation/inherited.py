@@ -16,11 +16,17 @@ from typing import Dict, List, Optional
 from mmengine.config import Config
 
 
-def _search_config(cfg: Config, work_dir: str, batch_size: Optional[int] = None) -> Config:
-    """The supernet config as an evaluation-only Runner config."""
+def _search_config(cfg: Config, work_dir: str, batch_size: Optional[int] = None, lean: bool = True) -> Config:
+    """The supernet config as an evaluation-only Runner config; a COCO bbox metric becomes
+    :class:`~smnas.evaluation.ranking_metric.RankingCocoMetric` (the same mAP, without
+    the cells a ranking does not read)."""
     from ..engine import with_run_checks
 
     cfg = copy.deepcopy(cfg)
+    ev = cfg.get('val_evaluator')
+    if lean and isinstance(ev, dict) and ev.get('type') == 'CocoMetric' and ev.get('ann_file') and \
+            ev.get('metric', 'bbox') in ('bbox', ['bbox']) and not ev.get('format_only'):
+        cfg.val_evaluator = dict(ev, type='RankingCocoMetric')
     if batch_size:
         cfg.val_dataloader.batch_size = int(batch_size)
     cfg.work_dir = work_dir
@@ -48,6 +54,9 @@ class InheritedEvaluator:
         cache_mb: keep the val batches, loaded once, in memory when they fit in this many
             MiB: every subnet scores the same images, so only the first pays for decoding,
             resizing and collating them (0: never).
+        lean_metric: score a COCO bbox metric with
+            :class:`~smnas.evaluation.ranking_metric.RankingCocoMetric` (mmdet's mAP
+            unrounded, without the cells nobody reads); False: mmdet's ``CocoMetric``.
 
     Raises:
         smnas.modular.export.NotASupernetCheckpoint: not a supernet checkpoint, or one of
@@ -55,7 +64,7 @@ class InheritedEvaluator:
     """
 
     def __init__(self, cfg: Config, checkpoint: str, work_dir: str, batch_size: Optional[int] = None,
-                 cache_mb: float = 1024):
+                 cache_mb: float = 1024, lean_metric: bool = True):
         from mmengine.runner import Runner
         from supernet.engine import unwrap_model
         from supernet.space import ModularSpace
@@ -73,7 +82,7 @@ class InheritedEvaluator:
         os.makedirs(work_dir, exist_ok=True)
         self._console = open(os.path.join(work_dir, 'console.log'), 'a', buffering=1)  # line-buffered
         with contextlib.redirect_stdout(self._console):
-            self.runner = Runner.from_cfg(_search_config(cfg, work_dir, batch_size))
+            self.runner = Runner.from_cfg(_search_config(cfg, work_dir, batch_size, lean_metric))
             _ = self.runner.val_loop  # built now (it loads the COCO annotations), not at a first score
         self.model = unwrap_model(self.runner.model)
         check_checkpoint_weights(ckpt, self.model, checkpoint)

@@ -121,7 +121,26 @@ def test_scoring_keeps_mmengine_and_coco_output_off_the_console(setup, tmp_path,
     assert 0 <= m['mAP'] <= 1
     out = capsys.readouterr().out
     assert 'Average Precision' not in out and 'Config:' not in out, out[-2000:]
-    assert 'Average Precision' in (tmp_path / 'e' / 'console.log').read_text()
+    mmdet = InheritedEvaluator(Config(cfg.to_dict()), ckpt, str(tmp_path / 'f'), batch_size=4,
+                               lean_metric=False)
+    mmdet.evaluate('min')
+    assert 'Average Precision' not in capsys.readouterr().out
+    assert 'Average Precision' in (tmp_path / 'f' / 'console.log').read_text()
+
+
+@pytest.mark.parametrize('subnet', ['min', 'max'])
+def test_the_ranking_metric_is_mmdets_map_unrounded(setup, tmp_path, subnet):
+    """RankingCocoMetric (the search's) gives mmdet CocoMetric's mAP and mAP@0.5, which
+    mmdet rounds to 3 decimals, on the full val set and on a subset."""
+    cfg, ckpt, _ = setup
+    lean = InheritedEvaluator(Config(cfg.to_dict()), ckpt, str(tmp_path / 'a'), batch_size=4)
+    ref = InheritedEvaluator(Config(cfg.to_dict()), ckpt, str(tmp_path / 'b'), batch_size=4,
+                             lean_metric=False)
+    assert type(lean.runner.val_evaluator.metrics[0]).__name__ == 'RankingCocoMetric'
+    for images in (None, 5):
+        a, b = lean.evaluate(subnet, images=images), ref.evaluate(subnet, images=images)
+        assert b['mAP'] > 0 and a['mAP'] == pytest.approx(b['mAP'], abs=5e-4)
+        assert a['mAP_50'] == pytest.approx(b['mAP_50'], abs=5e-4)
 
 
 def test_kept_batches_score_as_the_loop_does_and_load_images_once(setup, tmp_path, monkeypatch):
@@ -201,3 +220,51 @@ def test_a_finetune_trains_the_subnet_then_restores_the_inherited_weights(setup,
     with ev.finetuned('min', iters=4, lr=0.01):
         again = ev.model.state_dict()
         assert all(torch.equal(tuned[k], again[k]) for k in tuned)  # same seed, same weights
+
+
+def test_the_ranking_metric_equals_pycocotools_summary_exactly(setup):
+    """On detections near and far from the ground truth: the full COCOeval's AP and AP50
+    (mmdet's parameters: 100/300/1000 detections, reported at 1000), to float precision."""
+    import contextlib
+    import io
+
+    from pycocotools.cocoeval import COCOeval
+
+    from smnas.evaluation.ranking_metric import RankingCocoMetric
+
+    _, _, root = setup
+    metric = RankingCocoMetric(ann_file=str(root / 'annotations' / 'instances_val.json'))
+    gt = metric._coco_api
+    metric.dataset_meta = dict(classes=[c['name'] for c in gt.loadCats(gt.getCatIds())])
+    cat_ids = gt.getCatIds()
+    rng = np.random.default_rng(0)
+    results, dets = [], []
+    for img_id in gt.getImgIds():
+        boxes, scores, labels = [], [], []
+        for a in gt.loadAnns(gt.getAnnIds(imgIds=[img_id])):
+            x, y, w, h = a['bbox']
+            for _ in range(3):  # near the object, at several overlaps, and a random box
+                j = rng.normal(0, 0.15, 4) * [w, h, w, h]
+                boxes.append([x + j[0], y + j[1], x + w + j[2], y + h + j[3]])
+                scores.append(rng.random())
+                wrong = rng.random() >= 0.8  # a wrong class now and then
+                labels.append(rng.integers(len(cat_ids)) if wrong else cat_ids.index(a['category_id']))
+            bx, by = rng.random(2) * 60
+            boxes.append([bx, by, bx + 20, by + 15])
+            scores.append(rng.random())
+            labels.append(rng.integers(len(cat_ids)))
+        results.append(({}, dict(img_id=img_id, bboxes=np.array(boxes), scores=np.array(scores),
+                                 labels=np.array(labels))))
+        dets += [dict(image_id=img_id, category_id=cat_ids[int(c)], score=float(sc),
+                      bbox=[b[0], b[1], b[2] - b[0], b[3] - b[1]])
+                 for b, sc, c in zip(boxes, scores, labels)]
+    got = metric.compute_metrics(results)
+    with contextlib.redirect_stdout(io.StringIO()):
+        e = COCOeval(gt, gt.loadRes(dets), 'bbox')
+        e.params.maxDets = [100, 300, 1000]
+        e.evaluate()
+        e.accumulate()
+        e.summarize()
+    assert 0.05 < e.stats[0] < 0.95
+    assert got['bbox_mAP'] == pytest.approx(e.stats[0], abs=1e-12)
+    assert got['bbox_mAP_50'] == pytest.approx(e.stats[1], abs=1e-12)
