@@ -20,6 +20,15 @@ from ..ops import DynamicConv2d, DynamicGroupNorm
 from ..space import ModularSpace
 
 
+def _conv_stack(block: nn.Module, max_in: int, mid: int, out: int, stride: int, **conv2) -> None:
+    """A block's dynamic 1x1 (in -> mid), 3x3 (``stride``; ``conv2``: its grouping) and
+    1x1 (mid -> out) convs with Weight Standardization and their GNs, named conv1-3, gn1-3."""
+    block.conv1, block.gn1 = DynamicConv2d(max_in, mid, 1, 1, 0, weight_std=True), DynamicGroupNorm(mid)
+    block.conv2 = DynamicConv2d(mid, mid, 3, stride, 1, weight_std=True, **conv2)
+    block.gn2 = DynamicGroupNorm(mid)
+    block.conv3, block.gn3 = DynamicConv2d(mid, out, 1, 1, 0, weight_std=True), DynamicGroupNorm(out)
+
+
 class _DynamicResidual(nn.Module):
     """What every dynamic residual block shares: a projection shortcut (used when the
     active width or the stride changes), and widths read from its ops (``active_out``),
@@ -110,12 +119,7 @@ class DynamicBottleneck(_DynamicResidual):
         super().__init__()
         self.expansion, self.mid_ratio = expansion, mid_ratio
         mid, out = max_width * mid_ratio, max_width * expansion
-        self.conv1 = DynamicConv2d(max_in, mid, 1, 1, 0, weight_std=True)
-        self.gn1 = DynamicGroupNorm(mid)
-        self.conv2 = DynamicConv2d(mid, mid, 3, stride, 1, group_width=group_width, weight_std=True)
-        self.gn2 = DynamicGroupNorm(mid)
-        self.conv3 = DynamicConv2d(mid, out, 1, 1, 0, weight_std=True)
-        self.gn3 = DynamicGroupNorm(out)
+        _conv_stack(self, max_in, mid, out, stride, group_width=group_width)
         self._shortcut(max_in, out, stride)
 
     def set_width(self, width: Optional[int]) -> None:
@@ -152,12 +156,7 @@ class DynamicInvertedResidual(nn.Module):
         super().__init__()
         self.stride = stride
         hidden = max_in * max_ratio
-        self.conv1 = DynamicConv2d(max_in, hidden, 1, 1, 0, weight_std=True)
-        self.gn1 = DynamicGroupNorm(hidden)
-        self.conv2 = DynamicConv2d(hidden, hidden, 3, stride, 1, depthwise=True, weight_std=True)
-        self.gn2 = DynamicGroupNorm(hidden)
-        self.conv3 = DynamicConv2d(hidden, max_out, 1, 1, 0, weight_std=True)
-        self.gn3 = DynamicGroupNorm(max_out)
+        _conv_stack(self, max_in, hidden, max_out, stride, depthwise=True)
         self.act = nn.ReLU6(inplace=True)
 
     def set_width(self, out: Optional[int], in_width: Optional[int] = None,

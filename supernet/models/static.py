@@ -53,6 +53,14 @@ class BasicBlock(_Residual):
         return self.relu(self.gn2(self.conv2(out)) + self.shortcut(x))
 
 
+def _conv_stack(block: nn.Module, in_c: int, mid: int, out_c: int, stride: int, groups: int) -> None:
+    """A block's 1x1 (in -> mid), 3x3 (``groups``, ``stride``) and 1x1 (mid -> out) convs
+    with their GNs, named conv1-3 and gn1-3 as the supernet's blocks name them."""
+    block.conv1, block.gn1 = ConvWS2d(in_c, mid, 1, 1, 0, bias=False), _gn(mid)
+    block.conv2, block.gn2 = ConvWS2d(mid, mid, 3, stride, 1, groups=groups, bias=False), _gn(mid)
+    block.conv3, block.gn3 = ConvWS2d(mid, out_c, 1, 1, 0, bias=False), _gn(out_c)
+
+
 class Bottleneck(_Residual):
     """A fixed-width bottleneck: 1x1, 3x3 (``groups``), 1x1 x ``expansion``; projection
     only where width or stride changes."""
@@ -61,13 +69,7 @@ class Bottleneck(_Residual):
                  group_width: int = 0):
         super().__init__()
         mid, out_c = width * mid_ratio, width * expansion
-        self.conv1 = ConvWS2d(in_c, mid, 1, 1, 0, bias=False)
-        self.gn1 = _gn(mid)
-        self.conv2 = ConvWS2d(mid, mid, 3, stride, 1, groups=mid // group_width if group_width else 1,
-                              bias=False)
-        self.gn2 = _gn(mid)
-        self.conv3 = ConvWS2d(mid, out_c, 1, 1, 0, bias=False)
-        self.gn3 = _gn(out_c)
+        _conv_stack(self, in_c, mid, out_c, stride, mid // group_width if group_width else 1)
         self._shortcut(in_c, out_c, stride)
 
     def forward(self, x):
@@ -84,12 +86,7 @@ class InvertedResidual(nn.Module):
         super().__init__()
         hidden = in_c * ratio
         self.stride = stride
-        self.conv1 = ConvWS2d(in_c, hidden, 1, 1, 0, bias=False)
-        self.gn1 = _gn(hidden)
-        self.conv2 = ConvWS2d(hidden, hidden, 3, stride, 1, groups=hidden, bias=False)
-        self.gn2 = _gn(hidden)
-        self.conv3 = ConvWS2d(hidden, out_c, 1, 1, 0, bias=False)
-        self.gn3 = _gn(out_c)
+        _conv_stack(self, in_c, hidden, out_c, stride, groups=hidden)  # depthwise 3x3
         self.act = nn.ReLU6(inplace=True)
         self.identity = stride == 1 and in_c == out_c
 
