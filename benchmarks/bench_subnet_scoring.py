@@ -103,6 +103,9 @@ def main():
     p.add_argument('--batch1-subnets', type=int, default=6,
                    help='subnets also scored at batch 1 (the first ones; slow)')
     p.add_argument('--orders', type=int, default=100, help='random orders the screening is replayed over')
+    p.add_argument('--screen-fraction', type=float, default=0.25,
+                   help="the screening subset replayed (the search's subnet_search.screen_fraction, off by "
+                        'default there)')
     p.add_argument('--val-images', type=int, help='a synthetic val set of this many images')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--work-dir', default='benchmarks/runs/subnet_scoring')
@@ -119,7 +122,7 @@ def main():
     from supernet.flops import FlopsTable
     table = FlopsTable(evb.model, val_input_size(cfg))
     total = evb.num_images
-    subset = int(total * SUBNET_DEFAULTS['screen_fraction'])
+    subset = int(total * args.screen_fraction)
     rng = random.Random(args.seed)
     space = evb.space
     subnets = list(dict.fromkeys([str(space.min_subnet()), str(space.max_subnet())] +
