@@ -36,17 +36,15 @@ def test_search_exports_finalists_and_retrain_fills_the_table(trained, tmp_path)
     report = (work / 'report.md').read_text()
     assert '## Finalists' in report and 'E0' in report and (work / 'search.png').is_file()
 
-    log = run_tool('tools/retrain.py', str(work), '--cfg-options', 'train_cfg.max_iters=2')
+    # (ONNX off: tests/test_pipeline.py checks the finalists' export, tests/deploy the tool)
+    log = run_tool('tools/retrain.py', str(work), '--no-onnx', '--cfg-options', 'train_cfg.max_iters=2')
     records = json.loads((work / 'finalists' / 'finalists.json').read_text())
     for r in records:
         assert r['mAP_retrained'] is not None and r['latency_ms'] > 0 and r['params'] > 0
         # the thop count of the retrained static model equals the search's table FLOPs
         assert r['gflops_thop'] == pytest.approx(r['gflops'], rel=0.01)
-        # exported to ONNX, checked against PyTorch and timed
-        assert r['onnx_error'] is None and (work / 'finalists' / r['name'] / 'onnx' / 'model.onnx').is_file()
-        assert r['onnx_check']['match_rate'] == 1.0 and r['onnx_latency_ms'] > 0
+        assert not r.get('onnx')
     report = (work / 'report.md').read_text()
-    assert 'ONNX / PyTorch graph (ms)' in report
     assert 'mAP retrained' in report and f'`{records[0]["arch"]}`' in report
     # a rerun keeps finished finalists
     log = run_tool('tools/retrain.py', str(work))

@@ -79,8 +79,12 @@ def test_pipeline_runs_every_stage_and_a_rerun_redoes_nothing(pipeline_cfg, tmp_
     # the whole run's ETA: unknown in the first structural trial, then priced
     assert 'pipeline ETA: after the structural stage' in out
     assert '[pipeline] 3/4 subnet search' in out and 'min left)' in out.split('2/4 supernet training')[1]
-    # the finalists are deployable: exported to ONNX and timed
+    # the finalists are deployable: exported to ONNX, checked against PyTorch and timed
     assert all(r['onnx'] and r['onnx_latency_ms'] for r in records)
+    for r in records:
+        assert r['onnx_error'] is None and r['onnx_check']['match_rate'] == 1.0
+        assert (work / 'search' / 'finalists' / r['name'] / 'onnx' / 'model.onnx').is_file()
+    assert 'ONNX / PyTorch graph (ms)' in text
     for noise in ('Average Precision', 'Config:', 'loading annotations', 'Iter(train)'):
         assert noise not in out, noise
     assert 'Iter(train)' in (work / 'supernet' / 'train.log').read_text()
