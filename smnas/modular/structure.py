@@ -141,7 +141,8 @@ def supernet_model_cfg(structure: Union[str, object], space: ModularSpace, num_c
         A plain mmdet model dict whose backbone, neck and heads are searchable.
 
     Raises:
-        UnsupportedStructure: FPN levels below P2.
+        UnsupportedStructure: FPN levels below the backbone's lowest output (P2; P1 for
+            inverted residuals), another family's space, or a C4 space with neck choices.
     """
     from ..structural import Candidate
     from ..structural.builder import build_model_cfg
