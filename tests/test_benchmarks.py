@@ -37,6 +37,7 @@ def rank_run(tiny_data, tmp_path_factory):
         return ['benchmarks/bench_rank_fidelity.py', str(config_path('supernet/quickstart_synthetic.py')),
                 '--work-dir', str(work), '--subnets', '3', '--scratch-iters', '3', '--search-subnets', '5',
                 '--noise-seeds', '1', '--cost-json', str(work / 'modular_cost.json'),
+                '--jobs', '2',  # the toy trainings side by side: mostly process start-up, one core each
                 '--cfg-options', *tiny_options(tiny_data, 2), *TINY]
 
     log = run_tool(*args(base))
