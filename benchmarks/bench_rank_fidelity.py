@@ -55,7 +55,7 @@ from smnas.engine import read_config, rescale_schedule, with_seed
 from smnas.engine.jobs import JobFailed, supernet_checkpoint, train_supernet
 from smnas.search.pareto import spread_by_cost
 from smnas.utils import atomic_write_json, collect_env_versions
-from supernet.space import ModularSpace
+from supernet.space import ModularSpace, Subnet
 
 
 def _plain(obj):
@@ -65,6 +65,18 @@ def _plain(obj):
 
 #: --few-shot's choices: the subnet field -> the space's choice list it splits
 FEW_SHOT_KEYS = {'neck': 'neck_channels', 'head': 'head_channels', 'base': 'bases', 'expand': 'expansions'}
+
+
+def trained_supernet(cfg, work_dir: Path) -> Path:
+    """The final checkpoint of ``cfg``'s supernet in ``work_dir``: trained in its own
+    process (resumed if interrupted), or as a finished run left it."""
+    work_dir.mkdir(exist_ok=True)
+    cfg_path = work_dir / 'config.py'
+    cfg.dump(str(cfg_path))
+    try:
+        return train_supernet(cfg_path, work_dir, cfg.train_cfg.max_iters)
+    except JobFailed as e:
+        raise SystemExit(str(e)) from None
 
 
 def spread_subnets(space, table, n: int, seed: int, pool: int = 2000) -> list:
@@ -178,18 +190,14 @@ class RankFidelity:
                                  f'supernet is the one this recipe scores with)')
             return final
         d = self.supernet_dir(self.variant)
-        d.mkdir(exist_ok=True)
-        cfg_path = d / 'config.py'
-        self.cfg.dump(str(cfg_path))
-        final = supernet_checkpoint(d, self.cfg.train_cfg.max_iters)
-        if not final.is_file():
+        if supernet_checkpoint(d, self.cfg.train_cfg.max_iters).is_file():
+            final = trained_supernet(self.cfg, d)
+        else:
             # Wall time of the training processes (an interrupted one is not counted;
             # the summary uses the logged step times, which survive interruptions).
             t0 = time.time()
             try:
-                train_supernet(cfg_path, d, self.cfg.train_cfg.max_iters)
-            except JobFailed as e:
-                raise SystemExit(str(e)) from None
+                final = trained_supernet(self.cfg, d)
             finally:
                 with self.vstore.update() as v:
                     v['supernet_wall_seconds'] = v.get('supernet_wall_seconds', 0.0) + time.time() - t0
@@ -258,22 +266,14 @@ class RankFidelity:
         parts = {}
         for value in values:
             d = self.part_dir(value)
-            d.mkdir(exist_ok=True)
             cfg = copy.deepcopy(self.cfg)
             cfg.model.part = {key: [value]}
             cfg.load_from = str(ckpt)
             rescale_schedule(cfg, iters)
-            cfg_path = d / 'config.py'
-            cfg.dump(str(cfg_path))
-            final = supernet_checkpoint(d, iters)
-            if not final.is_file():
+            if not supernet_checkpoint(d, iters).is_file():
                 print(f'[rank] {self.variant}: training the {self.few_shot}={value} part ({iters} steps)',
                       flush=True)
-                try:
-                    train_supernet(cfg_path, d, iters)
-                except JobFailed as e:
-                    raise SystemExit(str(e)) from None
-            parts[value] = (cfg, final)
+            parts[value] = (cfg, trained_supernet(cfg, d))
         with self.vstore.update() as v:
             v['parts_seconds'] = {str(k): logged_train_seconds(self.part_dir(k)) for k in values}
         return parts
@@ -282,7 +282,6 @@ class RankFidelity:
         """Pick the subnets (once) and score each with the variant's inherited weights
         (few-shot: the weights of the part holding it; optionally fine-tuned first)."""
         from smnas.evaluation.inherited import InheritedEvaluator
-        from supernet.space import Subnet
 
         if self.few_shot:
             parts = self.train_parts(ckpt)
