@@ -10,9 +10,12 @@ fitted once per device and input size to the measured batch-1 latency of a few s
 exported as static models (:func:`measure_subnet_ms`), then prices any subnet in one tiny
 forward pass of the FLOPs table's replica.
 """
+import random
+import time
 from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
+import torch
 
 FEATURES = ('conv_flops', 'linear_flops', 'norm_elements', 'outputs', 'conv_layers', 'norm_layers',
             'linear_layers', 'constant')
@@ -43,22 +46,105 @@ def subnet_features(table, subnet) -> Dict[str, float]:
 
 def measure_subnet_ms(model_cfg: dict, state_dict: dict, subnet, input_size, repeats: int = 20,
                       warmup: int = 3) -> float:
-    """Median batch-1 latency (ms) of ``subnet`` exported as a static model (WS folded),
-    on the CPU with this process's threads."""
+    """Batch-1 latency (ms) of ``subnet`` exported as a static model (WS folded): the least
+    of ``repeats`` runs on this process's device and threads (one subnet; several:
+    :func:`measure_subnets_ms`)."""
+    runs = measure_subnets_ms(model_cfg, state_dict, [subnet], input_size, rounds=1,
+                              repeats=repeats, warmup=warmup)
+    return float(next(iter(runs.values()))[0])
+
+
+def _static_model(model_cfg: dict, state_dict: dict, subnet):
+    """``subnet`` exported as a static detector, WS folded, in eval mode."""
     from mmengine.config import ConfigDict
     from mmengine.registry import DefaultScope
     from mmdet.registry import MODELS
 
     from supernet.export import export_subnet
 
-    from .measure import measure_latency
+    from .measure import fold_weight_standardization
 
     cfg, sd = export_subnet(model_cfg, state_dict, subnet)
     with DefaultScope.overwrite_default_scope('mmdet'):
         model = MODELS.build(ConfigDict(cfg))
     model.load_state_dict(sd)
-    timing = measure_latency(model.eval(), tuple(input_size), warmup=warmup, repeats=repeats)
-    return float(timing['latency_ms'])
+    return fold_weight_standardization(model).eval()
+
+
+@torch.no_grad()
+def measure_subnets_ms(model_cfg: dict, state_dict: dict, subnets: Sequence, input_size,
+                       rounds: int = 5, repeats: int = 3, warmup: int = 2, seed: int = 0,
+                       reduce: Optional[Callable[[List[float]], float]] = min) -> Dict[str, list]:
+    """Batch-1 latency of several subnets, timed in interleaved rounds.
+
+    Every subnet is exported once; then each round times every subnet (``repeats`` runs,
+    their least) in a freshly shuffled order. A slow spell of the machine (another
+    process, frequency scaling) so falls on all subnets alike instead of on the few timed
+    during it. A subnet's latency is the least of its rounds: noise on a shared machine
+    only ever adds time, and on the 2-core VM the least of 24 runs ranked subnets 1-2x apart
+    repeatably (Kendall tau 0.88-0.92 between two halves of the rounds) where the median of
+    their medians did not (0.71-0.78; benchmarks/README.md, latency predictor).
+
+    Args:
+        model_cfg: the supernet's architecture config (``model.architecture_cfg``).
+        state_dict: its weights (post-processing sees realistic detections with trained ones).
+        subnets: subnets or their strings.
+        input_size: (width, height).
+        rounds: interleaved rounds.
+        repeats: timed runs per subnet and round.
+        warmup: untimed runs of each model before the first round.
+        seed: the shuffling's seed.
+        reduce: what a round keeps of its runs (None: every run's time).
+
+    Returns:
+        ``{subnet string: [least ms of each round]}`` (with ``reduce=None``: ``[[ms of each
+        run] of each round]``).
+    """
+    from supernet.cost import dummy_batch
+
+    from .measure import _sync
+
+    subs = list(dict.fromkeys(str(s) for s in subnets))
+    models = {s: _static_model(model_cfg, state_dict, s) for s in subs}
+    device = next(iter(models.values())).data_preprocessor.device if subs else torch.device('cpu')
+    data = dummy_batch(tuple(input_size), device)
+    for m in models.values():
+        for _ in range(warmup):
+            m.test_step(data)
+    rng = random.Random(seed)
+    out: Dict[str, List[float]] = {s: [] for s in subs}
+    for _ in range(rounds):
+        order = list(subs)
+        rng.shuffle(order)
+        for s in order:
+            times = []
+            for _ in range(repeats):
+                _sync(device)
+                t0 = time.perf_counter()
+                models[s].test_step(data)
+                _sync(device)
+                times.append((time.perf_counter() - t0) * 1000)
+            out[s].append(reduce(times) if reduce else times)
+    return out
+
+
+def latency_fit_subnets(space, table, n: int, rng: random.Random, pool: int = 20) -> List[str]:
+    """``n`` subnets to fit a latency model on: min, max and seeded random draws at evenly
+    spaced quantiles of their FLOPs (a uniform draw crowds the middle of the space, and a
+    model fitted there extrapolates badly to the ends the search explores).
+
+    Args:
+        space: the modular space.
+        table: its FLOPs table.
+        n: how many (at least 2).
+        rng: the draws' random generator.
+        pool: random draws per pick to spread them over.
+    """
+    from ..search.pareto import spread_by_cost
+
+    ends = [str(space.min_subnet()), str(space.max_subnet())]
+    draws = [s for s in dict.fromkeys(str(space.sample(rng)) for _ in range(pool * n)) if s not in ends]
+    return ends + spread_by_cost(draws, table.flops, n - 2) if n > 2 else ends
 
 
 class LatencyModel:

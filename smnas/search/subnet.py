@@ -41,10 +41,13 @@ SUBNET_DEFAULTS = dict(
     screen_min_images=50,     # fewer val images than this in the subset: no screening
     screen_margin=0.01,       # the least mAP a subset score is given for its noise
     # The cost minimised: 'flops' (the paper's) or 'latency': batch-1 latency on this device,
-    # predicted by a model fitted once to `latency_fit` measured subnets (latency_model.json).
+    # predicted by a model fitted once to `latency_fit` measured subnets (latency_model.json),
+    # spread over the space's FLOPs and timed in `latency_rounds` interleaved rounds of
+    # `latency_repeats` runs each (a slow spell of the machine then hits all of them alike).
     objective='flops',
     latency_fit=16,
-    latency_repeats=20,
+    latency_rounds=5,
+    latency_repeats=4,
 )
 
 
@@ -120,11 +123,11 @@ class SubnetSearch(EvolutionarySearch):
 
     def _latency_model(self):
         """The latency model of this device and input size: stored in the work dir, or
-        fitted now to measured subnets (min, max and seeded random ones)."""
+        fitted now to measured subnets (min, max and seeded draws spread over the FLOPs)."""
         import json
         import random
 
-        from ..evaluation.latency_model import LatencyModel, measure_subnet_ms
+        from ..evaluation.latency_model import LatencyModel, latency_fit_subnets, measure_subnets_ms
         from ..utils import atomic_write_json
 
         path = self.work_dir / 'latency_model.json'
@@ -132,13 +135,13 @@ class SubnetSearch(EvolutionarySearch):
             return LatencyModel.from_dict(self.table, json.loads(path.read_text()))
         rng = random.Random(int(self.opts['seed']))
         n = int(self.opts['latency_fit'])
-        subs = list(dict.fromkeys([str(self.space.min_subnet()), str(self.space.max_subnet())] +
-                                  [str(self.space.sample(rng)) for _ in range(4 * n)]))[:n]
+        subs = latency_fit_subnets(self.space, self.table, n, rng)
         arch = self.evaluator.model.architecture
-        cfg, sd = self.evaluator.model.architecture_cfg, arch.state_dict()
         print(f'[subnet] measuring {len(subs)} subnets for the latency model', flush=True)
-        model = LatencyModel(self.table).fit(subs, lambda s: measure_subnet_ms(
-            cfg, sd, s, self.input_size, repeats=int(self.opts['latency_repeats'])))
+        runs = measure_subnets_ms(self.evaluator.model.architecture_cfg, arch.state_dict(), subs,
+                                  self.input_size, rounds=int(self.opts['latency_rounds']),
+                                  repeats=int(self.opts['latency_repeats']), seed=int(self.opts['seed']))
+        model = LatencyModel(self.table).fit(subs, lambda s: min(runs[s]))
         atomic_write_json(path, model.to_dict(), indent=1)
         return model
 

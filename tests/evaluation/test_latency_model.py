@@ -5,7 +5,8 @@ import random
 import pytest
 import torch
 
-from smnas.evaluation.latency_model import FEATURES, LatencyModel, kendall, measure_subnet_ms, subnet_features
+from smnas.evaluation.latency_model import (FEATURES, LatencyModel, kendall, latency_fit_subnets,
+                                            measure_subnet_ms, measure_subnets_ms, subnet_features)
 from smnas.modular.structure import supernet_model_cfg
 from smnas.testing import build_detector
 from supernet.flops import FlopsTable
@@ -62,3 +63,27 @@ def test_a_subnet_is_measured_as_a_static_model(table):
     ms = measure_subnet_ms(model.architecture_cfg, model.architecture.state_dict(), TINY_SPACE.min_subnet(),
                            (96, 64), repeats=2, warmup=1)
     assert ms > 0
+
+
+def test_subnets_are_timed_in_interleaved_rounds(table):
+    model, _ = table
+    subs = [TINY_SPACE.min_subnet(), TINY_SPACE.max_subnet()]
+    runs = measure_subnets_ms(model.architecture_cfg, model.architecture.state_dict(), subs + subs[:1],
+                              (96, 64), rounds=3, repeats=1, warmup=1)
+    assert list(runs) == [str(s) for s in subs]  # once each, in order
+    assert all(len(r) == 3 and min(r) > 0 for r in runs.values())
+    raw = measure_subnets_ms(model.architecture_cfg, model.architecture.state_dict(), subs[:1], (96, 64),
+                             rounds=2, repeats=3, warmup=0, reduce=None)
+    assert [len(r) for r in raw[str(subs[0])]] == [3, 3]  # every run of every round
+
+
+def test_fit_subnets_span_the_flops_of_the_space(table):
+    _, t = table
+    picks = latency_fit_subnets(TINY_SPACE, t, 6, random.Random(0))
+    assert len(picks) == len(set(picks)) == 6
+    assert picks[:2] == [str(TINY_SPACE.min_subnet()), str(TINY_SPACE.max_subnet())]
+    inner = [t.flops(s) for s in picks[2:]]
+    assert inner == sorted(inner)  # cheapest first, spread between the ends
+    draws = [t.flops(TINY_SPACE.sample(random.Random(i))) for i in range(200)]
+    assert inner[0] <= sorted(draws)[20] and inner[-1] >= sorted(draws)[-20]
+    assert latency_fit_subnets(TINY_SPACE, t, 6, random.Random(0)) == picks  # seeded

@@ -179,14 +179,17 @@ def test_latency_objective_fits_once_and_minimises_predicted_latency(setup, tmp_
     cfg, ckpt = setup
     cfg = Config(cfg.to_dict())
     cfg.merge_from_dict({'subnet_search.n_trials': 4, 'subnet_search.objective': 'latency',
-                         'subnet_search.latency_fit': 6, 'subnet_search.latency_repeats': 1})
+                         'subnet_search.latency_fit': 6, 'subnet_search.latency_rounds': 2,
+                         'subnet_search.latency_repeats': 1})
     calls = []
-    real = lm.measure_subnet_ms
+    real = lm.measure_subnets_ms
 
     def measure(*a, **kw):
-        calls.append(a[2])
-        return real(*a, **kw)
-    monkeypatch.setattr(lm, 'measure_subnet_ms', measure)
+        calls.extend(a[2])
+        runs = real(*a, **kw)
+        assert all(len(r) == 2 for r in runs.values())  # one median per round
+        return runs
+    monkeypatch.setattr(lm, 'measure_subnets_ms', measure)
     s = SubnetSearch(cfg, ckpt, str(tmp_path / 'w'))
     assert len(calls) == 6 and (tmp_path / 'w' / 'latency_model.json').is_file()
     study = s.run()
