@@ -11,9 +11,16 @@ alternating ``--rounds`` times, each process running ``--iters`` timed training 
 (SGD, forward + backward) after a warm-up. Printed: training steps per second of the
 machine either way, and their ratio (> 1: one per core gets more work done).
 
+With ``--supernet`` the config is a supernet's, and the two ways train it for ``--iters``
+sandwich steps on its own data (``smnas.engine.jobs.train_supernet``): one process on all
+cores against ``--cores`` data-parallel processes of one thread each (torchrun, gloo) with
+the same total batch; compared is the median logged step time (first 2 steps left out).
+
     python benchmarks/bench_cpu_parallelism.py \\
         benchmarks/runs/rank_truth24/subnets/56_1-21-112-12_n256_h128/56_1-21-112-12_n256_h128.py \\
         --json benchmarks/results/cpu_parallelism.json
+    python benchmarks/bench_cpu_parallelism.py configs/supernet/rank_synthetic.py --supernet --iters 12 \
+        --rounds 2 --json benchmarks/results/cpu_parallelism_supernet.json
     python benchmarks/bench_cpu_parallelism.py CONFIG --iters 3 --rounds 1    # reduced
 
 Run it alone: it measures how the cores are shared, so another job distorts it.
@@ -25,6 +32,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 
 def child(config: str, iters: int, batch: int, warmup: int) -> float:
@@ -66,6 +74,56 @@ def run(config: str, procs: int, threads: int, args) -> float:
     return sum(1.0 / s for s in secs)
 
 
+def supernet_step_seconds(config: str, procs: int, iters: int, work_dir: Path) -> float:
+    """Median logged sandwich-step time of ``config``'s supernet trained ``iters`` steps by
+    ``procs`` data-parallel processes (the config's batch split over them)."""
+    from smnas.engine import read_config
+    from smnas.engine.jobs import per_process_batch, train_supernet
+
+    cfg = read_config(config)
+    cfg.train_dataloader.batch_size = per_process_batch(cfg.train_dataloader.batch_size, procs)
+    cfg.train_cfg.max_iters = iters
+    cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None  # timing training steps only
+    cfg.default_hooks.logger.interval = 1
+    cfg.default_hooks.checkpoint.interval = iters
+    work_dir.mkdir(parents=True)
+    cfg.dump(str(work_dir / 'config.py'))
+    train_supernet(work_dir / 'config.py', work_dir, iters, work_dir / 'train.log', procs=procs)
+    steps = {}
+    for scalars in work_dir.glob('*/vis_data/scalars.json'):
+        for line in scalars.read_text().splitlines():
+            rec = json.loads(line)
+            if 'lr' in rec and 'time' in rec:
+                steps[int(rec['step'])] = float(rec['time'])
+    times = [steps[k] for k in sorted(steps)][2:]
+    if not times:
+        raise SystemExit(f'no step times logged in {work_dir}: give --iters > 2')
+    return statistics.median(times)
+
+
+def main_supernet(args, argv) -> dict:
+    import signal
+    import tempfile
+
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)  # run_isolated then kills the trainings it started
+
+    signal.signal(signal.SIGTERM, stop)
+
+    one, ddp = [], []
+    with tempfile.TemporaryDirectory(prefix='parallelism_') as tmp:
+        for r in range(args.rounds):
+            one.append(supernet_step_seconds(args.config, 1, args.iters, Path(tmp) / f'one{r}'))
+            ddp.append(supernet_step_seconds(args.config, args.cores, args.iters, Path(tmp) / f'ddp{r}'))
+            print(f'[parallelism] round {r + 1}/{args.rounds}: one process {one[-1]:.2f} s/step, '
+                  f'{args.cores} processes {ddp[-1]:.2f} s/step', flush=True)
+    a, b = statistics.median(one), statistics.median(ddp)
+    print(f'[parallelism] supernet, {args.cores} cores: one process / {args.cores} data-parallel processes '
+          f'= {a / b:.2f}x ({a:.2f} vs {b:.2f} s per sandwich step, medians of {args.rounds} rounds)')
+    return dict(config=args.config, supernet=True, cores=args.cores, iters=args.iters,
+                one_process_step_s=one, data_parallel_step_s=ddp, one_over_data_parallel=a / b)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('config', help='a detector config (e.g. an exported subnet)')
@@ -74,12 +132,23 @@ def main(argv=None):
     p.add_argument('--warmup', type=int, default=2)
     p.add_argument('--batch', type=int, default=4)
     p.add_argument('--rounds', type=int, default=3)
+    p.add_argument('--supernet', action='store_true',
+                   help='CONFIG is a supernet: one training process against data-parallel ones')
     p.add_argument('--json')
     p.add_argument('--child', action='store_true', help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
         print(child(args.config, args.iters, args.batch, args.warmup))
         return None
+    if args.supernet:
+        out = main_supernet(args, argv)
+        out['command'] = 'python ' + ' '.join([sys.argv[0]] + (argv if argv is not None else sys.argv[1:]))
+        if args.json:
+            from smnas.utils import atomic_write_json, collect_env_versions
+
+            out['versions'] = collect_env_versions()
+            atomic_write_json(args.json, out, indent=1)
+        return out
     all_cores, per_core = [], []
     for r in range(args.rounds):
         all_cores.append(run(args.config, 1, args.cores, args))

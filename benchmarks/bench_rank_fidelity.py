@@ -43,7 +43,7 @@ import threading
 import time
 from pathlib import Path
 
-from mmengine.config import DictAction
+from mmengine.config import Config, DictAction
 
 from smnas.benchmarks.records import (TRUTH, VARIANT, logged_train_seconds, state_from_record, subnet_seeds,
                                       variant_names)
@@ -52,7 +52,7 @@ from smnas.benchmarks.stats import (linear_fit, projected_seed_tau, rank_agreeme
 from smnas.benchmarks.store import JsonStore
 from smnas.data.prepare import prepare_data
 from smnas.engine import read_config, rescale_schedule, with_seed
-from smnas.engine.jobs import JobFailed, supernet_checkpoint, train_supernet
+from smnas.engine.jobs import JobFailed, per_process_batch, supernet_checkpoint, train_supernet
 from smnas.search.pareto import spread_by_cost
 from smnas.utils import atomic_write_json, collect_env_versions
 from supernet.space import ModularSpace, Subnet
@@ -67,14 +67,21 @@ def _plain(obj):
 FEW_SHOT_KEYS = {'neck': 'neck_channels', 'head': 'head_channels', 'base': 'bases', 'expand': 'expansions'}
 
 
-def trained_supernet(cfg, work_dir: Path) -> Path:
+def trained_supernet(cfg, work_dir: Path, procs: int = 1) -> Path:
     """The final checkpoint of ``cfg``'s supernet in ``work_dir``: trained in its own
-    process (resumed if interrupted), or as a finished run left it."""
+    process, or ``procs`` data-parallel ones with the same total batch (resumed if
+    interrupted), or as a finished run left it."""
     work_dir.mkdir(exist_ok=True)
     cfg_path = work_dir / 'config.py'
+    if procs > 1:
+        cfg = Config(copy.deepcopy(cfg.to_dict()))
+        try:
+            cfg.train_dataloader.batch_size = per_process_batch(cfg.train_dataloader.batch_size, procs)
+        except ValueError as e:
+            raise SystemExit(f'--supernet-procs {procs}: {e}') from None
     cfg.dump(str(cfg_path))
     try:
-        return train_supernet(cfg_path, work_dir, cfg.train_cfg.max_iters)
+        return train_supernet(cfg_path, work_dir, cfg.train_cfg.max_iters, procs=procs)
     except JobFailed as e:
         raise SystemExit(str(e)) from None
 
@@ -103,8 +110,9 @@ class RankFidelity:
                  supernet_iters=None, variant: str = 'base', noise_seeds: int = 0, scratch_seeds: int = 1,
                  record=None, truth_first: bool = False, jobs: int = 1, supernet_of: str = None,
                  finetune_iters: int = 0, finetune_lr: float = None, few_shot: str = None,
-                 few_shot_iters: int = None, seed_order: str = 'seed'):
+                 few_shot_iters: int = None, seed_order: str = 'seed', supernet_procs: int = 1):
         self.config = config
+        self.supernet_procs = max(1, int(supernet_procs))
         self.seed_order = seed_order
         # Recipes that score with another variant's supernet: a short fine-tune of each
         # subnet before it is scored, or few-shot parts trained from it.
@@ -191,13 +199,13 @@ class RankFidelity:
             return final
         d = self.supernet_dir(self.variant)
         if supernet_checkpoint(d, self.cfg.train_cfg.max_iters).is_file():
-            final = trained_supernet(self.cfg, d)
+            final = trained_supernet(self.cfg, d, self.supernet_procs)
         else:
             # Wall time of the training processes (an interrupted one is not counted;
             # the summary uses the logged step times, which survive interruptions).
             t0 = time.time()
             try:
-                final = trained_supernet(self.cfg, d)
+                final = trained_supernet(self.cfg, d, self.supernet_procs)
             finally:
                 with self.vstore.update() as v:
                     v['supernet_wall_seconds'] = v.get('supernet_wall_seconds', 0.0) + time.time() - t0
@@ -273,7 +281,7 @@ class RankFidelity:
             if not supernet_checkpoint(d, iters).is_file():
                 print(f'[rank] {self.variant}: training the {self.few_shot}={value} part ({iters} steps)',
                       flush=True)
-            parts[value] = (cfg, trained_supernet(cfg, d))
+            parts[value] = (cfg, trained_supernet(cfg, d, self.supernet_procs))
         with self.vstore.update() as v:
             v['parts_seconds'] = {str(k): logged_train_seconds(self.part_dir(k)) for k in values}
         return parts
@@ -734,6 +742,9 @@ def main():
                    help='steps of each few-shot part (default: the schedule divided by the parts)')
     p.add_argument('--jobs', type=int, default=1,
                    help='from-scratch trainings run side by side (a GPU, or a CPU machine with many cores)')
+    p.add_argument('--supernet-procs', type=int, default=1,
+                   help='train supernets data-parallel in this many local processes (torchrun; on a CPU '
+                        'each gets its share of the cores), with the same total batch')
     args = p.parse_args()
     defaults = (dict(work_dir='benchmarks/runs/rank_fidelity_quick', subnets=5, supernet_iters=150,
                      scratch_iters=75, search_subnets=30) if args.quick else
@@ -747,7 +758,7 @@ def main():
                          args.seed, args.scratch_iters, args.search_subnets, args.supernet_iters,
                          args.variant, args.noise_seeds, args.scratch_seeds, args.json, args.truth_first,
                          args.jobs, args.supernet_of, args.finetune_iters, args.finetune_lr, args.few_shot,
-                         args.few_shot_iters, args.seed_order)
+                         args.few_shot_iters, args.seed_order, args.supernet_procs)
     s = bench.summary() if args.summary_only else bench.run()
     if args.json:
         atomic_write_json(args.json, s, indent=1)

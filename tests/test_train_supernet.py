@@ -1,6 +1,5 @@
 """tools/train_supernet.py end to end on tiny data: one process, resume, and two-process
 data parallel with torchrun on the CPU (gloo), as a user would run them."""
-import os
 
 import pytest
 import torch
@@ -12,6 +11,17 @@ from .tool_helpers import run_tool, tiny_options
 CFG = str(config_path('supernet/quickstart_synthetic.py'))
 TINY_SPACE = ['model.space.bases=[16,24]', 'model.space.neck_channels=[32,64]',
               'model.space.head_channels=[32,64]', 'model.num_random_subnets=1']
+
+
+def _cfg_options(data, iters) -> dict:
+    """The same options as a dict (parsed as the tools parse --cfg-options)."""
+    import argparse
+
+    from mmengine.config import DictAction
+
+    p = argparse.ArgumentParser()
+    p.add_argument('--cfg-options', nargs='+', action=DictAction)
+    return p.parse_args(_options(data, iters)).cfg_options
 
 
 def _options(data, iters):
@@ -43,15 +53,23 @@ def test_trains_validates_max_and_min_and_resumes(tiny_data, tmp_path):
 
 
 def test_torchrun_two_processes_on_the_cpu(tiny_data, tmp_path):
+    """``train_supernet(procs=2)``: torchrun, two gloo processes of one thread each, as
+    ``torchrun --nproc_per_node=2 tools/train_supernet.py CONFIG --launcher pytorch``."""
+    from smnas.engine import read_config
+    from smnas.engine.jobs import per_process_batch, train_supernet
+
     work = tmp_path / 'ddp'
-    port = 29600 + os.getpid() % 1000
-    log = run_tool('torch.distributed.run', '--nproc_per_node=2', f'--master_port={port}',
-                   'tools/train_supernet.py', CFG, '--launcher', 'pytorch', '--work-dir', str(work),
-                   *_options(tiny_data, 2), module=True)
+    work.mkdir()
+    cfg = read_config(CFG, _cfg_options(tiny_data, 2))
+    cfg.train_dataloader.batch_size = per_process_batch(2, 2)
+    cfg.dump(str(work / 'config.py'))
+    assert train_supernet(work / 'config.py', work, 2, work / 'train.log', procs=2) == work / 'iter_2.pth'
+    log = (work / 'train.log').read_text()
     # mmengine reports the world size as its "GPU number", whatever the device
     assert 'Distributed training: True' in log and 'GPU number: 2' in log, log[-3000:]
     assert "type='SandwichDistributed'" in log
-    assert (work / 'iter_2.pth').is_file()
+    with pytest.raises(ValueError, match='does not split over 3'):
+        per_process_batch(4, 3)
 
 
 @pytest.mark.parametrize('structure', [

@@ -111,10 +111,45 @@ def supernet_checkpoint(work_dir, max_iters: int) -> Path:
     return Path(work_dir) / f'iter_{int(max_iters)}.pth'
 
 
+def _has_cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def per_process_batch(total: int, procs: int) -> int:
+    """The per-process batch of a ``procs``-process data-parallel run of ``total`` images
+    per step.
+
+    Raises:
+        ValueError: ``total`` does not split evenly.
+    """
+    if procs < 1 or total % procs:
+        raise ValueError(f'a batch of {total} images does not split over {procs} processes: '
+                         f'choose a process count that divides it')
+    return total // procs
+
+
+def free_port() -> int:
+    """A TCP port on this machine that nothing listens on now (for a local rendezvous)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
 def train_supernet(cfg_path, work_dir, max_iters: int, log_path=None,
-                   progress: Optional[Callable[[int, int, str], None]] = None) -> Path:
+                   progress: Optional[Callable[[int, int, str], None]] = None, procs: int = 1) -> Path:
     """Train the supernet of ``cfg_path`` in its own process, resuming an interrupted
     run; nothing is trained when the final checkpoint exists.
+
+    With ``procs`` > 1 it trains data-parallel in that many local processes (``torchrun``,
+    gloo on a CPU machine, each with its share of the cores): on a small CPU, processes of
+    one thread get more done than one process of several threads
+    (``benchmarks/bench_cpu_parallelism.py``). The config's ``train_dataloader.batch_size`` is
+    per process, as with any DDP run: give it the total batch divided by ``procs``
+    (:func:`per_process_batch`) to keep the recipe.
 
     Args:
         cfg_path: the supernet config file.
@@ -124,6 +159,7 @@ def train_supernet(cfg_path, work_dir, max_iters: int, log_path=None,
             process's console).
         progress: with ``log_path``, called as ``progress(iteration, total, eta)`` for
             each logged iteration (:class:`LogProgress`).
+        procs: local data-parallel processes.
 
     Returns:
         The final checkpoint.
@@ -138,8 +174,15 @@ def train_supernet(cfg_path, work_dir, max_iters: int, log_path=None,
     if follow is not None:
         follow.start()
     try:
-        rc, _ = run_isolated([sys.executable, str(REPO_ROOT / 'tools' / 'train_supernet.py'), str(cfg_path),
-                              '--work-dir', str(work_dir), '--resume'], log_path)
+        cmd = [str(REPO_ROOT / 'tools' / 'train_supernet.py'), str(cfg_path), '--work-dir', str(work_dir),
+               '--resume']
+        env = None
+        if procs > 1:
+            cmd = ['-m', 'torch.distributed.run', f'--nproc_per_node={procs}', f'--master_port={free_port()}',
+                   *cmd, '--launcher', 'pytorch']
+            if not _has_cuda():
+                env = {'OMP_NUM_THREADS': str(max(1, (os.cpu_count() or 1) // procs))}
+        rc, _ = run_isolated([sys.executable, *cmd], log_path, env=env)
     finally:
         if follow is not None:
             follow.stop()
