@@ -26,9 +26,11 @@ def test_features_add_up_to_the_flops(table):
     _, t = table
     for sub in [TINY_SPACE.min_subnet(), TINY_SPACE.max_subnet(), TINY_SPACE.sample(random.Random(1))]:
         f = subnet_features(t, sub)
-        assert (f['conv_flops'] + f['linear_flops']) * 1e9 <= t.flops(sub)
+        conv = f['conv_flops_s4'] + f['conv_flops_s8_16'] + f['conv_flops_s32']
+        assert (conv + f['linear_flops']) * 1e9 <= t.flops(sub)
         norm = sum(fl for _, kind, fl, _ in t.layers(sub) if kind == 'norm')
-        assert (f['conv_flops'] + f['linear_flops']) * 1e9 + norm == pytest.approx(t.flops(sub))
+        assert (conv + f['linear_flops']) * 1e9 + norm == pytest.approx(t.flops(sub))
+        assert min(f['conv_flops_s4'], f['conv_flops_s8_16'], f['conv_flops_s32']) > 0  # every level
         assert f['conv_layers'] > 0 and f['constant'] == 1.0
     extremes = (TINY_SPACE.max_subnet(), TINY_SPACE.min_subnet())
     big, small = (subnet_features(t, s)['outputs'] for s in extremes)
@@ -37,7 +39,8 @@ def test_features_add_up_to_the_flops(table):
 
 def test_a_linear_latency_is_recovered_and_ranked(table):
     _, t = table
-    truth = dict(conv_flops=40.0, outputs=3.0, conv_layers=0.05, constant=2.0)
+    truth = dict(conv_flops_s4=60.0, conv_flops_s8_16=30.0, conv_flops_s32=20.0, outputs=3.0,
+                 conv_layers=0.05, constant=2.0)
 
     def measure(sub):
         f = subnet_features(t, sub)
