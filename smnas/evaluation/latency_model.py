@@ -2,10 +2,13 @@
 for the modular search, where FLOPs rank measured latency only roughly.
 
 A subnet's latency is modelled as a non-negative linear function of what its layers do
-(:meth:`supernet.flops.FlopsTable.layers`): multiply-adds of convolutions and of linear
-layers, the elements norms and every layer write (memory traffic, which dominates small
-layers on CPUs), and how many layers of each kind run (a fixed cost per kernel launch or
-call), plus a constant (the detector's post-processing, data conversion). The model is
+(:meth:`supernet.flops.FlopsTable.layers`): multiply-adds of convolutions, by the
+resolution they run at (fine maps of few channels compute fewer multiply-adds per
+millisecond than coarse maps of many: measured, splitting them raised the Kendall tau of
+the predicted latency by 0.03-0.05 on the spread test set, benchmarks/README.md), and of
+linear layers, the elements norms and every layer write (memory traffic, which dominates
+small layers on CPUs), and how many layers of each kind run (a fixed cost per kernel
+launch or call), plus a constant (the detector's post-processing, data conversion). The model is
 fitted once per device and input size to the measured batch-1 latency of a few subnets
 exported as static models (:func:`measure_subnet_ms`), then prices any subnet in one tiny
 forward pass of the FLOPs table's replica.
@@ -17,8 +20,18 @@ from typing import Callable, Dict, List, Optional, Sequence
 import numpy as np
 import torch
 
-FEATURES = ('conv_flops', 'linear_flops', 'norm_elements', 'outputs', 'conv_layers', 'norm_layers',
-            'linear_layers', 'constant')
+FEATURES = ('conv_flops_s4', 'conv_flops_s8_16', 'conv_flops_s32', 'linear_flops', 'norm_elements', 'outputs',
+            'conv_layers', 'norm_layers', 'linear_layers', 'constant')
+
+
+def _conv_level(table, name: str) -> str:
+    """The feature of a conv's FLOPs: by the stride of its output to the input (from its
+    positions; RoI-wise convs, whose positions are not a map's, count as coarse)."""
+    w, h = table.input_size
+    stride = (w * h / max(table.positions[name], 1.0)) ** 0.5
+    if stride <= 5.5:
+        return 'conv_flops_s4'
+    return 'conv_flops_s8_16' if stride <= 22.6 else 'conv_flops_s32'
 
 
 def subnet_features(table, subnet) -> Dict[str, float]:
@@ -30,10 +43,10 @@ def subnet_features(table, subnet) -> Dict[str, float]:
     """
     f = dict.fromkeys(FEATURES, 0.0)
     f['constant'] = 1.0
-    for _, kind, flops, outputs in table.layers(subnet):
+    for name, kind, flops, outputs in table.layers(subnet):
         f['outputs'] += outputs / 1e6
         if kind == 'conv':
-            f['conv_flops'] += flops / 1e9
+            f[_conv_level(table, name)] += flops / 1e9
             f['conv_layers'] += 1
         elif kind == 'linear':
             f['linear_flops'] += flops / 1e9
