@@ -77,6 +77,7 @@ def run(config: str, procs: int, threads: int, args) -> float:
 def supernet_step_seconds(config: str, procs: int, iters: int, work_dir: Path) -> float:
     """Median logged sandwich-step time of ``config``'s supernet trained ``iters`` steps by
     ``procs`` data-parallel processes (the config's batch split over them)."""
+    from smnas.benchmarks.records import logged_step_times
     from smnas.engine import read_config
     from smnas.engine.jobs import per_process_batch, train_supernet
 
@@ -89,12 +90,7 @@ def supernet_step_seconds(config: str, procs: int, iters: int, work_dir: Path) -
     work_dir.mkdir(parents=True)
     cfg.dump(str(work_dir / 'config.py'))
     train_supernet(work_dir / 'config.py', work_dir, iters, work_dir / 'train.log', procs=procs)
-    steps = {}
-    for scalars in work_dir.glob('*/vis_data/scalars.json'):
-        for line in scalars.read_text().splitlines():
-            rec = json.loads(line)
-            if 'lr' in rec and 'time' in rec:
-                steps[int(rec['step'])] = float(rec['time'])
+    steps = logged_step_times(work_dir)
     times = [steps[k] for k in sorted(steps)][2:]
     if not times:
         raise SystemExit(f'no step times logged in {work_dir}: give --iters > 2')

@@ -21,16 +21,24 @@ def variant_names(work_dir) -> list:
     return sorted(names, key=lambda n: n != 'base')
 
 
-def logged_train_seconds(work_dir) -> float:
-    """Training time of an mmengine run from its logged step times, resumes included:
-    for every logged iteration the latest run's mean step time over the logging window
-    (validation and checkpointing excluded)."""
+def logged_step_times(work_dir) -> Dict[int, float]:
+    """``{logged iteration: mean step seconds over its logging window}`` of an mmengine run,
+    resumes included (the latest run's value for an iteration logged twice); validation and
+    checkpointing excluded."""
     steps = {}
     for scalars in sorted(Path(work_dir).glob('*/vis_data/scalars.json')):  # oldest run first
         for line in scalars.read_text().splitlines():
             rec = json.loads(line)
             if 'lr' in rec and 'time' in rec:  # training lines only
                 steps[int(rec['step'])] = float(rec['time'])
+    return steps
+
+
+def logged_train_seconds(work_dir) -> float:
+    """Training time of an mmengine run from its logged step times, resumes included:
+    for every logged iteration the latest run's mean step time over the logging window
+    (validation and checkpointing excluded)."""
+    steps = logged_step_times(work_dir)
     total, prev = 0.0, 0
     for step in sorted(steps):
         total += steps[step] * (step - prev)
