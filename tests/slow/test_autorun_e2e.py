@@ -1,5 +1,6 @@
 """Slow: ``smnas run --data`` from a small VOC folder and a small YOLO folder to the
-final report, at the smallest budget it accepts (about 20 minutes each on 2 CPU cores):
+final report, at the smallest budget it accepts (measured 2026-12-03 alone on 2 CPU cores: VOC 37 min,
+YOLO 21 min; both passed):
     .venv/bin/python -m pytest -m slow tests/slow/test_autorun_e2e.py
 """
 import json
