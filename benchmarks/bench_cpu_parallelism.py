@@ -18,8 +18,8 @@ the same total batch; compared is the median logged step time (first 2 steps lef
 
     python benchmarks/bench_cpu_parallelism.py \\
         benchmarks/runs/rank_truth24/subnets/56_1-21-112-12_n256_h128/56_1-21-112-12_n256_h128.py \\
-        --json benchmarks/results/cpu_parallelism.json
-    python benchmarks/bench_cpu_parallelism.py configs/supernet/rank_synthetic.py --supernet --iters 12 \
+        --iters 6 --rounds 3 --json benchmarks/results/cpu_parallelism.json
+    python benchmarks/bench_cpu_parallelism.py configs/supernet/rank_synthetic.py --supernet --iters 8 \\
         --rounds 2 --json benchmarks/results/cpu_parallelism_supernet.json
     python benchmarks/bench_cpu_parallelism.py CONFIG --iters 3 --rounds 1    # reduced
 
@@ -97,7 +97,8 @@ def supernet_step_seconds(config: str, procs: int, iters: int, work_dir: Path) -
     return statistics.median(times)
 
 
-def main_supernet(args, argv) -> dict:
+def main_supernet(args) -> dict:
+    """One supernet training process on all cores against data-parallel ones."""
     import signal
     import tempfile
 
@@ -136,28 +137,8 @@ def main(argv=None):
     if args.child:
         print(child(args.config, args.iters, args.batch, args.warmup))
         return None
-    if args.supernet:
-        out = main_supernet(args, argv)
-        out['command'] = 'python ' + ' '.join([sys.argv[0]] + (argv if argv is not None else sys.argv[1:]))
-        if args.json:
-            from smnas.utils import atomic_write_json, collect_env_versions
-
-            out['versions'] = collect_env_versions()
-            atomic_write_json(args.json, out, indent=1)
-        return out
-    all_cores, per_core = [], []
-    for r in range(args.rounds):
-        all_cores.append(run(args.config, 1, args.cores, args))
-        per_core.append(run(args.config, args.cores, 1, args))
-        print(f'[parallelism] round {r + 1}/{args.rounds}: one on all {all_cores[-1]:.3f} steps/s, '
-              f'one per core {per_core[-1]:.3f} steps/s', flush=True)
-    a, b = statistics.median(all_cores), statistics.median(per_core)
-    out = dict(config=args.config, cores=args.cores, batch=args.batch, iters=args.iters,
-               one_on_all_steps_per_s=all_cores, one_per_core_steps_per_s=per_core,
-               per_core_over_all=b / a,
-               command='python ' + ' '.join([sys.argv[0]] + (argv if argv is not None else sys.argv[1:])))
-    print(f'[parallelism] {args.cores} cores: one per core / one on all = {b / a:.2f}x '
-          f'({b:.3f} vs {a:.3f} training steps/s, medians of {args.rounds} rounds)')
+    out = main_supernet(args) if args.supernet else main_processes(args)
+    out['command'] = 'python ' + ' '.join([sys.argv[0]] + (argv if argv is not None else sys.argv[1:]))
     if args.json:
         from smnas.utils import atomic_write_json, collect_env_versions
 
@@ -167,6 +148,21 @@ def main(argv=None):
         print(json.dumps(out))
     return out
 
+
+def main_processes(args) -> dict:
+    """One process on all cores against one single-thread process per core."""
+    all_cores, per_core = [], []
+    for r in range(args.rounds):
+        all_cores.append(run(args.config, 1, args.cores, args))
+        per_core.append(run(args.config, args.cores, 1, args))
+        print(f'[parallelism] round {r + 1}/{args.rounds}: one on all {all_cores[-1]:.3f} steps/s, '
+              f'one per core {per_core[-1]:.3f} steps/s', flush=True)
+    a, b = statistics.median(all_cores), statistics.median(per_core)
+    print(f'[parallelism] {args.cores} cores: one per core / one on all = {b / a:.2f}x '
+          f'({b:.3f} vs {a:.3f} training steps/s, medians of {args.rounds} rounds)')
+    return dict(config=args.config, cores=args.cores, batch=args.batch, iters=args.iters,
+                one_on_all_steps_per_s=all_cores, one_per_core_steps_per_s=per_core,
+                per_core_over_all=b / a)
 
 if __name__ == '__main__':
     main()

@@ -10,11 +10,10 @@ linear layers, the elements norms and every layer write (memory traffic, which d
 small layers on CPUs), and how many layers of each kind run (a fixed cost per kernel
 launch or call), plus a constant (the detector's post-processing, data conversion). The model is
 fitted once per device and input size to the measured batch-1 latency of a few subnets
-exported as static models (:func:`measure_subnet_ms`), then prices any subnet in one tiny
+exported as static models (:func:`measure_subnets_ms`), then prices any subnet in one tiny
 forward pass of the FLOPs table's replica.
 """
 import random
-import time
 from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
@@ -95,8 +94,8 @@ def measure_subnets_ms(model_cfg: dict, state_dict: dict, subnets: Sequence, inp
     process, frequency scaling) so falls on all subnets alike instead of on the few timed
     during it. A subnet's latency is the least of its rounds: noise on a shared machine
     only ever adds time, and on the 2-core VM the least of 24 runs ranked subnets 1-2x apart
-    repeatably (Kendall tau 0.88-0.92 between two halves of the rounds) where the median of
-    their medians did not (0.71-0.78; benchmarks/README.md, latency predictor).
+    more repeatably (Kendall tau 0.76-0.94 between two halves of the rounds) than the median
+    of round medians did (0.61-0.83; benchmarks/README.md, latency predictor).
 
     Args:
         model_cfg: the supernet's architecture config (``model.architecture_cfg``).
@@ -115,7 +114,7 @@ def measure_subnets_ms(model_cfg: dict, state_dict: dict, subnets: Sequence, inp
     """
     from supernet.cost import dummy_batch
 
-    from .measure import _sync
+    from .measure import timed_runs
 
     subs = list(dict.fromkeys(str(s) for s in subnets))
     models = {s: _static_model(model_cfg, state_dict, s) for s in subs}
@@ -130,13 +129,7 @@ def measure_subnets_ms(model_cfg: dict, state_dict: dict, subnets: Sequence, inp
         order = list(subs)
         rng.shuffle(order)
         for s in order:
-            times = []
-            for _ in range(repeats):
-                _sync(device)
-                t0 = time.perf_counter()
-                models[s].test_step(data)
-                _sync(device)
-                times.append((time.perf_counter() - t0) * 1000)
+            times = timed_runs(models[s], data, repeats, device)
             out[s].append(reduce(times) if reduce else times)
     return out
 

@@ -12,7 +12,7 @@ import copy
 import platform
 import statistics
 import time
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import torch
 from supernet.cost import TensorForward, dummy_batch, dummy_inputs
@@ -71,6 +71,19 @@ def fold_weight_standardization(model: nn.Module) -> nn.Module:
 
 
 @torch.no_grad()
+def timed_runs(model: nn.Module, data: dict, repeats: int, device: torch.device) -> List[float]:
+    """Milliseconds of each of ``repeats`` ``model.test_step(data)`` calls, the device's
+    queued work included (no warm-up: the caller's)."""
+    times = []
+    for _ in range(repeats):
+        _sync(device)
+        t0 = time.perf_counter()
+        model.test_step(data)
+        _sync(device)
+        times.append((time.perf_counter() - t0) * 1000)
+    return times
+
+
 def measure_latency(model: nn.Module, input_size: Tuple[int, int], warmup: int = 3,
                     repeats: int = 10, device: Optional[torch.device] = None) -> Dict[str, object]:
     """Time the whole detector at ``input_size`` (w, h), batch 1.
@@ -93,13 +106,7 @@ def measure_latency(model: nn.Module, input_size: Tuple[int, int], warmup: int =
     data = dummy_batch(input_size, device)
     for _ in range(warmup):
         model.test_step(data)
-    _sync(device)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        model.test_step(data)
-        _sync(device)
-        times.append((time.perf_counter() - t0) * 1000)
+    times = timed_runs(model, data, repeats, device)
     return dict(latency_ms=statistics.median(times), latency_mean_ms=statistics.fmean(times),
                 latency_std_ms=statistics.pstdev(times), repeats=repeats, device=device_name(device))
 
