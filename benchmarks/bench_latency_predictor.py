@@ -32,8 +32,8 @@ import torch
 from mmengine.config import DictAction
 
 from smnas.engine import read_config
-from smnas.evaluation.latency_model import LatencyModel, kendall, latency_fit_subnets, measure_subnets_ms
-from smnas.search.pareto import spread_by_cost
+from smnas.evaluation.latency_model import LatencyModel, kendall, measure_subnets_ms
+from smnas.search.pareto import spread_by_cost, spread_subnets
 from smnas.search.subnet import val_input_size
 from smnas.utils import atomic_write_json, collect_env_versions
 
@@ -78,7 +78,7 @@ def main(argv=None):
     table = FlopsTable(model, size)
     space = model.space
     rng = random.Random(args.seed)
-    fit = latency_fit_subnets(space, table, args.fit, rng)
+    fit = spread_subnets(space, table.flops, args.fit, rng)
     seen = set(fit)
     pool = [s for s in dict.fromkeys(str(space.sample(rng)) for _ in range(20 * args.test)) if s not in seen]
     sets = {'spread': spread_by_cost(pool, table.flops, args.test)}

@@ -53,7 +53,7 @@ from smnas.benchmarks.store import JsonStore
 from smnas.data.prepare import prepare_data
 from smnas.engine import read_config, rescale_schedule, with_seed
 from smnas.engine.jobs import JobFailed, per_process_batch, supernet_checkpoint, train_supernet
-from smnas.search.pareto import spread_by_cost
+from smnas.search.pareto import spread_subnets
 from smnas.utils import atomic_write_json, collect_env_versions
 from supernet.space import ModularSpace, Subnet
 
@@ -84,15 +84,6 @@ def trained_supernet(cfg, work_dir: Path, procs: int = 1) -> Path:
         return train_supernet(cfg_path, work_dir, cfg.train_cfg.max_iters, procs=procs)
     except JobFailed as e:
         raise SystemExit(str(e)) from None
-
-
-def spread_subnets(space, table, n: int, seed: int, pool: int = 2000) -> list:
-    """``n`` subnets at evenly spaced FLOPs quantiles of a seeded sample (min and max
-    subnets included), cheapest first."""
-    rng = random.Random(seed)
-    cands = list(dict.fromkeys(str(s) for s in [space.min_subnet(), space.max_subnet()] +
-                               [space.sample(rng) for _ in range(pool)]))
-    return spread_by_cost(sorted(cands), table.flops, n)
 
 
 class RankFidelity:
@@ -255,7 +246,8 @@ class RankFidelity:
         table = FlopsTable(model, val_input_size(self.cfg))
         with self.truth.update() as truth:
             if 'subnets' not in truth:
-                truth['subnets'] = {k: {} for k in spread_subnets(model.space, table, self.n, self.seed)}
+                picks = spread_subnets(model.space, table.flops, self.n, random.Random(self.seed))
+                truth['subnets'] = {k: {} for k in picks}
             for arch, r in truth['subnets'].items():
                 r['gflops'] = table.flops(arch) / 1e9
             return list(truth['subnets'])

@@ -28,8 +28,10 @@ rerun reuses every score, search and retraining already there.
 import argparse
 import contextlib
 import io
+import json
 import math
 import random
+import shutil
 import statistics
 import sys
 import time
@@ -40,13 +42,17 @@ from mmengine.config import DictAction
 from smnas.data.prepare import prepare_data
 from smnas.engine import read_config
 from smnas.search.evolution import EvolutionarySearch
-from smnas.search.pareto import hypervolume_2d, pareto_front, spread_along, spread_by_cost
+from smnas.search.pareto import hypervolume_2d, pareto_front, spread_along, spread_subnets
 from smnas.search.study import arch_outcomes
 from smnas.search.subnet import SUBNET_DEFAULTS, SubnetSearch
 from smnas.search.trial import read_stored
 from smnas.utils import atomic_write_json, collect_env_versions
 
-METHODS = ('nsga2', 'random', 'flops')
+#: method -> the subnet search's options (``flops`` is no search: see pick_by_flops)
+SEARCHES = {'nsga2': dict(sampler='nsga2', init='spread'),
+            'nsga2_uniform_init': dict(sampler='nsga2', init='random'),
+            'random': dict(sampler='random')}
+METHODS = tuple(SEARCHES) + ('flops', )
 
 
 class SharedScores(SubnetSearch):
@@ -89,20 +95,26 @@ def score_space(proto: SubnetSearch) -> dict:
 
 
 def run_search(proto: SubnetSearch, wd: Path, method: str, seed: int, evals: int) -> list:
-    """(arch, mAP, FLOPs) of every subnet one search run evaluated."""
-    opts = dict(proto.opts, sampler=method, seed=seed, n_trials=evals)
-    search = SharedScores(proto, wd / method / f'seed{seed}', opts)
+    """(arch, mAP, FLOPs) of every subnet one search run evaluated (a stored run made with
+    other options is run again: its study is only a cache over the stored scores)."""
+    opts = dict(proto.opts, **SEARCHES[method], seed=seed, n_trials=evals)
+    run_dir = wd / method / f'seed{seed}'
+    meta = run_dir / 'search_meta.json'
+    if meta.is_file():
+        stored = json.loads(meta.read_text()).get('search', {})
+        if any(stored.get(k) != opts.get(k) for k in ('sampler', 'init', 'seed', 'population_size')):
+            shutil.rmtree(run_dir)
+    search = SharedScores(proto, run_dir, opts)
     with contextlib.redirect_stdout(io.StringIO()):  # per-trial progress lines of 30 searches
         study = search.run()
     return [(a, o['values'][0], o['values'][1]) for a, o in arch_outcomes(study).items()
             if o['state'] == 'complete']
 
 
-def pick_by_flops(proto: SubnetSearch, seed: int, evals: int, pool: int = 2000) -> list:
-    """``evals`` subnets at evenly spaced FLOPs quantiles of a seeded sample, scored."""
-    rng = random.Random(seed)
-    cands = list(dict.fromkeys(str(proto.space.sample(rng)) for _ in range(pool)))
-    picks = spread_by_cost(sorted(cands), proto.table.flops, evals)
+def pick_by_flops(proto: SubnetSearch, seed: int, evals: int) -> list:
+    """``evals`` subnets at evenly spaced FLOPs quantiles of a seeded sample (min and max
+    included), scored."""
+    picks = spread_subnets(proto.space, proto.table.flops, evals, random.Random(seed))
     return [(a, r['mAP'], r['flops']) for a, r in ((a, score(proto, a)) for a in picks)]
 
 
@@ -173,7 +185,7 @@ def main(argv=None):
             runs[method][seed] = dict(hv=hv(pts), evaluated=len(pts),
                                       front=[list(x) for x in pareto_front(pts)])
             frac = f' ({runs[method][seed]["hv"] / best["hv"]:.1%} of the space\'s)' if best else ''
-            print(f'[bench] {method:6s} seed {seed}: {len(pts)} subnets, HV {runs[method][seed]["hv"]:.4f}'
+            print(f'[bench] {method:18s} seed {seed}: {len(pts)} subnets, HV {runs[method][seed]["hv"]:.4f}'
                   f'{frac}', flush=True)
 
     stats = {m: mean_se([r['hv'] for r in runs[m].values()]) for m in METHODS}
@@ -190,8 +202,10 @@ def main(argv=None):
         search_hv=[runs['nsga2'][s]['hv'] for s in range(args.seeds)],
         random_hv=[runs['random'][s]['hv'] for s in range(args.seeds)],
         flops_hv=[runs['flops'][s]['hv'] for s in range(args.seeds)],
+        uniform_init_hv=[runs['nsga2_uniform_init'][s]['hv'] for s in range(args.seeds)],
         stats=stats, search_minus_random_in_se=margin('nsga2', 'random'),
-        search_minus_flops_in_se=margin('nsga2', 'flops'), space_best=best, runs=runs,
+        search_minus_flops_in_se=margin('nsga2', 'flops'),
+        search_minus_uniform_init_in_se=margin('nsga2', 'nsga2_uniform_init'), space_best=best, runs=runs,
         command='python ' + ' '.join([sys.argv[0]] + (argv if argv is not None else sys.argv[1:])),
         versions=collect_env_versions())
     if args.retrain:
@@ -206,13 +220,14 @@ def main(argv=None):
                   flush=True)
         out['retrained_seed0'] = dict(iters=args.retrain_iters, finalists=args.retrain, methods=retrained)
 
-    print(f'\n{"method":8s} {"HV mean":>9s} {"SE":>8s}' + ('  of the space\'s best' if best else ''))
+    print(f'\n{"method":18s} {"HV mean":>9s} {"SE":>8s}' + ('  of the space\'s best' if best else ''))
     for m in METHODS:
         s = stats[m]
         frac = f'  {s["mean"] / best["hv"]:.1%}' if best else ''
-        print(f'{m:8s} {s["mean"]:9.4f} {s["se"]:8.4f}{frac}')
-    print(f'NSGA-II - random: {out["search_minus_random_in_se"]:+.2f} SE; NSGA-II - FLOPs alone: '
-          f'{out["search_minus_flops_in_se"]:+.2f} SE (goal: >= +2)')
+        print(f'{m:18s} {s["mean"]:9.4f} {s["se"]:8.4f}{frac}')
+    print(f'NSGA-II - random: {out["search_minus_random_in_se"]:+.2f} SE (goal: >= +2); NSGA-II - FLOPs '
+          f'alone: {out["search_minus_flops_in_se"]:+.2f} SE; spread - uniform first generation: '
+          f'{out["search_minus_uniform_init_in_se"]:+.2f} SE')
     atomic_write_json(wd / 'search_vs_random.json', out, indent=1)
     if args.json:
         atomic_write_json(args.json, out, indent=1)

@@ -271,6 +271,15 @@ class ModularSpace:
                       int(picks['neck']), int(picks['head']),
                       int(picks['expand']) if self.expansions else None)
 
+    def picks(self, sub: Subnet) -> Dict[str, object]:
+        """One pick per dimension of ``sub``: the inverse of :meth:`compose` (what a search
+        enqueues to evaluate a given subnet)."""
+        picks = {'base': sub.base}
+        picks.update({f'stage{s + 1}': blocks for s, blocks in enumerate(sub.stages)})
+        if self.expansions:
+            picks['expand'] = sub.expand
+        return dict(picks, neck=sub.neck, head=sub.head)
+
     def count(self) -> int:
         """Number of valid subnets."""
         n = 1

@@ -134,25 +134,6 @@ def measure_subnets_ms(model_cfg: dict, state_dict: dict, subnets: Sequence, inp
     return out
 
 
-def latency_fit_subnets(space, table, n: int, rng: random.Random, pool: int = 20) -> List[str]:
-    """``n`` subnets to fit a latency model on: min, max and seeded random draws at evenly
-    spaced quantiles of their FLOPs (a uniform draw crowds the middle of the space, and a
-    model fitted there extrapolates badly to the ends the search explores).
-
-    Args:
-        space: the modular space.
-        table: its FLOPs table.
-        n: how many (at least 2).
-        rng: the draws' random generator.
-        pool: random draws per pick to spread them over.
-    """
-    from ..search.pareto import spread_by_cost
-
-    ends = [str(space.min_subnet()), str(space.max_subnet())]
-    draws = [s for s in dict.fromkeys(str(space.sample(rng)) for _ in range(pool * n)) if s not in ends]
-    return ends + spread_by_cost(draws, table.flops, n - 2) if n > 2 else ends
-
-
 class LatencyModel:
     """Predicts a subnet's latency (ms) from its layer features.
 

@@ -2,7 +2,7 @@
 the front, its 2-D hypervolume and picks spread along a cost axis. Shared by both
 searches, their reports, the pipeline and the benchmarks.
 """
-from typing import Callable, Dict, Hashable, List, Sequence, Tuple
+from typing import Callable, Dict, Hashable, List, Optional, Sequence, Tuple
 
 
 def dominates(a: Tuple[float, float], b: Tuple[float, float]) -> bool:
@@ -68,3 +68,26 @@ def spread_by_cost(items: Sequence, cost: Callable[[object], float], n: int) -> 
         if x not in picks:
             picks.append(x)
     return picks
+
+
+def spread_subnets(space, cost: Callable[[str], float], n: int, rng, pool: int = 2000,
+                   keep: Optional[Callable[[str], bool]] = None) -> List[str]:
+    """``n`` subnets at evenly spaced quantiles of the cost of a seeded sample of ``space``,
+    its min and max subnets included (they join the sample, as its cheapest and
+    costliest): a set that covers the whole cost range, where uniform draws crowd its middle.
+
+    Args:
+        space: a :class:`supernet.space.ModularSpace`.
+        cost: a subnet string's cost (e.g. a FLOPs table's ``flops``).
+        n: how many.
+        rng: the sample's ``random.Random``.
+        pool: subnets sampled to pick from.
+        keep: only the subnets it accepts are picked (e.g. a cost range); default all.
+
+    Returns:
+        Distinct subnet strings, cheapest first.
+    """
+    cands = list(dict.fromkeys(str(s) for s in [space.min_subnet(), space.max_subnet()] +
+                               [space.sample(rng) for _ in range(pool)]))
+    cands = sorted(c for c in cands if keep is None or keep(c))
+    return spread_by_cost(cands, cost, n) if cands else []

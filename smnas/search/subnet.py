@@ -12,7 +12,7 @@ processes running the same command against the same storage.
 """
 import os
 from pathlib import Path
-from typing import Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import optuna
 from mmengine.config import Config
@@ -127,7 +127,8 @@ class SubnetSearch(EvolutionarySearch):
         import json
         import random
 
-        from ..evaluation.latency_model import LatencyModel, latency_fit_subnets, measure_subnets_ms
+        from ..evaluation.latency_model import LatencyModel, measure_subnets_ms
+        from .pareto import spread_subnets
         from ..utils import atomic_write_json
 
         path = self.work_dir / 'latency_model.json'
@@ -135,7 +136,7 @@ class SubnetSearch(EvolutionarySearch):
             return LatencyModel.from_dict(self.table, json.loads(path.read_text()))
         rng = random.Random(int(self.opts['seed']))
         n = int(self.opts['latency_fit'])
-        subs = latency_fit_subnets(self.space, self.table, n, rng)
+        subs = spread_subnets(self.space, self.table.flops, n, rng)
         arch = self.evaluator.model.architecture
         print(f'[subnet] measuring {len(subs)} subnets for the latency model', flush=True)
         runs = measure_subnets_ms(self.evaluator.model.architecture_cfg, arch.state_dict(), subs,
@@ -166,6 +167,20 @@ class SubnetSearch(EvolutionarySearch):
                              f'span {lo / 1e9:.2f}-{hi / 1e9:.2f} GFLOPs (min {self.space.min_subnet()}, '
                              f'max {self.space.max_subnet()})')
         return a, b
+
+    def initial_population(self, n: int) -> List[Dict[str, object]]:
+        """``n`` subnets inside the FLOPs range at evenly spaced FLOPs quantiles of a seeded
+        sample, the range's cheapest and costliest included."""
+        import random
+
+        from supernet.space import Subnet
+
+        from .pareto import spread_subnets
+
+        lo, hi = self.range
+        picks = spread_subnets(self.space, self.table.flops, n, random.Random(int(self.opts['seed'])),
+                               keep=lambda s: lo <= self.table.flops(s) <= hi)
+        return [self.space.picks(Subnet.parse(s)) for s in picks]
 
     def meta(self) -> dict:
         return dict(space=self.space.to_dict(), space_count=self.space.count(),

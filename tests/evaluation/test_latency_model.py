@@ -5,8 +5,8 @@ import random
 import pytest
 import torch
 
-from smnas.evaluation.latency_model import (FEATURES, LatencyModel, kendall, latency_fit_subnets,
-                                            measure_subnet_ms, measure_subnets_ms, subnet_features)
+from smnas.evaluation.latency_model import (FEATURES, LatencyModel, kendall, measure_subnet_ms,
+                                            measure_subnets_ms, subnet_features)
 from smnas.modular.structure import supernet_model_cfg
 from smnas.testing import build_detector
 from supernet.flops import FlopsTable
@@ -78,15 +78,3 @@ def test_subnets_are_timed_in_interleaved_rounds(table):
     raw = measure_subnets_ms(model.architecture_cfg, model.architecture.state_dict(), subs[:1], (96, 64),
                              rounds=2, repeats=3, warmup=0, reduce=None)
     assert [len(r) for r in raw[str(subs[0])]] == [3, 3]  # every run of every round
-
-
-def test_fit_subnets_span_the_flops_of_the_space(table):
-    _, t = table
-    picks = latency_fit_subnets(TINY_SPACE, t, 6, random.Random(0))
-    assert len(picks) == len(set(picks)) == 6
-    assert picks[:2] == [str(TINY_SPACE.min_subnet()), str(TINY_SPACE.max_subnet())]
-    inner = [t.flops(s) for s in picks[2:]]
-    assert inner == sorted(inner)  # cheapest first, spread between the ends
-    draws = [t.flops(TINY_SPACE.sample(random.Random(i))) for i in range(200)]
-    assert inner[0] <= sorted(draws)[20] and inner[-1] >= sorted(draws)[-20]
-    assert latency_fit_subnets(TINY_SPACE, t, 6, random.Random(0)) == picks  # seeded

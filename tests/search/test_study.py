@@ -50,3 +50,29 @@ def test_two_processes_create_the_same_sqlite_study_at_once(tmp_path):
 def test_dominance_names_who_dominates_whom():
     pts = [('E0', 0.30, 5.0), ('R18', 0.28, 9.0), ('R34', 0.33, 12.0), ('E1', 0.30, 5.0)]
     assert dominated_by(pts) == {'E0': [], 'R18': ['E0', 'E1'], 'R34': [], 'E1': []}
+
+
+def test_spread_subnets_cover_the_cost_range_ends_included():
+    import random
+
+    from smnas.search.pareto import spread_subnets
+    from supernet.space import ModularSpace, Subnet
+
+    space = ModularSpace(bases=(48, 64), max_depths=(2, 2, 2, 2), neck_channels=(128, 256),
+                         head_channels=(128, 256))
+
+    def cost(s):  # any monotone-ish cost will do: widths and depth
+        sub = Subnet.parse(s)
+        return sub.base * sum(len(b) for b in sub.stages) + sub.neck + sub.head
+
+    picks = spread_subnets(space, cost, 6, random.Random(0), pool=300)
+    assert len(picks) == len(set(picks)) == 6
+    assert picks[0] == str(space.min_subnet()) and picks[-1] == str(space.max_subnet())
+    costs = [cost(s) for s in picks]
+    assert costs == sorted(costs)
+    assert spread_subnets(space, cost, 6, random.Random(0), pool=300) == picks  # seeded
+    lo, hi = costs[1], costs[-2]
+    kept = spread_subnets(space, cost, 4, random.Random(0), pool=300, keep=lambda s: lo <= cost(s) <= hi)
+    assert len(kept) == 4 and all(lo <= cost(s) <= hi for s in kept)
+    assert cost(kept[0]) == lo and cost(kept[-1]) == hi  # the range's own ends
+    assert spread_subnets(space, cost, 4, random.Random(0), keep=lambda s: False) == []

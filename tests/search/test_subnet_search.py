@@ -206,3 +206,29 @@ def test_latency_objective_fits_once_and_minimises_predicted_latency(setup, tmp_
     cfg.merge_from_dict({'subnet_search.objective': 'energy'})
     with pytest.raises(ValueError, match="'flops' or 'latency'"):
         SubnetSearch(cfg, ckpt, str(tmp_path / 'x'))
+
+
+def test_the_first_generation_is_spread_over_the_flops(setup, tmp_path):
+    """``init='spread'`` (the default): NSGA-II's first generation is the min and max subnets
+    and FLOPs quantiles between them; ``init='random'`` and the random baseline draw it."""
+    def first_generation(work, **opts):
+        cfg, ckpt = setup
+        cfg = Config(cfg.to_dict())
+        cfg.merge_from_dict({f'subnet_search.{k}': v for k, v in dict(n_trials=5, **opts).items()})
+        s = SubnetSearch(cfg, ckpt, str(work))
+        trials = sorted(s.run().get_trials(deepcopy=False), key=lambda t: t.number)
+        return s, [t.user_attrs['arch'] for t in trials[:4]]
+
+    s, first = first_generation(tmp_path / 'spread')
+    spread = [str(s.space.compose(p)) for p in s.initial_population(4)]
+    assert first == spread and len(set(spread)) == 4
+    assert spread[0] == str(s.space.min_subnet()) and spread[-1] == str(s.space.max_subnet())
+    flops = [s.table.flops(a) for a in spread]
+    assert flops == sorted(flops)
+    _, again = first_generation(tmp_path / 'again')
+    assert again == first  # seeded
+    _, drawn = first_generation(tmp_path / 'random-init', init='random')
+    _, baseline = first_generation(tmp_path / 'random', sampler='random')
+    assert drawn != spread and baseline != spread
+    with pytest.raises(ValueError, match="search init must be 'spread' or 'random'"):
+        first_generation(tmp_path / 'bad', init='latin')

@@ -92,3 +92,14 @@ def test_expansion_ratios_are_checked(space, text, rule):
 def test_expansion_ratios_belong_to_inverted_residuals():
     with pytest.raises(ValueError, match='not of basic blocks'):
         ModularSpace(expansions=(6, ))
+
+
+@pytest.mark.parametrize('space', [SPACE, INVERTED])
+def test_picks_are_the_inverse_of_compose(space):
+    rng = random.Random(2)
+    names = [name for name, _ in space.dimensions()]
+    for sub in [space.min_subnet(), space.max_subnet()] + [space.sample(rng) for _ in range(30)]:
+        picks = space.picks(sub)
+        assert list(picks) == names  # what a search suggests, in the same order
+        assert all(picks[name] in choices for name, choices in space.dimensions())
+        assert space.compose(picks) == sub
