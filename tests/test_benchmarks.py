@@ -466,3 +466,33 @@ def test_structural_fidelity_bench_compares_both_searches_at_one_budget(tmp_path
     assert halving['train_iters'] <= fixed['train_iters']
     assert fixed['front'] and halving['front'] and fixed['hypervolume'] > 0
     assert r['noise'] and len(r['noise']['mAPs']) == 3
+
+
+def test_search_vs_random_gives_every_method_the_same_budget(tmp_path):
+    """Every method evaluates the same number of subnets per seed, scores are shared (a rerun
+    scores nothing), the search starts from the min and max subnets, and the JSON carries one
+    hypervolume per seed and method."""
+    from supernet.space import ModularSpace
+
+    from .search.test_subnet_search import tiny_supernet
+
+    cfg, ckpt = tiny_supernet(tmp_path)
+    config = tmp_path / 'supernet.py'
+    cfg.dump(str(config))
+    bench = _bench('bench_search_vs_random')
+    args = [str(config), '--checkpoint', ckpt, '--work-dir', str(tmp_path / 'svr'), '--evals', '4',
+            '--seeds', '2', '--population', '2', '--exhaustive', 'no', '--json', str(tmp_path / 'out.json')]
+    out = bench.main(args)
+    assert json.loads((tmp_path / 'out.json').read_text())['search_hv'] == out['search_hv']
+    for key in ('search_hv', 'random_hv', 'flops_hv', 'uniform_init_hv'):
+        assert len(out[key]) == 2 and all(hv >= 0 for hv in out[key])
+    assert {r['evaluated'] for m in bench.METHODS for r in out['runs'][m].values()} == {4}
+    # The cheapest subnet evaluated is on every front: the min subnet, for a search that
+    # starts from it.
+    smallest = str(ModularSpace.from_dict(out['space']).min_subnet())
+    for seed in (0, 1):
+        assert smallest in [a for a, _, _ in out['runs']['nsga2'][seed]['front']]
+    scored = sorted(p.name for p in (tmp_path / 'svr' / 'scores').iterdir())
+    again = bench.main(args)
+    assert sorted(p.name for p in (tmp_path / 'svr' / 'scores').iterdir()) == scored
+    assert again['search_hv'] == out['search_hv'] and again['random_hv'] == out['random_hv']
