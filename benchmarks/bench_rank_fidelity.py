@@ -52,7 +52,7 @@ from smnas.benchmarks.stats import (linear_fit, projected_seed_tau, rank_agreeme
 from smnas.benchmarks.store import JsonStore
 from smnas.data.prepare import prepare_data
 from smnas.engine import read_config, rescale_schedule, with_seed
-from smnas.engine.jobs import JobFailed, per_process_batch, supernet_checkpoint, train_supernet
+from smnas.engine.jobs import JobFailed, per_process_batch, run_parallel, supernet_checkpoint, train_supernet
 from smnas.search.pareto import spread_subnets
 from smnas.utils import atomic_write_json, collect_env_versions
 from supernet.space import ModularSpace, Subnet
@@ -320,16 +320,9 @@ class RankFidelity:
 
     def _run_jobs(self, jobs: list) -> None:
         """Run ``jobs`` (callables that each train in their own process), ``self.jobs`` at a
-        time: several trainings share a GPU, or the cores of a large CPU machine."""
-        if self.jobs <= 1 or len(jobs) <= 1:
-            for job in jobs:
-                job()
-            return
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(self.jobs) as pool:
-            for f in [pool.submit(job) for job in jobs]:
-                f.result()  # an unexpected error stops the run (a failed training does not)
+        time: several trainings share a GPU, or the cores of a large CPU machine. A stop
+        (SIGTERM, Ctrl-C) kills the running ones and starts no other; a rerun resumes them."""
+        run_parallel(jobs, self.jobs)  # an unexpected error stops the run (a failed training does not)
 
     def train_from_scratch(self, size) -> None:
         """Every picked subnet trained from scratch with the common schedule, in its own process."""

@@ -21,6 +21,19 @@ class JobFailed(RuntimeError):
     """An isolated job failed; the message says where its log is and how to resume."""
 
 
+class JobsStopped(BaseException):
+    """Raised in a job's thread whose process :func:`run_parallel` killed because the run
+    stops: not a failure of that job (nothing records it as one), so a rerun resumes it.
+    A ``BaseException``, as ``KeyboardInterrupt``: ``except Exception`` does not swallow it."""
+
+
+# Process groups of the isolated jobs running now, so that run_parallel can stop every
+# one of them when its caller stops (a worker thread never sees the caller's signal).
+_RUNNING: Dict[int, subprocess.Popen] = {}
+_RUNNING_LOCK = threading.Lock()
+_STOPPING = threading.Event()
+
+
 def run_isolated(cmd: Sequence[str], log_path=None, timeout: Optional[float] = None,
                  env: Optional[Dict[str, str]] = None,
                  pass_fds: Sequence[int] = ()) -> Tuple[int, Optional[str]]:
@@ -42,22 +55,89 @@ def run_isolated(cmd: Sequence[str], log_path=None, timeout: Optional[float] = N
     """
     log = open(log_path, 'ab') if log_path is not None else None
     try:
-        proc = subprocess.Popen(list(cmd), stdout=log, stderr=subprocess.STDOUT if log else None,
-                                env=dict(os.environ, **(env or {})), start_new_session=True,
-                                pass_fds=tuple(pass_fds))
+        with _RUNNING_LOCK:
+            if _STOPPING.is_set():
+                raise JobsStopped(f'not started, the run stops: {" ".join(map(str, cmd))}')
+            proc = subprocess.Popen(list(cmd), stdout=log, stderr=subprocess.STDOUT if log else None,
+                                    env=dict(os.environ, **(env or {})), start_new_session=True,
+                                    pass_fds=tuple(pass_fds))
+            _RUNNING[proc.pid] = proc
         try:
-            return proc.wait(timeout=timeout), None
+            rc = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+            _kill_group(proc)
             return -9, f'timeout: still running after {timeout:.0f}s'
         except BaseException:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+            _kill_group(proc)
             raise
+        finally:
+            with _RUNNING_LOCK:
+                _RUNNING.pop(proc.pid, None)
+        if _STOPPING.is_set():
+            raise JobsStopped(f'killed, the run stops: {" ".join(map(str, cmd))}')
+        return rc, None
     finally:
         if log is not None:
             log.close()
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:  # the group ended on its own meanwhile
+        pass
+    proc.wait()
+
+
+def run_parallel(jobs: Sequence[Callable[[], object]], workers: int) -> list:
+    """Run ``jobs`` (callables; typically each waits on an isolated process, as
+    :func:`smnas.search.trial.run_trial_subprocess`) ``workers`` at a time, in threads.
+
+    When the caller stops (a signal's ``SystemExit``, ``KeyboardInterrupt``) or a job
+    raises, the jobs not started are cancelled and every isolated process still running
+    is killed with its group; their threads end with :class:`JobsStopped`, not a failure,
+    so a rerun resumes them (from their checkpoints). Without this a thread pool would
+    wait for every queued job before letting its caller exit.
+
+    Args:
+        jobs: the callables.
+        workers: at most this many at once (1: in order, in this thread).
+
+    Returns:
+        The jobs' return values, in order.
+
+    Raises:
+        BaseException: what stopped the caller, or the first job's exception.
+    """
+    from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+
+    if workers <= 1 or len(jobs) <= 1:
+        return [job() for job in jobs]
+    pool = ThreadPoolExecutor(workers)
+    futures = [pool.submit(job) for job in jobs]
+    try:
+        while True:  # a timeout, so that a signal reaches this thread promptly
+            done, pending = wait(futures, timeout=1.0, return_when=FIRST_EXCEPTION)
+            failed = [f for f in done if f.exception() is not None]
+            if failed:
+                raise failed[0].exception()
+            if not pending:
+                return [f.result() for f in futures]
+    except BaseException:
+        with _RUNNING_LOCK:
+            _STOPPING.set()
+            running = list(_RUNNING.values())
+        try:
+            for f in futures:
+                f.cancel()
+            for proc in running:
+                _kill_group(proc)
+            pool.shutdown(wait=True, cancel_futures=True)
+        finally:
+            _STOPPING.clear()
+        raise
+    finally:
+        pool.shutdown(wait=True)
 
 
 # mmengine's LoggerHook line of an iteration: "Iter(train) [ 50/300]  ... eta: 0:05:12 ..."

@@ -15,16 +15,17 @@ scores. Every training is kept on disk, so a rerun resumes. Afterwards the most 
 top-rung candidate is trained again with other seeds: its spread is the noise the
 front's differences must be read against.
 """
+import functools
 import math
 import random
 import statistics
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import optuna
 from optuna.trial import TrialState, create_trial
 
+from ..engine.jobs import run_parallel
 from ..records import TrialResult
 from ..utils import atomic_write_json
 from .pareto import dominates
@@ -141,8 +142,8 @@ class HalvingRun:
         return dict(res.__dict__, arch=arch, iters=iters)
 
     def _train_all(self, jobs: List[tuple]) -> List[dict]:
-        with ThreadPoolExecutor(max_workers=self.search.workers) as pool:
-            return list(pool.map(lambda j: self._train(*j), jobs))
+        # run_parallel: a stopped search kills its trainings and starts no other
+        return run_parallel([functools.partial(self._train, *j) for j in jobs], self.search.workers)
 
     def _record(self, study: optuna.Study, r: dict, rung: int, top: bool) -> None:
         """Add a training to the study once (top rung: completed; lower: pruned)."""

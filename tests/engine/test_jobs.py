@@ -1,9 +1,11 @@
 """Isolated jobs: their own process group, killed whole on a timeout, logged."""
+import os
 import subprocess
 import sys
 import time
 
 from smnas.engine.jobs import run_isolated
+from smnas.utils.paths import REPO_ROOT
 
 SLEEPER = 'import time; time.sleep(60)'
 
@@ -52,3 +54,62 @@ def test_log_progress_reports_each_new_iteration_line(tmp_path):
     follow.read()
     follow.read()  # nothing new: no repeat
     assert seen == [(50, 300, '0:04:40'), (75, 300, '1 day, 0:00:03')]
+
+
+def _gone(pid: int) -> bool:
+    for _ in range(100):
+        stat = subprocess.run(['ps', '-p', str(pid), '-o', 'stat='], capture_output=True, text=True)
+        if stat.stdout.strip() in ('', 'Z'):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_run_parallel_returns_in_order_and_runs_sequentially_with_one_worker():
+    from smnas.engine.jobs import run_parallel
+
+    assert run_parallel([lambda i=i: i * i for i in range(5)], 2) == [0, 1, 4, 9, 16]
+    order = []
+    run_parallel([lambda i=i: order.append(i) for i in range(3)], 1)
+    assert order == [0, 1, 2]
+
+
+def test_a_stopped_run_parallel_kills_its_jobs_and_starts_no_other(tmp_path):
+    """SIGTERM to a process running jobs side by side: the running ones are killed with
+    their groups, the queued ones never start, each job's thread ends with JobsStopped
+    (not a failure), and the process exits promptly (a plain thread pool would wait for
+    every queued job first)."""
+    script = tmp_path / 'parallel.py'
+    script.write_text(f'''
+import signal, sys
+from pathlib import Path
+from smnas.engine.jobs import JobsStopped, run_isolated, run_parallel
+
+signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
+root = Path({str(tmp_path)!r})
+
+def job(i):
+    code = ("import os, pathlib, time; "
+            f"pathlib.Path({{str(root)!r}}, 'started{{i}}').write_text(str(os.getpid())); time.sleep(60)")
+    try:
+        run_isolated([sys.executable, '-c', code])
+    except JobsStopped:
+        (root / f'stopped{{i}}').touch()
+        raise
+
+run_parallel([lambda i=i: job(i) for i in range(4)], 2)
+''')
+    proc = subprocess.Popen([sys.executable, str(script)], cwd=str(tmp_path),
+                            env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)))
+    for _ in range(300):
+        if len(list(tmp_path.glob('started*'))) == 2:
+            break
+        time.sleep(0.1)
+    pids = [int(p.read_text()) for p in sorted(tmp_path.glob('started*'))]
+    assert len(pids) == 2
+    t0 = time.time()
+    proc.terminate()
+    assert proc.wait(timeout=30) == 143 and time.time() - t0 < 20
+    assert all(_gone(pid) for pid in pids)
+    assert sorted(p.name for p in tmp_path.glob('started*')) == ['started0', 'started1']  # 2, 3 never ran
+    assert sorted(p.name for p in tmp_path.glob('stopped*')) == ['stopped0', 'stopped1']
