@@ -91,3 +91,28 @@ def spread_subnets(space, cost: Callable[[str], float], n: int, rng, pool: int =
                                [space.sample(rng) for _ in range(pool)]))
     cands = sorted(c for c in cands if keep is None or keep(c))
     return spread_by_cost(cands, cost, n) if cands else []
+
+
+def coarse_to_fine(items: Sequence) -> List:
+    """``items`` (sorted by cost) reordered so that every prefix spreads over the whole
+    range: the first, the last, the middle, then the quarters, and so on (a budget that
+    stops early has still seen both ends).
+
+    Args:
+        items: sorted items.
+
+    Returns:
+        The same items, each once.
+    """
+    n = len(items)
+    if n <= 2:
+        return list(items)
+    order, seen, parts = [0, n - 1], {0, n - 1}, 2
+    while len(order) < n:
+        for k in range(1, parts, 2):
+            i = round(k * (n - 1) / parts)
+            if i not in seen:
+                seen.add(i)
+                order.append(i)
+        parts *= 2
+    return [items[i] for i in order]

@@ -170,17 +170,18 @@ class SubnetSearch(EvolutionarySearch):
 
     def initial_population(self, n: int) -> List[Dict[str, object]]:
         """``n`` subnets inside the FLOPs range at evenly spaced FLOPs quantiles of a seeded
-        sample, the range's cheapest and costliest included."""
+        sample, the range's cheapest and costliest included; ends first, then ever finer
+        between them, so that a search stopped early has covered the range."""
         import random
 
         from supernet.space import Subnet
 
-        from .pareto import spread_subnets
+        from .pareto import coarse_to_fine, spread_subnets
 
         lo, hi = self.range
         picks = spread_subnets(self.space, self.table.flops, n, random.Random(int(self.opts['seed'])),
                                keep=lambda s: lo <= self.table.flops(s) <= hi)
-        return [self.space.picks(Subnet.parse(s)) for s in picks]
+        return [self.space.picks(Subnet.parse(s)) for s in coarse_to_fine(picks)]
 
     def meta(self) -> dict:
         return dict(space=self.space.to_dict(), space_count=self.space.count(),

@@ -76,3 +76,11 @@ def test_spread_subnets_cover_the_cost_range_ends_included():
     assert len(kept) == 4 and all(lo <= cost(s) <= hi for s in kept)
     assert cost(kept[0]) == lo and cost(kept[-1]) == hi  # the range's own ends
     assert spread_subnets(space, cost, 4, random.Random(0), keep=lambda s: False) == []
+
+
+def test_coarse_to_fine_puts_the_ends_first_then_halves():
+    from smnas.search.pareto import coarse_to_fine
+
+    assert coarse_to_fine(list(range(9))) == [0, 8, 4, 2, 6, 1, 3, 5, 7]
+    for n in range(0, 12):
+        assert sorted(coarse_to_fine(list(range(n)))) == list(range(n))  # each once

@@ -222,9 +222,10 @@ def test_the_first_generation_is_spread_over_the_flops(setup, tmp_path):
     s, first = first_generation(tmp_path / 'spread')
     spread = [str(s.space.compose(p)) for p in s.initial_population(4)]
     assert first == spread and len(set(spread)) == 4
-    assert spread[0] == str(s.space.min_subnet()) and spread[-1] == str(s.space.max_subnet())
+    # the ends first (a search stopped after two has covered the range), then between them
+    assert spread[:2] == [str(s.space.min_subnet()), str(s.space.max_subnet())]
     flops = [s.table.flops(a) for a in spread]
-    assert flops == sorted(flops)
+    assert flops[0] < min(flops[2:]) and max(flops[2:]) < flops[1]
     _, again = first_generation(tmp_path / 'again')
     assert again == first  # seeded
     _, drawn = first_generation(tmp_path / 'random-init', init='random')
