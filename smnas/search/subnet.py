@@ -44,10 +44,12 @@ SUBNET_DEFAULTS = dict(
     # predicted by a model fitted once to `latency_fit` measured subnets (latency_model.json),
     # spread over the space's FLOPs and timed in `latency_rounds` interleaved rounds of
     # `latency_repeats` runs each (a slow spell of the machine then hits all of them alike).
+    # 16 rounds: on the 2-core VM the timings' even-vs-odd-round agreement rose from
+    # 0.76-0.83 (8 rounds) to 0.90-0.99 (benchmarks/README.md); about 40 s per search there.
     objective='flops',
     latency_fit=16,
-    latency_rounds=5,
-    latency_repeats=4,
+    latency_rounds=16,
+    latency_repeats=3,
 )
 
 
