@@ -45,7 +45,8 @@ SUBNET_DEFAULTS = dict(
     # spread over the space's FLOPs and timed in `latency_rounds` interleaved rounds of
     # `latency_repeats` runs each (a slow spell of the machine then hits all of them alike).
     # 16 rounds: on the 2-core VM the timings' even-vs-odd-round agreement rose from
-    # 0.76-0.83 (8 rounds) to 0.90-0.99 (benchmarks/README.md); about 40 s per search there.
+    # 0.76-0.83 (8 rounds) to 0.90-0.99 (benchmarks/README.md). 16 x 16 x 3 = 768 timed
+    # forwards once per search: about 40 s at 192x128 there, more at larger inputs on a CPU.
     objective='flops',
     latency_fit=16,
     latency_rounds=16,
