@@ -153,15 +153,16 @@ class EvolutionarySearch:
         Raises:
             ValueError: the stored study searches another space.
         """
+        init = self.opts.get('init')
+        if init not in ('spread', 'random'):
+            raise ValueError(f"search init must be 'spread' or 'random', not {init!r}")
         study = open_study(self.storage, self.study_name, ['maximize', 'minimize'], self.sampler())
         if study.get_trials(deepcopy=False):
             study.sampler = self.sampler(offset=1 + os.getpid())
-        elif (self.opts.get('sampler') or 'nsga2') == 'nsga2' and self.opts.get('init') == 'spread':
+        elif (self.opts.get('sampler') or 'nsga2') == 'nsga2' and init == 'spread':
             # A new study: its first generation starts from these (a resumed one has them).
             for params in self.initial_population(int(self.opts['population_size'])):
                 study.enqueue_trial(params, skip_if_exists=True)
-        elif self.opts.get('init') not in ('spread', 'random'):
-            raise ValueError(f"search init must be 'spread' or 'random', not {self.opts.get('init')!r}")
         meta = dict(self.meta(), versions=collect_env_versions())
         if 'meta' not in study.user_attrs:
             study.set_user_attr('meta', meta)

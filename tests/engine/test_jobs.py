@@ -10,6 +10,15 @@ from smnas.utils.paths import REPO_ROOT
 SLEEPER = 'import time; time.sleep(60)'
 
 
+def _gone(pid: int) -> bool:
+    for _ in range(100):
+        stat = subprocess.run(['ps', '-p', str(pid), '-o', 'stat='], capture_output=True, text=True)
+        if stat.stdout.strip() in ('', 'Z'):
+            return True
+        time.sleep(0.1)
+    return False
+
+
 def test_a_job_that_runs_too_long_is_killed_with_its_children(tmp_path):
     pid_file = tmp_path / 'grandchild.pid'
     # The child starts a grandchild that would outlive it, then sleeps past the timeout.
@@ -18,14 +27,8 @@ def test_a_job_that_runs_too_long_is_killed_with_its_children(tmp_path):
     t0 = time.time()
     rc, cause = run_isolated([sys.executable, '-c', code], tmp_path / 'job.log', timeout=3)
     assert rc == -9 and cause.startswith('timeout') and time.time() - t0 < 30
-    grandchild = int(pid_file.read_text())
-    for _ in range(50):  # the whole group was killed: the grandchild is gone too
-        stat = subprocess.run(['ps', '-p', str(grandchild), '-o', 'stat='], capture_output=True, text=True)
-        if stat.stdout.strip() in ('', 'Z'):
-            break
-        time.sleep(0.1)
-    else:
-        raise AssertionError('the grandchild outlived its job')
+    # the whole group was killed: the grandchild is gone too
+    assert _gone(int(pid_file.read_text())), 'the grandchild outlived its job'
 
 
 def test_a_job_logs_and_returns_its_exit_code(tmp_path):
@@ -54,15 +57,6 @@ def test_log_progress_reports_each_new_iteration_line(tmp_path):
     follow.read()
     follow.read()  # nothing new: no repeat
     assert seen == [(50, 300, '0:04:40'), (75, 300, '1 day, 0:00:03')]
-
-
-def _gone(pid: int) -> bool:
-    for _ in range(100):
-        stat = subprocess.run(['ps', '-p', str(pid), '-o', 'stat='], capture_output=True, text=True)
-        if stat.stdout.strip() in ('', 'Z'):
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_run_parallel_returns_in_order_and_runs_sequentially_with_one_worker():
