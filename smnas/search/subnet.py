@@ -175,6 +175,7 @@ class SubnetSearch(EvolutionarySearch):
         """``n`` subnets inside the FLOPs range at evenly spaced FLOPs quantiles of a seeded
         sample, the range's cheapest and costliest included; ends first, then ever finer
         between them, so that a search stopped early has covered the range."""
+        import functools
         import random
 
         from supernet.space import Subnet
@@ -182,8 +183,9 @@ class SubnetSearch(EvolutionarySearch):
         from .pareto import coarse_to_fine, spread_subnets
 
         lo, hi = self.range
-        picks = spread_subnets(self.space, self.table.flops, n, random.Random(int(self.opts['seed'])),
-                               keep=lambda s: lo <= self.table.flops(s) <= hi)
+        flops = functools.lru_cache(maxsize=None)(self.table.flops)  # the range and the spread price alike
+        picks = spread_subnets(self.space, flops, n, random.Random(int(self.opts['seed'])),
+                               keep=lambda s: lo <= flops(s) <= hi)
         return [self.space.picks(Subnet.parse(s)) for s in coarse_to_fine(picks)]
 
     def meta(self) -> dict:
