@@ -101,8 +101,14 @@ class RankFidelity:
                  supernet_iters=None, variant: str = 'base', noise_seeds: int = 0, scratch_seeds: int = 1,
                  record=None, truth_first: bool = False, jobs: int = 1, supernet_of: str = None,
                  finetune_iters: int = 0, finetune_lr: float = None, few_shot: str = None,
-                 few_shot_iters: int = None, seed_order: str = 'seed', supernet_procs: int = 1):
+                 few_shot_iters: int = None, seed_order: str = 'seed', supernet_procs: int = 1,
+                 scratch_fit_from: str = None):
         self.config = config
+        # The from-scratch price of a subnet from an earlier run's cost breakdown (its
+        # measured trainings), instead of training subnets again: for re-measuring the
+        # supernet and search side of the stage after a change there.
+        self.scratch_fit_from = scratch_fit_from
+        self.scratch_fit_rows = scratch_fit_rows(scratch_fit_from) if scratch_fit_from else None
         self.supernet_procs = max(1, int(supernet_procs))
         self.seed_order = seed_order
         # Recipes that score with another variant's supernet: a short fine-tune of each
@@ -233,7 +239,8 @@ class RankFidelity:
             ckpt = self.train_supernet()
             self.score_inherited(ckpt)
         if self.is_base:
-            self.train_from_scratch(val_input_size(self.cfg))
+            if not self.scratch_fit_from:
+                self.train_from_scratch(val_input_size(self.cfg))
             if to_search:
                 self.search(ckpt)
         return self.summary()
@@ -453,7 +460,7 @@ class RankFidelity:
         with self.truth.update() as truth:
             truth['search'] = dict(
                 scoring=dict(val_images=search.evaluator.num_images, batch=search.evaluator.batch_size,
-                             screen_images=search.screen_images,
+                             precision=search.evaluator.precision, screen_images=search.screen_images,
                              scored_in_full=sum(n == search.evaluator.num_images for n in images)),
                 subnets=len(done), target=search.target,
                 gflops_sum=sum(o['values'][1] / 1e9 for o in done.values()),
@@ -537,7 +544,10 @@ class RankFidelity:
                 sd = agreement['pooled_std']
                 out['projected_24'] = {f'seed_tau_{k}_seeds': projected_seed_tau(values, sd, k)
                                        for k in (1, 2, 3)}
-        if 'search' in state and len(rows) >= 2:  # the price fit needs two trainings
+        if 'search' in state and self.scratch_fit_rows:
+            stage = self.stage_cost(self.scratch_fit_rows, out['supernet_seconds'], state)
+            out['modular_stage'] = dict(stage, scratch_fit_from=self.scratch_fit_from)
+        elif 'search' in state and len(rows) >= 2:  # the price fit needs two trainings
             out['modular_stage'] = self.stage_cost(rows, out['supernet_seconds'], state)
         atomic_write_json(self.wd / 'rank_fidelity.json', out, indent=1)
         return out
@@ -582,6 +592,26 @@ class RankFidelity:
                     stage_seconds=stage, scratch_fit=dict(seconds_at_0=a, seconds_per_gflop=b, r2=r2),
                     every_searched_from_scratch_seconds=every, every_searched_over_stage=every / stage)
 
+
+
+def scratch_fit_rows(path: str) -> dict:
+    """``{arch: dict(gflops, scratch_seconds)}`` of the subnets an earlier cost breakdown
+    (``--cost-json``) trained from scratch.
+
+    Raises:
+        SystemExit: the file is missing, or holds fewer than two timed trainings.
+    """
+    try:
+        trained = json.loads(Path(path).read_text())['subnets_trained_from_scratch']
+    except (OSError, ValueError, KeyError) as e:
+        raise SystemExit(f'--scratch-fit-from {path}: not a cost breakdown written by --cost-json '
+                         f'({e})') from None
+    rows = {a: dict(gflops=r['gflops'], scratch_seconds=r['seconds'])
+            for a, r in trained.items() if r.get('seconds')}
+    if len(rows) < 2:
+        raise SystemExit(f'--scratch-fit-from {path}: {len(rows)} timed from-scratch trainings; the price '
+                         f'fit needs two')
+    return rows
 
 
 def _ci(interval) -> str:
@@ -694,6 +724,9 @@ def main():
     p.add_argument('--json', help='also write the results here (e.g. benchmarks/results_rank_bccd.json)')
     p.add_argument('--cost-json', help="also write the modular stage's cost breakdown here "
                    '(e.g. benchmarks/results/modular_cost.json)')
+    p.add_argument('--scratch-fit-from', metavar='COST_JSON',
+                   help='price training from scratch with the subnets an earlier --cost-json run trained '
+                        '(train none now): re-measures the supernet and search side of the stage')
     p.add_argument('--summary-only', action='store_true',
                    help='report what the work dir holds so far, training and searching nothing')
     p.add_argument('--noise-seeds', type=int, default=0,
@@ -743,16 +776,22 @@ def main():
                          args.seed, args.scratch_iters, args.search_subnets, args.supernet_iters,
                          args.variant, args.noise_seeds, args.scratch_seeds, args.json, args.truth_first,
                          args.jobs, args.supernet_of, args.finetune_iters, args.finetune_lr, args.few_shot,
-                         args.few_shot_iters, args.seed_order, args.supernet_procs)
+                         args.few_shot_iters, args.seed_order, args.supernet_procs, args.scratch_fit_from)
     s = bench.summary() if args.summary_only else bench.run()
     if args.json:
         atomic_write_json(args.json, s, indent=1)
     if args.cost_json and 'modular_stage' in s:
         m = s['modular_stage']
+        if args.scratch_fit_from:  # the trainings priced, as that run measured them
+            trained = json.loads(Path(args.scratch_fit_from).read_text())
+            schedule, trained = trained.get('scratch_schedule'), trained['subnets_trained_from_scratch']
+        else:
+            schedule = s['scratch_schedule']
+            trained = {a: dict(gflops=r['gflops'], seconds=r.get('scratch_seconds'))
+                       for a, r in s['subnets'].items()}
         atomic_write_json(args.cost_json, dict(
-            m, command=' '.join(sys.argv), config=s['config'], scratch_schedule=s['scratch_schedule'],
-            subnets_trained_from_scratch={a: dict(gflops=r['gflops'], seconds=r.get('scratch_seconds'))
-                                          for a, r in s['subnets'].items()},
+            m, command=' '.join(sys.argv), config=s['config'], scratch_schedule=schedule,
+            subnets_trained_from_scratch=trained,
             space=s['space'], versions=s['versions']), indent=1)
     print_summary(s)
 

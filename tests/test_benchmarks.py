@@ -124,8 +124,45 @@ def test_rank_fidelity_prices_the_modular_stage(rank_run):
     overhead = cost['search_seconds'] - cost['search_eval_seconds']
     assert cost['search_overhead_seconds'] == pytest.approx(overhead)
     # the scoring settings the search used: batched, every subnet of 4 val images in full (no screening)
-    assert cost['scoring'] == dict(val_images=4, batch=8, screen_images=None, scored_in_full=5)
+    assert cost['scoring'] == dict(val_images=4, batch=8, precision='fp32', screen_images=None,
+                                   scored_in_full=5)
     assert len(cost['subnets_trained_from_scratch']) == 3 and '--cost-json' in cost['command']
+
+
+def test_the_stage_re_measured_with_an_earlier_runs_scratch_fit(rank_run, tmp_path):
+    """--scratch-fit-from: a new supernet and search (here scored in bf16), priced against the
+    from-scratch trainings another run measured; nothing is trained from scratch."""
+    _, args = rank_run['copy'](tmp_path)
+    earlier = json.loads((rank_run['work'] / 'modular_cost.json').read_text())
+    work = tmp_path / 'again'
+    args[args.index('--work-dir') + 1] = str(work)
+    args[args.index('--cost-json') + 1] = str(work / 'cost.json')
+    i = args.index('--noise-seeds')
+    del args[i:i + 2]
+    log = run_tool(*args, 'subnet_search.precision=bf16', '--scratch-fit-from',
+                   str(rank_run['work'] / 'modular_cost.json'))
+    assert 'training from scratch' not in log and 'modular stage' in log
+    cost = json.loads((work / 'cost.json').read_text())
+    assert cost['scoring']['precision'] == 'bf16' and cost['searched_subnets'] == 5
+    assert cost['scratch_fit_from'].endswith('modular_cost.json')
+    assert cost['subnets_trained_from_scratch'] == earlier['subnets_trained_from_scratch']
+    assert cost['scratch_fit'] == pytest.approx(earlier['scratch_fit'])
+    every = cost['searched_subnets'] * cost['scratch_fit']['seconds_at_0'] + \
+        cost['scratch_fit']['seconds_per_gflop'] * cost['searched_gflops_sum']
+    assert cost['every_searched_over_stage'] == pytest.approx(every / cost['stage_seconds'])
+    assert not (work / 'subnets').exists() or not any((work / 'subnets').rglob('result.json'))
+
+
+def test_a_scratch_fit_needs_two_timed_trainings(tmp_path):
+    bench = _bench('bench_rank_fidelity')
+    path = tmp_path / 'cost.json'
+    path.write_text(json.dumps({'subnets_trained_from_scratch': {'a': dict(gflops=1.0, seconds=10.0),
+                                                                 'b': dict(gflops=2.0, seconds=None)}}))
+    with pytest.raises(SystemExit, match='1 timed from-scratch trainings'):
+        bench.scratch_fit_rows(str(path))
+    path.write_text('{}')
+    with pytest.raises(SystemExit, match='not a cost breakdown'):
+        bench.scratch_fit_rows(str(path))
 
 
 def test_rank_fidelity_trains_the_median_subnet_again_for_noise(rank_run):

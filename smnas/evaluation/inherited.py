@@ -16,6 +16,22 @@ from typing import Dict, List, Optional
 from mmengine.config import Config
 
 
+#: the forward's precision when scoring -> the autocast dtype (None: float32 throughout)
+PRECISIONS = {'fp32': None, 'bf16': 'bfloat16', 'fp16': 'float16'}
+
+
+def check_precision(precision: Optional[str]) -> str:
+    """``precision`` if it is one of :data:`PRECISIONS` (None: ``'fp32'``).
+
+    Raises:
+        ValueError: any other value, with the ones accepted.
+    """
+    precision = precision or 'fp32'
+    if precision not in PRECISIONS:
+        raise ValueError(f'scoring precision {precision!r} is not one of {", ".join(PRECISIONS)}')
+    return precision
+
+
 def _search_config(cfg: Config, work_dir: str, batch_size: Optional[int] = None, lean: bool = True) -> Config:
     """The supernet config as an evaluation-only Runner config; a COCO bbox metric becomes
     :class:`~smnas.evaluation.ranking_metric.RankingCocoMetric` (the same mAP, without
@@ -57,6 +73,11 @@ class InheritedEvaluator:
         lean_metric: score a COCO bbox metric with
             :class:`~smnas.evaluation.ranking_metric.RankingCocoMetric` (mmdet's mAP
             unrounded, without the cells nobody reads); False: mmdet's ``CocoMetric``.
+        precision: the forward's precision when scoring: ``'fp32'``, or ``'bf16'`` /
+            ``'fp16'`` under ``torch.autocast`` (convolutions and matrix products in half
+            precision, the rest in float32). bf16 runs on AMX / AVX512-BF16 CPUs and on
+            GPUs; it can move a score slightly, so a search ranks every subnet with one
+            setting (``benchmarks/README.md`` measures how far).
 
     Raises:
         smnas.modular.export.NotASupernetCheckpoint: not a supernet checkpoint, or one of
@@ -64,7 +85,7 @@ class InheritedEvaluator:
     """
 
     def __init__(self, cfg: Config, checkpoint: str, work_dir: str, batch_size: Optional[int] = None,
-                 cache_mb: float = 1024, lean_metric: bool = True):
+                 cache_mb: float = 1024, lean_metric: bool = True, precision: str = 'fp32'):
         from mmengine.runner import Runner
         from supernet.engine import unwrap_model
         from supernet.space import ModularSpace
@@ -86,6 +107,7 @@ class InheritedEvaluator:
             _ = self.runner.val_loop  # built now (it loads the COCO annotations), not at a first score
         self.model = unwrap_model(self.runner.model)
         check_checkpoint_weights(ckpt, self.model, checkpoint)
+        self.precision = check_precision(precision)
         self.cache_mb = float(cache_mb or 0)
         self._train_cfg = cfg  # the training images and optimizer, for fine-tuning
         self._train_loader = None
@@ -139,7 +161,17 @@ class InheritedEvaluator:
             loop = self.runner.val_loop if full else self._subset_loop(images)
             with self.model.mutator.use(subnet):
                 batches = self._batches(loop)
-                return bbox_scores(loop.run() if batches is None else self._run_cached(loop, batches))
+                return bbox_scores(self._run(loop, loop.dataloader if batches is None else batches))
+
+    def _autocast(self):
+        """The forward's precision (:data:`PRECISIONS`), on the model's device."""
+        import torch
+
+        dtype = PRECISIONS[self.precision]
+        if dtype is None:
+            return contextlib.nullcontext()
+        device = next(self.model.parameters()).device.type
+        return torch.autocast(device_type=device, dtype=getattr(torch, dtype))
 
     def val_loss(self, subnet, images: Optional[int] = None, seed: int = 0) -> float:
         """The detector's training loss of ``subnet`` on the val images (no gradient): the
@@ -260,10 +292,11 @@ class InheritedEvaluator:
             self._cached[key] = kept
         return self._cached[key]
 
-    def _run_cached(self, loop, batches: list) -> dict:
+    def _run(self, loop, batches) -> dict:
         """What ``loop.run()`` computes (the model's predictions scored by the loop's
-        evaluator) over kept batches, with the loop's run-level hooks (the class-count
-        check among them); per-iteration hooks only log."""
+        evaluator) over ``batches`` (kept ones, or the loop's dataloader), with the loop's
+        run-level hooks (the class-count check among them); per-iteration hooks only log.
+        The forward runs at :attr:`precision`; predictions reach the metric in float32."""
         import torch
 
         self.runner.call_hook('before_val')
@@ -271,8 +304,25 @@ class InheritedEvaluator:
         self.model.eval()
         with torch.no_grad():
             for batch in batches:
-                loop.evaluator.process(data_samples=self.model.val_step(batch), data_batch=batch)
+                with self._autocast():
+                    samples = self.model.val_step(batch)
+                if self.precision != 'fp32':
+                    samples = [_float_predictions(s) for s in samples]
+                loop.evaluator.process(data_samples=samples, data_batch=batch)
         metrics = loop.evaluator.evaluate(len(loop.dataloader.dataset))
         self.runner.call_hook('after_val_epoch', metrics=metrics)
         self.runner.call_hook('after_val')
         return metrics
+
+
+def _float_predictions(sample):
+    """``sample`` with its predicted instances' half-precision tensors (boxes, scores)
+    in float32, as the COCO metric reads them."""
+    import torch
+
+    inst = sample.get('pred_instances')
+    if inst is not None:
+        for key, value in list(inst.items()):
+            if torch.is_tensor(value) and value.dtype in (torch.bfloat16, torch.float16):
+                inst.set_field(value.float(), key)
+    return sample

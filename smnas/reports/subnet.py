@@ -40,10 +40,11 @@ def _screening_line(search, done) -> str:
     if not search.screen_images:
         why = (f'the subset would have fewer than {search.opts["screen_min_images"]} images'
                if search.opts.get('screen_fraction') else 'subnet_search.screen_fraction is not set')
-        return (f'- scoring: every subnet on all {total} val images at batch {search.evaluator.batch_size} '
-                f'(no screening: {why})')
+        return (f'- scoring: every subnet on all {total} val images at batch {search.evaluator.batch_size}, '
+                f'{search.evaluator.precision} (no screening: {why})')
     screened = sum(r['eval_images'] not in ('', total) for r in done)
-    return (f'- scoring: at batch {search.evaluator.batch_size}; every subnet first on '
+    return (f'- scoring: at batch {search.evaluator.batch_size}, {search.evaluator.precision}; '
+            f'every subnet first on '
             f'{search.screen_images} of the {total} val images, then on all of them if it could reach '
             f'the front: {screened} of {len(done)} stayed at their subset score (dominated by a cheaper '
             f'subnet scored in full)')

@@ -33,6 +33,10 @@ SUBNET_DEFAULTS = dict(
     max_trials_factor=20,     # skipped proposals are cheap
     val_batch_size=8,         # val images per forward when scoring (None: the config's val_dataloader)
     val_cache_mb=1024,        # val batches kept in memory after the first subnet (0: reload each time)
+    # The scoring forward's precision: 'fp32', or 'bf16'/'fp16' under torch.autocast. bf16 is
+    # worth it on CPUs with AMX (and on GPUs); benchmarks/README.md measures its speed and
+    # how it moves scores and ranks against fp32.
+    precision='fp32',
     # Successive halving: score a proposal on a fixed subset of the val images first and on
     # all of them only if it could reach the front (see SubnetSearch.evaluate). Off by
     # default: on the quickstart's supernet every subnet came within the margin of the front,
@@ -106,7 +110,8 @@ class SubnetSearch(EvolutionarySearch):
         self.config_path = self.work_dir / 'supernet_config.py'
         atomic_write_text(self.config_path, cfg.pretty_text)
         self.evaluator = InheritedEvaluator(cfg, self.checkpoint, str(self.work_dir / 'eval'),
-                                            batch_size=opts['val_batch_size'], cache_mb=opts['val_cache_mb'])
+                                            batch_size=opts['val_batch_size'], cache_mb=opts['val_cache_mb'],
+                                            precision=opts['precision'])
         self.screen_images = self._screen_images(opts)
         self.space = self.evaluator.space
         self.target = min(self.target, self.space.count())

@@ -268,3 +268,31 @@ def test_the_ranking_metric_equals_pycocotools_summary_exactly(setup):
     assert 0.05 < e.stats[0] < 0.95
     assert got['bbox_mAP'] == pytest.approx(e.stats[0], abs=1e-12)
     assert got['bbox_mAP_50'] == pytest.approx(e.stats[1], abs=1e-12)
+
+
+def test_bf16_scoring_runs_the_convolutions_in_bf16_and_scores_in_float(setup, tmp_path):
+    """precision='bf16' is in effect during scoring (a convolution's output is bf16 there and
+    float32 at fp32), and only there: the model's weights stay float32."""
+    cfg, ckpt, _ = setup
+    seen = {}
+    evs = {k: InheritedEvaluator(Config(cfg.to_dict()), ckpt, str(tmp_path / k), batch_size=4, precision=k)
+           for k in ('fp32', 'bf16')}
+    for k, ev in evs.items():
+        conv = next(m for m in ev.model.modules() if isinstance(m, torch.nn.Conv2d))
+        handle = conv.register_forward_hook(lambda m, i, o, k=k: seen.setdefault(k, o.dtype) and None)
+        try:
+            m = ev.evaluate('max')
+        finally:
+            handle.remove()
+        assert 0.0 <= m['mAP'] <= 1.0
+        assert all(p.dtype == torch.float32 for p in ev.model.parameters())
+    assert seen == {'fp32': torch.float32, 'bf16': torch.bfloat16}
+    assert evs['bf16'].precision == 'bf16'
+
+
+def test_an_unknown_scoring_precision_is_refused_with_the_choices():
+    from smnas.evaluation.inherited import check_precision
+
+    assert check_precision(None) == 'fp32' and check_precision('bf16') == 'bf16'
+    with pytest.raises(ValueError, match="'int8' is not one of fp32, bf16, fp16"):
+        check_precision('int8')
