@@ -270,24 +270,39 @@ def test_the_ranking_metric_equals_pycocotools_summary_exactly(setup):
     assert got['bbox_mAP_50'] == pytest.approx(e.stats[1], abs=1e-12)
 
 
-def test_bf16_scoring_runs_the_convolutions_in_bf16_and_scores_in_float(setup, tmp_path):
-    """precision='bf16' is in effect during scoring (a convolution's output is bf16 there and
-    float32 at fp32), and only there: the model's weights stay float32."""
+def test_bf16_scoring_runs_the_trunk_in_bf16_and_the_roi_stage_in_float32(setup, tmp_path):
+    """precision='bf16' is in effect during scoring, and only there: the first convolution
+    gets channels-last images and computes in bf16, the RoI stage in float32 (so autocast
+    is back on after it, for the next batch); the model's weights stay float32."""
     cfg, ckpt, _ = setup
     seen = {}
     evs = {k: InheritedEvaluator(Config(cfg.to_dict()), ckpt, str(tmp_path / k), batch_size=4, precision=k)
            for k in ('fp32', 'bf16')}
     for k, ev in evs.items():
         conv = next(m for m in ev.model.modules() if isinstance(m, torch.nn.Conv2d))
-        handle = conv.register_forward_hook(lambda m, i, o, k=k: seen.setdefault(k, o.dtype) and None)
+        roi = ev.model.architecture.roi_head
+
+        def first_conv(m, i, o, k=k):
+            seen.setdefault(k, {})['conv'] = (o.dtype, i[0].is_contiguous(memory_format=torch.channels_last))
+
+        def box_head(m, i, o, k=k):
+            seen[k]['box_head'] = (i[0].dtype, o[0].dtype, torch.is_autocast_enabled('cpu'))
+
+        handles = [conv.register_forward_hook(first_conv), roi.bbox_head.register_forward_hook(box_head)]
         try:
             m = ev.evaluate('max')
         finally:
-            handle.remove()
+            for h in handles:
+                h.remove()
         assert 0.0 <= m['mAP'] <= 1.0
         assert all(p.dtype == torch.float32 for p in ev.model.parameters())
-    assert seen == {'fp32': torch.float32, 'bf16': torch.bfloat16}
-    assert evs['bf16'].precision == 'bf16'
+        assert not torch.is_autocast_enabled('cpu')
+    f32, b16 = torch.float32, torch.bfloat16
+    assert seen['fp32'] == {'conv': (f32, False), 'box_head': (f32, f32, False)}
+    assert seen['bf16'] == {'conv': (b16, True), 'box_head': (f32, f32, False)}
+    # the RoI stage's hooks are gone after scoring: a bf16 forward outside it is plain bf16
+    with torch.autocast('cpu', dtype=b16):
+        assert roi.bbox_head.shared_fcs[0](torch.zeros(1, roi.bbox_head.shared_fcs[0].in_features)).dtype == b16
 
 
 def test_an_unknown_scoring_precision_is_refused_with_the_choices():
