@@ -302,7 +302,8 @@ def test_bf16_scoring_runs_the_trunk_in_bf16_and_the_roi_stage_in_float32(setup,
     assert seen['bf16'] == {'conv': (b16, True), 'box_head': (f32, f32, False)}
     # the RoI stage's hooks are gone after scoring: a bf16 forward outside it is plain bf16
     with torch.autocast('cpu', dtype=b16):
-        assert roi.bbox_head.shared_fcs[0](torch.zeros(1, roi.bbox_head.shared_fcs[0].in_features)).dtype == b16
+        fc = roi.bbox_head.shared_fcs[0]
+        assert fc(torch.zeros(1, fc.in_features)).dtype == b16
 
 
 def test_an_unknown_scoring_precision_is_refused_with_the_choices():
