@@ -74,8 +74,8 @@ class InheritedEvaluator:
             :class:`~smnas.evaluation.ranking_metric.RankingCocoMetric` (mmdet's mAP
             unrounded, without the cells nobody reads); False: mmdet's ``CocoMetric``.
         precision: the forward's precision when scoring: ``'fp32'``, or ``'bf16'`` /
-            ``'fp16'`` under ``torch.autocast`` (convolutions and matrix products in half
-            precision, the rest in float32). bf16 runs on AMX / AVX512-BF16 CPUs and on
+            ``'fp16'``: the trunk under ``torch.autocast``, a two-stage head's RoI stage in
+            float32 (:meth:`_autocast`). bf16 is fast on AMX / AVX512-BF16 CPUs and on
             GPUs; it can move a score slightly, so a search ranks every subnet with one
             setting (``benchmarks/README.md`` measures how far).
 
