@@ -18,7 +18,7 @@ model = dict(
     space=space,
     num_random_subnets=1,
     architecture=dict(
-        structure='r18_fpn-p2p5-p6_rpn_rcnn_160x120', num_classes=5,
+        structure='r18_fpn-p2p5-p6_rpn_rcnn_160x120', num_classes={{_base_.num_classes}},
         # Keep low-confidence detections for AP, as mmdet's GA-RPN configs do: early
         # in a short schedule most scores are still below the usual 0.05.
         overrides=dict(test_cfg=dict(rcnn=dict(score_thr=0.001)))))
