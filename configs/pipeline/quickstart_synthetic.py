@@ -18,13 +18,13 @@ pipeline = dict(
     structural=dict(config='../structural/quickstart_synthetic.py',
                     cfg_options={'search_space.backbones': ['r18'], 'search_space.input_scale': 0.15,
                                  'search_space.necks': ['fpn-p2p5-p6', 'fpn-p3p5-p6', 'fpn-p3p5-p5'],
-                                 'search_space.rpns': ['rpn'],
+                                 'search_space.rpns': ['rpn'], 'search_space.heads': ['rcnn'],
                                  'search_space.input_sizes': [(1333, 800), (1080, 720)],
                                  'search.n_trials': 2,
-                                 'search.fidelity': dict(kind='halving', eta=9, rungs=2, repeats=0),
-                                 'train_cfg.max_iters': 450, 'param_scheduler.1.end': 450,
-                                 'param_scheduler.1.milestones': [338, 405],
-                                 'default_hooks.checkpoint.interval': 150}),
+                                 'search.fidelity': dict(kind='halving', eta=6, rungs=2, repeats=0),
+                                 'train_cfg.max_iters': 300, 'param_scheduler.1.end': 300,
+                                 'param_scheduler.1.milestones': [225, 270],
+                                 'default_hooks.checkpoint.interval': 100}),
     # Set a structure string here to skip the structural search.
     structure=None,
     # 2. supernet around the chosen structure: 300 sandwich steps.

@@ -121,9 +121,12 @@ def seed_agreement(seeds: Dict[str, Dict[str, float]], truth_seeds: List[str]) -
         standard error of a difference (:func:`resolved_pairs`); ``seed_pair_tau``:
         Kendall tau between the rankings of every subnet by two truth seeds, for every
         pair of them, and their mean: the ceiling of what any supernet can reach against
-        a one-seed ground truth.
+        a one-seed ground truth. ``seed_tau_so_far``: while a seed is still being
+        trained, Kendall tau and Spearman rho between the two lowest seeds over the
+        subnets that have both (``subnets`` of them), so that a ground truth growing over
+        several sessions shows its agreement as it goes.
     """
-    from scipy.stats import kendalltau
+    from scipy.stats import kendalltau, spearmanr
 
     counts = [len(m) for m in seeds.values()]
     multi = [list(m.values()) for m in seeds.values() if len(m) > 1]
@@ -134,10 +137,22 @@ def seed_agreement(seeds: Dict[str, Dict[str, float]], truth_seeds: List[str]) -
     maps = list(seeds.values())
     pair_tau = {f'{s0}-{s1}': float(kendalltau([m[s0] for m in maps], [m[s1] for m in maps])[0])
                 for s0, s1 in itertools.combinations(truth_seeds, 2)}
-    return dict(seeds_per_subnet=[min(counts), max(counts)], pooled_std=pooled, se_of_mean=se,
-                pairs=len(truth) * (len(truth) - 1) // 2, pairs_resolved=len(resolved_pairs(truth, se)),
-                seed_pair_tau=pair_tau,
-                mean_seed_pair_tau=statistics.fmean(pair_tau.values()) if pair_tau else None)
+    out = dict(seeds_per_subnet=[min(counts), max(counts)], pooled_std=pooled, se_of_mean=se,
+               pairs=len(truth) * (len(truth) - 1) // 2, pairs_resolved=len(resolved_pairs(truth, se)),
+               seed_pair_tau=pair_tau,
+               mean_seed_pair_tau=statistics.fmean(pair_tau.values()) if pair_tau else None)
+    first = sorted({k for m in seeds.values() for k in m}, key=_seed_key)[:2]
+    both = [m for m in seeds.values() if all(k in m for k in first)]
+    if len(first) == 2 and len(both) >= 3:
+        x, y = [m[first[0]] for m in both], [m[first[1]] for m in both]
+        out['seed_tau_so_far'] = dict(seeds=first, subnets=len(both), kendall_tau=float(kendalltau(x, y)[0]),
+                                      spearman_rho=float(spearmanr(x, y)[0]))
+    return out
+
+
+def _seed_key(seed: str):
+    # seeds are stored as strings ('0', '1', ..., '10'): order them as numbers
+    return (0, int(seed)) if str(seed).isdigit() else (1, str(seed))
 
 
 def projected_seed_tau(values: Sequence[float], sigma: float, seeds: int = 1, sims: int = 2000,

@@ -22,6 +22,21 @@ def test_a_partial_seed_is_not_ranked():
     assert seed_agreement(seeds, ['0', '1'])['seed_pair_tau'] == {'0-1': pytest.approx(-1 / 3)}
 
 
+def test_seed_tau_so_far_ranks_the_subnets_with_both_seeds():
+    # seed 1 is trained for 3 of 4 subnets so far: the truth is seed 0 alone, and the two
+    # seeds are compared over those 3 (they agree on a > b > c, and 'd' is left out)
+    seeds = {'a': {'0': 0.9, '1': 0.8}, 'b': {'0': 0.5, '1': 0.6}, 'c': {'0': 0.1, '1': 0.2}, 'd': {'0': 0.3}}
+    g = seed_agreement(seeds, ['0'])
+    assert g['seed_pair_tau'] == {} and g['mean_seed_pair_tau'] is None
+    assert g['seed_tau_so_far'] == dict(seeds=['0', '1'], subnets=3, kendall_tau=pytest.approx(1.0),
+                                        spearman_rho=pytest.approx(1.0))
+    seeds['c']['1'] = 0.95  # now seed 1 ranks c first: 1 of 3 pairs concordant
+    assert seed_agreement(seeds, ['0'])['seed_tau_so_far']['kendall_tau'] == pytest.approx(-1 / 3)
+    # seeds order as numbers, not strings: '2' before '10'
+    many = {a: {'10': v, '2': v, '3': v} for a, v in zip('abc', (0.1, 0.2, 0.3))}
+    assert seed_agreement(many, ['2', '3', '10'])['seed_tau_so_far']['seeds'] == ['2', '3']
+
+
 def test_resolved_pairs_list_the_better_subnet_first():
     assert resolved_pairs({'a': 0.2, 'b': 0.5, 'c': 0.8}, 0.15) == [('c', 'a')]
 
