@@ -64,7 +64,8 @@ def test_pipeline_config_stages_load_with_their_options(path: Path, tmp_path):
 
 
 def test_the_quickstart_searches_only_structures_it_can_refine():
-    """With 6 candidates, a space with unrefinable structures can leave none to refine."""
+    """A space with unrefinable structures can leave none to refine; and halving's first
+    rung must have candidates to choose among."""
     from smnas.modular.structure import structure_problems
     from smnas.structural import StructuralSpace
 
@@ -72,5 +73,5 @@ def test_the_quickstart_searches_only_structures_it_can_refine():
     cfg = Config.fromfile(str((CONFIG_DIR / 'pipeline' / pipe.pipeline.structural.config).resolve()))
     cfg.merge_from_dict(dict(pipe.pipeline.structural.cfg_options))
     space = StructuralSpace.from_cfg(cfg.search_space)
-    assert space.count() >= 20
+    assert space.count() >= 6
     assert [str(c) for c in space.candidates() if structure_problems(c)] == []
