@@ -654,8 +654,8 @@ def print_summary(s: dict) -> None:
               f'between two seeds\' rankings {"-" if tau is None else f"{tau:.3f}"}')
         if tau is None and g.get('seed_tau_so_far'):
             t = g['seed_tau_so_far']
-            print(f'  so far: seeds {" and ".join(t["seeds"])} rank the {t["subnets"]} subnets that have both at '
-                  f'Kendall tau {t["kendall_tau"]:.3f} (Spearman {t["spearman_rho"]:.3f})')
+            print(f'  so far: seeds {" and ".join(t["seeds"])} rank the {t["subnets"]} subnets that have '
+                  f'both at Kendall tau {t["kendall_tau"]:.3f} (Spearman {t["spearman_rho"]:.3f})')
     if 'projected_24' in s:
         p = s['projected_24']
         print('projected: 24 subnets spread evenly between the extremes measured here would rank alike '

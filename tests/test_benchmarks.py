@@ -12,11 +12,11 @@ import torch
 from smnas.testing import config_path
 from smnas.utils.paths import REPO_ROOT
 
-from .tool_helpers import run_tool, tiny_options
+from .tool_helpers import TINY_SUPERNET_CLASSES, run_tool, tiny_options
 
 TINY = ['model.space.bases=[16,24]', 'model.space.neck_channels=[32,64]',
         'model.space.head_channels=[32,64]', 'model.space.max_depths=[1,2,1,1]',
-        'model.num_random_subnets=0']
+        'model.num_random_subnets=0', TINY_SUPERNET_CLASSES]
 
 
 def _bench(name: str):

@@ -48,7 +48,7 @@ def test_rank_script_path_on_cpu(tmp_path):
     generate(SyntheticConfig(image_size=(96, 64), num_train=4, num_val=3, seed=2), tmp_path / 'data')
     proc = subprocess.run(['bash', 'benchmarks/gpu/rank.sh', '--subnets', '2', '--scratch-seeds', '1',
                            '--scratch-iters', '2', '--jobs', '2', '--cfg-options',
-                           *tiny_options(tmp_path / 'data', 2), *TINY, 'model.architecture.num_classes=5'],
+                           *tiny_options(tmp_path / 'data', 2), *TINY],
                           cwd=REPO_ROOT, capture_output=True, text=True, timeout=900,
                           env=dict(os.environ, OUT=str(tmp_path / 'out'), PYTHON=sys.executable))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

@@ -6,12 +6,13 @@ import pytest
 
 from smnas.testing import config_path
 
-from .tool_helpers import run_tool, tiny_options
+from .tool_helpers import TINY_SUPERNET_CLASSES, run_tool, tiny_options
 
 CFG = str(config_path('supernet/quickstart_synthetic.py'))
 TINY = ['model.space.bases=[16,24]', 'model.space.neck_channels=[32,64]',
         'model.space.head_channels=[32,64]', 'model.space.max_depths=[1,2,1,1]',
-        'model.num_random_subnets=1', 'subnet_search.n_trials=4', 'subnet_search.population_size=4']
+        'model.num_random_subnets=1', 'subnet_search.n_trials=4', 'subnet_search.population_size=4',
+        TINY_SUPERNET_CLASSES]
 
 
 @pytest.fixture(scope='module')

@@ -6,11 +6,11 @@ import torch
 
 from smnas.testing import config_path
 
-from .tool_helpers import run_tool, tiny_options
+from .tool_helpers import TINY_SUPERNET_CLASSES, run_tool, tiny_options
 
 CFG = str(config_path('supernet/quickstart_synthetic.py'))
 TINY_SPACE = ['model.space.bases=[16,24]', 'model.space.neck_channels=[32,64]',
-              'model.space.head_channels=[32,64]', 'model.num_random_subnets=1']
+              'model.space.head_channels=[32,64]', 'model.num_random_subnets=1', TINY_SUPERNET_CLASSES]
 
 
 def _cfg_options(data, iters) -> dict:

@@ -6,6 +6,11 @@ from pathlib import Path
 from smnas.testing import REPO_ROOT
 
 
+# The tiny data has the generator's default 5 classes; the quickstart supernet config
+# predicts the embedded dataset's 6 (the run checks refuse a mismatch before training).
+TINY_SUPERNET_CLASSES = 'model.architecture.num_classes=5'
+
+
 def tiny_options(data_root: Path, iters: int):
     """--cfg-options that point a config at tiny data, 96x64 inputs, ``iters`` iterations."""
     root = f'{data_root}/'

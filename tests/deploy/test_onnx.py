@@ -147,6 +147,7 @@ def test_export_tool_matches_pytorch_on_image_files(tiny_data, tmp_path):
     from smnas.deploy.runtime import OnnxDetector
 
     cfg = Config.fromfile(str(config_path('supernet/quickstart_synthetic.py')))
+    cfg.model.architecture.num_classes = 5  # the tiny data's classes (generator default)
     opts = tiny_options(tiny_data, 2)
     sub_cfg = export_config(cfg, 'min', str(tmp_path / 'sub'))
     model = build_detector(Config.fromfile(sub_cfg).model)

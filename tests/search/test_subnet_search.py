@@ -17,6 +17,7 @@ def tiny_cfg(root) -> Config:
     cfg.merge_from_dict({
         'model.space.bases': [16, 24], 'model.space.neck_channels': [32, 64],
         'model.space.head_channels': [32, 64], 'model.space.max_depths': [1, 2, 1, 2],
+        'model.architecture.num_classes': 5,  # the tiny data's classes (generator default)
         'val_dataloader.dataset.data_root': r, 'val_evaluator.ann_file': r + 'annotations/instances_val.json',
         'val_dataloader.num_workers': 0, 'val_dataloader.persistent_workers': False,
         'subnet_search.population_size': 4, 'subnet_search.seed': 1,
