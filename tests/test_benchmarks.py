@@ -533,3 +533,37 @@ def test_search_vs_random_gives_every_method_the_same_budget(tmp_path):
     again = bench.main(args)
     assert sorted(p.name for p in (tmp_path / 'svr' / 'scores').iterdir()) == scored
     assert again['search_hv'] == out['search_hv'] and again['random_hv'] == out['random_hv']
+
+
+def test_rank_synthetic_all_runs_every_step_with_flags_the_bench_has(tmp_path):
+    """benchmarks/rank_synthetic_all.sh with a recording stand-in for Python: the truth first,
+    then the base supernet and each recipe, all on one work dir and record, and every flag it
+    passes is one bench_rank_fidelity.py accepts (a renamed flag would fail hours in)."""
+    import os
+    import re
+
+    log = tmp_path / 'calls'
+    fake = tmp_path / 'py'
+    fake.write_text(f'#!/bin/sh\necho "$*" >> {log}\n')
+    fake.chmod(0o755)
+    subprocess.run(['bash', 'benchmarks/rank_synthetic_all.sh'], cwd=REPO_ROOT, check=True, timeout=60,
+                   env=dict(os.environ, PY=str(fake)), capture_output=True)
+    calls = log.read_text().splitlines()
+    assert len(calls) == 7
+    assert '--truth-first' in calls[0] and all('--truth-first' not in c for c in calls[1:])
+    assert [re.search(r'--variant (\S+)', c)[1] if '--variant' in c else None for c in calls] == [
+        None, None, 'distill_outputs', 'fair', 'ft50', 'fewshot_neck', None]
+    assert '--summary-only' in calls[-1]
+    common = ('--work-dir benchmarks/runs/rank_truth24', '--json benchmarks/results/rank_fidelity.json',
+              '--scratch-seeds 2')
+    assert all(o in c for c in calls for o in common)
+    help_text = subprocess.run([sys.executable, 'benchmarks/bench_rank_fidelity.py', '--help'], cwd=REPO_ROOT,
+                               capture_output=True, text=True, check=True, timeout=120).stdout
+    flags = {f for c in calls for f in re.findall(r'(--[a-z][a-z-]+)', c)}
+    assert flags and all(f in help_text for f in flags), flags
+    # STEPS picks steps
+    log.unlink()
+    subprocess.run(['bash', 'benchmarks/rank_synthetic_all.sh'], cwd=REPO_ROOT, check=True, timeout=60,
+                   env=dict(os.environ, PY=str(fake), STEPS='fair summary'), capture_output=True)
+    assert [('--variant fair' in c, '--summary-only' in c) for c in log.read_text().splitlines()] == [
+        (True, False), (False, True)]

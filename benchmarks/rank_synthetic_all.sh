@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Issue 16's whole rank-fidelity benchmark on the synthetic rank set, in order, one job at a
+# time: the 24-subnet from-scratch truth with 2 seeds, then the base supernet and every
+# recipe scored against that truth (benchmarks/README.md, "A ground truth that resolves").
+# Every step stores what it finishes (work dir and the record
+# benchmarks/results/rank_fidelity.json) and skips it when rerun, so this script resumes
+# where a stopped run left off, on this machine or on a new one from the record.
+#
+#     bash benchmarks/rank_synthetic_all.sh           # many hours on 2 cores: rerun to go on
+#     PY=python bash benchmarks/rank_synthetic_all.sh  # another interpreter than .venv/bin/python
+#     STEPS="truth base" bash benchmarks/rank_synthetic_all.sh   # only these steps
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PY:-.venv/bin/python}
+STEPS=${STEPS:-"truth base distill_outputs fair ft50 fewshot_neck summary"}
+RANK=("$PY" benchmarks/bench_rank_fidelity.py configs/supernet/rank_synthetic.py
+      --work-dir benchmarks/runs/rank_truth24 --subnets 24 --scratch-seeds 2 --scratch-iters 300
+      --retrain-options measure.bootstrap=50 --json benchmarks/results/rank_fidelity.json)
+
+step() { echo "== $(date -u +%FT%TZ) $*"; }
+wanted() { [[ " $STEPS " == *" $1 "* ]]; }
+
+# 1. The truth alone (the picks depend on FLOPs only): two trainings side by side, both seeds
+#    of a subnet before the next, so the seeds' agreement is known as it grows.
+if wanted truth; then step truth; "${RANK[@]}" --truth-first --seed-order subnet --jobs 2; fi
+# 2. The base supernet (the configs' recipe), trained data-parallel over the 2 cores, and its
+#    scores of the 24 subnets. No timed search here: the cost run is bench_rank_fidelity.py
+#    --cost-json on BCCD.
+if wanted base; then step base supernet; "${RANK[@]}" --search-subnets 0 --supernet-procs 2; fi
+# 3. Recipes against the same truth.
+if wanted distill_outputs; then
+    step variant distill_outputs
+    "${RANK[@]}" --search-subnets 0 --supernet-procs 2 --variant distill_outputs --cfg-options model.distill=outputs
+fi
+if wanted fair; then
+    step variant fair
+    "${RANK[@]}" --search-subnets 0 --supernet-procs 2 --variant fair --cfg-options model.sampling=fair
+fi
+if wanted ft50; then
+    step variant ft50; "${RANK[@]}" --search-subnets 0 --variant ft50 --supernet-of base --finetune-iters 50
+fi
+if wanted fewshot_neck; then
+    step variant fewshot_neck; "${RANK[@]}" --search-subnets 0 --variant fewshot_neck --supernet-of base --few-shot neck
+fi
+if wanted summary; then step summary; "${RANK[@]}" --summary-only; fi
+step done
