@@ -121,10 +121,10 @@ def seed_agreement(seeds: Dict[str, Dict[str, float]], truth_seeds: List[str]) -
         standard error of a difference (:func:`resolved_pairs`); ``seed_pair_tau``:
         Kendall tau between the rankings of every subnet by two truth seeds, for every
         pair of them, and their mean: the ceiling of what any supernet can reach against
-        a one-seed ground truth. ``seed_tau_so_far``: while a seed is still being
-        trained, Kendall tau and Spearman rho between the two lowest seeds over the
-        subnets that have both (``subnets`` of them), so that a ground truth growing over
-        several sessions shows its agreement as it goes.
+        a one-seed ground truth. ``seed_tau_so_far``: Kendall tau and Spearman rho
+        between the two lowest seeds over the subnets that have both (``subnets`` of
+        them): while a seed is still being trained, a ground truth growing over several
+        sessions shows its agreement as it goes (equal to ``seed_pair_tau`` once done).
     """
     from scipy.stats import kendalltau, spearmanr
 
