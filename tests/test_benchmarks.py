@@ -567,3 +567,30 @@ def test_rank_synthetic_all_runs_every_step_with_flags_the_bench_has(tmp_path):
                    env=dict(os.environ, PY=str(fake), STEPS='fair summary'), capture_output=True)
     assert [('--variant fair' in c, '--summary-only' in c) for c in log.read_text().splitlines()] == [
         (True, False), (False, True)]
+
+
+def test_record_quickstart_trial_reads_a_run_and_keeps_the_others(tmp_path):
+    """A finished run's work dir becomes one entry of the trials record; earlier entries stay."""
+    wd = tmp_path / 'run'
+    (wd / 'search' / 'finalists').mkdir(parents=True)
+    (wd / 'structural').mkdir()
+    (wd / 'pipeline.json').write_text(json.dumps(dict(versions={'torch': 'x'}, stages=dict(
+        structural=dict(seconds=60.0, structure='r18_fpn-p2p5-p6_rpn_rcnn_1080x720'),
+        supernet=dict(seconds=30.5, input_size=[160, 96]), retrain=dict(seconds=9.5)))))
+    (wd / 'search' / 'finalists' / 'finalists.json').write_text(json.dumps([
+        dict(name='E0', arch='a', mAP_retrained=0.3, mAP_se_retrained=0.01, config='not kept')]))
+    (wd / 'report.md').write_text('# x\n- E1 - E0: +0.1 mAP (paired bootstrap ...): beyond noise\n- other\n')
+    (wd / 'structural' / 'fidelity.json').write_text(json.dumps(dict(rungs=[dict(iters=50, results=[
+        dict(arch='s', mAP=0.05, mAP_se=0.003, latency_ms=20.0, train_seconds=9.0)])])))
+    out = tmp_path / 'trials.json'
+    out.write_text(json.dumps(dict(runs=dict(old=dict(note='kept')))))
+    run_tool('benchmarks/record_quickstart_trial.py', str(wd), '--name', 'new', '--note', 'n',
+             '--json', str(out))
+    runs = json.loads(out.read_text())['runs']
+    assert runs['old'] == dict(note='kept')
+    new = runs['new']
+    assert new['total_seconds'] == 100.0 and new['input_size'] == [160, 96]
+    assert new['comparisons'] == ['E1 - E0: +0.1 mAP (paired bootstrap ...): beyond noise']
+    assert new['finalists'][0]['mAP_se_retrained'] == 0.01 and 'config' not in new['finalists'][0]
+    assert new['structural_halving'] == [dict(iters=50, results=[dict(arch='s', mAP=0.05, mAP_se=0.003,
+                                                                      latency_ms=20.0)])]
