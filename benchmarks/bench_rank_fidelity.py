@@ -48,7 +48,7 @@ from mmengine.config import Config, DictAction
 from smnas.benchmarks.records import (TRUTH, VARIANT, logged_train_seconds, state_from_record, subnet_seeds,
                                       variant_names)
 from smnas.benchmarks.stats import (linear_fit, projected_seed_tau, rank_agreement, rank_error,
-                                    resolved_pairs, seed_agreement, whole_seeds)
+                                    resolved_pairs, seed_agreement, truth_reliability, whole_seeds)
 from smnas.benchmarks.store import JsonStore
 from smnas.data.prepare import prepare_data
 from smnas.engine import read_config, rescale_schedule, with_seed
@@ -544,6 +544,11 @@ class RankFidelity:
                 sd = agreement['pooled_std']
                 out['projected_24'] = {f'seed_tau_{k}_seeds': projected_seed_tau(values, sd, k)
                                        for k in (1, 2, 3)}
+            # The same question from the subnets measured: how much of a training's mAP is the
+            # subnet's, and how many seeds a truth must average to agree with itself.
+            reliability = truth_reliability(seeds)
+            if reliability:
+                out['ground_truth_reliability'] = reliability
         if 'search' in state and self.scratch_fit_rows:
             stage = self.stage_cost(self.scratch_fit_rows, out['supernet_seconds'], state)
             out['modular_stage'] = dict(stage, scratch_fit_from=self.scratch_fit_from)
@@ -662,6 +667,16 @@ def print_summary(s: dict) -> None:
               'across two independent truths at Kendall tau ' +
               ', '.join(f'{v:.2f} ({k.split("_")[2]} seed{"s" if k.split("_")[2] != "1" else ""} each)'
                         for k, v in p.items()))
+    if 'ground_truth_reliability' in s:
+        r = s['ground_truth_reliability']
+        need = r['seeds_for_target']
+        ks = ', '.join(f'k={k} {p["seed_vs_seed"]:.2f} ({p["vs_true"]:.2f})'
+                       for k, p in r['projected'].items())
+        print(f'reliability over the {r["subnets"]} subnets with 2+ seeds: true std {r["true_std"]:.4f}, '
+              f'seed std {r["noise_std"]:.4f}, {100 * r["icc"]:.0f}% of one training\'s variance is the '
+              'subnet\'s; projected Kendall tau between two truths of k seeds each (and of one against '
+              f'the true order): {ks}; tau >= {r["target"]} needs '
+              + (f'{need} seeds per truth' if need else 'more seeds than projected'))
     if 'ground_truth_noise' in s:
         n = s['ground_truth_noise']
         print(f'ground truth noise: {n["arch"]} from scratch with {len(n["mAP_by_seed"])} seeds: mAP spread '

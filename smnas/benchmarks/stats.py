@@ -180,3 +180,65 @@ def projected_seed_tau(values: Sequence[float], sigma: float, seeds: int = 1, si
     s = sigma / math.sqrt(max(seeds, 1))
     taus = [kendalltau(v + rng.normal(0, s, v.size), v + rng.normal(0, s, v.size))[0] for _ in range(sims)]
     return float(np.mean(taus))
+
+
+def truth_reliability(seeds: Dict[str, Dict[str, float]], ks: Sequence[int] = (1, 2, 3, 4, 6, 8),
+                      target: float = 0.8, sims: int = 2000, seed: int = 0) -> Optional[dict]:
+    """How far averaging more seeds can take a from-scratch ground truth, projected from
+    the subnets measured so far rather than from an even spread between the extremes.
+
+    A one-way random-effects split of the subnets that have two seeds or more: each
+    training's mAP is the subnet's true mAP plus seed noise. The noise variance is the
+    pooled within-subnet variance; the true mAPs' variance is what the subnet means vary by
+    beyond the noise left in them. The projection keeps the measured shape of the space
+    (clusters of subnets that training cannot tell apart stay clusters) by shrinking the
+    measured means toward their mean until their variance is the true one, then simulates
+    rankings by means of ``k`` seeds.
+
+    Args:
+        seeds: ``{arch: {seed: mAP}}``.
+        ks: the numbers of seeds per subnet to project.
+        target: the seed-vs-seed tau asked for; ``seeds_for_target`` is the first ``k``
+            of ``ks`` whose projection reaches it.
+        sims: simulated pairs of rankings per ``k``.
+        seed: seed of the simulation.
+
+    Returns:
+        None with fewer than 3 subnets of 2 seeds or more; else ``subnets``, ``noise_std``
+        (one training), ``true_std`` (between subnets), ``icc`` (the share of one
+        training's variance that is the subnet's: true / (true + noise)), ``projected``
+        ``{k: {'seed_vs_seed': tau between two independent k-seed rankings,
+        'vs_true': tau of one k-seed ranking against the true order}}`` (keys as strings),
+        and ``seeds_for_target``.
+    """
+    import numpy as np
+    from scipy.stats import kendalltau
+
+    multi = [list(m.values()) for m in seeds.values() if len(m) > 1]
+    if len(multi) < 3:
+        return None
+    noise = statistics.fmean(statistics.variance(v) for v in multi)
+    means = np.array([statistics.fmean(v) for v in multi])
+    # the seed noise each mean still holds: noise / n, averaged over subnets of n seeds
+    left = statistics.fmean(noise / len(v) for v in multi)
+    observed = float(means.var(ddof=1))
+    true = max(observed - left, 0.0)
+    values = means.mean() + (means - means.mean()) * (math.sqrt(true / observed) if observed > 0 else 0.0)
+    rng = np.random.default_rng(seed)
+    projected = {}
+    for k in ks:
+        s = math.sqrt(noise / k)
+        draws = [(values + rng.normal(0, s, values.size), values + rng.normal(0, s, values.size))
+                 for _ in range(sims)]
+        projected[str(k)] = dict(
+            seed_vs_seed=_mean_tau([kendalltau(a, b)[0] for a, b in draws]),
+            vs_true=_mean_tau([kendalltau(a, values)[0] for a, _ in draws]))
+    reach = [k for k in ks if projected[str(k)]['seed_vs_seed'] >= target]
+    return dict(subnets=len(multi), noise_std=math.sqrt(noise), true_std=math.sqrt(true),
+                icc=true / (true + noise) if true + noise > 0 else float('nan'), projected=projected,
+                target=target, seeds_for_target=reach[0] if reach else None)
+
+
+def _mean_tau(taus: List[float]) -> float:
+    # kendalltau is nan when one side ties everywhere (no spread, no noise): count it as 1
+    return float(statistics.fmean(1.0 if math.isnan(t) else t for t in taus))

@@ -80,3 +80,50 @@ def test_rank_error_counts_places_between_the_two_rankings():
     assert rank_error('a', scores, truth) == dict(arch='a', rank_inherited=1, rank_scratch=4, error=3, of=4)
     assert rank_error('b', scores, truth)['error'] == 2
     assert rank_error('x', scores, truth) is None
+
+
+def _seeds_of(values, sigma, n_seeds, rng):
+    return {f's{i}': {str(k): v + rng.gauss(0, sigma) for k in range(n_seeds)} for i, v in enumerate(values)}
+
+
+def test_truth_reliability_recovers_the_split_of_true_and_seed_variance():
+    import random
+
+    from smnas.benchmarks.stats import truth_reliability
+
+    rng = random.Random(0)
+    values = [rng.gauss(0.4, 0.02) for _ in range(300)]  # true std 0.02, seed std 0.01: icc 0.8
+    r = truth_reliability(_seeds_of(values, 0.01, 2, rng), ks=(1, 2), sims=50)
+    assert r['subnets'] == 300
+    assert r['noise_std'] == pytest.approx(0.01, rel=0.15)
+    assert r['true_std'] == pytest.approx(0.02, rel=0.15)
+    assert r['icc'] == pytest.approx(0.8, abs=0.08)
+
+
+def test_truth_reliability_projects_what_more_seeds_buy():
+    import random
+
+    from smnas.benchmarks.stats import projected_seed_tau, truth_reliability
+
+    rng = random.Random(1)
+    values = [0.35 + 0.004 * i for i in range(24)]
+    seeds = _seeds_of(values, 0.01, 2, rng)
+    r = truth_reliability(seeds, ks=(1, 2, 4, 16), target=0.8, sims=300)
+    taus = [r['projected'][k]['seed_vs_seed'] for k in ('1', '2', '4', '16')]
+    assert taus == sorted(taus) and taus[0] < 0.8 <= taus[-1]
+    assert r['seeds_for_target'] == next(k for k, t in zip((1, 2, 4, 16), taus) if t >= 0.8)
+    # a ranking by k seeds agrees with the true order better than with another noisy one
+    assert all(r['projected'][k]['vs_true'] > r['projected'][k]['seed_vs_seed'] for k in r['projected'])
+    # on an even spread it projects what projected_seed_tau does for that spread and noise
+    one = projected_seed_tau(values, r['noise_std'], 1, sims=300)
+    assert r['projected']['1']['seed_vs_seed'] == pytest.approx(one, abs=0.12)
+    assert truth_reliability(seeds, ks=(1, 2, 4, 16), target=0.8, sims=300) == r  # seeded
+
+
+def test_truth_reliability_needs_three_subnets_with_two_seeds():
+    from smnas.benchmarks.stats import truth_reliability
+
+    assert truth_reliability({'a': {'0': 0.1, '1': 0.2}, 'b': {'0': 0.3}, 'c': {'0': 0.4, '1': 0.4}}) is None
+    exact = {a: {'0': v, '1': v} for a, v in zip('abc', (0.1, 0.2, 0.3))}  # no seed noise at all
+    r = truth_reliability(exact, ks=(1,), sims=10)
+    assert r['noise_std'] == 0 and r['icc'] == 1 and r['projected']['1']['seed_vs_seed'] == 1.0
