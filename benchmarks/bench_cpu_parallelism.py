@@ -74,29 +74,6 @@ def run(config: str, procs: int, threads: int, args) -> float:
     return sum(1.0 / s for s in secs)
 
 
-def supernet_step_seconds(config: str, procs: int, iters: int, work_dir: Path) -> float:
-    """Median logged sandwich-step time of ``config``'s supernet trained ``iters`` steps by
-    ``procs`` data-parallel processes (the config's batch split over them)."""
-    from smnas.benchmarks.records import logged_step_times
-    from smnas.engine import read_config
-    from smnas.engine.jobs import per_process_batch, train_supernet
-
-    cfg = read_config(config)
-    cfg.train_dataloader.batch_size = per_process_batch(cfg.train_dataloader.batch_size, procs)
-    cfg.train_cfg.max_iters = iters
-    cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None  # timing training steps only
-    cfg.default_hooks.logger.interval = 1
-    cfg.default_hooks.checkpoint.interval = iters
-    work_dir.mkdir(parents=True)
-    cfg.dump(str(work_dir / 'config.py'))
-    train_supernet(work_dir / 'config.py', work_dir, iters, work_dir / 'train.log', procs=procs)
-    steps = logged_step_times(work_dir)
-    times = [steps[k] for k in sorted(steps)][2:]
-    if not times:
-        raise SystemExit(f'no step times logged in {work_dir}: give --iters > 2')
-    return statistics.median(times)
-
-
 def main_supernet(args) -> dict:
     """One supernet training process on all cores against data-parallel ones."""
     import signal
@@ -106,6 +83,8 @@ def main_supernet(args) -> dict:
         raise SystemExit(128 + signum)  # run_isolated then kills the trainings it started
 
     signal.signal(signal.SIGTERM, stop)
+
+    from smnas.benchmarks.timing import supernet_step_seconds
 
     one, ddp = [], []
     with tempfile.TemporaryDirectory(prefix='parallelism_') as tmp:

@@ -86,3 +86,14 @@ def test_trains_and_validates_around_any_structure(tiny_data, tmp_path, structur
     if '_c4_' in structure:
         assert space['neck_channels'] == [0]  # no neck to choose
     assert {'max/coco/bbox_mAP_50', 'min/coco/bbox_mAP_50'} <= set(_scalars(work))
+
+
+def test_amp_trains_in_bf16_on_the_cpu(tiny_data, tmp_path):
+    """--amp on a CPU machine: the run's dumped config says bf16 autocast, and it trains."""
+    from mmengine.config import Config
+
+    work = tmp_path / 'work'
+    run_tool('tools/train_supernet.py', CFG, '--work-dir', str(work), '--amp', *_options(tiny_data, 2))
+    assert (work / 'iter_2.pth').is_file()
+    dumped = Config.fromfile(str(next(work.glob('*.py'))))
+    assert dumped.amp == 'bf16' and dumped.optim_wrapper.type == 'CpuBf16OptimWrapper'

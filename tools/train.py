@@ -14,7 +14,7 @@ from smnas.engine import load_config, train_parser
 
 def main():
     args = train_parser('Train a detector').parse_args()
-    cfg = load_config(args.config, args.work_dir, args.cfg_options, args.launcher, args.resume)
+    cfg = load_config(args.config, args.work_dir, args.cfg_options, args.launcher, args.resume, args.amp)
     Runner.from_cfg(cfg).train()
 
 

@@ -16,7 +16,7 @@ from smnas.modular.structure import with_structure_space
 def main():
     args = train_parser('Train a supernet').parse_args()
     cfg = with_structure_space(load_config(args.config, args.work_dir, args.cfg_options, args.launcher,
-                                           args.resume))
+                                           args.resume, args.amp))
     prepare_data(cfg.get('prepare_data'))
     Runner.from_cfg(cfg).train()
 

@@ -11,6 +11,8 @@ import torch
 import torch.distributed as torch_dist
 from mmengine.config import Config, DictAction
 
+from .precision import AMP_CHOICES, with_amp
+
 __all__ = ['DictAction', 'default_work_dir', 'load_config', 'read_config', 'setup_launcher',
            'train_parser']
 
@@ -36,7 +38,7 @@ def default_work_dir(config: str, suffix: str = '') -> str:
 
 def train_parser(description: str) -> argparse.ArgumentParser:
     """The command line shared by the training tools: config, --work-dir, --resume,
-    --cfg-options, --launcher."""
+    --cfg-options, --amp, --launcher."""
     p = argparse.ArgumentParser(description=description)
     p.add_argument('config', help='config file')
     p.add_argument('--work-dir', help='where logs, checkpoints and TensorBoard events go')
@@ -44,13 +46,17 @@ def train_parser(description: str) -> argparse.ArgumentParser:
                    help='resume from CHECKPOINT, or without a value from the latest one in the work dir')
     p.add_argument('--cfg-options', nargs='+', action=DictAction,
                    help='override config keys, e.g. train_cfg.max_iters=100')
+    p.add_argument('--amp', nargs='?', const='auto', choices=AMP_CHOICES,
+                   help='mixed-precision training: fp16 on a GPU (mmengine AmpOptimWrapper, dynamic loss '
+                        'scale), bf16 on a CPU (fast with AMX or AVX512-BF16); without a value the '
+                        "device's; the config's `amp` key does the same")
     p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     p.add_argument('--local_rank', '--local-rank', type=int, default=0)
     return p
 
 
 def load_config(config: str, work_dir: Optional[str] = None, cfg_options: Optional[dict] = None,
-                launcher: str = 'none', resume: Optional[str] = None) -> Config:
+                launcher: str = 'none', resume: Optional[str] = None, amp: Optional[str] = None) -> Config:
     """Load an mmengine config and apply the common command-line overrides.
 
     Args:
@@ -61,13 +67,15 @@ def load_config(config: str, work_dir: Optional[str] = None, cfg_options: Option
         launcher: 'none', 'pytorch', 'slurm' or 'mpi'.
         resume: None (no resume), 'auto' (latest checkpoint in the work dir) or a
             checkpoint path.
+        amp: mixed precision (:func:`~smnas.engine.precision.with_amp`): None keeps the
+            config's ``amp`` key (float32 without one), 'auto', 'fp16' or 'bf16'.
 
     Returns:
         The config, ready for ``Runner.from_cfg``.
     """
     from .hooks import with_run_checks
 
-    cfg = with_run_checks(read_config(config, cfg_options))
+    cfg = with_amp(with_run_checks(read_config(config, cfg_options)), amp)
     cfg.launcher = launcher
     if work_dir is not None:
         cfg.work_dir = work_dir

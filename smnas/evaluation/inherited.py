@@ -14,6 +14,7 @@ import os
 from typing import Dict, List, Optional
 
 from mmengine.config import Config
+from ..engine.precision import run_in_float32
 
 
 #: the forward's precision when scoring -> the autocast dtype (None: float32 throughout)
@@ -189,7 +190,7 @@ class InheritedEvaluator:
         handles = [self.model.data_preprocessor.register_forward_hook(channels_last)]
         roi_head = getattr(self.model.architecture, 'roi_head', None)
         if roi_head is not None:
-            handles += _in_float32(roi_head, device)
+            handles += run_in_float32(roi_head, device)
         try:
             with torch.autocast(device_type=device, dtype=getattr(torch, dtype)):
                 yield
@@ -350,44 +351,3 @@ def _float_predictions(sample):
             if torch.is_tensor(value) and value.dtype in (torch.bfloat16, torch.float16):
                 inst.set_field(value.float(), key)
     return sample
-
-
-def _in_float32(module, device: str) -> list:
-    """Hooks that run each called part of ``module`` (its children; a ModuleList's
-    members) with autocast off and its floating-point tensor inputs in float32, however
-    the caller's autocast is set. ``module`` itself may be entered through another method
-    than ``forward`` (mmdet's ``roi_head.predict``), whose calls hooks do not see.
-
-    Returns:
-        The hook handles (remove them to undo).
-    """
-    import torch
-
-    def to_float(x):
-        if torch.is_tensor(x) and x.is_floating_point():
-            return x.float()
-        if isinstance(x, (list, tuple)):
-            return type(x)(to_float(v) for v in x)
-        return x
-
-    states = []
-
-    def enter(mod, args):
-        states.append(torch.is_autocast_enabled(device))
-        torch.set_autocast_enabled(device, False)
-        return to_float(args)
-
-    def leave(mod, args, out):
-        torch.set_autocast_enabled(device, states.pop())
-
-    parts, todo = [], list(module.children())
-    while todo:
-        m = todo.pop()
-        if isinstance(m, (torch.nn.ModuleList, torch.nn.ModuleDict)):
-            todo.extend(m.children())
-        else:
-            parts.append(m)
-    handles = []
-    for m in parts:
-        handles += [m.register_forward_pre_hook(enter), m.register_forward_hook(leave)]
-    return handles

@@ -190,7 +190,7 @@ def main(argv=None) -> int:
     from mmengine.runner import Runner
     from supernet.engine import bbox_scores, unwrap_model
 
-    from ..engine import with_run_checks
+    from ..engine import with_amp, with_run_checks
     from ..evaluation import count_flops_params, measure_latency
     from ..utils import collect_env_versions
 
@@ -198,7 +198,7 @@ def main(argv=None) -> int:
     cfg.work_dir = args.work_dir
     cfg.resume = True  # continue an interrupted training from its last checkpoint
     cfg.load_from = None
-    with_run_checks(cfg)
+    with_amp(with_run_checks(cfg))  # the config's `amp` key, if any: mixed-precision training
     dets_prefix = keep_detections(cfg, Path(args.work_dir) / 'detections')
     t0 = time.time()
     runner = Runner.from_cfg(cfg)
