@@ -68,12 +68,19 @@ def main(argv=None):
     p.add_argument('--rounds', type=int, default=2)
     p.add_argument('--json')
     args = p.parse_args(argv)
-    out = compare(args.config, args.amp, args.procs, args.iters, args.rounds)
-    print(f'[amp] float32 / {args.amp} = {out["fp32_over_amp"]:.2f}x per sandwich step '
+    from mmengine.config import Config
+
+    from smnas.engine import with_amp
+
+    # what --amp means on this machine ('auto': fp16 on a GPU, bf16 on a CPU)
+    precision = with_amp(Config(dict(optim_wrapper=dict(type='OptimWrapper'))), args.amp).amp
+    out = compare(args.config, precision, args.procs, args.iters, args.rounds)
+    print(f'[amp] float32 / {precision} = {out["fp32_over_amp"]:.2f}x per sandwich step '
           f'(medians of {args.rounds} rounds, {args.procs} process(es) each)')
     from smnas.utils import atomic_write_json, collect_env_versions
 
-    out.update(config=args.config, amp=args.amp, procs=args.procs, iters=args.iters, rounds=args.rounds,
+    out.update(config=args.config, amp=args.amp, precision=precision, procs=args.procs, iters=args.iters,
+               rounds=args.rounds,
                command='python ' + ' '.join([sys.argv[0]] + (argv if argv is not None else sys.argv[1:])),
                versions=collect_env_versions())
     if args.json:
