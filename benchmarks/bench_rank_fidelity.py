@@ -486,6 +486,12 @@ class RankFidelity:
         # Tau counts every pair alike, ties within training noise included; the pairs that
         # training itself orders beyond its noise say whether the supernet ranks as it does.
         resolved = resolved_pairs(truth, agreement['se_of_mean']) if agreement else []
+        # How much of a training's mAP is the subnet's, and how many seeds a truth must average
+        # to agree with itself; its tau of the true order against a truth of these seeds is the
+        # most any ranking can reach against this truth (an oracle's).
+        reliability = truth_reliability(seeds, ks=sorted({1, 2, 3, 4, 6, 8, len(truth_seeds)})) \
+            if agreement else None
+        oracle = reliability['projected'][str(len(truth_seeds))]['vs_true'] if reliability else None
         variants = {}
         min_arch = str(ModularSpace.from_dict(state['space']).min_subnet())
         for name, v in vstates.items():
@@ -506,6 +512,8 @@ class RankFidelity:
                 ceiling = (agreement or {}).get('mean_seed_pair_tau')
                 if ceiling:
                     variants[name]['tau_over_ceiling'] = variants[name]['kendall_tau'] / ceiling
+                if oracle:
+                    variants[name]['tau_over_oracle'] = variants[name]['kendall_tau'] / oracle
                 if agreement:
                     pairs = [(a, b) for a, b in resolved if a in inh and b in inh]
                     agreed = sum(inh[a]['mAP'] > inh[b]['mAP'] for a, b in pairs)
@@ -544,11 +552,8 @@ class RankFidelity:
                 sd = agreement['pooled_std']
                 out['projected_24'] = {f'seed_tau_{k}_seeds': projected_seed_tau(values, sd, k)
                                        for k in (1, 2, 3)}
-            # The same question from the subnets measured: how much of a training's mAP is the
-            # subnet's, and how many seeds a truth must average to agree with itself.
-            reliability = truth_reliability(seeds)
             if reliability:
-                out['ground_truth_reliability'] = reliability
+                out['ground_truth_reliability'] = dict(reliability, oracle_tau=oracle)
         if 'search' in state and self.scratch_fit_rows:
             stage = self.stage_cost(self.scratch_fit_rows, out['supernet_seconds'], state)
             out['modular_stage'] = dict(stage, scratch_fit_from=self.scratch_fit_from)
@@ -641,6 +646,11 @@ def print_summary(s: dict) -> None:
                   f'{v["kendall_p"]:.3f}), Spearman rho {v["spearman_rho"]:.3f} '
                   f'{_ci(v.get("spearman_rho_ci95"))}(p {v["spearman_p"]:.3f}) over {v["subnets"]} '
                   f'subnets{resolved}')
+            if 'tau_over_oracle' in v or 'tau_over_ceiling' in v:
+                parts = [f'{v[k]:.2f} of {what}' for k, what in (
+                    ('tau_over_ceiling', "one training's tau against another's"),
+                    ('tau_over_oracle', "an oracle's against this truth (the true order's)")) if k in v]
+                print('    its tau is ' + ' and '.join(parts))
             if v.get('by_score'):
                 print('    ranked by ' + ', '.join(
                     f'{k}: tau {r["kendall_tau"]:.3f} {_ci(r.get("kendall_tau_ci95"))}'.rstrip()
@@ -676,7 +686,9 @@ def print_summary(s: dict) -> None:
               f'seed std {r["noise_std"]:.4f}, {100 * r["icc"]:.0f}% of one training\'s variance is the '
               'subnet\'s; projected Kendall tau between two truths of k seeds each (and of one against '
               f'the true order): {ks}; tau >= {r["target"]} needs '
-              + (f'{need} seeds per truth' if need else 'more seeds than projected'))
+              + (f'{need} seeds per truth' if need else 'more seeds than projected')
+              + (f'; an oracle ranking by the true order reaches tau {r["oracle_tau"]:.2f} against '
+                 'this truth' if r.get('oracle_tau') else ''))
     if 'ground_truth_noise' in s:
         n = s['ground_truth_noise']
         print(f'ground truth noise: {n["arch"]} from scratch with {len(n["mAP_by_seed"])} seeds: mAP spread '

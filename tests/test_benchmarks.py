@@ -351,6 +351,10 @@ def test_a_record_restores_and_ranks_against_whole_seeds(rank_record, tmp_path):
     assert out['subnets'][a]['mAP_scratch_mean'] == pytest.approx(0.3)
     assert out['subnets'][b]['mAP_scratch_mean'] == pytest.approx(0.22)
     assert out['kendall_tau'] == pytest.approx(1 / 3)  # a-b discordant, a-c and b-c concordant
+    # the seeds differ more than the subnets' means do: no true order for an oracle to find
+    rel = out['ground_truth_reliability']
+    assert rel['subnets'] == 3 and rel['true_std'] == 0 and rel['oracle_tau'] == 0
+    assert 'tau_over_oracle' not in out['variants']['base']
     # what the summary wrote restores to the same summary
     r['record'].write_text(json.dumps(out))
     again = r['restore']('three').run()
@@ -364,6 +368,9 @@ def test_a_record_restores_and_ranks_against_whole_seeds(rank_record, tmp_path):
         out = r['restore'](f'far{agreed}').run()
         assert out['ground_truth_seeds']['pairs_resolved'] == 2
         base = out['variants']['base']
+        # c stands apart: against this 2-seed truth the true order reaches oracle_tau < 1
+        oracle = out['ground_truth_reliability']['oracle_tau']
+        assert 0 < oracle < 1 and base['tau_over_oracle'] == pytest.approx(base['kendall_tau'] / oracle)
         assert (base['resolved_pairs'], base['resolved_pairs_agreed']) == (2, agreed)
 
 

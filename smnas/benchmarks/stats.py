@@ -232,7 +232,8 @@ def truth_reliability(seeds: Dict[str, Dict[str, float]], ks: Sequence[int] = (1
                  for _ in range(sims)]
         projected[str(k)] = dict(
             seed_vs_seed=_mean_tau([kendalltau(a, b)[0] for a, b in draws]),
-            vs_true=_mean_tau([kendalltau(a, values)[0] for a, _ in draws]))
+            # no spread between subnets: there is no true order for a ranking to find
+            vs_true=_mean_tau([kendalltau(a, values)[0] for a, _ in draws]) if true > 0 else 0.0)
     reach = [k for k in ks if projected[str(k)]['seed_vs_seed'] >= target]
     return dict(subnets=len(multi), noise_std=math.sqrt(noise), true_std=math.sqrt(true),
                 icc=true / (true + noise) if true + noise > 0 else float('nan'), projected=projected,
