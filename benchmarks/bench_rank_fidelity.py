@@ -542,6 +542,14 @@ class RankFidelity:
                    supernet_config=self.cfg.to_dict(), versions=collect_env_versions())
         if len(state.get('noise', {}).get('mAP', {})) > 1:
             out['ground_truth_noise'] = self.noise_summary(rows, state)
+        # What a ranking costs nothing to beat: bigger is better, by FLOPs or by parameters.
+        baselines = {}
+        for key in ('gflops', 'params_m'):
+            have = [a for a in truth if rows[a].get(key) is not None]
+            if len(have) >= 3 and len({rows[a][key] for a in have}) > 1:  # all alike rank nothing
+                baselines[key] = rank_agreement([rows[a][key] for a in have], [truth[a] for a in have])
+        if baselines:
+            out['baselines'] = baselines
         if agreement:
             out['ground_truth_seeds'] = agreement
             if agreement['pooled_std'] == agreement['pooled_std'] and len(truth) >= 2:
@@ -659,6 +667,10 @@ def print_summary(s: dict) -> None:
             if m:
                 print(f'    the min subnet ranks {m["rank_inherited"]} of {m["of"]} inherited, '
                       f'{m["rank_scratch"]} from scratch ({m["error"]} places apart)')
+    if s.get('baselines'):
+        print('baselines (ranking by size alone): ' + ', '.join(
+            f'{k}: tau {b["kendall_tau"]:.3f} {_ci(b.get("kendall_tau_ci95"))}'.rstrip()
+            for k, b in s['baselines'].items()))
     if 'ground_truth_seeds' in s:
         g = s['ground_truth_seeds']
         tau = g['mean_seed_pair_tau']

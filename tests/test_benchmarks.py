@@ -351,6 +351,9 @@ def test_a_record_restores_and_ranks_against_whole_seeds(rank_record, tmp_path):
     assert out['subnets'][a]['mAP_scratch_mean'] == pytest.approx(0.3)
     assert out['subnets'][b]['mAP_scratch_mean'] == pytest.approx(0.22)
     assert out['kendall_tau'] == pytest.approx(1 / 3)  # a-b discordant, a-c and b-c concordant
+    # ranking by size alone, the baseline any recipe must beat: the same order as inherited here
+    assert out['baselines']['gflops']['kendall_tau'] == pytest.approx(1 / 3)
+    assert 'params_m' not in out['baselines']  # every subnet of the record has 1.0 M: no order
     # the seeds differ more than the subnets' means do: no true order for an oracle to find
     rel = out['ground_truth_reliability']
     assert rel['subnets'] == 3 and rel['true_std'] == 0 and rel['oracle_tau'] == 0
