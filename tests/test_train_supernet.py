@@ -6,26 +6,11 @@ import torch
 
 from smnas.testing import config_path
 
-from .tool_helpers import TINY_SUPERNET_CLASSES, run_tool, tiny_options
+from .tool_helpers import TINY_SUPERNET_SPACE, run_tool, tiny_options, tiny_supernet_cfg_options
 
 CFG = str(config_path('supernet/quickstart_synthetic.py'))
-TINY_SPACE = ['model.space.bases=[16,24]', 'model.space.neck_channels=[32,64]',
-              'model.space.head_channels=[32,64]', 'model.num_random_subnets=1', TINY_SUPERNET_CLASSES]
-
-
-def _cfg_options(data, iters) -> dict:
-    """The same options as a dict (parsed as the tools parse --cfg-options)."""
-    import argparse
-
-    from mmengine.config import DictAction
-
-    p = argparse.ArgumentParser()
-    p.add_argument('--cfg-options', nargs='+', action=DictAction)
-    return p.parse_args(_options(data, iters)).cfg_options
-
-
 def _options(data, iters):
-    return ['--cfg-options', *tiny_options(data, iters), *TINY_SPACE]
+    return ['--cfg-options', *tiny_options(data, iters), *TINY_SUPERNET_SPACE]
 
 
 def _scalars(work):
@@ -60,7 +45,7 @@ def test_torchrun_two_processes_on_the_cpu(tiny_data, tmp_path):
 
     work = tmp_path / 'ddp'
     work.mkdir()
-    cfg = read_config(CFG, _cfg_options(tiny_data, 2))
+    cfg = read_config(CFG, tiny_supernet_cfg_options(tiny_data, 2))
     cfg.train_dataloader.batch_size = per_process_batch(2, 2)
     cfg.dump(str(work / 'config.py'))
     assert train_supernet(work / 'config.py', work, 2, work / 'train.log', procs=2) == work / 'iter_2.pth'

@@ -9,6 +9,10 @@ from smnas.testing import REPO_ROOT
 # The tiny data has the generator's default 5 classes; the quickstart supernet config
 # predicts the embedded dataset's 6 (the run checks refuse a mismatch before training).
 TINY_SUPERNET_CLASSES = 'model.architecture.num_classes=5'
+# The quickstart supernet's space shrunk to tiny widths, with the tiny data's classes.
+TINY_SUPERNET_SPACE = ['model.space.bases=[16,24]', 'model.space.neck_channels=[32,64]',
+                       'model.space.head_channels=[32,64]', 'model.num_random_subnets=1',
+                       TINY_SUPERNET_CLASSES]
 
 
 def tiny_options(data_root: Path, iters: int):
@@ -39,3 +43,16 @@ def run_tool(*args, module: bool = False):
     proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc.stdout + proc.stderr
+
+
+def tiny_supernet_cfg_options(data_root: Path, iters: int) -> dict:
+    """The quickstart supernet config's overrides for tiny data and a tiny space
+    (:func:`tiny_options` + :data:`TINY_SUPERNET_SPACE`), parsed as the tools parse
+    ``--cfg-options``: for code that takes a dict."""
+    import argparse
+
+    from mmengine.config import DictAction
+
+    p = argparse.ArgumentParser()
+    p.add_argument('--cfg-options', nargs='+', action=DictAction)
+    return p.parse_args(['--cfg-options', *tiny_options(data_root, iters), *TINY_SUPERNET_SPACE]).cfg_options

@@ -6,35 +6,24 @@ from mmengine.config import Config
 
 from smnas.benchmarks.timing import supernet_step_seconds
 from smnas.testing import REPO_ROOT, config_path
-from tests.tool_helpers import TINY_SUPERNET_CLASSES, tiny_options
+from tests.tool_helpers import tiny_supernet_cfg_options
 
 CFG = str(config_path('supernet/quickstart_synthetic.py'))
-
-
-def _options(data) -> dict:
-    import argparse
-
-    from mmengine.config import DictAction
-
-    p = argparse.ArgumentParser()
-    p.add_argument('--cfg-options', nargs='+', action=DictAction)
-    tiny = ['model.space.bases=[16,24]', 'model.space.neck_channels=[32,64]',
-            'model.space.head_channels=[32,64]', 'model.num_random_subnets=1', TINY_SUPERNET_CLASSES]
-    return p.parse_args(['--cfg-options', *tiny_options(data, 3), *tiny]).cfg_options
 
 
 def test_bench_amp_times_float32_and_bf16_trainings_of_the_same_supernet(tiny_data, tmp_path):
     spec = importlib.util.spec_from_file_location('bench_amp', REPO_ROOT / 'benchmarks' / 'bench_amp.py')
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    out = bench.compare(CFG, 'bf16', procs=1, iters=3, rounds=1, cfg_options=_options(tiny_data))
+    opts = tiny_supernet_cfg_options(tiny_data, 3)
+    out = bench.compare(CFG, 'bf16', procs=1, iters=3, rounds=1, cfg_options=opts)
     assert len(out['fp32_step_s']) == len(out['amp_step_s']) == 1
     assert out['fp32_step_s'][0] > 0 and out['amp_step_s'][0] > 0
     assert out['fp32_over_amp'] == pytest.approx(out['fp32_step_s'][0] / out['amp_step_s'][0])
 
 
 def test_supernet_step_seconds_trains_as_asked_and_needs_a_timed_step(tiny_data, tmp_path):
-    opts = dict(_options(tiny_data), amp='bf16')
+    opts = dict(tiny_supernet_cfg_options(tiny_data, 3), amp='bf16')
     assert supernet_step_seconds(CFG, 1, 3, tmp_path / 'run', opts) > 0
     dumped = Config.fromfile(str(next((tmp_path / 'run').glob('*/vis_data/config.py'))))
     assert dumped.amp == 'bf16' and dumped.optim_wrapper.type == 'CpuBf16OptimWrapper'
