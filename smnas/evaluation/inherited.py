@@ -14,7 +14,6 @@ import os
 from typing import Dict, List, Optional
 
 from mmengine.config import Config
-from ..engine.precision import run_in_float32
 
 
 #: the forward's precision when scoring -> the autocast dtype (None: float32 throughout)
@@ -175,6 +174,8 @@ class InheritedEvaluator:
         slower in bf16 than in float32 and is the largest single cost of scoring there, and
         the box head's outputs then reach post-processing unrounded."""
         import torch
+
+        from ..engine.precision import run_in_float32
 
         dtype = PRECISIONS[self.precision]
         if dtype is None:
