@@ -47,8 +47,9 @@ from mmengine.config import Config, DictAction
 
 from smnas.benchmarks.records import (TRUTH, VARIANT, logged_train_seconds, state_from_record, subnet_seeds,
                                       variant_names)
-from smnas.benchmarks.stats import (linear_fit, projected_seed_tau, rank_agreement, rank_error,
-                                    resolved_pairs, seed_agreement, truth_reliability, whole_seeds)
+from smnas.benchmarks.stats import (linear_fit, paired_tau_difference, projected_seed_tau, rank_agreement,
+                                    rank_error, resolved_pairs, seed_agreement, truth_reliability,
+                                    whole_seeds)
 from smnas.benchmarks.store import JsonStore
 from smnas.data.prepare import prepare_data
 from smnas.engine import read_config, rescale_schedule, with_seed
@@ -519,6 +520,17 @@ class RankFidelity:
                     agreed = sum(inh[a]['mAP'] > inh[b]['mAP'] for a, b in pairs)
                     variants[name].update(resolved_pairs=len(pairs), resolved_pairs_agreed=agreed)
         base = vstates.get('base', {}).get('inherited', {})
+        # Each recipe against the default on the same subnets, paired: is it better beyond noise?
+        for name, v in vstates.items():
+            inh = v.get('inherited', {})
+            common = [a for a in rows if a in inh and a in base]
+            if name != 'base' and len(common) >= 3:
+                variants[name]['tau_minus_default'] = paired_tau_difference(
+                    [inh[a]['mAP'] for a in common], [base[a]['mAP'] for a in common],
+                    [truth[a] for a in common])
+        # nan (a ranking of all-equal scores) is not a tau to compare
+        ranked = [n for n, v in variants.items()
+                  if v.get('kendall_tau', float('nan')) == v.get('kendall_tau')]
         table = {a: dict(r, mAP_inherited=base[a]['mAP'], mAP_50_inherited=base[a]['mAP_50'],
                          inherited_seconds=base[a]['seconds']) if a in base else dict(r)
                  for a, r in state['subnets'].items()}
@@ -532,6 +544,8 @@ class RankFidelity:
         out = dict(config=self.config, subnets=table, kendall_tau=b.get('kendall_tau'),
                    # the recipe the supernet configs use; every other is measured against it
                    default_variant='base',
+                   # the best measured; it should become the default when it beats 'base' beyond noise
+                   best_variant=max(ranked, key=lambda n: variants[n]['kendall_tau']) if ranked else None,
                    kendall_p=b.get('kendall_p'), spearman_rho=b.get('spearman_rho'),
                    spearman_p=b.get('spearman_p'), truth_seeds=truth_seeds,
                    truth_seed_tau=(agreement or {}).get('mean_seed_pair_tau'), variants=variants,
@@ -663,6 +677,11 @@ def print_summary(s: dict) -> None:
                 print('    ranked by ' + ', '.join(
                     f'{k}: tau {r["kendall_tau"]:.3f} {_ci(r.get("kendall_tau_ci95"))}'.rstrip()
                     for k, r in v['by_score'].items()))
+            d = v.get('tau_minus_default')
+            if d:
+                print(f'    tau - base\'s on the same subnets: {d["difference"]:+.3f} '
+                      f'{_ci(d["difference_ci95"])}({"beyond" if d["beyond_noise"] else "within"} noise, '
+                      'paired bootstrap)')
             m = v.get('min_subnet')
             if m:
                 print(f'    the min subnet ranks {m["rank_inherited"]} of {m["of"]} inherited, '

@@ -375,6 +375,16 @@ def test_a_record_restores_and_ranks_against_whole_seeds(rank_record, tmp_path):
         oracle = out['ground_truth_reliability']['oracle_tau']
         assert 0 < oracle < 1 and base['tau_over_oracle'] == pytest.approx(base['kendall_tau'] / oracle)
         assert (base['resolved_pairs'], base['resolved_pairs_agreed']) == (2, agreed)
+    # a second recipe that ranks as the truth does: the best, and its gain over base is paired
+    rec = _record(r['space'], far, {a: 0.1, b: 0.4, c: 0.3}, r['noise'])  # base: tau -1/3
+    rec['variants']['exact'] = dict(mAP_inherited={a: 0.2, b: 0.1, c: 0.3}, cfg_options={},
+                                    supernet_seconds=1.0)
+    r['record'].write_text(json.dumps(rec))
+    out = r['restore']('two_recipes').run()
+    exact = out['variants']['exact']
+    assert exact['kendall_tau'] == pytest.approx(1.0) and out['best_variant'] == 'exact'
+    assert out['default_variant'] == 'base' and 'tau_minus_default' not in out['variants']['base']
+    assert exact['tau_minus_default']['difference'] == pytest.approx(4 / 3)
 
 
 def test_the_record_keeps_every_training_of_a_stopped_run(rank_record, monkeypatch, tmp_path):

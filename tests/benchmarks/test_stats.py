@@ -127,3 +127,23 @@ def test_truth_reliability_needs_three_subnets_with_two_seeds():
     exact = {a: {'0': v, '1': v} for a, v in zip('abc', (0.1, 0.2, 0.3))}  # no seed noise at all
     r = truth_reliability(exact, ks=(1,), sims=10)
     assert r['noise_std'] == 0 and r['icc'] == 1 and r['projected']['1']['seed_vs_seed'] == 1.0
+
+
+def test_paired_tau_difference_sees_a_better_ranking_and_not_an_equal_one():
+    import random
+
+    from smnas.benchmarks.stats import paired_tau_difference
+
+    rng = random.Random(0)
+    truth = [0.01 * i for i in range(24)]
+    good = [t + rng.gauss(0, 0.01) for t in truth]  # tau near 0.8
+    poor = [t + rng.gauss(0, 0.2) for t in truth]  # tau near 0.1
+    d = paired_tau_difference(good, poor, truth, resamples=400)
+    low, high = d['difference_ci95']
+    assert 0 < low < d['difference'] < high and d['beyond_noise']
+    flipped = paired_tau_difference(poor, good, truth, resamples=400)
+    assert flipped['difference'] == pytest.approx(-d['difference'])
+    # a ranking against itself differs by exactly 0 in every draw: not beyond noise
+    same = paired_tau_difference(good, good, truth, resamples=200)
+    assert same['difference'] == 0 and same['difference_ci95'] == [0.0, 0.0] and not same['beyond_noise']
+    assert paired_tau_difference(good, poor, truth, resamples=400) == d  # seeded
