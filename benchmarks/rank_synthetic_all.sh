@@ -34,7 +34,8 @@ if wanted ft50; then
     step variant ft50; "${RANK[@]}" --search-subnets 0 --variant ft50 --supernet-of base --finetune-iters 50
 fi
 if wanted fewshot_neck; then
-    step variant fewshot_neck; "${RANK[@]}" --search-subnets 0 --variant fewshot_neck --supernet-of base --few-shot neck
+    step variant fewshot_neck; "${RANK[@]}" --search-subnets 0 --variant fewshot_neck --supernet-of base --few-shot neck \
+        --supernet-procs 2
 fi
 if wanted distill_outputs; then
     step variant distill_outputs
