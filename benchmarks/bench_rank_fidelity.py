@@ -206,7 +206,7 @@ class RankFidelity:
                 final = trained_supernet(self.cfg, d, self.supernet_procs)
             finally:
                 with self.vstore.update() as v:
-                    v['supernet_wall_seconds'] = v.get('supernet_wall_seconds', 0.0) + time.time() - t0
+                    v['supernet_wall_seconds'] = (v.get('supernet_wall_seconds') or 0.0) + time.time() - t0
         # Kept in the state: the logs that time it stay on this machine.
         with self.vstore.update() as v:
             v['supernet_seconds'] = logged_train_seconds(d)
