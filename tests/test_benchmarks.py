@@ -201,6 +201,21 @@ def test_more_scratch_seeds_train_only_what_is_missing(rank_run, tmp_path):
     assert 'ground truth: the mean of seeds 0,1 (every subnet has them; 2-2 seeds' in log
 
 
+@pytest.mark.slow  # trains the toy supernet again
+def test_a_supernet_resumes_when_its_record_holds_no_wall_time(rank_run, tmp_path):
+    """A record restored from JSON stores an unknown wall time as null; training the
+    supernet on from there adds to zero instead of failing at the end."""
+    work, args = rank_run['copy'](tmp_path)
+    state = work / 'variant_base.json'
+    v = json.loads(state.read_text())
+    v['supernet_wall_seconds'], v['inherited'] = None, {}  # its scores were not stored either
+    state.write_text(json.dumps(v))
+    for f in ('iter_2.pth', 'last_checkpoint'):  # the copy's last_checkpoint names the original's
+        (work / 'supernet' / f).unlink()
+    assert 'inherited mAP' in run_tool(*args)
+    assert json.loads(state.read_text())['supernet_wall_seconds'] > 0
+
+
 def test_sigterm_during_a_search_keeps_its_seconds(rank_run, tmp_path):
     work, args = rank_run['copy'](tmp_path)
     before = json.loads((work / 'truth.json').read_text())['search_seconds']
