@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
-STEPS=${STEPS:-"truth base ft50 fewshot_neck distill_outputs fair summary"}
+STEPS=${STEPS:-"truth base ft50 no_extremes fewshot_neck distill_outputs fair summary"}
 RANK=("$PY" benchmarks/bench_rank_fidelity.py configs/supernet/rank_synthetic.py
       --work-dir benchmarks/runs/rank_truth24 --subnets 24 --scratch-seeds 2 --scratch-iters 300
       --retrain-options measure.bootstrap=50 --json benchmarks/results/rank_fidelity.json)
@@ -27,11 +27,19 @@ if wanted truth; then step truth; "${RANK[@]}" --truth-first --seed-order subnet
 #    scores of the 24 subnets. No timed search here: the cost run is bench_rank_fidelity.py
 #    --cost-json on BCCD.
 if wanted base; then step base supernet; "${RANK[@]}" --search-subnets 0 --supernet-procs 2; fi
-# 3. Recipes against the same truth: first those that start from the base supernet, whose
-#    checkpoint is kept only in this machine's work dir (the record keeps scores, not weights),
-#    then those that train a supernet of their own.
+# 3. Recipes against the same truth, most telling first: ft50 and few-shot start from the
+#    base supernet, whose checkpoint is kept only in this machine's work dir (the record keeps
+#    scores, not weights); the others train a supernet of their own.
 if wanted ft50; then
     step variant ft50; "${RANK[@]}" --search-subnets 0 --variant ft50 --supernet-of base --finetune-iters 50
+fi
+# The sandwich trains the min subnet at every step, and the base supernet scores it above
+# its from-scratch rank: this recipe trains 3 fair random members per step and no extremes
+# (about the base's compute per step).
+if wanted no_extremes; then
+    step variant no_extremes
+    "${RANK[@]}" --search-subnets 0 --supernet-procs 2 --variant no_extremes \
+        --cfg-options 'model.extremes=[]' model.num_random_subnets=3 model.sampling=fair
 fi
 if wanted fewshot_neck; then
     step variant fewshot_neck; "${RANK[@]}" --search-subnets 0 --variant fewshot_neck --supernet-of base --few-shot neck \

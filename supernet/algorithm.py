@@ -1,7 +1,10 @@
 """Sandwich-rule training of a supernet detector (slimmable networks, BigNAS).
 
 Per batch: the max subnet, the min subnet and ``k`` random subnets each run forward
-and backward; gradients accumulate; one optimizer step follows. Optionally the
+and backward; gradients accumulate; one optimizer step follows. The extremes may be
+left out (``extremes``): the min subnet, trained at every step, is otherwise scored
+above its from-scratch rank with inherited weights; without both, each step trains
+``k`` random members only (single-path uniform sampling, as SPOS). Optionally the
 smaller members also learn from the max member (in-place distillation): its FPN
 features, or the outputs of its dense head (the RPN's or RetinaNet's classification
 as soft targets, and its box regression), or both. Random members are drawn uniformly,
@@ -59,7 +62,11 @@ class SandwichSupernet(BaseModel):
             or the ``StructureSupernet`` shorthand
             (:func:`supernet.build.expand_architecture`).
         space: the modular space (dict form).
-        num_random_subnets: ``k`` random members per batch besides max and min.
+        num_random_subnets: ``k`` random members per batch besides the extremes.
+        extremes: which of 'max' and 'min' are trained at every step (the sandwich
+            rule: both). Leaving 'min' out stops the min subnet's over-training;
+            leaving both out with ``sampling='fair'`` trains every choice equally often.
+            Distillation needs 'max' (its teacher).
         distill: in-place distillation of the non-max members from the max one:
             False (none), True or 'features' (MSE to its FPN features; C4: its backbone's),
             'outputs' (its dense head's outputs: binary cross-entropy to its classification
@@ -89,7 +96,7 @@ class SandwichSupernet(BaseModel):
     def __init__(self, architecture: dict, space: dict, num_random_subnets: int = 2,
                  distill=False, distill_weight: float = 1.0, seed: int = 0,
                  average_members: bool = True, sampling: str = 'uniform', part: Optional[dict] = None,
-                 init_cfg=None):
+                 extremes: Sequence[str] = ('max', 'min'), init_cfg=None):
         super().__init__(data_preprocessor=dict(type='BaseDataPreprocessor'), init_cfg=init_cfg)
         self.space = ModularSpace.from_dict(dict(space))
         self.part = {k: list(v) for k, v in dict(part or {}).items()}
@@ -110,6 +117,15 @@ class SandwichSupernet(BaseModel):
         if sampling not in ('uniform', 'fair'):
             raise ValueError(f"sampling must be 'uniform' or 'fair', got {sampling!r}")
         self.sampling = sampling
+        if isinstance(extremes, str) or not set(extremes) <= {'max', 'min'} or \
+                len(set(extremes)) != len(extremes):
+            raise ValueError(f"extremes must be a list of distinct 'max' and 'min', got {extremes!r}")
+        self.extremes = tuple(e for e in ('max', 'min') if e in extremes)  # max first: the teacher
+        if self.distill and 'max' not in self.extremes:
+            raise ValueError(f"distill={distill!r} learns from the max member: extremes must hold 'max', "
+                             f'got {list(extremes)}')
+        if not self.extremes and self.num_random_subnets < 1:
+            raise ValueError('no member to train: extremes is empty and num_random_subnets is 0')
         self.seed = int(seed)
         self.average_members = bool(average_members)
         self._captured: Dict[str, tuple] = {}
@@ -146,9 +162,10 @@ class SandwichSupernet(BaseModel):
         return out
 
     def sandwich_members(self, iteration: int) -> List[Tuple[str, Subnet]]:
-        """The subnets trained at ``iteration``: max, min, then k seeded random ones."""
+        """The subnets trained at ``iteration``: the extremes (max, min), then k seeded
+        random ones."""
         sp = self.sample_space
-        members = [('max', sp.max_subnet()), ('min', sp.min_subnet())]
+        members = [(e, sp.max_subnet() if e == 'max' else sp.min_subnet()) for e in self.extremes]
         if self.sampling == 'fair':
             k = self.num_random_subnets
             members += [(f'random{i}', self.fair_draw(iteration * k + i)) for i in range(k)]

@@ -13,8 +13,9 @@ SPACE = TINY_SPACE
 
 def make(**kw):
     torch.manual_seed(0)
+    kw.setdefault('num_random_subnets', 1)
     cfg = dict(type='SandwichSupernet', architecture=supernet_model_cfg(RCNN, SPACE, 3),
-               space=SPACE.to_dict(), num_random_subnets=1, **kw)
+               space=SPACE.to_dict(), **kw)
     return build_detector(cfg)
 
 
@@ -105,3 +106,26 @@ def test_a_part_of_the_space_draws_every_member_from_it():
         make(part=dict(neck_channels=[48]))
     with pytest.raises(ValueError, match='not .max_depths'):
         make(part=dict(max_depths=[1, 1, 1, 1]))
+
+
+def test_extremes_choose_which_of_max_and_min_train_every_step():
+    """extremes=[] trains k random members only (single-path sampling); without 'min'
+    the min subnet is no longer trained at every step."""
+    import pytest
+
+    model = make(extremes=[], num_random_subnets=3, sampling='fair')
+    assert [n for n, _ in model.sandwich_members(0)] == ['random0', 'random1', 'random2']
+    draws = [s for i in range(4) for _, s in model.sandwich_members(i)]
+    assert str(SPACE.min_subnet()) not in {str(s) for s in draws[:2]}  # not at every step
+    MessageHub.get_current_instance().update_info('iter', 1)
+    log = model.train_step(demo_batch(batch_size=1, size=(96, 96)),
+                           OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.01)))
+    assert {k.split('.')[0] for k in log if '.' in k} == {'random0', 'random1', 'random2'}
+    assert [n for n, _ in make(extremes=['min', 'max']).sandwich_members(0)][:2] == ['max', 'min']
+    assert [n for n, _ in make(extremes=['max'], distill='outputs').sandwich_members(0)] == ['max', 'random0']
+    with pytest.raises(ValueError, match="must hold 'max'"):
+        make(extremes=['min'], distill=True)
+    with pytest.raises(ValueError, match='distinct'):
+        make(extremes=['max', 'largest'])
+    with pytest.raises(ValueError, match='no member'):
+        make(extremes=[], num_random_subnets=0)

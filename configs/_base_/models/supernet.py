@@ -14,6 +14,8 @@ model = dict(
     type='SandwichSupernet',
     space=space,
     num_random_subnets=2,
+    extremes=['max', 'min'],  # trained at every step (the sandwich rule); [] with sampling='fair': SPOS-like
+    sampling='uniform',  # or 'fair': every choice of every dimension equally often
     average_members=True,  # mean of the members' losses (the sum overtrains shared weights)
     distill=False,
     distill_weight=1.0,
