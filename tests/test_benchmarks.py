@@ -630,3 +630,30 @@ def test_record_quickstart_trial_reads_a_run_and_keeps_the_others(tmp_path):
     assert new['finalists'][0]['mAP_se_retrained'] == 0.01 and 'config' not in new['finalists'][0]
     assert new['structural_halving'] == [dict(iters=50, results=[dict(arch='s', mAP=0.05, mAP_se=0.003,
                                                                       latency_ms=20.0)])]
+
+
+def test_record_retrain_sets_trainings_beside_the_truth_and_keeps_other_runs(tmp_path):
+    """A retraining's result lands under runs[NAME][ARCH] with the truth's seeds and the
+    difference from their mean; another name's entry stays; a work dir without a finished
+    training is refused by name."""
+    bench = _bench('record_retrain')
+    wd = tmp_path / 'long'
+    (wd / 'finalists' / 'E0' / 'retrain').mkdir(parents=True)
+    arch = '48_1-2-2-2_n128_h128'
+    (wd / 'finalists' / 'E0' / 'retrain' / 'result.json').write_text(json.dumps(
+        dict(status='ok', arch=arch, mAP=0.62, mAP_se=0.005, iters=1500, train_seconds=9.0)))
+    truth = tmp_path / 'truth.json'
+    truth.write_text(json.dumps(dict(subnets={arch: {'mAP_scratch_seeds': {'0': 0.39, '1': 0.38}}},
+                                     scratch_schedule=dict(iters=300))))
+    out = tmp_path / 'out.json'
+    out.write_text(json.dumps(dict(runs=dict(other=dict(subnets={})))))
+    rec = bench.main([str(wd), '--name', 'iters1500', '--json', str(out), '--truth', str(truth),
+                      '--command', 'retrain ...'])
+    run = rec['runs']['iters1500']
+    r = run['subnets'][arch]
+    assert r['truth_mAP_mean'] == pytest.approx(0.385) and r['minus_truth_mean'] == pytest.approx(0.235)
+    assert r['truth_iters'] == 300 and r['iters'] == 1500
+    assert json.loads(out.read_text()) == rec and 'other' in rec['runs']
+    assert run['commands'] == ['retrain ...'] and 'torch' in run['versions']
+    with pytest.raises(SystemExit, match='no finished retraining'):
+        bench.main([str(tmp_path / 'empty'), '--name', 'x', '--json', str(out)])
