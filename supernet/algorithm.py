@@ -90,6 +90,13 @@ class SandwichSupernet(BaseModel):
             every wide-neck subnet died (one score for every RoI; max subnet mAP@0.5
             0.006, min 0.033); with the mean, max 0.081 and min 0.087, every probed
             subnet 0.055-0.087 (the max architecture trained alone: 0.110).
+            'per_weight': each weight's gradient is the mean over the members that used
+            it (a weight no member used keeps no gradient). The mean over all members
+            gives a slice that only the max member uses a third of its gradient in a
+            sandwich of three, so wide subnets learn slower than the min subnet whose
+            weights every member trains; per weight, every slice learns at the rate
+            of a model trained alone. A member's weights are those with a non-zero
+            gradient from its loss (the sliced ops leave the rest at exactly zero).
         init_cfg: mmengine init config.
     """
 
@@ -127,7 +134,9 @@ class SandwichSupernet(BaseModel):
         if not self.extremes and self.num_random_subnets < 1:
             raise ValueError('no member to train: extremes is empty and num_random_subnets is 0')
         self.seed = int(seed)
-        self.average_members = bool(average_members)
+        if average_members not in (True, False, 'per_weight'):
+            raise ValueError(f"average_members must be True, False or 'per_weight', got {average_members!r}")
+        self.average_members = average_members
         self._captured: Dict[str, tuple] = {}
         if 'features' in self.distill:
             # the features the heads see: the neck's, or a C4 detector's backbone output
@@ -201,7 +210,9 @@ class SandwichSupernet(BaseModel):
         teacher = None
         total = 0.0
         members = self.sandwich_members(iteration)
-        weight = 1.0 / len(members) if self.average_members else 1.0
+        per_weight = self.average_members == 'per_weight'
+        weight = 1.0 / len(members) if self.average_members is True else 1.0
+        grads = {} if per_weight else None
         for name, sub in members:
             with self.mutator.use(sub):
                 with optim_wrapper.optim_context(self):
@@ -210,17 +221,37 @@ class SandwichSupernet(BaseModel):
                         losses.update(self._distill_losses(teacher))
                 loss, member_vars = self.parse_losses(losses)
                 optim_wrapper.backward(loss * weight)
+            if per_weight:
+                self._take_member_grads(grads)
             if self.distill and name == 'max':
                 teacher = {k: _detached(v) for k, v in self._captured.items()}
             total = total + loss.detach()
             for k, v in member_vars.items():
                 log_vars[f'{name}.{k}'] = v
+        if per_weight:
+            for p, total_grad, users in grads.values():
+                p.grad = total_grad.div_(users.clamp_(min=1))
         if grad_sync is not None:
             grad_sync()
         optim_wrapper.step()
         optim_wrapper.zero_grad()
         log_vars['loss'] = total
         return log_vars
+
+    def _take_member_grads(self, grads: dict) -> None:
+        """Move one member's gradients into ``grads`` (parameter index -> [parameter, sum,
+        count of members with a non-zero gradient there]) and clear them for the next."""
+        for i, p in enumerate(self.parameters()):
+            g = p.grad
+            if g is None:
+                continue
+            p.grad = None
+            used = (g != 0).to(g.dtype)
+            if i in grads:
+                grads[i][1].add_(g)
+                grads[i][2].add_(used)
+            else:
+                grads[i] = [p, g, used]
 
     def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
         """The detector at the active subnet (max unless a mutator call changed it)."""

@@ -129,3 +129,32 @@ def test_extremes_choose_which_of_max_and_min_train_every_step():
         make(extremes=['max', 'largest'])
     with pytest.raises(ValueError, match='no member'):
         make(extremes=[], num_random_subnets=0)
+
+
+def test_per_weight_mean_divides_each_gradient_by_the_members_that_used_it():
+    """average_members='per_weight': against the sum of the members' gradients, each
+    weight's gradient is divided by how many members reached it: 1 for slices only the
+    max member uses, all three for the leading slices every member shares."""
+    import pytest
+
+    grads = {}
+    for mode in (False, 'per_weight'):
+        model = make(average_members=mode)
+        MessageHub.get_current_instance().update_info('iter', 3)
+        optim = CaptureGrads(torch.optim.SGD(model.parameters(), lr=0.0))
+        torch.manual_seed(5)  # the same RoI sampling in both runs
+        model.train_step(demo_batch(batch_size=1, size=(96, 96)), optim)
+        grads[mode] = optim.grads
+    counts = set()
+    for total, per in zip(grads[False], grads['per_weight']):
+        assert (total is None) == (per is None)
+        if total is None:
+            continue
+        nz = per != 0
+        assert torch.equal(nz, total != 0)
+        ratio = total[nz] / per[nz]
+        torch.testing.assert_close(ratio, ratio.round(), rtol=1e-4, atol=1e-4)
+        counts |= set(ratio.round().int().tolist())
+    assert counts == {1, 2, 3}
+    with pytest.raises(ValueError, match='average_members'):
+        make(average_members='mean')

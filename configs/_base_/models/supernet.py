@@ -16,7 +16,8 @@ model = dict(
     num_random_subnets=2,
     extremes=['max', 'min'],  # trained at every step (the sandwich rule); [] with sampling='fair': SPOS-like
     sampling='uniform',  # or 'fair': every choice of every dimension equally often
-    average_members=True,  # mean of the members' losses (the sum overtrains shared weights)
+    average_members=True,  # mean of the members' losses (the sum overtrains shared weights);
+    # 'per_weight': each weight's gradient is the mean over the members that used it
     distill=False,
     distill_weight=1.0,
     seed=0,
