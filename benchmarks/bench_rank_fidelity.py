@@ -677,6 +677,11 @@ def print_summary(s: dict) -> None:
                 print('    ranked by ' + ', '.join(
                     f'{k}: tau {r["kendall_tau"]:.3f} {_ci(r.get("kendall_tau_ci95"))}'.rstrip()
                     for k, r in v['by_score'].items()))
+                for k, r in v['by_score'].items():
+                    d = r.get('tau_minus_mAP')
+                    if d:
+                        print(f'    {k} - mAP: tau {d["difference"]:+.3f} {_ci(d["difference_ci95"])}'
+                              f'({"beyond" if d["beyond_noise"] else "within"} noise, paired bootstrap)')
             d = v.get('tau_minus_default')
             if d:
                 print(f'    tau - base\'s on the same subnets: {d["difference"]:+.3f} '
@@ -755,8 +760,12 @@ def score_agreement(inh: dict, archs: list, truth: list) -> dict:
     neg_loss = [-inh[archs[i]]['val_loss'] for i in have]
     blend = list((rankdata(maps) + rankdata(neg_loss)) / 2)
     y = [truth[i] for i in have]
-    return {name: rank_agreement(x, y) for name, x in
-            (('mAP', maps), ('val_loss', neg_loss), ('blend', blend))}
+    out = {name: rank_agreement(x, y) for name, x in
+           (('mAP', maps), ('val_loss', neg_loss), ('blend', blend))}
+    # whether ranking by the loss (or the blend) beats ranking by mAP beyond noise
+    for name, x in (('val_loss', neg_loss), ('blend', blend)):
+        out[name]['tau_minus_mAP'] = paired_tau_difference(x, maps, y)
+    return out
 
 
 def main():

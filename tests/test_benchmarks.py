@@ -73,6 +73,7 @@ def test_rank_fidelity_scores_subnets_spread_over_flops(rank_run):
     assert out['default_variant'] == 'base' and 'truth_seed_tau' in out
     base = out['variants']['base']
     assert set(base['by_score']) == {'mAP', 'val_loss', 'blend'}
+    assert {'difference', 'beyond_noise'} <= set(base['by_score']['val_loss']['tau_minus_mAP'])
     assert base['by_score']['mAP']['kendall_tau'] == pytest.approx(base['kendall_tau'], nan_ok=True)
     # the min subnet (picked with the max, trained at every sandwich step): its two ranks
     assert base['min_subnet']['of'] == 3 and base['min_subnet']['arch'] in out['subnets']
@@ -657,3 +658,16 @@ def test_record_retrain_sets_trainings_beside_the_truth_and_keeps_other_runs(tmp
     assert run['commands'] == ['retrain ...'] and 'torch' in run['versions']
     with pytest.raises(SystemExit, match='no finished retraining'):
         bench.main([str(tmp_path / 'empty'), '--name', 'x', '--json', str(out)])
+
+
+def test_score_agreement_says_when_the_loss_ranks_beyond_noise_better_than_the_map():
+    """A val loss that orders 20 subnets as the truth does, against an mAP that orders them
+    backwards: the loss's tau minus the mAP's is 2, beyond noise; the blend ties them."""
+    bench = _bench('bench_rank_fidelity')
+    archs = [f's{i}' for i in range(20)]
+    truth = [float(i) for i in range(20)]
+    inh = {a: dict(mAP=-t, val_loss=-t) for a, t in zip(archs, truth)}
+    out = bench.score_agreement(inh, archs, truth)
+    d = out['val_loss']['tau_minus_mAP']
+    assert d['difference'] == pytest.approx(2.0) and d['beyond_noise']
+    assert out['mAP']['kendall_tau'] == pytest.approx(-1.0) and 'tau_minus_mAP' not in out['mAP']
