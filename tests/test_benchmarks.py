@@ -588,7 +588,7 @@ def test_rank_synthetic_all_runs_every_step_with_flags_the_bench_has(tmp_path):
     assert len(calls) == 9
     assert '--truth-first' in calls[0] and all('--truth-first' not in c for c in calls[1:])
     assert [re.search(r'--variant (\S+)', c)[1] if '--variant' in c else None for c in calls] == [
-        None, None, 'ft50', 'per_weight', 'no_extremes', 'fewshot_neck', 'distill_outputs', 'fair', None]
+        None, None, 'per_weight', 'ft50', 'no_extremes', 'fewshot_neck', 'distill_outputs', 'fair', None]
     assert "model.extremes=[]" in calls[4]  # quoted for the shell, one option for the bench
     assert '--summary-only' in calls[-1]
     common = ('--work-dir benchmarks/runs/rank_truth24', '--json benchmarks/results/rank_fidelity.json',
