@@ -19,6 +19,16 @@ def make(**kw):
     return build_detector(cfg)
 
 
+def step_grads(**kw):
+    """The gradients of one training step at iteration 3 (RoI sampling seeded alike)."""
+    model = make(**kw)
+    MessageHub.get_current_instance().update_info('iter', 3)
+    optim = CaptureGrads(torch.optim.SGD(model.parameters(), lr=0.0))
+    torch.manual_seed(5)
+    model.train_step(demo_batch(batch_size=1, size=(96, 96)), optim)
+    return optim.grads
+
+
 def test_members_are_seeded_by_iteration():
     model = make(seed=3)
     assert model.sandwich_members(5) == model.sandwich_members(5)
@@ -44,14 +54,7 @@ def test_train_step_logs_every_member_and_updates_weights():
 
 
 def test_average_members_takes_the_mean_of_the_member_gradients():
-    grads = {}
-    for avg in (False, True):
-        model = make(average_members=avg)
-        MessageHub.get_current_instance().update_info('iter', 3)
-        optim = CaptureGrads(torch.optim.SGD(model.parameters(), lr=0.0))
-        torch.manual_seed(5)  # the same RoI sampling in both runs
-        model.train_step(demo_batch(batch_size=1, size=(96, 96)), optim)
-        grads[avg] = optim.grads
+    grads = {avg: step_grads(average_members=avg) for avg in (False, True)}
     n = len(make().sandwich_members(3))
     pairs = [(a, b) for a, b in zip(grads[False], grads[True]) if a is not None]
     assert pairs and any(a.abs().sum() > 0 for a, _ in pairs)
@@ -137,14 +140,7 @@ def test_per_weight_mean_divides_each_gradient_by_the_members_that_used_it():
     max member uses, all three for the leading slices every member shares."""
     import pytest
 
-    grads = {}
-    for mode in (False, 'per_weight'):
-        model = make(average_members=mode)
-        MessageHub.get_current_instance().update_info('iter', 3)
-        optim = CaptureGrads(torch.optim.SGD(model.parameters(), lr=0.0))
-        torch.manual_seed(5)  # the same RoI sampling in both runs
-        model.train_step(demo_batch(batch_size=1, size=(96, 96)), optim)
-        grads[mode] = optim.grads
+    grads = {mode: step_grads(average_members=mode) for mode in (False, 'per_weight')}
     counts = set()
     for total, per in zip(grads[False], grads['per_weight']):
         assert (total is None) == (per is None)
