@@ -15,7 +15,7 @@ what the uninterrupted one would have.
 """
 import random
 from collections import OrderedDict
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.distributed as dist
@@ -102,8 +102,8 @@ class SandwichSupernet(BaseModel):
 
     def __init__(self, architecture: dict, space: dict, num_random_subnets: int = 2,
                  distill=False, distill_weight: float = 1.0, seed: int = 0,
-                 average_members: bool = True, sampling: str = 'uniform', part: Optional[dict] = None,
-                 extremes: Sequence[str] = ('max', 'min'), init_cfg=None):
+                 average_members: Union[bool, str] = True, sampling: str = 'uniform',
+                 part: Optional[dict] = None, extremes: Sequence[str] = ('max', 'min'), init_cfg=None):
         super().__init__(data_preprocessor=dict(type='BaseDataPreprocessor'), init_cfg=init_cfg)
         self.space = ModularSpace.from_dict(dict(space))
         self.part = {k: list(v) for k, v in dict(part or {}).items()}
