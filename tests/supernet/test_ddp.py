@@ -3,6 +3,7 @@ gradients, computed independently here, and both ranks stay equal."""
 import os
 import socket
 
+import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
@@ -71,7 +72,7 @@ def test_average_gradients_is_the_mean_over_ranks_in_one_call(tmp_path):
         torch.testing.assert_close(t, torch.full((4,), 0.5))
 
 
-def _sandwich_worker(rank, world, port, out):
+def _sandwich_worker(rank, world, port, out, average_members):
     """The wrapper's step against each rank's own gradients gathered and averaged here."""
     _init(rank, world, port)
     try:
@@ -84,7 +85,7 @@ def _sandwich_worker(rank, world, port, out):
         from tests.supernet.common import TINY_SPACE as space
 
         cfg = dict(type='SandwichSupernet', architecture=supernet_model_cfg(RCNN, space, 3),
-                   space=space.to_dict(), num_random_subnets=1)
+                   space=space.to_dict(), num_random_subnets=1, average_members=average_members)
         model = build_detector(cfg, seed=rank)  # different init per rank: the wrapper syncs it
         ddp = SandwichDistributed(model)
         MessageHub.get_current_instance().update_info('iter', 4)
@@ -108,8 +109,11 @@ def _sandwich_worker(rank, world, port, out):
         _close()
 
 
-def test_the_wrapper_averages_the_ranks_gradients(tmp_path):
-    r = _spawn(_sandwich_worker, tmp_path)
+@pytest.mark.parametrize('average_members', [True, 'per_weight'])
+def test_the_wrapper_averages_the_ranks_gradients(tmp_path, average_members):
+    """Also when each member's gradients are first taken apart (per_weight): the ranks are
+    averaged after the members are combined."""
+    r = _spawn(_sandwich_worker, tmp_path, average_members)
     (m0, local0, synced0), (m1, local1, synced1) = r['gathered']
     assert m0 == m1  # the same subnets on both ranks, without communication
     torch.testing.assert_close(r['weights'][0], r['weights'][1])  # rank 0's weights broadcast
