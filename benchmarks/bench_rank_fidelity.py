@@ -650,6 +650,12 @@ def _ci(interval) -> str:
     return f'[95% {interval[0]:.2f}, {interval[1]:.2f}] ' if interval else ''
 
 
+def _paired(d: dict) -> str:
+    """A paired tau difference (stats.paired_tau_difference) as text."""
+    return (f'{d["difference"]:+.3f} {_ci(d["difference_ci95"])}'
+            f'({"beyond" if d["beyond_noise"] else "within"} noise, paired bootstrap)')
+
+
 def print_summary(s: dict) -> None:
     """The results as a table and the headline numbers."""
     names = list(s['variants'])
@@ -680,13 +686,10 @@ def print_summary(s: dict) -> None:
                 for k, r in v['by_score'].items():
                     d = r.get('tau_minus_mAP')
                     if d:
-                        print(f'    {k} - mAP: tau {d["difference"]:+.3f} {_ci(d["difference_ci95"])}'
-                              f'({"beyond" if d["beyond_noise"] else "within"} noise, paired bootstrap)')
+                        print(f'    {k} - mAP: tau {_paired(d)}')
             d = v.get('tau_minus_default')
             if d:
-                print(f'    tau - base\'s on the same subnets: {d["difference"]:+.3f} '
-                      f'{_ci(d["difference_ci95"])}({"beyond" if d["beyond_noise"] else "within"} noise, '
-                      'paired bootstrap)')
+                print(f'    tau - base\'s on the same subnets: {_paired(d)}')
             m = v.get('min_subnet')
             if m:
                 print(f'    the min subnet ranks {m["rank_inherited"]} of {m["of"]} inherited, '

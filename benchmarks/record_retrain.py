@@ -14,14 +14,13 @@ import argparse
 import json
 from pathlib import Path
 
+from smnas.modular.finalists import load_finalists
 from smnas.utils.env import collect_env_versions
 from smnas.utils.io import atomic_write_json
 
-RESULT_KEYS = ('mAP', 'mAP_se', 'mAP_50', 'iters', 'train_seconds', 'flops', 'device')
-
-
 def retrain_results(work_dir: Path) -> dict:
-    """Every finished retraining under ``work_dir`` (``finalists/*/retrain/result.json``).
+    """Every finished retraining of ``work_dir``'s finalist records (``finalists/finalists.json``,
+    as ``tools/retrain.py`` writes them).
 
     Returns:
         ``{arch: {mAP, mAP_se, mAP_50, iters, train_seconds, flops, device}}``.
@@ -30,13 +29,14 @@ def retrain_results(work_dir: Path) -> dict:
         SystemExit: no finished training there.
     """
     out = {}
-    for path in sorted(work_dir.glob('finalists/*/retrain/result.json')):
-        r = json.loads(path.read_text())
-        if r.get('status') == 'ok':
-            out[r['arch']] = {k: r[k] for k in RESULT_KEYS if k in r}
+    for f in load_finalists(work_dir) or []:
+        if f.retrained:
+            out[f.arch] = dict(mAP=f.mAP_retrained, mAP_se=f.mAP_se_retrained, mAP_50=f.mAP_50_retrained,
+                               iters=f.retrain_iters, train_seconds=f.train_seconds,
+                               flops=round(f.gflops_thop * 1e9), device=f.device)
     if not out:
-        raise SystemExit(f'{work_dir}: no finished retraining (finalists/*/retrain/result.json with '
-                         f'status ok)')
+        raise SystemExit(f'{work_dir}: no finished retraining (finalists/finalists.json with a '
+                         f'retrained finalist)')
     return out
 
 

@@ -639,10 +639,11 @@ def test_record_retrain_sets_trainings_beside_the_truth_and_keeps_other_runs(tmp
     training is refused by name."""
     bench = _bench('record_retrain')
     wd = tmp_path / 'long'
-    (wd / 'finalists' / 'E0' / 'retrain').mkdir(parents=True)
+    (wd / 'finalists').mkdir(parents=True)
     arch = '48_1-2-2-2_n128_h128'
-    (wd / 'finalists' / 'E0' / 'retrain' / 'result.json').write_text(json.dumps(
-        dict(status='ok', arch=arch, mAP=0.62, mAP_se=0.005, iters=1500, train_seconds=9.0)))
+    (wd / 'finalists' / 'finalists.json').write_text(json.dumps([
+        dict(name='E0', arch=arch, config='E0.py', input_size=[160, 120], mAP_retrained=0.62,
+             mAP_se_retrained=0.005, retrain_iters=1500, train_seconds=9.0, gflops_thop=0.96)]))
     truth = tmp_path / 'truth.json'
     truth.write_text(json.dumps(dict(subnets={arch: {'mAP_scratch_seeds': {'0': 0.39, '1': 0.38}}},
                                      scratch_schedule=dict(iters=300))))
