@@ -37,6 +37,8 @@ class TrialResult:
         eval_seconds: time to score it with inherited weights.
         eval_images: val images its mAP was scored on (a screened-out subnet: the subset's).
         mAP_screen: its mAP on the search's screening subset of the val images.
+        val_loss, val_loss_screen: the detector's training loss on the val images (on
+            the screening subset), the score of a search that ranks by it.
         mAP_se, mAP_ci95: the mAP's noise, a bootstrap over the images it was scored on
             (:mod:`smnas.evaluation.bootstrap`): standard error and 95% interval.
         detections: the COCO-format detections its mAP was computed from (for paired
@@ -61,6 +63,8 @@ class TrialResult:
     eval_seconds: Optional[float] = None
     eval_images: Optional[int] = None
     mAP_screen: Optional[float] = None
+    val_loss: Optional[float] = None
+    val_loss_screen: Optional[float] = None
     mAP_se: Optional[float] = None
     mAP_ci95: Optional[List[float]] = None
     detections: Optional[str] = None

@@ -6,8 +6,10 @@
     # more processes or machines: the same command, same --work-dir / --storage
     python tools/search_subnet.py CONFIG --checkpoint SN --report-only
 
-Subnets are scored by val bbox mAP with inherited weights against FLOPs of the whole
-detector (per-layer table, never profiled one by one); rerunning resumes the search.
+Subnets are scored with inherited weights, by val bbox mAP or (``--cfg-options
+subnet_search.score=val_loss``) by the detector's loss on the val images, against FLOPs
+of the whole detector (per-layer table, never profiled one by one); rerunning resumes
+the search.
 Outputs in the work dir: report.md, search.png, trials.csv, finalists/E*/ (plain
 mmdet configs + inherited weights), tensorboard/. Retrain the finalists with
 tools/retrain.py.

@@ -20,7 +20,8 @@ RECORDS = 'finalists.json'
 
 
 def select_finalists(study, k: int = 6) -> List[tuple]:
-    """Up to ``k`` (subnet, mAP, FLOPs) points spread along the front by FLOPs."""
+    """Up to ``k`` (subnet, score, cost) points spread along the front by cost: the
+    search's study values (its score is the mAP, or a negated loss)."""
     pts = [(a, o['values'][0], o['values'][1]) for a, o in arch_outcomes(study).items()
            if o['state'] == 'complete']
     return spread_along(pareto_front(pts), k)
@@ -62,8 +63,10 @@ def export_finalists(search, study, k: int = 6) -> List[Finalist]:
         attrs = outcomes[arch].get('attrs', {})
         # the search's cost is FLOPs, or a predicted latency (then FLOPs are an attribute)
         flops = attrs.get('flops', cost)
-        records.append(Finalist(name=f'E{i}', arch=arch, gflops=flops / 1e9, mAP_inherited=m,
-                                mAP_50_inherited=attrs.get('mAP_50'), config=cfg_path, checkpoint=ckpt_path,
+        # the study's value is the search's score, the mAP or a negated loss
+        records.append(Finalist(name=f'E{i}', arch=arch, gflops=flops / 1e9,
+                                mAP_inherited=attrs.get('mAP', m), mAP_50_inherited=attrs.get('mAP_50'),
+                                config=cfg_path, checkpoint=ckpt_path,
                                 input_size=list(search.input_size)))
     save_finalists(search.work_dir, records)
     return records

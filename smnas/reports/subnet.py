@@ -16,8 +16,10 @@ from ..utils import atomic_write_text
 from .plots import new_figure, save_figure, style_axes
 from .tables import duplicate_counts, finalists_table, markdown_table, noise_lines, write_csv
 
-COLUMNS = ('arch', 'state', 'trial', 'mAP', 'mAP_50', 'gflops', 'eval_images', 'mAP_screen', 'eval_seconds',
-           'duplicates', 'error')
+COLUMNS = ('arch', 'state', 'trial', 'mAP', 'mAP_50', 'val_loss', 'gflops', 'eval_images', 'mAP_screen',
+           'val_loss_screen', 'eval_seconds', 'duplicates', 'error')
+#: a search's score -> what its axis and tables call it
+SCORE_LABELS = {'mAP': 'val bbox mAP', 'val_loss': 'val loss (lower is better)'}
 
 
 def search_rows(study) -> List[Dict[str, object]]:
@@ -27,10 +29,11 @@ def search_rows(study) -> List[Dict[str, object]]:
     for arch, o in arch_outcomes(study).items():
         a = o.get('attrs', {})
         rows.append(dict(arch=arch, state=o['state'], trial=o['trial'], mAP=a.get('mAP', ''),
-                         mAP_50=a.get('mAP_50', ''),
+                         mAP_50=a.get('mAP_50', ''), val_loss=a.get('val_loss', ''),
                          gflops=round(a['flops'] / 1e9, 4) if 'flops' in a else '',
                          eval_seconds=round(a['eval_seconds'], 2) if 'eval_seconds' in a else '',
                          eval_images=a.get('eval_images', ''), mAP_screen=a.get('mAP_screen', ''),
+                         val_loss_screen=a.get('val_loss_screen', ''),
                          duplicates=dup.get(arch, 0), error=o.get('error', '')))
     return sorted(rows, key=lambda r: (r['state'] != 'complete', r['gflops'] or 0, r['arch']))
 
@@ -50,19 +53,24 @@ def _screening_line(search, done) -> str:
             f'subnet scored in full)')
 
 
-def _plot(rows, front, finalists, path: Path) -> None:
+def _plot(rows, front, finalists, path: Path, key: str = 'mAP', sign: int = 1) -> None:
+    """The subnets and the front by the search's score ``key`` (``sign``: its sign in the
+    front's values); beside it, the finalists' mAP with inherited weights and retrained."""
     done = [r for r in rows if r['state'] == 'complete']
+    by_arch = {r['arch']: r for r in done}
     fig, axes = new_figure(1, 2 if finalists else 1, figsize=(12 if finalists else 7, 4.5), dpi=120,
                              squeeze=False)
     ax = axes[0][0]
-    ax.scatter([r['gflops'] for r in done], [r['mAP'] for r in done], c='0.6', s=14,
+    ax.scatter([r['gflops'] for r in done], [r[key] for r in done], c='0.6', s=14,
                label=f'subnets, inherited weights ({len(done)})')
-    ax.plot([p[2] / 1e9 for p in front], [p[1] for p in front], '-o', c='tab:red', ms=4,
+    ax.plot([p[2] / 1e9 for p in front], [sign * p[1] for p in front], '-o', c='tab:red', ms=4,
             label=f'Pareto front ({len(front)})')
     for f in finalists:
-        ax.annotate(f.name, (f.gflops, f.mAP_inherited), textcoords='offset points',
-                    xytext=(4, 4), fontsize=9, weight='bold')
-    style_axes(ax, 'GFLOPs (whole detector)', 'val bbox mAP (inherited weights)', 'subnet search')
+        if f.arch in by_arch:
+            ax.annotate(f.name, (f.gflops, by_arch[f.arch][key]), textcoords='offset points',
+                        xytext=(4, 4), fontsize=9, weight='bold')
+    style_axes(ax, 'GFLOPs (whole detector)', f'{SCORE_LABELS.get(key, key)} (inherited weights)',
+               'subnet search')
     if finalists:
         ax = axes[0][1]
         ret = [f for f in finalists if f.retrained]
@@ -93,11 +101,12 @@ def write_subnet_report(search, study, finalists: Optional[List[Finalist]] = Non
     finalists = finalists or []
     rows = search_rows(study)
     done = [r for r in rows if r['state'] == 'complete']
-    front = pareto_front([(r['arch'], r['mAP'], r['gflops'] * 1e9) for r in done])
+    key, sign = search.score_key, search.score_sign
+    front = pareto_front([(r['arch'], sign * r[key], r['gflops'] * 1e9) for r in done])
     out = dict(trials_csv=wd / 'trials.csv', report=wd / 'report.md', plot=wd / 'search.png')
     write_csv(out['trials_csv'], rows, COLUMNS)
     if done:
-        _plot(rows, front, finalists, out['plot'])
+        _plot(rows, front, finalists, out['plot'], key, sign)
     st = search.status(study)
     skipped = st['skipped']
     lo, hi = search.range
@@ -115,8 +124,11 @@ def write_subnet_report(search, study, finalists: Optional[List[Finalist]] = Non
         f'- evaluated subnets: {len(done)} with inherited weights, {st["failed"]} failed, {skipped} '
         f'proposals outside the FLOPs range skipped without evaluation',
         _screening_line(search, done),
-        f'- Pareto front: {len(front)} subnets; hypervolume {st["hypervolume"]:.4g} (mAP x GFLOPs, '
-        f'reference {(st["hv_ref"] or 0) / 1e9:.2f} GFLOPs)',
+        f'- subnets ranked by {SCORE_LABELS.get(key, key)} with inherited weights '
+        f'(`subnet_search.score={key!r}`)',
+        f'- Pareto front: {len(front)} subnets; hypervolume {st["hypervolume"]:.4g} ({key} x GFLOPs, '
+        f'reference {(st["hv_ref"] or 0) / 1e9:.2f} GFLOPs' +
+        (f', {key} {sign * st["hv_ref_score"]:.4g})' if st.get('hv_ref_score') else ')'),
         '',
         '## Finalists', '',
     ]
@@ -132,8 +144,11 @@ def write_subnet_report(search, study, finalists: Optional[List[Finalist]] = Non
         noise = noise_lines(finalists)
         lines += [''] + noise if noise else []
     lines += ['', '![search](search.png)', '', '## Pareto front (inherited weights)', '']
-    lines += markdown_table(['subnet', 'GFLOPs', 'mAP'],
-                            [(f'`{arch}`', f'{flops / 1e9:.3f}', f'{m:.4f}') for arch, m, flops in front])
+    by_arch = {r['arch']: r for r in done}
+    extra = [] if key == 'mAP' else [key]
+    lines += markdown_table(['subnet', 'GFLOPs', 'mAP'] + extra,
+                            [[f'`{arch}`', f'{flops / 1e9:.3f}', f'{by_arch[arch]["mAP"]:.4f}'] +
+                             [f'{by_arch[arch][k]:.4f}' for k in extra] for arch, _, flops in front])
     lines += ['', f'All {len(rows)} evaluated subnets: `trials.csv`.']
     atomic_write_text(out['report'], '\n'.join(lines) + '\n')
     return out

@@ -56,7 +56,8 @@ class SkipArchitecture(Exception):
 class EvolutionarySearch:
     """One worker of a multi-objective evolutionary search.
 
-    Subclasses set ``label`` (progress prefix), ``cost_key``, ``cost_name`` and ``cost_unit``, and
+    Subclasses set ``label`` (progress prefix), ``cost_key``, ``cost_name`` and ``cost_unit``
+    (and ``score_key`` / ``score_sign`` for another accuracy score than the mAP), and
     implement :meth:`propose`, :meth:`evaluate` and :meth:`meta`.
 
     Args:
@@ -73,6 +74,8 @@ class EvolutionarySearch:
     cost_name = 'cost'   # its TensorBoard name
     cost_unit = ''
     cost_scale = 1.0     # cost units per displayed unit (hypervolumes are shown in mAP x unit)
+    score_key = 'mAP'    # the result key of the accuracy objective
+    score_sign = 1       # 1: higher is better (an mAP); -1: lower (a loss); the study maximises sign x score
     result_keys: Tuple[str, ...] = ()
 
     def __init__(self, work_dir: str, opts: dict, storage: Optional[str] = None, workers: int = 1,
@@ -151,7 +154,7 @@ class EvolutionarySearch:
         so that concurrent workers do not propose the same sequence.
 
         Raises:
-            ValueError: the stored study searches another space.
+            ValueError: the stored study searches another space, or ranks by another score.
         """
         init = self.opts.get('init')
         if init not in ('spread', 'random'):
@@ -171,6 +174,11 @@ class EvolutionarySearch:
                 f'the study in {self.storage} searches another space:\n'
                 f'  stored: {study.user_attrs["meta"].get("space")}\n  this config: {meta["space"]}\n'
                 f'use another --work-dir or --storage, or the original config')
+        elif study.user_attrs['meta'].get('score', 'mAP') != meta.get('score', 'mAP'):
+            # its trials' values are another score: the two do not mix on one front
+            raise ValueError(
+                f'the study in {self.storage} ranks by {study.user_attrs["meta"].get("score", "mAP")!r}, '
+                f'this config by {meta.get("score", "mAP")!r}: use another --work-dir or --storage')
         atomic_write_json(self.work_dir / 'search_meta.json', dict(meta, storage=self.storage), indent=1)
         self.study = study  # what every worker has evaluated so far, for a stage's evaluate()
         return study
@@ -242,7 +250,7 @@ class EvolutionarySearch:
         if stored and stored.get('status') == 'failed' and not self.opts['retry_failed']:
             trial.set_user_attr('error', stored['error'])
             raise TrialFailed(stored['error'])
-        if stored and stored.get('status') == 'ok':
+        if stored and stored.get('status') == 'ok' and stored.get(self.score_key) is not None:
             # evaluated before (a lost trial, or a rebuilt study): reuse
             result = TrialResult.from_dict(stored)
             trial.set_user_attr('reused_from_disk', True)
@@ -259,7 +267,11 @@ class EvolutionarySearch:
             value = getattr(result, key)
             if value is not None:
                 trial.set_user_attr(key, value)
-        return result.mAP, getattr(result, self.cost_key)
+        return self.score_sign * getattr(result, self.score_key), getattr(result, self.cost_key)
+
+    def displayed_score(self, value: float) -> float:
+        """A study value of the accuracy objective as the score it was computed from."""
+        return self.score_sign * value
 
     # ------------------------------------------------------------------ progress
     def _visualizer(self):
@@ -287,10 +299,23 @@ class EvolutionarySearch:
             if len(pts) >= int(self.opts['population_size']):
                 study.set_user_attr('hv_ref_cost', provisional)
             ref = provisional
-        hv = hypervolume_2d(front, ref) / self.cost_scale if ref else 0.0
+        ref_score = 0.0 if self.score_sign > 0 else self._loss_reference(study, pts)
+        hv = hypervolume_2d(front, ref, ref_score) / self.cost_scale if ref and ref_score is not None else 0.0
         skipped = sum(t.state == TrialState.PRUNED for t in study.get_trials(deepcopy=False))
         return dict(done=len(done), failed=failed, running=running, skipped=skipped, front=front,
-                    hypervolume=hv, hv_ref=ref, trials=len(study.get_trials(deepcopy=False)))
+                    hypervolume=hv, hv_ref=ref, hv_ref_score=ref_score,
+                    trials=len(study.get_trials(deepcopy=False)))
+
+    def _loss_reference(self, study, pts) -> Optional[float]:
+        """The hypervolume's reference value of a lower-is-better score (a loss, whose study
+        values are negative): twice the first population's largest loss, fixed once that
+        population is evaluated, as the reference cost is."""
+        ref = study.user_attrs.get('hv_ref_score')
+        if ref is None and pts:
+            ref = 2.0 * min(p[1] for p in pts)
+            if len(pts) >= int(self.opts['population_size']):
+                study.set_user_attr('hv_ref_score', ref)
+        return ref
 
     def format_cost(self, cost: float) -> str:
         return f'{cost:.0f} {self.cost_unit}'.strip()
@@ -308,7 +333,9 @@ class EvolutionarySearch:
         best = ''
         if st['front']:
             top = max(st['front'], key=lambda p: p[1])
-            best = f' | front {len(st["front"])}: best mAP {top[1]:.3f} @ {self.format_cost(top[2])}'
+            score = self.displayed_score(top[1])
+            best = f' | front {len(st["front"])}: best {self.score_key} {score:.3f}'
+            best += f' @ {self.format_cost(top[2])}'
         skipped = f', {st["skipped"]} skipped or repeated' if st.get('skipped') else ''
         return (f'[{self.label}] {finished}/{self.target} done ({st["done"]} ok, {st["failed"]} failed'
                 f'{skipped}), {st["running"]} running{best} | HV {st["hypervolume"]:.3g}'
@@ -320,7 +347,7 @@ class EvolutionarySearch:
             vis = self._visualizer()
             step = st['done'] + st['failed']
             if frozen.state == TrialState.COMPLETE and 'duplicate_of' not in frozen.user_attrs:
-                vis.add_scalar('trial/mAP', frozen.values[0], step=step)
+                vis.add_scalar(f'trial/{self.score_key}', self.displayed_score(frozen.values[0]), step=step)
                 vis.add_scalar(f'trial/{self.cost_name}', frozen.values[1], step=step)
                 self.on_trial_logged(vis, frozen, step, st)
             vis.add_scalar('search/front_hypervolume', st['hypervolume'], step=step)

@@ -37,6 +37,12 @@ SUBNET_DEFAULTS = dict(
     # worth it on CPUs with AMX (and on GPUs); benchmarks/README.md measures its speed and
     # how it moves scores and ranks against fp32.
     precision='fp32',
+    # What a subnet is ranked by: 'mAP' (val bbox mAP with inherited weights), or 'val_loss'
+    # (the detector's training loss on the val images, lower is better, with the mAP still
+    # scored for the report): a score that needs no score threshold or NMS and sees every
+    # anchor. benchmarks/README.md ("The base supernet") measures how each ranks 24 subnets
+    # against their trainings from scratch.
+    score='mAP',
     # Successive halving: score a proposal on a fixed subset of the val images first and on
     # all of them only if it could reach the front (see SubnetSearch.evaluate). Off by
     # default: on the quickstart's supernet every subnet came within the margin of the front,
@@ -84,14 +90,17 @@ class SubnetSearch(EvolutionarySearch):
     Raises:
         smnas.modular.export.NotASupernetCheckpoint: a checkpoint that is not a supernet
             of this config's space.
-        ValueError: a FLOPs range that excludes every subnet.
+        ValueError: a FLOPs range that excludes every subnet; an unknown ``score``.
     """
     label = 'subnet'
     cost_key = 'flops'
     cost_name = 'gflops'
     cost_unit = 'GFLOPs'
     cost_scale = 1e9
-    result_keys = ('mAP', 'mAP_50', 'flops', 'latency_ms', 'eval_seconds', 'mAP_screen', 'eval_images')
+    result_keys = ('mAP', 'mAP_50', 'flops', 'latency_ms', 'eval_seconds', 'mAP_screen', 'eval_images',
+                   'val_loss', 'val_loss_screen')
+    #: subnet_search.score -> its sign in the study (which maximises): losses are minimised
+    SCORES = {'mAP': 1, 'val_loss': -1}
 
     def __init__(self, cfg: Config, checkpoint: str, work_dir: str, storage: Optional[str] = None,
                  flops_range: Optional[Sequence[float]] = None, results_dir: Optional[str] = None):
@@ -100,6 +109,10 @@ class SubnetSearch(EvolutionarySearch):
         from ..evaluation.inherited import InheritedEvaluator
 
         opts = dict(SUBNET_DEFAULTS, **dict(cfg.get('subnet_search', {})))
+        if opts['score'] not in self.SCORES:
+            raise ValueError(f"subnet_search.score must be one of {', '.join(map(repr, self.SCORES))}, "
+                             f"not {opts['score']!r}")
+        self.score_key, self.score_sign = opts['score'], self.SCORES[opts['score']]
         if flops_range is not None:
             opts['flops_range'] = [float(v) for v in flops_range]
         super().__init__(work_dir, opts, storage, workers=1, study_name=opts['study_name'],
@@ -195,7 +208,7 @@ class SubnetSearch(EvolutionarySearch):
 
     def meta(self) -> dict:
         return dict(space=self.space.to_dict(), space_count=self.space.count(),
-                    objective=self.opts['objective'],
+                    objective=self.opts['objective'], score=self.score_key,
                     latency_model=None if self.latency is None else self.latency.to_dict(),
                     checkpoint=self.checkpoint, input_size=list(self.input_size),
                     flops_span_g=[v / 1e9 for v in self.span],
@@ -222,7 +235,8 @@ class SubnetSearch(EvolutionarySearch):
         return str(sub)
 
     def screen_bar(self, flops: float) -> Tuple[float, float]:
-        """(best full-set mAP of an evaluated subnet with at most ``flops``, margin).
+        """(best full-set score of an evaluated subnet with at most ``flops``, margin), in
+        the study's values (a loss negated).
 
         A subnet whose subset score plus the margin stays below the bar is dominated by
         that cheaper subnet even if its full score were as high as that: it cannot reach
@@ -237,12 +251,23 @@ class SubnetSearch(EvolutionarySearch):
                 continue  # a screened subnet's value is a subset score: no bar
             if o['values'][1] <= flops:
                 bar = max(bar, o['values'][0])
-            if attrs.get('mAP_screen') is not None:
-                gap = max(gap, abs(attrs['mAP_screen'] - o['values'][0]))
+            if attrs.get(f'{self.score_key}_screen') is not None:
+                gap = max(gap, abs(self.score_sign * attrs[f'{self.score_key}_screen'] - o['values'][0]))
         return bar, gap
 
+    def _score(self, arch: str, images: Optional[int] = None) -> dict:
+        """``arch``'s mAP and mAP@0.5 on ``images`` val images (None: all of them), and its
+        val loss when the search ranks by it."""
+        metrics = self.evaluator.evaluate(arch, images=images)
+        if self.score_key == 'val_loss':
+            # the samplers seeded alike for every subnet: each is charged on the same draws
+            metrics = dict(metrics, val_loss=self.evaluator.val_loss(arch, images=images,
+                                                                     seed=int(self.opts['seed'])))
+        return metrics
+
     def evaluate(self, arch: str, result_dir: Path) -> TrialResult:
-        """Val mAP with inherited weights; the result (or failure) is written to disk.
+        """Val mAP (and val loss when the search ranks by it) with inherited weights; the
+        result (or failure) is written to disk.
 
         With screening (successive halving over val images), the subnet is scored on
         the subset first and on every val image only if it could reach the front
@@ -257,14 +282,14 @@ class SubnetSearch(EvolutionarySearch):
         screen, images = None, self.evaluator.num_images
         try:
             if self.screen_images:
-                screen = self.evaluator.evaluate(arch, images=self.screen_images)
+                screen = self._score(arch, images=self.screen_images)
                 bar, margin = self.screen_bar(flops)
                 metrics = screen
                 images = self.screen_images
-                if screen['mAP'] + margin >= bar:
-                    metrics, images = self.evaluator.evaluate(arch), self.evaluator.num_images
+                if self.score_sign * screen[self.score_key] + margin >= bar:
+                    metrics, images = self._score(arch), self.evaluator.num_images
             else:
-                metrics = self.evaluator.evaluate(arch)
+                metrics = self._score(arch)
         except Exception as e:  # one broken subnet must not end the search
             msg = f'{type(e).__name__}: {e}'
             write_failure(result_dir, arch, msg)
@@ -273,16 +298,21 @@ class SubnetSearch(EvolutionarySearch):
         return write_result(result_dir, TrialResult(
             arch=arch, flops=flops, latency_ms=latency, eval_seconds=time.time() - t0,
             input_size=list(self.input_size),
-            eval_images=images, mAP_screen=None if screen is None else screen['mAP'], **metrics))
+            eval_images=images, mAP_screen=None if screen is None else screen['mAP'],
+            val_loss_screen=None if screen is None else screen.get('val_loss'), **metrics))
 
     def on_trial_logged(self, vis, frozen, step: int, status: dict) -> None:
-        """Per-generation best and mean mAP (generation = population-sized batches of
-        evaluated subnets, in evaluation order) and the FLOPs span of the front."""
+        """Per-generation best and mean score (generation = population-sized batches of
+        evaluated subnets, in evaluation order), the mAP of a search that ranks by another
+        score, and the FLOPs span of the front."""
         gen = (step - 1) // int(self.opts['population_size'])
-        maps = self._generations.setdefault(gen, [])
-        maps.append(frozen.values[0])
-        vis.add_scalar('generation/best_mAP', max(maps), step=gen)
-        vis.add_scalar('generation/mean_mAP', sum(maps) / len(maps), step=gen)
+        values = self._generations.setdefault(gen, [])
+        values.append(frozen.values[0])
+        key = self.score_key
+        vis.add_scalar(f'generation/best_{key}', self.displayed_score(max(values)), step=gen)
+        vis.add_scalar(f'generation/mean_{key}', self.displayed_score(sum(values) / len(values)), step=gen)
+        if key != 'mAP' and frozen.user_attrs.get('mAP') is not None:
+            vis.add_scalar('trial/mAP', frozen.user_attrs['mAP'], step=step)
         if status['front']:
             vis.add_scalar('front/gflops_min', status['front'][0][2] / 1e9, step=step)
             vis.add_scalar('front/gflops_max', status['front'][-1][2] / 1e9, step=step)

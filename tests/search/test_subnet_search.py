@@ -99,10 +99,12 @@ def test_wrong_checkpoints_are_refused(setup, tmp_path):
         SubnetSearch(cfg, str(other), str(tmp_path / 'w'))
 
 
-def test_screening_scores_on_all_images_only_what_could_reach_the_front(setup, tmp_path, monkeypatch):
+@pytest.mark.parametrize('score', ['mAP', 'val_loss'])
+def test_screening_scores_on_all_images_only_what_could_reach_the_front(setup, tmp_path, monkeypatch, score):
     """Successive halving over val images: with a subset score within the margin of the
     full score, the front is the front of scoring everything in full, and the subnets
-    scored on the subset only are dominated by a fully scored cheaper one."""
+    scored on the subset only are dominated by a fully scored cheaper one; with either
+    score (a loss is minimised)."""
     import random
     import zlib
 
@@ -112,20 +114,31 @@ def test_screening_scores_on_all_images_only_what_could_reach_the_front(setup, t
     def true_map(arch):  # a fixed score per subnet, unrelated to FLOPs
         return random.Random(zlib.crc32(arch.encode())).uniform(0.2, 0.6)
 
+    def true_loss(arch):  # ranks the subnets otherwise than their mAP
+        return random.Random(zlib.crc32(arch.encode()) + 1).uniform(0.5, 1.5)
+
+    def noisy(value, subnet, images, num_images):  # subset noise below the margin
+        if images is not None and images < num_images:
+            value += 0.004 * (1 if zlib.crc32(str(subnet).encode()) % 2 else -1)
+        return value
+
     calls = []
 
     def fake(self, subnet, images=None):
         calls.append((str(subnet), images))
-        m = true_map(str(subnet))
-        if images is not None and images < self.num_images:  # subset noise below the margin
-            m += 0.004 * (1 if zlib.crc32(str(subnet).encode()) % 2 else -1)
+        m = noisy(true_map(str(subnet)), subnet, images, self.num_images)
         return dict(mAP=m, mAP_50=m)
 
+    def fake_loss(self, subnet, images=None, seed=0):
+        return noisy(true_loss(str(subnet)), subnet, images, self.num_images)
+
     monkeypatch.setattr(InheritedEvaluator, 'evaluate', fake)
+    monkeypatch.setattr(InheritedEvaluator, 'val_loss', fake_loss)
     cfg, ckpt = setup
     cfg = Config(cfg.to_dict())
     cfg.merge_from_dict({'subnet_search.n_trials': 12, 'subnet_search.screen_fraction': 0.34,
-                         'subnet_search.screen_min_images': 1, 'subnet_search.screen_margin': 0.005})
+                         'subnet_search.screen_min_images': 1, 'subnet_search.screen_margin': 0.005,
+                         'subnet_search.score': score})
     s = SubnetSearch(cfg, ckpt, str(tmp_path / 's'))
     assert s.screen_images == 1 and s.evaluator.num_images == 3
     study = s.run()
@@ -137,12 +150,50 @@ def test_screening_scores_on_all_images_only_what_could_reach_the_front(setup, t
     assert sorted(a for a, n in calls if n == 1) == sorted(done)
     assert sorted(a for a, n in calls if n is None) == sorted(full)
     pts = [(a, o['values'][0], o['values'][1]) for a, o in done.items()]
-    truth = [(a, true_map(a), o['values'][1]) for a, o in done.items()]
+    true_value = true_map if score == 'mAP' else (lambda a: -true_loss(a))
+    truth = [(a, true_value(a), o['values'][1]) for a, o in done.items()]
     assert [p[0] for p in pareto_front(pts)] == [p[0] for p in pareto_front(truth)]
     for a in screened:
         m, f = done[a]['values']
         assert any(done[b]['values'][1] <= f and done[b]['values'][0] > m for b in full)
-        assert done[a]['attrs']['mAP_screen'] == m
+        assert s.displayed_score(m) == done[a]['attrs'][f'{score}_screen']
+    for a in full:  # the mAP is scored whatever the ranking score
+        assert done[a]['attrs']['mAP'] == true_map(a)
+
+
+def test_ranking_by_val_loss(setup, tmp_path):
+    """subnet_search.score='val_loss': the study minimises each subnet's val loss (its
+    value is the loss negated, stored beside the mAP), the hypervolume and the report
+    follow it, finalists keep their mAP, and the study refuses to resume by mAP."""
+    from smnas.modular import export_finalists
+    from smnas.reports.subnet import write_subnet_report
+
+    cfg, ckpt = setup
+    cfg = Config(cfg.to_dict())
+    cfg.merge_from_dict({'subnet_search.n_trials': 5, 'subnet_search.score': 'val_loss'})
+    s = SubnetSearch(cfg, ckpt, str(tmp_path / 'w'))
+    study = s.run()
+    done = {a: o for a, o in arch_outcomes(study).items() if o['state'] == 'complete'}
+    assert len(done) == 5
+    for arch, o in done.items():
+        loss = o['attrs']['val_loss']
+        assert loss > 0 and o['values'][0] == -loss and 0.0 <= o['attrs']['mAP'] <= 1.0
+        assert loss == pytest.approx(s.evaluator.val_loss(arch, seed=int(s.opts['seed'])), rel=1e-5)
+    st = s.status(study)
+    best = max(o['values'][0] for o in done.values())
+    assert st['hv_ref_score'] == 2 * min(o['values'][0] for o in done.values()) and st['hypervolume'] > 0
+    assert max(p[1] for p in st['front']) == best  # the lowest loss is on the front
+    finalists = export_finalists(s, study, k=2)
+    for f in finalists:
+        assert f.mAP_inherited == done[f.arch]['attrs']['mAP']
+    report = (write_subnet_report(s, study, finalists)['report']).read_text()
+    assert "subnet_search.score='val_loss'" in report and '| subnet | GFLOPs | mAP | val_loss |' in report
+    cfg.merge_from_dict({'subnet_search.score': 'mAP'})
+    with pytest.raises(ValueError, match="ranks by 'val_loss', this config by 'mAP'"):
+        SubnetSearch(cfg, ckpt, str(tmp_path / 'w')).open()
+    cfg.merge_from_dict({'subnet_search.score': 'loss'})
+    with pytest.raises(ValueError, match="subnet_search.score must be one of 'mAP', 'val_loss', not 'loss'"):
+        SubnetSearch(cfg, ckpt, str(tmp_path / 'x'))
 
 
 def test_random_sampler_baseline_and_shared_results(setup, tmp_path):
