@@ -48,8 +48,8 @@ from mmengine.config import Config, DictAction
 from smnas.benchmarks.records import (TRUTH, VARIANT, logged_train_seconds, state_from_record, subnet_seeds,
                                       variant_names)
 from smnas.benchmarks.stats import (linear_fit, paired_tau_difference, projected_seed_tau, rank_agreement,
-                                    rank_error, resolved_pairs, seed_agreement, truth_reliability,
-                                    whole_seeds)
+                                    rank_error, resolved_pairs, score_agreement, seed_agreement,
+                                    truth_reliability, whole_seeds)
 from smnas.benchmarks.store import JsonStore
 from smnas.data.prepare import prepare_data
 from smnas.engine import read_config, rescale_schedule, with_seed
@@ -748,27 +748,6 @@ def print_summary(s: dict) -> None:
 
 def _stop(signum, frame):
     raise SystemExit(128 + signum)
-
-
-def score_agreement(inh: dict, archs: list, truth: list) -> dict:
-    """Rank agreement with the truth of each inherited score: the mAP, the val loss
-    (negated: lower is better) and their blend (the mean of the two ranks), for the
-    subnets that have both."""
-    from scipy.stats import rankdata
-
-    have = [i for i, a in enumerate(archs) if 'val_loss' in inh[a]]
-    if len(have) < 2:
-        return {}
-    maps = [inh[archs[i]]['mAP'] for i in have]
-    neg_loss = [-inh[archs[i]]['val_loss'] for i in have]
-    blend = list((rankdata(maps) + rankdata(neg_loss)) / 2)
-    y = [truth[i] for i in have]
-    out = {name: rank_agreement(x, y) for name, x in
-           (('mAP', maps), ('val_loss', neg_loss), ('blend', blend))}
-    # whether ranking by the loss (or the blend) beats ranking by mAP beyond noise
-    for name, x in (('val_loss', neg_loss), ('blend', blend)):
-        out[name]['tau_minus_mAP'] = paired_tau_difference(x, maps, y)
-    return out
 
 
 def main():

@@ -661,14 +661,46 @@ def test_record_retrain_sets_trainings_beside_the_truth_and_keeps_other_runs(tmp
         bench.main([str(tmp_path / 'empty'), '--name', 'x', '--json', str(out)])
 
 
-def test_score_agreement_says_when_the_loss_ranks_beyond_noise_better_than_the_map():
-    """A val loss that orders 20 subnets as the truth does, against an mAP that orders them
-    backwards: the loss's tau minus the mAP's is 2, beyond noise; the blend ties them."""
-    bench = _bench('bench_rank_fidelity')
-    archs = [f's{i}' for i in range(20)]
-    truth = [float(i) for i in range(20)]
-    inh = {a: dict(mAP=-t, val_loss=-t) for a, t in zip(archs, truth)}
-    out = bench.score_agreement(inh, archs, truth)
-    d = out['val_loss']['tau_minus_mAP']
-    assert d['difference'] == pytest.approx(2.0) and d['beyond_noise']
-    assert out['mAP']['kendall_tau'] == pytest.approx(-1.0) and 'tau_minus_mAP' not in out['mAP']
+def test_score_against_truth_scores_both_ways_resumes_and_refuses_another_checkpoint(tmp_path, capsys):
+    """benchmarks/score_against_truth.py: every subnet of the truth record scored by mAP and
+    val loss (the loss as the evaluator computes it), the truth the mean of the record's
+    seeds, the agreement of each score; a rerun scores nothing again."""
+    import itertools
+
+    from smnas.evaluation.inherited import InheritedEvaluator
+    from supernet.space import ModularSpace
+    from tests.search.test_subnet_search import tiny_supernet
+
+    bench = _bench('score_against_truth')
+    cfg, ckpt = tiny_supernet(tmp_path / 'data', num_val=3)
+    cfg_path = tmp_path / 'cfg.py'
+    cfg.dump(str(cfg_path))
+    space = ModularSpace.from_dict(dict(cfg.model.space))
+    archs = [str(s) for s in itertools.islice(space.all(), 4)]
+    seeds = {a: {'0': 0.1 * i, '1': 0.1 * i + 0.02, '2': 0.9} for i, a in enumerate(archs)}
+    truth = tmp_path / 'truth.json'
+    truth.write_text(json.dumps(dict(truth_seeds=['0', '1'],
+                                     subnets={a: dict(mAP_scratch_seeds=s) for a, s in seeds.items()})))
+    out = tmp_path / 'scores.json'
+    argv = [str(cfg_path), ckpt, '--truth', str(truth), '--json', str(out), '--work-dir', str(tmp_path / 'w')]
+    rec = bench.main(argv)
+    assert sorted(rec['subnets']) == sorted(archs) and rec['val_images'] == 3
+    ev = InheritedEvaluator(cfg, ckpt, str(tmp_path / 'e'))
+    for i, a in enumerate(archs):
+        r = rec['subnets'][a]
+        assert r['truth_mAP'] == pytest.approx(0.1 * i + 0.01)  # seed 2 is not a truth seed
+        assert r['val_loss'] == pytest.approx(ev.val_loss(a, seed=0), rel=1e-5)
+        assert r['mAP'] == pytest.approx(ev.evaluate(a)['mAP'])
+    assert set(rec['by_score']) == {'mAP', 'val_loss', 'blend'}
+    assert 'tau_minus_mAP' in rec['by_score']['val_loss']
+    assert json.loads(out.read_text())['by_score'] == json.loads(json.dumps(rec['by_score']))
+    capsys.readouterr()
+    bench.main(argv)
+    assert '[1/4]' not in capsys.readouterr().out  # nothing scored twice
+    other = tmp_path / 'other.pth'
+    shutil.copy(ckpt, other)
+    with pytest.raises(SystemExit, match='holds the scores of'):
+        bench.main([str(cfg_path), str(other)] + argv[2:])
+    truth.write_text(json.dumps(dict(subnets={archs[0]: dict(mAP_scratch_seeds={'0': 0.1})})))
+    with pytest.raises(SystemExit, match='fewer than two subnets'):
+        bench.main(argv)

@@ -88,6 +88,38 @@ def paired_tau_difference(x: Sequence[float], y: Sequence[float], truth: Sequenc
     return dict(difference=diff, difference_ci95=ci, beyond_noise=bool(ci and (ci[0] > 0 or ci[1] < 0)))
 
 
+def score_agreement(inh: Dict[str, dict], archs: Sequence[str], truth: Sequence[float]) -> dict:
+    """Rank agreement with the truth of each inherited score: the mAP, the val loss
+    (negated: lower is better) and their blend (the mean of the two ranks), for the
+    subnets that have both.
+
+    Args:
+        inh: each subnet's inherited scores (``mAP``, ``val_loss``).
+        archs: the subnets, in the order of ``truth``.
+        truth: their from-scratch mAP.
+
+    Returns:
+        ``{score: rank_agreement(...)}`` for ``mAP``, ``val_loss`` and ``blend``; the last two
+        with ``tau_minus_mAP`` (:func:`paired_tau_difference` against ranking by mAP).
+        Empty with fewer than two subnets scored both ways.
+    """
+    from scipy.stats import rankdata
+
+    have = [i for i, a in enumerate(archs) if 'val_loss' in inh[a]]
+    if len(have) < 2:
+        return {}
+    maps = [inh[archs[i]]['mAP'] for i in have]
+    neg_loss = [-inh[archs[i]]['val_loss'] for i in have]
+    blend = list((rankdata(maps) + rankdata(neg_loss)) / 2)
+    y = [truth[i] for i in have]
+    out = {name: rank_agreement(x, y) for name, x in
+           (('mAP', maps), ('val_loss', neg_loss), ('blend', blend))}
+    # whether ranking by the loss (or the blend) beats ranking by mAP beyond noise
+    for name, x in (('val_loss', neg_loss), ('blend', blend)):
+        out[name]['tau_minus_mAP'] = paired_tau_difference(x, maps, y)
+    return out
+
+
 def _percentiles(values: List[float]) -> Optional[List[float]]:
     values = sorted(v for v in values if not math.isnan(v))
     if not values:

@@ -1,7 +1,7 @@
 """Statistics of rank fidelity (smnas.benchmarks.stats)."""
 import pytest
 
-from smnas.benchmarks.stats import linear_fit, rank_agreement, resolved_pairs, seed_agreement
+from smnas.benchmarks.stats import linear_fit, rank_agreement, resolved_pairs, score_agreement, seed_agreement
 
 
 def test_seed_agreement_of_a_ground_truth():
@@ -147,3 +147,15 @@ def test_paired_tau_difference_sees_a_better_ranking_and_not_an_equal_one():
     same = paired_tau_difference(good, good, truth, resamples=200)
     assert same['difference'] == 0 and same['difference_ci95'] == [0.0, 0.0] and not same['beyond_noise']
     assert paired_tau_difference(good, poor, truth, resamples=400) == d  # seeded
+
+
+def test_score_agreement_says_when_the_loss_ranks_beyond_noise_better_than_the_map():
+    """A val loss that orders 20 subnets as the truth does, against an mAP that orders them
+    backwards: the loss's tau minus the mAP's is 2, beyond noise; the blend ties them."""
+    archs = [f's{i}' for i in range(20)]
+    truth = [float(i) for i in range(20)]
+    inh = {a: dict(mAP=-t, val_loss=-t) for a, t in zip(archs, truth)}
+    out = score_agreement(inh, archs, truth)
+    d = out['val_loss']['tau_minus_mAP']
+    assert d['difference'] == pytest.approx(2.0) and d['beyond_noise']
+    assert out['mAP']['kendall_tau'] == pytest.approx(-1.0) and 'tau_minus_mAP' not in out['mAP']
