@@ -507,7 +507,7 @@ class RankFidelity:
                 x, y = [inh[a]['mAP'] for a in archs], [truth[a] for a in archs]
                 variants[name].update(rank_agreement(x, y), kendall_tau_seed0=float(
                     kendalltau(x, [rows[a]['mAP_scratch'] for a in archs])[0]))
-                variants[name]['by_score'] = score_agreement(inh, archs, y)
+                variants[name]['by_score'] = score_agreement(inh, archs, y, min_arch)
                 # the sandwich trains the min subnet at every step: how far that lifts its rank
                 variants[name]['min_subnet'] = rank_error(min_arch, {a: inh[a]['mAP'] for a in archs}, truth)
                 ceiling = (agreement or {}).get('mean_seed_pair_tau')
@@ -684,9 +684,11 @@ def print_summary(s: dict) -> None:
                     f'{k}: tau {r["kendall_tau"]:.3f} {_ci(r.get("kendall_tau_ci95"))}'.rstrip()
                     for k, r in v['by_score'].items()))
                 for k, r in v['by_score'].items():
-                    d = r.get('tau_minus_mAP')
+                    d, m = r.get('tau_minus_mAP'), r.get('min_subnet')
                     if d:
                         print(f'    {k} - mAP: tau {_paired(d)}')
+                    if m and k != 'mAP':
+                        print(f'    by {k} the min subnet ranks {m["rank_inherited"]} of {m["of"]}')
             d = v.get('tau_minus_default')
             if d:
                 print(f'    tau - base\'s on the same subnets: {_paired(d)}')

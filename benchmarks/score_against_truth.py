@@ -20,7 +20,7 @@ from typing import Dict
 
 from mmengine.config import DictAction
 
-from smnas.benchmarks.stats import rank_error, score_agreement
+from smnas.benchmarks.stats import score_agreement
 from smnas.utils import atomic_write_json, collect_env_versions
 
 
@@ -45,17 +45,12 @@ def truth_means(record: dict) -> Dict[str, float]:
 
 
 def summarise(record: dict, min_subnet: str) -> dict:
-    """``record`` with the agreement of each score with the truth (``by_score``) and the min
-    subnet's rank error by mAP and by val loss."""
+    """``record`` with the agreement of each score with the truth, the min subnet's rank
+    error by each included (``by_score``)."""
     subnets = record['subnets']
     archs = sorted(subnets)
-    truth = [subnets[a]['truth_mAP'] for a in archs]
-    record['by_score'] = score_agreement(subnets, archs, truth)
-    t = {a: subnets[a]['truth_mAP'] for a in archs}
-    if min_subnet in subnets:
-        record['min_subnet'] = {
-            'mAP': rank_error(min_subnet, {a: subnets[a]['mAP'] for a in archs}, t),
-            'val_loss': rank_error(min_subnet, {a: -subnets[a]['val_loss'] for a in archs}, t)}
+    record['by_score'] = score_agreement(subnets, archs, [subnets[a]['truth_mAP'] for a in archs], min_subnet)
+    record.pop('min_subnet', None)  # an earlier layout's
     return record
 
 
@@ -111,9 +106,10 @@ def main(argv=None) -> dict:
                   f'{"beyond" if d["beyond_noise"] else "within"} noise')
         print(f'by {name}: Kendall tau {r["kendall_tau"]:.3f} [{lo:.2f}, {hi:.2f}], '
               f'Spearman {r["spearman_rho"]:.3f}{vs}')
-    for name, e in record.get('min_subnet', {}).items():
+        e = r.get('min_subnet')
         if e:
-            print(f'min subnet by {name}: {e}')
+            print(f'  min subnet by {name}: {e["rank_inherited"]} of {e["of"]}, from scratch '
+                  f'{e["rank_scratch"]} ({e["error"]} places)')
     return record
 
 

@@ -88,7 +88,8 @@ def paired_tau_difference(x: Sequence[float], y: Sequence[float], truth: Sequenc
     return dict(difference=diff, difference_ci95=ci, beyond_noise=bool(ci and (ci[0] > 0 or ci[1] < 0)))
 
 
-def score_agreement(inh: Dict[str, dict], archs: Sequence[str], truth: Sequence[float]) -> dict:
+def score_agreement(inh: Dict[str, dict], archs: Sequence[str], truth: Sequence[float],
+                    min_arch: Optional[str] = None) -> dict:
     """Rank agreement with the truth of each inherited score: the mAP, the val loss
     (negated: lower is better) and their blend (the mean of the two ranks), for the
     subnets that have both.
@@ -97,6 +98,8 @@ def score_agreement(inh: Dict[str, dict], archs: Sequence[str], truth: Sequence[
         inh: each subnet's inherited scores (``mAP``, ``val_loss``).
         archs: the subnets, in the order of ``truth``.
         truth: their from-scratch mAP.
+        min_arch: the space's min subnet: each score's ``min_subnet`` is its rank error
+            (:func:`rank_error`), the bias of a sandwich that trains it at every step.
 
     Returns:
         ``{score: rank_agreement(...)}`` for ``mAP``, ``val_loss`` and ``blend``; the last two
@@ -117,6 +120,11 @@ def score_agreement(inh: Dict[str, dict], archs: Sequence[str], truth: Sequence[
     # whether ranking by the loss (or the blend) beats ranking by mAP beyond noise
     for name, x in (('val_loss', neg_loss), ('blend', blend)):
         out[name]['tau_minus_mAP'] = paired_tau_difference(x, maps, y)
+    if min_arch is not None:
+        names = [archs[i] for i in have]
+        t = dict(zip(names, y))
+        for name, x in (('mAP', maps), ('val_loss', neg_loss), ('blend', blend)):
+            out[name]['min_subnet'] = rank_error(min_arch, dict(zip(names, map(float, x))), t)
     return out
 
 

@@ -155,7 +155,11 @@ def test_score_agreement_says_when_the_loss_ranks_beyond_noise_better_than_the_m
     archs = [f's{i}' for i in range(20)]
     truth = [float(i) for i in range(20)]
     inh = {a: dict(mAP=-t, val_loss=-t) for a, t in zip(archs, truth)}
-    out = score_agreement(inh, archs, truth)
+    out = score_agreement(inh, archs, truth, min_arch='s0')
     d = out['val_loss']['tau_minus_mAP']
     assert d['difference'] == pytest.approx(2.0) and d['beyond_noise']
     assert out['mAP']['kendall_tau'] == pytest.approx(-1.0) and 'tau_minus_mAP' not in out['mAP']
+    # s0, last from scratch: first by the backwards mAP, last by the loss
+    assert out['mAP']['min_subnet'] == dict(arch='s0', rank_inherited=1, rank_scratch=20, error=19, of=20)
+    assert out['val_loss']['min_subnet']['error'] == 0
+    assert 'min_subnet' not in score_agreement(inh, archs, truth)['mAP']
