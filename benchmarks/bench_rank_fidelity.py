@@ -59,6 +59,10 @@ from smnas.utils import atomic_write_json, collect_env_versions
 from supernet.space import ModularSpace, Subnet
 
 
+#: resamples of the val images for each inherited mAP's standard error (as the subnet search's)
+INHERITED_BOOTSTRAP = 50
+
+
 def _plain(obj):
     """A JSON round trip: config values as plain dicts, lists and numbers."""
     return json.loads(json.dumps(obj))
@@ -293,7 +297,8 @@ class RankFidelity:
 
         if self.few_shot:
             parts = self.train_parts(ckpt)
-            evaluators = {k: InheritedEvaluator(cfg, str(final), str(self.wd / f'eval_{self.variant}_{k}'))
+            evaluators = {k: InheritedEvaluator(cfg, str(final), str(self.wd / f'eval_{self.variant}_{k}'),
+                                                bootstrap=INHERITED_BOOTSTRAP)
                           for k, (cfg, final) in parts.items()}
             dim = self.few_shot
 
@@ -301,7 +306,8 @@ class RankFidelity:
                 return evaluators[getattr(Subnet.parse(arch), dim)]
             archs = self.pick_subnets(next(iter(evaluators.values())).model)
         else:
-            single = InheritedEvaluator(self.cfg, str(ckpt), str(self.wd / 'eval'))
+            single = InheritedEvaluator(self.cfg, str(ckpt), str(self.wd / 'eval'),
+                                        bootstrap=INHERITED_BOOTSTRAP)
 
             def evaluator_of(arch):
                 return single
@@ -315,7 +321,8 @@ class RankFidelity:
             with tune as tune_seconds:
                 t0 = time.time()
                 m = evaluator.evaluate(arch)
-                score = dict(mAP=m['mAP'], mAP_50=m['mAP_50'], seconds=time.time() - t0 + tune_seconds,
+                score = dict(mAP=m['mAP'], mAP_50=m['mAP_50'], mAP_se=m.get('mAP_se'),
+                             seconds=time.time() - t0 + tune_seconds,
                              finetune_seconds=tune_seconds)
                 # the other ranking score: the training loss on the val images (lower is better)
                 t0 = time.time()
@@ -503,6 +510,9 @@ class RankFidelity:
                                   supernet_seconds=self.supernet_seconds(name, v),
                                   supernet_wall_seconds=v.get('supernet_wall_seconds'),
                                   mAP_inherited={a: inh[a]['mAP'] for a in inh})
+            ses = [inh[a]['mAP_se'] for a in inh if inh[a].get('mAP_se') is not None]
+            if ses:  # each inherited score's own noise, over the val images
+                variants[name]['mean_inherited_mAP_se'] = statistics.fmean(ses)
             if len(archs) >= 2:  # a ranking needs two subnets trained from scratch
                 x, y = [inh[a]['mAP'] for a in archs], [truth[a] for a in archs]
                 variants[name].update(rank_agreement(x, y), kendall_tau_seed0=float(
@@ -674,6 +684,9 @@ def print_summary(s: dict) -> None:
                   f'{v["kendall_p"]:.3f}), Spearman rho {v["spearman_rho"]:.3f} '
                   f'{_ci(v.get("spearman_rho_ci95"))}(p {v["spearman_p"]:.3f}) over {v["subnets"]} '
                   f'subnets{resolved}')
+            if 'mean_inherited_mAP_se' in v:
+                print(f'    standard error of a score with inherited weights, over the val images: '
+                      f'{v["mean_inherited_mAP_se"]:.4f} on average ({INHERITED_BOOTSTRAP} resamples)')
             if 'tau_over_oracle' in v or 'tau_over_ceiling' in v:
                 parts = [f'{v[k]:.2f} of {what}' for k, what in (
                     ('tau_over_ceiling', "one training's tau against another's"),

@@ -62,6 +62,8 @@ def main(argv=None) -> dict:
     p.add_argument('--json', required=True, type=Path, help='the results (resumed when present)')
     p.add_argument('--work-dir', default='work_dirs/score_against_truth', help='the evaluator logs')
     p.add_argument('--seed', type=int, default=0, help="seed of the val loss's samplers")
+    p.add_argument('--bootstrap', type=int, default=50,
+                   help="resamples of the val images for each inherited mAP's standard error")
     p.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config keys')
     args = p.parse_args(argv)
 
@@ -80,7 +82,7 @@ def main(argv=None) -> dict:
                   truth=str(args.truth), seed=args.seed, cfg_options=args.cfg_options or {},
                   command=' '.join(['python'] + sys.argv), versions=collect_env_versions())
     subnets = record.setdefault('subnets', {})
-    evaluator = InheritedEvaluator(cfg, args.checkpoint, args.work_dir)
+    evaluator = InheritedEvaluator(cfg, args.checkpoint, args.work_dir, bootstrap=args.bootstrap)
     record['val_images'] = evaluator.num_images
     for i, arch in enumerate(sorted(truth)):
         if arch in subnets:
@@ -89,10 +91,12 @@ def main(argv=None) -> dict:
         m = evaluator.evaluate(arch)
         t1 = time.time()
         loss = evaluator.val_loss(arch, seed=args.seed)
-        subnets[arch] = dict(mAP=m['mAP'], mAP_50=m['mAP_50'], val_loss=loss, truth_mAP=truth[arch],
+        subnets[arch] = dict(mAP=m['mAP'], mAP_se=m.get('mAP_se'), mAP_50=m['mAP_50'], val_loss=loss,
+                             truth_mAP=truth[arch],
                              seconds=t1 - t0, loss_seconds=time.time() - t1)
         atomic_write_json(args.json, record, indent=1)
-        print(f'[{i + 1}/{len(truth)}] {arch}: mAP {m["mAP"]:.4f}, val loss {loss:.4f} '
+        se = f' ± {m["mAP_se"]:.4f}' if m.get('mAP_se') is not None else ''
+        print(f'[{i + 1}/{len(truth)}] {arch}: mAP {m["mAP"]:.4f}{se}, val loss {loss:.4f} '
               f'(truth {truth[arch]:.4f}; {time.time() - t0:.0f} s)', flush=True)
     record = summarise(record, str(evaluator.space.min_subnet()))
     atomic_write_json(args.json, record, indent=1)

@@ -10,6 +10,7 @@ from mmengine.runner import ValLoop
 #: mmdet's CocoMetric keys of the scores the searches rank by.
 BBOX_MAP = 'coco/bbox_mAP'
 BBOX_MAP_50 = 'coco/bbox_mAP_50'
+BBOX_MAP_SE = 'coco/bbox_mAP_se'  # a bootstrap's standard error, where the metric gives one
 
 
 def unwrap_model(model):
@@ -19,9 +20,13 @@ def unwrap_model(model):
 
 def bbox_scores(metrics: Optional[dict]) -> Dict[str, float]:
     """``dict(mAP=..., mAP_50=...)`` of an evaluator's metrics (0 when there are none:
-    a model that detects nothing above the score threshold)."""
+    a model that detects nothing above the score threshold), with ``mAP_se`` when the
+    metric gives the mAP's standard error."""
     metrics = metrics or {}
-    return dict(mAP=float(metrics.get(BBOX_MAP, 0.0)), mAP_50=float(metrics.get(BBOX_MAP_50, 0.0)))
+    out = dict(mAP=float(metrics.get(BBOX_MAP, 0.0)), mAP_50=float(metrics.get(BBOX_MAP_50, 0.0)))
+    if BBOX_MAP_SE in metrics:
+        out['mAP_se'] = float(metrics[BBOX_MAP_SE])
+    return out
 
 
 @LOOPS.register_module()

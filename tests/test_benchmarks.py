@@ -77,6 +77,8 @@ def test_rank_fidelity_scores_subnets_spread_over_flops(rank_run):
     assert base['by_score']['mAP']['kendall_tau'] == pytest.approx(base['kendall_tau'], nan_ok=True)
     # the min subnet (picked with the max, trained at every sandwich step): its two ranks
     assert base['min_subnet']['of'] == 3 and base['min_subnet']['arch'] in out['subnets']
+    assert base['by_score']['mAP']['min_subnet'] == base['min_subnet']
+    assert base['mean_inherited_mAP_se'] >= 0  # each inherited score bootstrapped over the val images
     inherited = json.loads((work / 'variant_base.json').read_text())['inherited']
     assert all(r['val_loss'] > 0 for r in inherited.values())
 

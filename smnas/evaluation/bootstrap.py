@@ -29,6 +29,52 @@ def _load(dets: Detections) -> List[dict]:
     return list(dets)
 
 
+def accumulated_map(e, sample: np.ndarray) -> float:
+    """mAP (IoU 0.50:0.95, all areas, the most detections) over the images ``sample``
+    (indices into the evaluated images; repeats allowed) of a ``COCOeval`` whose per-image
+    matching has run (``evaluate()``); its own ``eval`` is overwritten.
+
+    Only the (all areas, most detections) cell is accumulated: pycocotools computes
+    each (area, max detections) cell on its own, and the others would cost that many
+    times the time for numbers this score does not read.
+    """
+    n_img = len(e._paramsEval.imgIds)
+    n_area = len(e._paramsEval.areaRng)
+    n_cat = len(e._paramsEval.catIds)
+    orig = e.evalImgs
+    ids = [e._paramsEval.imgIds[i] for i in sample]
+    e.evalImgs = [orig[k * n_area * n_img + i] for k in range(n_cat) for i in sample]  # area 0: all
+    pe, p = e._paramsEval, e.params
+    saved = pe.imgIds, p.imgIds, pe.areaRng, p.areaRng, pe.maxDets, p.maxDets
+    pe.imgIds = p.imgIds = ids
+    pe.areaRng = p.areaRng = [pe.areaRng[0]]
+    pe.maxDets = p.maxDets = [pe.maxDets[-1]]
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            e.accumulate()
+    finally:
+        pe.imgIds, p.imgIds, pe.areaRng, p.areaRng, pe.maxDets, p.maxDets = saved
+        e.evalImgs = orig
+    prec = e.eval['precision'][:, :, :, 0, 0]  # iou, recall, class (area all, most detections)
+    valid = prec[prec > -1]
+    return float(valid.mean()) if valid.size else 0.0
+
+
+def resamples(images: int, n: int, seed: int) -> List[np.ndarray]:
+    """``n`` draws of ``images`` image indices with replacement (the same seed, the same draws)."""
+    rng = np.random.default_rng(seed)
+    return [rng.integers(0, images, images) for _ in range(n)]
+
+
+def bootstrap_se(e, n: int, seed: int = 0) -> float:
+    """The standard deviation of :func:`accumulated_map` over ``n`` resamples of the images
+    of a matched ``COCOeval`` (0 with fewer than 2 resamples)."""
+    if n < 2:
+        return 0.0
+    boots = [accumulated_map(e, s) for s in resamples(len(e._paramsEval.imgIds), n, seed)]
+    return float(np.std(boots, ddof=1))
+
+
 class ImageBootstrap:
     """Bootstrap of the bbox mAP of detections over the images of a COCO ground truth.
 
@@ -59,41 +105,6 @@ class ImageBootstrap:
             e.evaluate()
         return e
 
-    @staticmethod
-    def _map(e, sample: np.ndarray) -> float:
-        """mAP (IoU 0.50:0.95, all areas, 1000 detections) over the images ``sample``
-        (indices into the evaluated images; repeats allowed).
-
-        Only the (all areas, most detections) cell is accumulated: pycocotools computes
-        each (area, max detections) cell on its own, and the other 11 would cost 12x the
-        time for numbers this score does not read.
-        """
-        n_img = len(e._paramsEval.imgIds)
-        n_area = len(e._paramsEval.areaRng)
-        n_cat = len(e._paramsEval.catIds)
-        orig = e.evalImgs
-        ids = [e._paramsEval.imgIds[i] for i in sample]
-        e.evalImgs = [orig[k * n_area * n_img + i] for k in range(n_cat) for i in sample]  # area 0: all
-        pe, p = e._paramsEval, e.params
-        saved = pe.imgIds, p.imgIds, pe.areaRng, p.areaRng, pe.maxDets, p.maxDets
-        pe.imgIds = p.imgIds = ids
-        pe.areaRng = p.areaRng = [pe.areaRng[0]]
-        pe.maxDets = p.maxDets = [pe.maxDets[-1]]
-        try:
-            with contextlib.redirect_stdout(io.StringIO()):
-                e.accumulate()
-        finally:
-            pe.imgIds, p.imgIds, pe.areaRng, p.areaRng, pe.maxDets, p.maxDets = saved
-            e.evalImgs = orig
-        prec = e.eval['precision'][:, :, :, 0, 0]  # iou, recall, class (area all, most detections)
-        valid = prec[prec > -1]
-        return float(valid.mean()) if valid.size else 0.0
-
-    def _samples(self, n: int, seed: int) -> List[np.ndarray]:
-        rng = np.random.default_rng(seed)
-        m = len(self.img_ids)
-        return [rng.integers(0, m, m) for _ in range(n)]
-
     def score(self, dets: Detections, n: int = 200, seed: int = 0) -> Dict[str, object]:
         """The mAP of ``dets`` and its bootstrap spread.
 
@@ -111,8 +122,8 @@ class ImageBootstrap:
         e = self._evaluated(dets)
         if e is None:
             return dict(mAP=0.0, se=0.0, ci95=[0.0, 0.0], resamples=n, images=len(self.img_ids))
-        point = self._map(e, np.arange(len(self.img_ids)))
-        boots = np.array([self._map(e, s) for s in self._samples(n, seed)])
+        point = accumulated_map(e, np.arange(len(self.img_ids)))
+        boots = np.array([accumulated_map(e, s) for s in resamples(len(self.img_ids), n, seed)])
         return dict(mAP=point, se=float(boots.std(ddof=1)) if n > 1 else 0.0,
                     ci95=[float(np.percentile(boots, 2.5)), float(np.percentile(boots, 97.5))],
                     resamples=n, images=len(self.img_ids))
@@ -129,10 +140,10 @@ class ImageBootstrap:
         everything = np.arange(len(self.img_ids))
 
         def m(e, s):
-            return 0.0 if e is None else self._map(e, s)
+            return 0.0 if e is None else accumulated_map(e, s)
 
         diff = m(ea, everything) - m(eb, everything)
-        boots = np.array([m(ea, s) - m(eb, s) for s in self._samples(n, seed)])
+        boots = np.array([m(ea, s) - m(eb, s) for s in resamples(len(self.img_ids), n, seed)])
         lo, hi = float(np.percentile(boots, 2.5)), float(np.percentile(boots, 97.5))
         return dict(diff=diff, ci95=[lo, hi], p_a_better=float((boots > 0).mean()),
                     within_noise=bool(lo <= 0.0 <= hi), resamples=n)

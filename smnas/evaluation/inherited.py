@@ -32,17 +32,28 @@ def check_precision(precision: Optional[str]) -> str:
     return precision
 
 
-def _search_config(cfg: Config, work_dir: str, batch_size: Optional[int] = None, lean: bool = True) -> Config:
+def _search_config(cfg: Config, work_dir: str, batch_size: Optional[int] = None, lean: bool = True,
+                   bootstrap: int = 0) -> Config:
     """The supernet config as an evaluation-only Runner config; a COCO bbox metric becomes
     :class:`~smnas.evaluation.ranking_metric.RankingCocoMetric` (the same mAP, without
-    the cells a ranking does not read)."""
+    the cells a ranking does not read; with ``bootstrap`` resamples, its standard error).
+
+    Raises:
+        ValueError: ``bootstrap`` without a COCO bbox metric to give it.
+    """
     from ..engine import with_run_checks
 
     cfg = copy.deepcopy(cfg)
     ev = cfg.get('val_evaluator')
-    if lean and isinstance(ev, dict) and ev.get('type') == 'CocoMetric' and ev.get('ann_file') and \
-            ev.get('metric', 'bbox') in ('bbox', ['bbox']) and not ev.get('format_only'):
+    coco_bbox = isinstance(ev, dict) and ev.get('type') == 'CocoMetric' and ev.get('ann_file') and \
+        ev.get('metric', 'bbox') in ('bbox', ['bbox']) and not ev.get('format_only')
+    if bootstrap and not (lean and coco_bbox):
+        raise ValueError(f'a bootstrap of the inherited mAP needs a COCO bbox val_evaluator with an '
+                         f'ann_file and the lean metric, not {ev}')
+    if lean and coco_bbox:
         cfg.val_evaluator = dict(ev, type='RankingCocoMetric')
+        if bootstrap:
+            cfg.val_evaluator['bootstrap'] = int(bootstrap)
     if batch_size:
         cfg.val_dataloader.batch_size = int(batch_size)
     cfg.work_dir = work_dir
@@ -78,6 +89,8 @@ class InheritedEvaluator:
             float32 (:meth:`_autocast`). bf16 is fast on AMX / AVX512-BF16 CPUs and on
             GPUs; it can move a score slightly, so a search ranks every subnet with one
             setting (``benchmarks/README.md`` measures how far).
+        bootstrap: resamples of the val images for each score's ``mAP_se`` (0: no
+            standard error); needs ``lean_metric``.
 
     Raises:
         smnas.modular.export.NotASupernetCheckpoint: not a supernet checkpoint, or one of
@@ -85,7 +98,8 @@ class InheritedEvaluator:
     """
 
     def __init__(self, cfg: Config, checkpoint: str, work_dir: str, batch_size: Optional[int] = None,
-                 cache_mb: float = 1024, lean_metric: bool = True, precision: str = 'fp32'):
+                 cache_mb: float = 1024, lean_metric: bool = True, precision: str = 'fp32',
+                 bootstrap: int = 0):
         from mmengine.runner import Runner
         from supernet.engine import unwrap_model
         from supernet.space import ModularSpace
@@ -103,7 +117,7 @@ class InheritedEvaluator:
         os.makedirs(work_dir, exist_ok=True)
         self._console = open(os.path.join(work_dir, 'console.log'), 'a', buffering=1)  # line-buffered
         with contextlib.redirect_stdout(self._console):
-            self.runner = Runner.from_cfg(_search_config(cfg, work_dir, batch_size, lean_metric))
+            self.runner = Runner.from_cfg(_search_config(cfg, work_dir, batch_size, lean_metric, bootstrap))
             _ = self.runner.val_loop  # built now (it loads the COCO annotations), not at a first score
         self.model = unwrap_model(self.runner.model)
         check_checkpoint_weights(ckpt, self.model, checkpoint)
@@ -147,8 +161,9 @@ class InheritedEvaluator:
         return self._subsets[n]
 
     def evaluate(self, subnet, images: Optional[int] = None) -> Dict[str, float]:
-        """``dict(mAP=..., mAP_50=...)`` of ``subnet`` (string or Subnet) on the val set;
-        0 when it detects nothing above the score threshold.
+        """``dict(mAP=..., mAP_50=...)`` of ``subnet`` (string or Subnet) on the val set, with
+        ``mAP_se`` when the evaluator bootstraps; 0 when it detects nothing above the score
+        threshold.
 
         Args:
             subnet: the subnet.

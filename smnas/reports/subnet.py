@@ -16,8 +16,8 @@ from ..utils import atomic_write_text
 from .plots import new_figure, save_figure, style_axes
 from .tables import duplicate_counts, finalists_table, markdown_table, noise_lines, write_csv
 
-COLUMNS = ('arch', 'state', 'trial', 'mAP', 'mAP_50', 'val_loss', 'gflops', 'eval_images', 'mAP_screen',
-           'val_loss_screen', 'eval_seconds', 'duplicates', 'error')
+COLUMNS = ('arch', 'state', 'trial', 'mAP', 'mAP_se', 'mAP_50', 'val_loss', 'gflops', 'eval_images',
+           'mAP_screen', 'val_loss_screen', 'eval_seconds', 'duplicates', 'error')
 #: a search's score -> what its axis and tables call it
 SCORE_LABELS = {'mAP': 'val bbox mAP', 'val_loss': 'val loss (lower is better)'}
 
@@ -29,6 +29,7 @@ def search_rows(study) -> List[Dict[str, object]]:
     for arch, o in arch_outcomes(study).items():
         a = o.get('attrs', {})
         rows.append(dict(arch=arch, state=o['state'], trial=o['trial'], mAP=a.get('mAP', ''),
+                         mAP_se=a.get('mAP_se', ''),
                          mAP_50=a.get('mAP_50', ''), val_loss=a.get('val_loss', ''),
                          gflops=round(a['flops'] / 1e9, 4) if 'flops' in a else '',
                          eval_seconds=round(a['eval_seconds'], 2) if 'eval_seconds' in a else '',
@@ -146,8 +147,16 @@ def write_subnet_report(search, study, finalists: Optional[List[Finalist]] = Non
     lines += ['', '![search](search.png)', '', '## Pareto front (inherited weights)', '']
     by_arch = {r['arch']: r for r in done}
     extra = [] if key == 'mAP' else [key]
+    boots = search.opts.get('bootstrap')
+    if any(by_arch[arch]['mAP_se'] != '' for arch, _, _ in front):
+        lines += [f'mAP ± its standard error over the val images ({boots} bootstrap resamples). Subnets '
+                  f'scored on the same images differ with less noise than the two SEs add up to; the '
+                  f'retrained finalists above are compared pairwise.', '']
+
+    def with_se(r):
+        return f'{r["mAP"]:.4f}' + (f' ± {r["mAP_se"]:.4f}' if r['mAP_se'] != '' else '')
     lines += markdown_table(['subnet', 'GFLOPs', 'mAP'] + extra,
-                            [[f'`{arch}`', f'{flops / 1e9:.3f}', f'{by_arch[arch]["mAP"]:.4f}'] +
+                            [[f'`{arch}`', f'{flops / 1e9:.3f}', with_se(by_arch[arch])] +
                              [f'{by_arch[arch][k]:.4f}' for k in extra] for arch, _, flops in front])
     lines += ['', f'All {len(rows)} evaluated subnets: `trials.csv`.']
     atomic_write_text(out['report'], '\n'.join(lines) + '\n')

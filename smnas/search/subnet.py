@@ -43,6 +43,11 @@ SUBNET_DEFAULTS = dict(
     # anchor. benchmarks/README.md ("The base supernet") measures how each ranks 24 subnets
     # against their trainings from scratch.
     score='mAP',
+    # Resamples of the val images for each inherited mAP's standard error (mAP_se; 0: none).
+    # Each re-accumulates precision over the drawn images: about 0.12 s at 1000 val images,
+    # 0.01 s at 87 (benchmarks/README.md, "The inherited mAP's noise"). 50 resamples give
+    # the SE to about 10% of itself; 0 saves their time.
+    bootstrap=50,
     # Successive halving: score a proposal on a fixed subset of the val images first and on
     # all of them only if it could reach the front (see SubnetSearch.evaluate). Off by
     # default: on the quickstart's supernet every subnet came within the margin of the front,
@@ -97,8 +102,8 @@ class SubnetSearch(EvolutionarySearch):
     cost_name = 'gflops'
     cost_unit = 'GFLOPs'
     cost_scale = 1e9
-    result_keys = ('mAP', 'mAP_50', 'flops', 'latency_ms', 'eval_seconds', 'mAP_screen', 'eval_images',
-                   'val_loss', 'val_loss_screen')
+    result_keys = ('mAP', 'mAP_50', 'mAP_se', 'flops', 'latency_ms', 'eval_seconds', 'mAP_screen',
+                   'eval_images', 'val_loss', 'val_loss_screen')
     #: subnet_search.score -> its sign in the study (which maximises): losses are minimised
     SCORES = {'mAP': 1, 'val_loss': -1}
 
@@ -124,7 +129,7 @@ class SubnetSearch(EvolutionarySearch):
         atomic_write_text(self.config_path, cfg.pretty_text)
         self.evaluator = InheritedEvaluator(cfg, self.checkpoint, str(self.work_dir / 'eval'),
                                             batch_size=opts['val_batch_size'], cache_mb=opts['val_cache_mb'],
-                                            precision=opts['precision'])
+                                            precision=opts['precision'], bootstrap=opts['bootstrap'])
         self.screen_images = self._screen_images(opts)
         self.space = self.evaluator.space
         self.target = min(self.target, self.space.count())

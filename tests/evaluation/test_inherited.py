@@ -268,6 +268,30 @@ def test_the_ranking_metric_equals_pycocotools_summary_exactly(setup):
     assert 0.05 < e.stats[0] < 0.95
     assert got['bbox_mAP'] == pytest.approx(e.stats[0], abs=1e-12)
     assert got['bbox_mAP_50'] == pytest.approx(e.stats[1], abs=1e-12)
+    # with a bootstrap: the same mAP, and the standard error of ImageBootstrap's same draws
+    from smnas.evaluation.bootstrap import ImageBootstrap
+
+    boot = RankingCocoMetric(ann_file=str(root / 'annotations' / 'instances_val.json'), bootstrap=30)
+    boot.dataset_meta = metric.dataset_meta
+    with_se = boot.compute_metrics(results)
+    ref = ImageBootstrap(root / 'annotations' / 'instances_val.json').score(dets, n=30, seed=0)
+    assert with_se['bbox_mAP'] == got['bbox_mAP'] and with_se['bbox_mAP_se'] > 0
+    assert with_se['bbox_mAP_se'] == pytest.approx(ref['se'], rel=1e-9)
+    assert 'bbox_mAP_se' not in got
+
+
+def test_a_bootstrap_gives_each_inherited_score_its_standard_error(setup, tmp_path):
+    """InheritedEvaluator(bootstrap=n): the same mAP as without, and its standard error
+    over the val images (of the subset's images on a subset); refused without a COCO
+    bbox metric to give it."""
+    cfg, ckpt, _ = setup
+    plain = InheritedEvaluator(Config(cfg.to_dict()), ckpt, str(tmp_path / 'a'), batch_size=4)
+    boot = InheritedEvaluator(Config(cfg.to_dict()), ckpt, str(tmp_path / 'b'), batch_size=4, bootstrap=20)
+    for images in (None, 5):
+        a, b = plain.evaluate('max', images=images), boot.evaluate('max', images=images)
+        assert 'mAP_se' not in a and b['mAP'] == a['mAP'] and b['mAP_se'] > 0
+    with pytest.raises(ValueError, match='needs a COCO bbox val_evaluator'):
+        InheritedEvaluator(Config(cfg.to_dict()), ckpt, str(tmp_path / 'c'), lean_metric=False, bootstrap=20)
 
 
 def test_bf16_scoring_runs_the_trunk_in_bf16_and_the_roi_stage_in_float32(setup, tmp_path):

@@ -178,6 +178,7 @@ def test_ranking_by_val_loss(setup, tmp_path):
     for arch, o in done.items():
         loss = o['attrs']['val_loss']
         assert loss > 0 and o['values'][0] == -loss and 0.0 <= o['attrs']['mAP'] <= 1.0
+        assert o['attrs']['mAP_se'] >= 0  # subnet_search.bootstrap (50 by default)
         assert loss == pytest.approx(s.evaluator.val_loss(arch, seed=int(s.opts['seed'])), rel=1e-5)
     st = s.status(study)
     best = max(o['values'][0] for o in done.values())
@@ -188,6 +189,7 @@ def test_ranking_by_val_loss(setup, tmp_path):
         assert f.mAP_inherited == done[f.arch]['attrs']['mAP']
     report = (write_subnet_report(s, study, finalists)['report']).read_text()
     assert "subnet_search.score='val_loss'" in report and '| subnet | GFLOPs | mAP | val_loss |' in report
+    assert '50 bootstrap resamples' in report
     cfg.merge_from_dict({'subnet_search.score': 'mAP'})
     with pytest.raises(ValueError, match="ranks by 'val_loss', this config by 'mAP'"):
         SubnetSearch(cfg, ckpt, str(tmp_path / 'w')).open()
