@@ -50,7 +50,6 @@ def summarise(record: dict, min_subnet: str) -> dict:
     subnets = record['subnets']
     archs = sorted(subnets)
     record['by_score'] = score_agreement(subnets, archs, [subnets[a]['truth_mAP'] for a in archs], min_subnet)
-    record.pop('min_subnet', None)  # an earlier layout's
     return record
 
 
