@@ -4,6 +4,10 @@
   database races on Optuna's schema (``UNIQUE constraint failed:
   alembic_version.version_num``), so creation holds a file lock beside the database,
   and other databases get bounded retries.
+* SQLite ignores ``SELECT ... FOR UPDATE``, so two workers (threads or processes) could
+  both move the same queued trial from WAITING to RUNNING and train it twice (then one's
+  ``tell`` fails: "Cannot tell a COMPLETE trial"). Trial state changes on SQLite hold a
+  file lock beside the database, which makes the read-then-write atomic.
 * Trials of a killed worker are detected by heartbeat and re-queued with the same
   parameters, so the architecture they were training is not lost.
 * Results are keyed by architecture string (``user_attrs['arch']``): helpers here
@@ -49,8 +53,34 @@ def _lock(path: Path):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+class _SQLiteStorage(optuna.storages.RDBStorage):
+    """An RDB storage on SQLite whose trial state changes are atomic across workers.
+
+    Optuna checks a trial's state and changes it in one transaction under
+    ``SELECT ... FOR UPDATE``, which SQLite ignores: the row is read outside the write
+    transaction, so popping a queued trial raced (optuna/optuna#4621). A file lock beside
+    the database serialises these few writes; every other access is unchanged.
+    """
+
+    def __init__(self, url: str, **kwargs):
+        super().__init__(url, **kwargs)
+        db = Path(url[len('sqlite:///'):])
+        self._state_lock = str(db.with_name(db.name + '.state.lock'))
+
+    def set_trial_state_values(self, trial_id, state, values=None):
+        with _lock(Path(self._state_lock)):
+            return super().set_trial_state_values(trial_id, state, values)
+
+
 def make_storage(url: str) -> optuna.storages.RDBStorage:
-    """An RDB storage with heartbeats; stale trials are re-queued (3 retries)."""
+    """An RDB storage with heartbeats; stale trials are re-queued (3 retries).
+
+    Args:
+        url: database URL; an SQLite file URL gets atomic trial state changes.
+
+    Returns:
+        The storage.
+    """
     engine_kwargs = {}
     if url.startswith('sqlite:'):
         # Writers queue for the file lock rather than fail at once when busy.
@@ -60,7 +90,8 @@ def make_storage(url: str) -> optuna.storages.RDBStorage:
     # (tests/search/test_postgres.py), so their notice is kept off the search's console.
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', optuna.exceptions.ExperimentalWarning)
-        return optuna.storages.RDBStorage(
+        cls = _SQLiteStorage if url.startswith('sqlite:///') else optuna.storages.RDBStorage
+        return cls(
             url, engine_kwargs=engine_kwargs, heartbeat_interval=beat, grace_period=grace,
             heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3))
 
