@@ -14,11 +14,11 @@ the standard errors they give (how many resamples a stable SE needs).
     python benchmarks/bench_inherited_bootstrap.py CONFIG CKPT --subnets 1 --rounds 1   # reduced
 """
 import argparse
-import random
 import statistics
 import sys
 import time
 
+from smnas.benchmarks.timing import ends_and_random
 from smnas.data.prepare import prepare_data
 from smnas.engine import read_config
 from smnas.evaluation.inherited import InheritedEvaluator
@@ -53,14 +53,7 @@ def main(argv=None) -> dict:
     cfg = read_config(args.config)
     prepare_data(cfg.get('prepare_data'))
     ev = InheritedEvaluator(cfg, args.checkpoint, args.work_dir)
-    space = ev.space
-    rng = random.Random(args.seed)
-    subnets = [str(space.min_subnet()), str(space.max_subnet())]
-    while len(subnets) < args.subnets:
-        s = str(space.sample(rng))
-        if s not in subnets:
-            subnets.append(s)
-    subnets = subnets[:args.subnets]
+    subnets = ends_and_random(ev.space, args.subnets, args.seed)
     metric, compute, kept = kept_results(ev)
     ev.evaluate(subnets[0])  # loads and keeps the val batches: not a cost of one subnet
     rows = {}

@@ -320,14 +320,11 @@ class RankFidelity:
                     if self.finetune_iters else contextlib.nullcontext(0.0))
             with tune as tune_seconds:
                 t0 = time.time()
-                m = evaluator.evaluate(arch)
-                score = dict(mAP=m['mAP'], mAP_50=m['mAP_50'], mAP_se=m.get('mAP_se'),
-                             seconds=time.time() - t0 + tune_seconds,
-                             finetune_seconds=tune_seconds)
-                # the other ranking score: the training loss on the val images (lower is better)
-                t0 = time.time()
-                score.update(val_loss=evaluator.val_loss(arch, seed=self.seed),
-                             loss_seconds=time.time() - t0)
+                # with the other ranking score, in the same pass: the training loss on the
+                # val images (lower is better)
+                m = evaluator.evaluate(arch, loss_seed=self.seed)
+                score = dict(mAP=m['mAP'], mAP_50=m['mAP_50'], mAP_se=m.get('mAP_se'), val_loss=m['val_loss'],
+                             seconds=time.time() - t0 + tune_seconds, finetune_seconds=tune_seconds)
             with self.vstore.update() as v:
                 v.setdefault('inherited', {})[arch] = score
             print(f'[rank] {self.variant} {arch}: inherited mAP {m["mAP"]:.4f} ({score["seconds"]:.1f} s)',

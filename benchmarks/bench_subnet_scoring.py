@@ -29,6 +29,7 @@ from pathlib import Path
 import torch
 
 from smnas.benchmarks.store import JsonStore
+from smnas.benchmarks.timing import ends_and_random
 from smnas.data.prepare import prepare_data
 from smnas.engine import read_config
 from smnas.evaluation.inherited import InheritedEvaluator
@@ -123,10 +124,7 @@ def main():
     table = FlopsTable(evb.model, val_input_size(cfg))
     total = evb.num_images
     subset = int(total * args.screen_fraction)
-    rng = random.Random(args.seed)
-    space = evb.space
-    subnets = list(dict.fromkeys([str(space.min_subnet()), str(space.max_subnet())] +
-                                 [str(space.sample(rng)) for _ in range(args.subnets * 3)]))[:args.subnets]
+    subnets = ends_and_random(evb.space, args.subnets, args.seed)
     with store.update() as s:
         s.update(config=args.config, checkpoint=args.checkpoint, val_images=total, batch=args.batch,
                  screen_images=subset, seed=args.seed, threads=torch.get_num_threads(),

@@ -706,3 +706,22 @@ def test_score_against_truth_scores_both_ways_resumes_and_refuses_another_checkp
     truth.write_text(json.dumps(dict(subnets={archs[0]: dict(mAP_scratch_seeds={'0': 0.1})})))
     with pytest.raises(SystemExit, match='fewer than two subnets'):
         bench.main(argv)
+
+
+def test_loss_scoring_bench_times_three_ways_that_agree(tmp_path):
+    """benchmarks/bench_loss_scoring.py: each subnet scored three ways in interleaved
+    rounds; the one-pass and two-pass scores agree (the bench stops if not), and the
+    record carries every ratio to the mAP alone."""
+    from tests.search.test_subnet_search import tiny_supernet
+
+    bench = _bench('bench_loss_scoring')
+    cfg, ckpt = tiny_supernet(tmp_path / 'data', num_val=3)
+    cfg_path = tmp_path / 'cfg.py'
+    cfg.dump(str(cfg_path))
+    out = tmp_path / 'loss_scoring.json'
+    rec = bench.main([str(cfg_path), ckpt, '--subnets', '2', '--rounds', '1', '--json', str(out),
+                      '--work-dir', str(tmp_path / 'w')])
+    assert len(rec['subnets']) == 2 and json.loads(out.read_text())['mean'] == rec['mean']
+    for row in rec['subnets'].values():
+        assert set(row['seconds']) == {'mAP', 'one_pass', 'two_passes'} and row['val_loss'] > 0
+        assert row['one_pass_over_mAP'] == pytest.approx(row['seconds']['one_pass'] / row['seconds']['mAP'])

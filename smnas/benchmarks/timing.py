@@ -41,3 +41,25 @@ def supernet_step_seconds(config: str, procs: int, iters: int, work_dir: Path,
     train_supernet(work_dir / 'config.py', work_dir, iters, work_dir / 'train.log', procs=procs)
     steps = logged_step_times(work_dir)
     return statistics.median([steps[k] for k in sorted(steps)][2:])
+
+
+def ends_and_random(space, n: int, seed: int = 0) -> list:
+    """``n`` distinct subnet strings of ``space``: its min and max, then seeded random
+    ones (the subnets a scoring benchmark times; the ends bound the cost range).
+
+    Args:
+        space: a :class:`supernet.space.ModularSpace`.
+        n: how many (fewer if the space has fewer).
+        seed: seed of the random ones.
+    """
+    import random
+
+    rng = random.Random(seed)
+    out = list(dict.fromkeys([str(space.min_subnet()), str(space.max_subnet())]))
+    for _ in range(100 * n):
+        if len(out) >= n:
+            break
+        s = str(space.sample(rng))
+        if s not in out:
+            out.append(s)
+    return out[:n]

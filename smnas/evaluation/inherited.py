@@ -160,7 +160,8 @@ class InheritedEvaluator:
             self._subsets[n] = loop
         return self._subsets[n]
 
-    def evaluate(self, subnet, images: Optional[int] = None) -> Dict[str, float]:
+    def evaluate(self, subnet, images: Optional[int] = None,
+                 loss_seed: Optional[int] = None) -> Dict[str, float]:
         """``dict(mAP=..., mAP_50=...)`` of ``subnet`` (string or Subnet) on the val set, with
         ``mAP_se`` when the evaluator bootstraps; 0 when it detects nothing above the score
         threshold.
@@ -168,6 +169,8 @@ class InheritedEvaluator:
         Args:
             subnet: the subnet.
             images: score on this many val images (:meth:`subset_indices`); None: all.
+            loss_seed: also the ``val_loss`` (:meth:`val_loss` with this seed), in the same
+                pass: the backbone and neck run once per batch for both scores.
         """
         from supernet.engine import bbox_scores
 
@@ -176,7 +179,9 @@ class InheritedEvaluator:
             loop = self.runner.val_loop if full else self._subset_loop(images)
             with self.model.mutator.use(subnet):
                 batches = self._batches(loop)
-                return bbox_scores(self._run(loop, loop.dataloader if batches is None else batches))
+                metrics, loss = self._run(loop, loop.dataloader if batches is None else batches, loss_seed)
+        metrics = bbox_scores(metrics)
+        return metrics if loss is None else dict(metrics, val_loss=loss)
 
     @contextlib.contextmanager
     def _autocast(self):
@@ -218,7 +223,9 @@ class InheritedEvaluator:
         """The detector's training loss of ``subnet`` on the val images (no gradient): the
         mean over batches of the sum of its loss terms. A score that needs no score
         threshold or NMS and sees every anchor; the RPN's and R-CNN's samplers draw from a
-        generator seeded by ``seed``, so every subnet is charged on the same draws.
+        generator seeded by ``seed``, so every subnet is charged on the same draws. The
+        forward runs at :attr:`precision`, on the val images as they are scored (no batch
+        augmentation). :meth:`evaluate` computes it with the mAP in one pass.
 
         Args:
             subnet: the subnet.
@@ -231,20 +238,22 @@ class InheritedEvaluator:
         with contextlib.redirect_stdout(self._console):
             loop = self.runner.val_loop if full else self._subset_loop(images)
             batches = self._batches(loop)
-            total, n = 0.0, 0
-            state = torch.random.get_rng_state()
-            try:
-                with self.model.mutator.use(subnet), torch.no_grad():
-                    for i, batch in enumerate(batches if batches is not None else loop.dataloader):
-                        # seeded per batch: a dataloader draws from the same generator
-                        torch.manual_seed(seed * 1_000_003 + i)
-                        data = self.model.data_preprocessor(batch, True)
-                        losses = self.model.architecture.loss(data['inputs'], data['data_samples'])
-                        loss, _ = self.model.parse_losses(losses)
-                        total, n = total + float(loss), n + 1
-            finally:
-                torch.random.set_rng_state(state)
-        return total / max(n, 1)
+            losses = []
+            with self.model.mutator.use(subnet), torch.no_grad(), _kept_rng():
+                self.model.eval()
+                for i, batch in enumerate(batches if batches is not None else loop.dataloader):
+                    with self._autocast():
+                        losses.append(self._loss(self.model.data_preprocessor(batch, False), seed, i))
+        return sum(losses) / max(len(losses), 1)
+
+    def _loss(self, data: dict, seed: int, index: int) -> float:
+        """The summed loss terms of one preprocessed batch, the samplers seeded by
+        ``seed`` and the batch's ``index`` (a dataloader draws from the same generator)."""
+        import torch
+
+        torch.manual_seed(seed * 1_000_003 + index)
+        loss, _ = self.model.parse_losses(self.model.architecture.loss(data['inputs'], data['data_samples']))
+        return float(loss)
 
     @contextlib.contextmanager
     def finetuned(self, subnet, iters: int, lr: Optional[float] = None, seed: int = 0):
@@ -333,27 +342,72 @@ class InheritedEvaluator:
             self._cached[key] = kept
         return self._cached[key]
 
-    def _run(self, loop, batches) -> dict:
+    def _run(self, loop, batches, loss_seed: Optional[int] = None) -> tuple:
         """What ``loop.run()`` computes (the model's predictions scored by the loop's
         evaluator) over ``batches`` (kept ones, or the loop's dataloader), with the loop's
         run-level hooks (the class-count check among them); per-iteration hooks only log.
-        The forward runs at :attr:`precision`; predictions reach the metric in float32."""
+        The forward runs at :attr:`precision`; predictions reach the metric in float32.
+
+        Returns:
+            (metrics, the mean val loss with ``loss_seed``'s samplers, or None without one).
+        """
         import torch
 
         self.runner.call_hook('before_val')
         self.runner.call_hook('before_val_epoch')
         self.model.eval()
-        with torch.no_grad():
-            for batch in batches:
+        losses = []
+        with torch.no_grad(), _kept_rng():
+            for i, batch in enumerate(batches):
                 with self._autocast():
-                    samples = self.model.val_step(batch)
+                    if loss_seed is None:
+                        samples = self.model.val_step(batch)
+                    else:
+                        # what val_step does, with the loss on the same inputs between
+                        # the preprocessing and the prediction
+                        data = self.model.data_preprocessor(batch, False)
+                        with _features_once(self.model.architecture):
+                            losses.append(self._loss(data, loss_seed, i))
+                            samples = self.model(**data, mode='predict')
                 if self.precision != 'fp32':
                     samples = [_float_predictions(s) for s in samples]
                 loop.evaluator.process(data_samples=samples, data_batch=batch)
         metrics = loop.evaluator.evaluate(len(loop.dataloader.dataset))
         self.runner.call_hook('after_val_epoch', metrics=metrics)
         self.runner.call_hook('after_val')
-        return metrics
+        return metrics, (sum(losses) / max(len(losses), 1) if loss_seed is not None else None)
+
+
+@contextlib.contextmanager
+def _kept_rng():
+    """Torch's global generator as it was before the block (a seeded loss draws from it)."""
+    import torch
+
+    state = torch.random.get_rng_state()
+    try:
+        yield
+    finally:
+        torch.random.set_rng_state(state)
+
+
+@contextlib.contextmanager
+def _features_once(detector):
+    """Inside the block, ``detector.extract_feat`` of one input tensor runs once: the loss
+    and the prediction of a batch share its backbone and neck features (mmdet's detectors
+    extract them at the start of both ``loss`` and ``predict``)."""
+    original = detector.extract_feat
+    memo = []
+
+    def extract_feat(inputs):
+        if not memo or memo[0][0] is not inputs:
+            memo[:] = [(inputs, original(inputs))]
+        return memo[0][1]
+
+    detector.extract_feat = extract_feat  # an instance attribute shadows the method
+    try:
+        yield
+    finally:
+        del detector.extract_feat
 
 
 def _float_predictions(sample):

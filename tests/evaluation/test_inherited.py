@@ -194,6 +194,43 @@ def test_val_loss_is_deterministic_and_tells_subnets_apart(setup, tmp_path):
     assert cold.val_loss('max') == pytest.approx(a, rel=1e-6)
 
 
+@pytest.mark.parametrize('structure', [None, 'r18_fpn-p3p5-p6_none_retina_160x120'])
+def test_one_pass_scores_the_map_and_the_loss_of_two_passes(setup, tmp_path, monkeypatch, structure):
+    """evaluate(loss_seed=) gives evaluate()'s scores and val_loss()'s loss (two-stage and
+    RetinaNet heads), extracting each batch's features once for both."""
+    from smnas.testing import build_detector
+    from tests.search.test_subnet_search import tiny_cfg
+
+    cfg, ckpt, root = setup
+    cfg = Config(cfg.to_dict())
+    if structure:  # a supernet of another detector, built as the fixture's
+        cfg = tiny_cfg(root)
+        cfg.model.architecture.structure = structure
+        torch.manual_seed(0)
+        model = build_detector(cfg.model)
+        ckpt = str(tmp_path / 'retina.pth')
+        torch.save(dict(state_dict=model.state_dict(), meta=dict(supernet_space=dict(cfg.model.space))), ckpt)
+    ev = InheritedEvaluator(cfg, ckpt, str(tmp_path / 'e'), batch_size=4)
+    detector = type(ev.model.architecture)
+    calls, extract = [], detector.extract_feat
+
+    def counted(self, inputs):
+        calls.append(inputs.shape[0])
+        return extract(self, inputs)
+    monkeypatch.setattr(detector, 'extract_feat', counted)
+    for subnet in ('max', 'min'):
+        apart = dict(ev.evaluate(subnet), val_loss=ev.val_loss(subnet, seed=3))
+        assert len(calls) == 2 * 3  # 10 images in batches of 4, twice
+        calls.clear()
+        together = ev.evaluate(subnet, loss_seed=3)
+        assert calls == [4, 4, 2]
+        calls.clear()
+        assert together.keys() == apart.keys() and together['val_loss'] > 0
+        for key, value in apart.items():
+            assert together[key] == pytest.approx(value, rel=1e-6, abs=1e-9), key
+    assert 'extract_feat' not in vars(ev.model.architecture)  # the method is back
+
+
 def test_a_finetune_trains_the_subnet_then_restores_the_inherited_weights(setup, tmp_path):
     """Fine-tuning lowers the subnet's loss on the images it trains on, changes only the
     weights that subnet uses, is deterministic under its seed, and is undone after."""

@@ -64,10 +64,12 @@ def test_same_seed_same_front_and_resume_without_reevaluating(setup, tmp_path):
     after = sorted(p.name for p in (tmp_path / 'a' / 'trials').iterdir())
     assert set(evaluated) <= set(after) and len(after) == 7
     assert all(r.is_file() for r in (tmp_path / 'a' / 'trials').glob('*/result.json'))
-    results = _evaluated(a2)
+    results = {a: o for a, o in arch_outcomes(a2).items() if o['state'] == 'complete'}
     assert len(results) == 7
-    for arch, (m, flops) in results.items():
-        assert 0.0 <= m <= 1.0 and flops == pytest.approx(s2.table.flops(arch))
+    for arch, o in results.items():  # ranked by the val loss (the default), its mAP beside it
+        (score, flops), attrs = o['values'], o['attrs']
+        assert score == -attrs['val_loss'] < 0 and 0.0 <= attrs['mAP'] <= 1.0
+        assert flops == pytest.approx(s2.table.flops(arch))
 
 
 def test_flops_range_is_respected_and_an_empty_one_refused(setup, tmp_path):
@@ -124,16 +126,14 @@ def test_screening_scores_on_all_images_only_what_could_reach_the_front(setup, t
 
     calls = []
 
-    def fake(self, subnet, images=None):
+    def fake(self, subnet, images=None, loss_seed=None):
         calls.append((str(subnet), images))
         m = noisy(true_map(str(subnet)), subnet, images, self.num_images)
-        return dict(mAP=m, mAP_50=m)
-
-    def fake_loss(self, subnet, images=None, seed=0):
-        return noisy(true_loss(str(subnet)), subnet, images, self.num_images)
+        if loss_seed is None:
+            return dict(mAP=m, mAP_50=m)
+        return dict(mAP=m, mAP_50=m, val_loss=noisy(true_loss(str(subnet)), subnet, images, self.num_images))
 
     monkeypatch.setattr(InheritedEvaluator, 'evaluate', fake)
-    monkeypatch.setattr(InheritedEvaluator, 'val_loss', fake_loss)
     cfg, ckpt = setup
     cfg = Config(cfg.to_dict())
     cfg.merge_from_dict({'subnet_search.n_trials': 12, 'subnet_search.screen_fraction': 0.34,
@@ -159,6 +159,19 @@ def test_screening_scores_on_all_images_only_what_could_reach_the_front(setup, t
         assert s.displayed_score(m) == done[a]['attrs'][f'{score}_screen']
     for a in full:  # the mAP is scored whatever the ranking score
         assert done[a]['attrs']['mAP'] == true_map(a)
+
+
+def test_ranking_by_map(setup, tmp_path):
+    """subnet_search.score='mAP': the study maximises the inherited mAP, and no loss pass
+    runs (nor is a val loss stored)."""
+    cfg, ckpt = setup
+    cfg = Config(cfg.to_dict())
+    cfg.merge_from_dict({'subnet_search.n_trials': 3, 'subnet_search.score': 'mAP'})
+    study = SubnetSearch(cfg, ckpt, str(tmp_path / 'w')).run()
+    done = {a: o for a, o in arch_outcomes(study).items() if o['state'] == 'complete'}
+    assert len(done) == 3
+    for o in done.values():
+        assert o['values'][0] == o['attrs']['mAP'] and 'val_loss' not in o['attrs']
 
 
 def test_ranking_by_val_loss(setup, tmp_path):
