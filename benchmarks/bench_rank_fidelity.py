@@ -55,6 +55,7 @@ from smnas.data.prepare import prepare_data
 from smnas.engine import read_config, rescale_schedule, with_seed
 from smnas.engine.jobs import JobFailed, per_process_batch, run_parallel, supernet_checkpoint, train_supernet
 from smnas.search.pareto import spread_subnets
+from smnas.search.subnet import SUBNET_DEFAULTS
 from smnas.utils import atomic_write_json, collect_env_versions
 from supernet.space import ModularSpace, Subnet
 
@@ -548,9 +549,16 @@ class RankFidelity:
         mean_inh = sum(base[a]['seconds'] for a in timed) / max(len(timed), 1)
         mean_scr = sum(rows[a]['scratch_seconds'] for a in timed) / max(len(timed), 1)
         b = variants.get('base', {})
+        # What the search ranks by unless told otherwise; each variant's kendall_tau is by
+        # its inherited mAP, its by_score holds every score's.
+        score = SUBNET_DEFAULTS['score']
+        by_default = (b.get('by_score') or {}).get(score) or {}
+        default = dict(variant='base', score=score, **{k: by_default[k] for k in (
+            'kendall_tau', 'kendall_tau_ci95', 'spearman_rho', 'spearman_rho_ci95', 'min_subnet')
+            if k in by_default})
         out = dict(config=self.config, subnets=table, kendall_tau=b.get('kendall_tau'),
                    # the recipe the supernet configs use; every other is measured against it
-                   default_variant='base',
+                   default_variant='base', default=default,
                    # the best measured; it should become the default when it beats 'base' beyond noise
                    best_variant=max(ranked, key=lambda n: variants[n]['kendall_tau']) if ranked else None,
                    kendall_p=b.get('kendall_p'), spearman_rho=b.get('spearman_rho'),
@@ -706,6 +714,12 @@ def print_summary(s: dict) -> None:
             if m:
                 print(f'    the min subnet ranks {m["rank_inherited"]} of {m["of"]} inherited, '
                       f'{m["rank_scratch"]} from scratch ({m["error"]} places apart)')
+    d = s.get('default') or {}
+    if 'kendall_tau' in d:
+        m = d.get('min_subnet') or {}
+        where = f'; the min subnet {m["rank_inherited"]} of {m["of"]} ({m["error"]} places off)' if m else ''
+        print(f'default (recipe {d["variant"]}, ranked by {d["score"]}, as the search ranks): Kendall tau '
+              f'{d["kendall_tau"]:.3f} {_ci(d.get("kendall_tau_ci95"))}'.rstrip() + where)
     if s.get('baselines'):
         print('baselines (ranking by size alone): ' + ', '.join(
             f'{k}: tau {b["kendall_tau"]:.3f} {_ci(b.get("kendall_tau_ci95"))}'.rstrip()

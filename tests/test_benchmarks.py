@@ -78,6 +78,11 @@ def test_rank_fidelity_scores_subnets_spread_over_flops(rank_run):
     # the min subnet (picked with the max, trained at every sandwich step): its two ranks
     assert base['min_subnet']['of'] == 3 and base['min_subnet']['arch'] in out['subnets']
     assert base['by_score']['mAP']['min_subnet'] == base['min_subnet']
+    # the default: the base recipe ranked by the search's default score
+    from smnas.search.subnet import SUBNET_DEFAULTS
+    score = SUBNET_DEFAULTS['score']
+    assert out['default']['variant'] == 'base' and out['default']['score'] == score
+    assert out['default']['kendall_tau'] == pytest.approx(base['by_score'][score]['kendall_tau'], nan_ok=True)
     assert base['mean_inherited_mAP_se'] >= 0  # each inherited score bootstrapped over the val images
     inherited = json.loads((work / 'variant_base.json').read_text())['inherited']
     assert all(r['val_loss'] > 0 for r in inherited.values())
