@@ -18,9 +18,7 @@ import statistics
 import sys
 import time
 
-from smnas.benchmarks.timing import ends_and_random
-from smnas.data.prepare import prepare_data
-from smnas.engine import read_config
+from smnas.benchmarks.timing import evaluator_and_subnets
 from smnas.evaluation.inherited import InheritedEvaluator
 from smnas.utils import atomic_write_json, collect_env_versions
 
@@ -50,10 +48,7 @@ def main(argv=None) -> dict:
     p.add_argument('--json')
     args = p.parse_args(argv)
 
-    cfg = read_config(args.config)
-    prepare_data(cfg.get('prepare_data'))
-    ev = InheritedEvaluator(cfg, args.checkpoint, args.work_dir)
-    subnets = ends_and_random(ev.space, args.subnets, args.seed)
+    ev, subnets = evaluator_and_subnets(args.config, args.checkpoint, args.work_dir, args.subnets, args.seed)
     metric, compute, kept = kept_results(ev)
     ev.evaluate(subnets[0])  # loads and keeps the val batches: not a cost of one subnet
     rows = {}

@@ -63,3 +63,21 @@ def ends_and_random(space, n: int, seed: int = 0) -> list:
         if s not in out:
             out.append(s)
     return out[:n]
+
+
+def evaluator_and_subnets(config: str, checkpoint: str, work_dir: str, n: int, seed: int = 0, **kwargs):
+    """A scoring benchmark's setup: the config's data prepared, an
+    :class:`~smnas.evaluation.inherited.InheritedEvaluator` of ``checkpoint`` (``kwargs``
+    passed on) and :func:`ends_and_random`'s ``n`` subnets.
+
+    Returns:
+        (evaluator, subnet strings).
+    """
+    from smnas.data.prepare import prepare_data
+    from smnas.engine import read_config
+    from smnas.evaluation.inherited import InheritedEvaluator
+
+    cfg = read_config(config)
+    prepare_data(cfg.get('prepare_data'))
+    ev = InheritedEvaluator(cfg, checkpoint, work_dir, **kwargs)
+    return ev, ends_and_random(ev.space, n, seed)
