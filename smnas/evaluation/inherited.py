@@ -239,7 +239,7 @@ class InheritedEvaluator:
             loop = self.runner.val_loop if full else self._subset_loop(images)
             batches = self._batches(loop)
             losses = []
-            with self.model.mutator.use(subnet), torch.no_grad(), _kept_rng():
+            with self.model.mutator.use(subnet), torch.no_grad(), torch.random.fork_rng(devices=[]):
                 self.model.eval()
                 for i, batch in enumerate(batches if batches is not None else loop.dataloader):
                     with self._autocast():
@@ -357,7 +357,7 @@ class InheritedEvaluator:
         self.runner.call_hook('before_val_epoch')
         self.model.eval()
         losses = []
-        with torch.no_grad(), _kept_rng():
+        with torch.no_grad(), torch.random.fork_rng(devices=[]):
             for i, batch in enumerate(batches):
                 with self._autocast():
                     if loss_seed is None:
@@ -376,18 +376,6 @@ class InheritedEvaluator:
         self.runner.call_hook('after_val_epoch', metrics=metrics)
         self.runner.call_hook('after_val')
         return metrics, (sum(losses) / max(len(losses), 1) if loss_seed is not None else None)
-
-
-@contextlib.contextmanager
-def _kept_rng():
-    """Torch's global generator as it was before the block (a seeded loss draws from it)."""
-    import torch
-
-    state = torch.random.get_rng_state()
-    try:
-        yield
-    finally:
-        torch.random.set_rng_state(state)
 
 
 @contextlib.contextmanager

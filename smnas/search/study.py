@@ -53,6 +53,11 @@ def _lock(path: Path):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+def _sqlite_file(url: str) -> Path:
+    """The database file of an SQLite file URL (``sqlite:///path``)."""
+    return Path(url[len('sqlite:///'):])
+
+
 class _SQLiteStorage(optuna.storages.RDBStorage):
     """An RDB storage on SQLite whose trial state changes are atomic across workers.
 
@@ -64,7 +69,7 @@ class _SQLiteStorage(optuna.storages.RDBStorage):
 
     def __init__(self, url: str, **kwargs):
         super().__init__(url, **kwargs)
-        db = Path(url[len('sqlite:///'):])
+        db = _sqlite_file(url)
         self._state_lock = str(db.with_name(db.name + '.state.lock'))
 
     def set_trial_state_values(self, trial_id, state, values=None):
@@ -112,7 +117,7 @@ def open_study(storage_url: str, study_name: str, directions: Sequence[str],
     """
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     if storage_url.startswith('sqlite:///'):
-        db = Path(storage_url[len('sqlite:///'):])
+        db = _sqlite_file(storage_url)
         with _lock(db.with_name(db.name + '.lock')):
             storage = make_storage(storage_url)
             return optuna.create_study(storage=storage, study_name=study_name, directions=list(directions),

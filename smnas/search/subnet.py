@@ -42,8 +42,8 @@ SUBNET_DEFAULTS = dict(
     # the report), or 'mAP' (val bbox mAP with inherited weights). The loss needs no score
     # threshold or NMS and sees every anchor: against 24 subnets trained from scratch it
     # ranked at Kendall tau 0.52 where the mAP ranked at 0.36 and 0.25 (two supernets, both
-    # differences beyond noise; benchmarks/README.md, "per_weight, scored"). Its one pass
-    # costs little more than the mAP's (benchmarks/README.md, "Ranking by val loss: cost").
+    # differences beyond noise; benchmarks/README.md, "per_weight, scored"). Scoring both in
+    # one pass took 1.3-1.6x the mAP alone (benchmarks/README.md, "Ranking by val loss: cost").
     score='val_loss',
     # Resamples of the val images for each inherited mAP's standard error (mAP_se; 0: none).
     # Each re-accumulates precision over the drawn images: about 0.12 s at 1000 val images,
