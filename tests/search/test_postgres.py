@@ -122,6 +122,7 @@ def test_subnet_workers_share_a_study_with_real_inherited_scoring(database, tmp_
 
     from smnas.evaluation.inherited import InheritedEvaluator
     from smnas.search.study import arch_outcomes, open_study
+    from smnas.search.subnet import SUBNET_DEFAULTS
 
     from .test_subnet_search import tiny_supernet
 
@@ -139,5 +140,8 @@ def test_subnet_workers_share_a_study_with_real_inherited_scoring(database, tmp_
     evaluated = [p.parent.name for p in (tmp_path / 'search' / 'trials').glob('*/result.json')]
     assert sorted(evaluated) == sorted(done), 'an architecture was scored twice or lost'
     ev = InheritedEvaluator(Config(cfg.to_dict()), ckpt, str(tmp_path / 'ref'))
+    seed = int({**SUBNET_DEFAULTS, **cfg.get('subnet_search', {})}['seed'])
     for arch, o in list(done.items())[:4]:  # scored by one worker in this process: the same
-        assert o['values'][0] == pytest.approx(ev.evaluate(arch)['mAP'])
+        m = ev.evaluate(arch, loss_seed=seed)  # the default score: the val loss, minimised
+        assert o['values'][0] == pytest.approx(-m['val_loss'], rel=1e-5)
+        assert o['attrs']['mAP'] == pytest.approx(m['mAP'])
