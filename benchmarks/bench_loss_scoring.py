@@ -1,16 +1,18 @@
 """Cost of ranking subnets by their val loss (``subnet_search.score='val_loss'``).
 
 For N subnets of a trained supernet (min, max, then seeded random ones), after one warm-up
-score that loads the val images, three ways of scoring each subnet are timed in
-interleaved rounds (a slow spell of the machine then hits all three alike):
+score that loads the val images, four ways of scoring each subnet are timed in
+interleaved rounds (a slow spell of the machine then hits all of them alike):
 
 * ``mAP``: the inherited mAP alone (``InheritedEvaluator.evaluate``);
 * ``one_pass``: the mAP and the val loss in one pass, the backbone and neck run once per
   batch for both (``evaluate(loss_seed=...)``, what the search runs);
-* ``two_passes``: the mAP, then the val loss in a pass of its own (``val_loss``).
+* ``two_passes``: the mAP, then the val loss in a pass of its own (``val_loss``);
+* ``loss``: the val loss alone (what the search runs per subnet with ``map_of='front'``,
+  the mAP then scored for the front's subnets only).
 
 Each row gives the median seconds and the ratios to ``mAP``; the one-pass loss is checked
-against the two-pass one (they must agree: same inputs, same sampler seeds).
+against the two-pass and the lone one (they must agree: same inputs, same sampler seeds).
 
     python benchmarks/bench_loss_scoring.py configs/supernet/rank_synthetic.py \\
         benchmarks/runs/rank_truth24/supernet/iter_1500.pth --json benchmarks/results/loss_scoring.json
@@ -27,11 +29,12 @@ from smnas.utils import atomic_write_json, collect_env_versions
 
 
 def score_ways(ev: InheritedEvaluator, seed: int) -> dict:
-    """The three ways of scoring, each a function of a subnet returning its scores."""
+    """The four ways of scoring, each a function of a subnet returning its scores."""
     return dict(
         mAP=lambda arch: ev.evaluate(arch),
         one_pass=lambda arch: ev.evaluate(arch, loss_seed=seed),
         two_passes=lambda arch: dict(ev.evaluate(arch), val_loss=ev.val_loss(arch, seed=seed)),
+        loss=lambda arch: dict(val_loss=ev.val_loss(arch, seed=seed)),
     )
 
 
@@ -40,7 +43,7 @@ def main(argv=None) -> dict:
     p.add_argument('config')
     p.add_argument('checkpoint')
     p.add_argument('--subnets', type=int, default=3, help='subnets scored (min, max, then random)')
-    p.add_argument('--rounds', type=int, default=2, help='interleaved rounds of the three ways')
+    p.add_argument('--rounds', type=int, default=2, help='interleaved rounds of the four ways')
     p.add_argument('--precision', default='fp32', help="the scoring forward's precision (fp32, bf16, fp16)")
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--work-dir', default='work_dirs/bench_loss_scoring')
@@ -60,20 +63,26 @@ def main(argv=None) -> dict:
                 scores[name] = way(arch)
                 times[name].append(time.perf_counter() - t0)
         med = {w: statistics.median(t) for w, t in times.items()}
-        one, two = scores['one_pass']['val_loss'], scores['two_passes']['val_loss']
-        if abs(one - two) > 1e-5 * abs(two) or scores['one_pass']['mAP'] != scores['mAP']['mAP']:
+        one = scores['one_pass']['val_loss']
+        losses = (scores['two_passes']['val_loss'], scores['loss']['val_loss'])
+        same_map = scores['one_pass']['mAP'] == scores['mAP']['mAP']
+        if any(abs(one - x) > 1e-5 * abs(x) for x in losses) or not same_map:
             raise SystemExit(f'{arch}: the one-pass scores {scores["one_pass"]} differ from the two-pass '
-                             f'ones {scores["two_passes"]}')
+                             f'ones {scores["two_passes"]} or the lone loss {scores["loss"]}')
         rows[arch] = dict(seconds=med, one_pass_over_mAP=med['one_pass'] / med['mAP'],
                           two_passes_over_mAP=med['two_passes'] / med['mAP'],
                           one_pass_over_two_passes=med['one_pass'] / med['two_passes'],
+                          loss_over_mAP=med['loss'] / med['mAP'],
+                          loss_over_one_pass=med['loss'] / med['one_pass'],
                           mAP=scores['mAP']['mAP'], val_loss=one)
         print(f'{arch}: mAP alone {med["mAP"]:.1f} s, with the loss in one pass {med["one_pass"]:.1f} s '
               f'(x{rows[arch]["one_pass_over_mAP"]:.2f}), in two passes {med["two_passes"]:.1f} s '
-              f'(x{rows[arch]["two_passes_over_mAP"]:.2f}); mAP {rows[arch]["mAP"]:.4f}, val loss {one:.4f}',
+              f'(x{rows[arch]["two_passes_over_mAP"]:.2f}), the loss alone {med["loss"]:.1f} s '
+              f'(x{rows[arch]["loss_over_mAP"]:.2f}); mAP {rows[arch]["mAP"]:.4f}, val loss {one:.4f}',
               flush=True)
     mean = {k: statistics.mean(r[k] for r in rows.values())
-            for k in ('one_pass_over_mAP', 'two_passes_over_mAP', 'one_pass_over_two_passes')}
+            for k in ('one_pass_over_mAP', 'two_passes_over_mAP', 'one_pass_over_two_passes',
+                      'loss_over_mAP', 'loss_over_one_pass')}
     print('mean ratios: ' + ', '.join(f'{k} {v:.2f}' for k, v in mean.items()), flush=True)
     command = ' '.join(['python', 'benchmarks/bench_loss_scoring.py'] + list(argv or sys.argv[1:]))
     record = dict(config=args.config, checkpoint=args.checkpoint, val_images=ev.num_images,

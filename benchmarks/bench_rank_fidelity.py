@@ -445,6 +445,7 @@ class RankFidelity:
         from smnas.modular.finalists import select_finalists
         from smnas.search.study import arch_outcomes
         from smnas.search.subnet import SubnetSearch
+        from smnas.search.trial import read_stored
 
         if self.search_subnets <= 0:
             return
@@ -463,6 +464,8 @@ class RankFidelity:
                     truth['search_seconds'] = truth.get('search_seconds', 0.0) + time.time() - t0
             done = {a: o for a, o in arch_outcomes(study).items() if o['state'] == 'complete'}
         images = [o['attrs'].get('eval_images', search.evaluator.num_images) for o in done.values()]
+        # the mAP of the front's subnets, scored after the search ranked by the val loss alone
+        front_map = [(read_stored(search.results_dir / a) or {}).get('map_seconds') for a in done]
         with self.truth.update() as truth:
             truth['search'] = dict(
                 scoring=dict(val_images=search.evaluator.num_images, batch=search.evaluator.batch_size,
@@ -470,7 +473,9 @@ class RankFidelity:
                              scored_in_full=sum(n == search.evaluator.num_images for n in images)),
                 subnets=len(done), target=search.target,
                 gflops_sum=sum(o['values'][1] / 1e9 for o in done.values()),
-                eval_seconds=sum(o['attrs'].get('eval_seconds', 0.0) for o in done.values()),
+                eval_seconds=sum(o['attrs'].get('eval_seconds', 0.0) for o in done.values()) +
+                sum(t for t in front_map if t),
+                score=search.score_key, front_map_scored=sum(t is not None for t in front_map),
                 # what tools/search_subnet.py would export: searched against hand-designed trains them
                 finalists=[a for a, _, _ in select_finalists(study, 6)])
 

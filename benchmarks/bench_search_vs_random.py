@@ -63,7 +63,7 @@ class SharedScores(SubnetSearch):
         EvolutionarySearch.__init__(self, str(work_dir), dict(SUBNET_DEFAULTS, **opts), None, workers=1,
                                     study_name='subnet', results_dir=str(proto.results_dir))
         for key in ('cfg', 'checkpoint', 'config_path', 'evaluator', 'screen_images', 'space', 'input_size',
-                    'table', 'span', 'range', 'latency'):
+                    'table', 'span', 'range', 'latency', 'score_key', 'score_sign', 'defer_map'):
             setattr(self, key, getattr(proto, key))
         self.target = min(int(self.opts['n_trials']), self.space.count())
         self._generations = {}
@@ -162,6 +162,9 @@ def main(argv=None):
     wd = Path(args.work_dir)
     if args.population:
         cfg.subnet_search = dict(cfg.get('subnet_search', {}), population_size=args.population)
+    # Fronts are compared in (inherited mAP, GFLOPs), so every method ranks by the mAP and
+    # every subnet's mAP is scored (not the search's default val loss).
+    cfg.subnet_search = dict(cfg.get('subnet_search', {}), score='mAP')
     proto = SubnetSearch(cfg, args.checkpoint, str(wd / 'proto'), results_dir=str(wd / 'scores'))
     space, n_space = proto.space, proto.space.count()
     exhaustive = args.exhaustive == 'yes' or (args.exhaustive == 'auto' and n_space <= 1000)

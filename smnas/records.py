@@ -28,7 +28,8 @@ class TrialResult:
 
     Attributes:
         arch: the architecture string.
-        mAP, mAP_50: val bbox mAP and mAP@0.5.
+        mAP, mAP_50: val bbox mAP and mAP@0.5 (None for a subnet ranked by its val loss
+            whose mAP is left to the end of the search: ``subnet_search.map_of``).
         input_size: (w, h) it was evaluated at.
         flops, params: multiply-adds and parameters of the whole detector.
         latency_ms, latency_mean_ms, latency_std_ms, repeats, device: measured latency
@@ -48,9 +49,9 @@ class TrialResult:
         extra: keys of the stored file this record does not know.
     """
     arch: str
-    mAP: float
-    mAP_50: float
     input_size: List[int]
+    mAP: Optional[float] = None
+    mAP_50: Optional[float] = None
     flops: Optional[float] = None
     params: Optional[float] = None
     latency_ms: Optional[float] = None

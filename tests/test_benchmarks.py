@@ -713,10 +713,10 @@ def test_score_against_truth_scores_both_ways_resumes_and_refuses_another_checkp
         bench.main(argv)
 
 
-def test_loss_scoring_bench_times_three_ways_that_agree(tmp_path):
-    """benchmarks/bench_loss_scoring.py: each subnet scored three ways in interleaved
-    rounds; the one-pass and two-pass scores agree (the bench stops if not), and the
-    record carries every ratio to the mAP alone."""
+def test_loss_scoring_bench_times_four_ways_that_agree(tmp_path):
+    """benchmarks/bench_loss_scoring.py: each subnet scored four ways in interleaved
+    rounds; the one-pass, two-pass and lone losses agree (the bench stops if not), and
+    the record carries every ratio to the mAP alone."""
     from tests.search.test_subnet_search import tiny_supernet
 
     bench = _bench('bench_loss_scoring')
@@ -728,5 +728,6 @@ def test_loss_scoring_bench_times_three_ways_that_agree(tmp_path):
                       '--work-dir', str(tmp_path / 'w')])
     assert len(rec['subnets']) == 2 and json.loads(out.read_text())['mean'] == rec['mean']
     for row in rec['subnets'].values():
-        assert set(row['seconds']) == {'mAP', 'one_pass', 'two_passes'} and row['val_loss'] > 0
+        assert set(row['seconds']) == {'mAP', 'one_pass', 'two_passes', 'loss'} and row['val_loss'] > 0
+        assert row['loss_over_mAP'] == pytest.approx(row['seconds']['loss'] / row['seconds']['mAP'])
         assert row['one_pass_over_mAP'] == pytest.approx(row['seconds']['one_pass'] / row['seconds']['mAP'])

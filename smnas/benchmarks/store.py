@@ -4,13 +4,12 @@ Each update reloads the file under an exclusive lock, applies one change and wri
 the file atomically, so that two processes sharing a work dir (a seeds run beside a
 search) each add their results without erasing the other's: no merging, no stale copy.
 """
-import fcntl
 import json
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from ..utils import atomic_write_json
+from ..utils import atomic_write_json, file_lock
 
 
 class JsonStore:
@@ -34,12 +33,7 @@ class JsonStore:
     def update(self) -> Iterator[dict]:
         """``with store.update() as state: state[...] = ...``: the object as stored now,
         written back when the block ends without an error."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path.with_name(self.path.name + '.lock'), 'a') as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                state = self.read()
-                yield state
-                atomic_write_json(self.path, state, indent=1)
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        with file_lock(self.path.with_name(self.path.name + '.lock')):
+            state = self.read()
+            yield state
+            atomic_write_json(self.path, state, indent=1)

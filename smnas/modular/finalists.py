@@ -56,7 +56,7 @@ def export_finalists(search, study, k: int = 6) -> List[Finalist]:
     from .export import export_to_files
 
     records = []
-    outcomes = arch_outcomes(study)
+    outcomes = search.outcomes(study)  # with the front's mAP scored after the search
     for i, (arch, m, cost) in enumerate(select_finalists(study, k)):
         out = _dir(search) / f'E{i}'
         cfg_path, ckpt_path = export_to_files(search.cfg, search.checkpoint, arch, str(out))
@@ -64,8 +64,9 @@ def export_finalists(search, study, k: int = 6) -> List[Finalist]:
         # the search's cost is FLOPs, or a predicted latency (then FLOPs are an attribute)
         flops = attrs.get('flops', cost)
         # the study's value is the search's score, the mAP or a negated loss
+        inherited = attrs.get('mAP', m if search.score_key == 'mAP' else None)
         records.append(Finalist(name=f'E{i}', arch=arch, gflops=flops / 1e9,
-                                mAP_inherited=attrs.get('mAP', m), mAP_50_inherited=attrs.get('mAP_50'),
+                                mAP_inherited=inherited, mAP_50_inherited=attrs.get('mAP_50'),
                                 config=cfg_path, checkpoint=ckpt_path,
                                 input_size=list(search.input_size)))
     save_finalists(search.work_dir, records)

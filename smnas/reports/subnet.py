@@ -22,11 +22,17 @@ COLUMNS = ('arch', 'state', 'trial', 'mAP', 'mAP_se', 'mAP_50', 'val_loss', 'gfl
 SCORE_LABELS = {'mAP': 'val bbox mAP', 'val_loss': 'val loss (lower is better)'}
 
 
-def search_rows(study) -> List[Dict[str, object]]:
-    """One row per evaluated (or failed) subnet, by FLOPs."""
+def search_rows(study, outcomes: Optional[Dict[str, dict]] = None) -> List[Dict[str, object]]:
+    """One row per evaluated (or failed) subnet, by FLOPs.
+
+    Args:
+        study: the search's study.
+        outcomes: its outcomes by subnet (default: :func:`arch_outcomes` of ``study``);
+            :meth:`SubnetSearch.outcomes` adds the mAP scored after the search.
+    """
     dup = duplicate_counts(study)
     rows = []
-    for arch, o in arch_outcomes(study).items():
+    for arch, o in (arch_outcomes(study) if outcomes is None else outcomes).items():
         a = o.get('attrs', {})
         rows.append(dict(arch=arch, state=o['state'], trial=o['trial'], mAP=a.get('mAP', ''),
                          mAP_se=a.get('mAP_se', ''),
@@ -100,7 +106,7 @@ def write_subnet_report(search, study, finalists: Optional[List[Finalist]] = Non
     """
     wd = Path(search.work_dir)
     finalists = finalists or []
-    rows = search_rows(study)
+    rows = search_rows(study, search.outcomes(study))
     done = [r for r in rows if r['state'] == 'complete']
     key, sign = search.score_key, search.score_sign
     front = pareto_front([(r['arch'], sign * r[key], r['gflops'] * 1e9) for r in done])
@@ -126,7 +132,9 @@ def write_subnet_report(search, study, finalists: Optional[List[Finalist]] = Non
         f'proposals outside the FLOPs range skipped without evaluation',
         _screening_line(search, done),
         f'- subnets ranked by {SCORE_LABELS.get(key, key)} with inherited weights '
-        f'(`subnet_search.score={key!r}`)',
+        f'(`subnet_search.score={key!r}`)' + (
+            "; inherited mAP of the front's subnets only, scored after the search "
+            "(`subnet_search.map_of='front'`)" if search.defer_map else ''),
         f'- Pareto front: {len(front)} subnets; hypervolume {st["hypervolume"]:.4g} ({key} x GFLOPs, '
         f'reference {(st["hv_ref"] or 0) / 1e9:.2f} GFLOPs' +
         (f', {key} {sign * st["hv_ref_score"]:.4g})' if st.get('hv_ref_score') else ')'),
@@ -154,6 +162,8 @@ def write_subnet_report(search, study, finalists: Optional[List[Finalist]] = Non
                   f'retrained finalists above are compared pairwise.', '']
 
     def with_se(r):
+        if r['mAP'] == '':  # the front's mAP is scored when the search ends
+            return 'not scored yet'
         return f'{r["mAP"]:.4f}' + (f' ± {r["mAP_se"]:.4f}' if r['mAP_se'] != '' else '')
     lines += markdown_table(['subnet', 'GFLOPs', 'mAP'] + extra,
                             [[f'`{arch}`', f'{flops / 1e9:.3f}', with_se(by_arch[arch])] +

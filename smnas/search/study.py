@@ -13,16 +13,16 @@
 * Results are keyed by architecture string (``user_attrs['arch']``): helpers here
   read the study as one outcome per architecture.
 """
-import fcntl
 import os
 import time
 import warnings
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Dict, List, Sequence
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
+
+from ..utils import file_lock
 
 # A worker's trial counts as lost once its heartbeat is GRACE_S old; both can be set
 # with SMNAS_HEARTBEAT_SECONDS (the grace is three heartbeats): shorter re-queues a
@@ -40,17 +40,6 @@ def heartbeat_seconds() -> tuple:
 def default_storage(work_dir: Path) -> str:
     """The default storage: an SQLite file in the work dir."""
     return f'sqlite:///{Path(work_dir).resolve() / "study.db"}'
-
-
-@contextmanager
-def _lock(path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, 'a') as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def _sqlite_file(url: str) -> Path:
@@ -73,7 +62,7 @@ class _SQLiteStorage(optuna.storages.RDBStorage):
         self._state_lock = str(db.with_name(db.name + '.state.lock'))
 
     def set_trial_state_values(self, trial_id, state, values=None):
-        with _lock(Path(self._state_lock)):
+        with file_lock(Path(self._state_lock)):
             return super().set_trial_state_values(trial_id, state, values)
 
 
@@ -118,7 +107,7 @@ def open_study(storage_url: str, study_name: str, directions: Sequence[str],
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     if storage_url.startswith('sqlite:///'):
         db = _sqlite_file(storage_url)
-        with _lock(db.with_name(db.name + '.lock')):
+        with file_lock(db.with_name(db.name + '.lock')):
             storage = make_storage(storage_url)
             return optuna.create_study(storage=storage, study_name=study_name, directions=list(directions),
                                        sampler=sampler, load_if_exists=True)

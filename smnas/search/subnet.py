@@ -1,11 +1,11 @@
 """Evolutionary search over the subnets of a trained supernet (SM-NAS stage 2, our way).
 
 The same engine as the structural stage (:class:`~smnas.search.evolution.EvolutionarySearch`):
-NSGA-II maximises val bbox mAP with inherited weights and minimises FLOPs of the
-whole detector at the search input size. FLOPs come from a per-layer table
-(:class:`supernet.flops.FlopsTable`) before a subnet is evaluated, so subnets
-outside the FLOPs range are never evaluated; a range that excludes every subnet is
-refused before any evaluation.
+NSGA-II ranks subnets by a score with inherited weights (the val loss by default, or the
+val bbox mAP) and minimises FLOPs of the whole detector at the search input size. FLOPs
+come from a per-layer table (:class:`supernet.flops.FlopsTable`) before a subnet is
+evaluated, so subnets outside the FLOPs range are never evaluated; a range that
+excludes every subnet is refused before any evaluation.
 
 Evaluation runs in this process on one loaded supernet; more workers are more
 processes running the same command against the same storage.
@@ -18,10 +18,14 @@ import optuna
 from mmengine.config import Config
 
 from ..records import TrialResult
-from ..utils import atomic_write_text
+from ..utils import atomic_write_text, file_lock
 from .evolution import ENGINE_DEFAULTS, EvolutionarySearch, SkipArchitecture
+from .pareto import pareto_front
 from .study import arch_outcomes
-from .trial import TrialFailed, write_failure, write_result
+from .trial import TrialFailed, read_stored, write_failure, write_result
+
+#: the inherited mAP's fields of a subnet's result
+MAP_KEYS = ('mAP', 'mAP_50', 'mAP_se', 'mAP_ci95')
 
 SUBNET_DEFAULTS = dict(
     ENGINE_DEFAULTS,
@@ -45,6 +49,13 @@ SUBNET_DEFAULTS = dict(
     # differences beyond noise; benchmarks/README.md, "per_weight, scored"). Scoring both in
     # one pass took 1.3-1.6x the mAP alone (benchmarks/README.md, "Ranking by val loss: cost").
     score='val_loss',
+    # When the search ranks by the val loss, which subnets get an inherited mAP too:
+    # 'front', only the final Pareto front's (scored once the search ends, for the report
+    # and the finalists), every other subnet by its loss alone; or 'every' subnet, in the
+    # loss's pass (the mAP of each logged as it comes). The loss alone is the cheaper
+    # score: on BCCD (bf16) it took XXX the mAP-and-loss pass (benchmarks/README.md,
+    # "Ranking by val loss: cost").
+    map_of='front',
     # Resamples of the val images for each inherited mAP's standard error (mAP_se; 0: none).
     # Each re-accumulates precision over the drawn images: about 0.12 s at 1000 val images,
     # 0.01 s at 87 (benchmarks/README.md, "The inherited mAP's noise"). 50 resamples give
@@ -120,6 +131,10 @@ class SubnetSearch(EvolutionarySearch):
             raise ValueError(f"subnet_search.score must be one of {', '.join(map(repr, self.SCORES))}, "
                              f"not {opts['score']!r}")
         self.score_key, self.score_sign = opts['score'], self.SCORES[opts['score']]
+        if opts['map_of'] not in ('front', 'every'):
+            raise ValueError(f"subnet_search.map_of must be 'front' or 'every', not {opts['map_of']!r}")
+        # the mAP of a subnet ranked by another score waits for the front (see score_front)
+        self.defer_map = self.score_key != 'mAP' and opts['map_of'] == 'front'
         if flops_range is not None:
             opts['flops_range'] = [float(v) for v in flops_range]
         super().__init__(work_dir, opts, storage, workers=1, study_name=opts['study_name'],
@@ -263,10 +278,13 @@ class SubnetSearch(EvolutionarySearch):
         return bar, gap
 
     def _score(self, arch: str, images: Optional[int] = None) -> dict:
-        """``arch``'s mAP and mAP@0.5 on ``images`` val images (None: all of them), and its
-        val loss when the search ranks by it."""
+        """``arch``'s scores on ``images`` val images (None: all of them): its mAP and
+        mAP@0.5, and its val loss when the search ranks by it; the loss alone when the
+        mAP waits for the front (``map_of='front'``)."""
         # the samplers seeded alike for every subnet: each is charged on the same draws
         seed = int(self.opts['seed']) if self.score_key == 'val_loss' else None
+        if self.defer_map:
+            return dict(val_loss=self.evaluator.val_loss(arch, images=images, seed=seed))
         return self.evaluator.evaluate(arch, images=images, loss_seed=seed)
 
     def evaluate(self, arch: str, result_dir: Path) -> TrialResult:
@@ -302,7 +320,7 @@ class SubnetSearch(EvolutionarySearch):
         return write_result(result_dir, TrialResult(
             arch=arch, flops=flops, latency_ms=latency, eval_seconds=time.time() - t0,
             input_size=list(self.input_size),
-            eval_images=images, mAP_screen=None if screen is None else screen['mAP'],
+            eval_images=images, mAP_screen=None if screen is None else screen.get('mAP'),
             val_loss_screen=None if screen is None else screen.get('val_loss'), **metrics))
 
     def on_trial_logged(self, vis, frozen, step: int, status: dict) -> None:
@@ -321,9 +339,56 @@ class SubnetSearch(EvolutionarySearch):
             vis.add_scalar('front/gflops_min', status['front'][0][2] / 1e9, step=step)
             vis.add_scalar('front/gflops_max', status['front'][-1][2] / 1e9, step=step)
 
+    def front(self, study) -> List[tuple]:
+        """The search's Pareto front as (subnet, study value, cost), by cost."""
+        return pareto_front([(a, o['values'][0], o['values'][1]) for a, o in arch_outcomes(study).items()
+                             if o['state'] == 'complete'])
+
+    def score_front(self, study) -> List[str]:
+        """The inherited mAP of every subnet on the front that has none yet (a search that
+        ranks by the val loss scores the mAP of the front's subnets only), on every val
+        image, added to its ``result.json``. Workers sharing the results folder score each
+        subnet once (a lock per subnet); a rerun scores only what is missing.
+
+        Returns:
+            The subnets scored now.
+        """
+        import time
+
+        front = [arch for arch, _, _ in self.front(study)]
+        scored = []
+        for i, arch in enumerate(front):
+            d = self.results_dir / arch
+            with file_lock(d / 'map.lock'):
+                stored = read_stored(d)
+                if not stored or stored.get('status') != 'ok' or stored.get('mAP') is not None:
+                    continue
+                t0 = time.time()
+                metrics = self.evaluator.evaluate(arch)
+                write_result(d, TrialResult.from_dict(dict(stored, **metrics, map_seconds=time.time() - t0)))
+            scored.append(arch)
+            print(f'[subnet] front {i + 1}/{len(front)}: {arch} inherited mAP {metrics["mAP"]:.4f} '
+                  f'({time.time() - t0:.0f}s)', flush=True)
+        return scored
+
+    def outcomes(self, study) -> Dict[str, dict]:
+        """:func:`~smnas.search.study.arch_outcomes` with the mAP that the front's subnets
+        got after their trial (:meth:`score_front`) added to their attrs from disk."""
+        outcomes = arch_outcomes(study)
+        for arch, o in outcomes.items():
+            attrs = o.get('attrs', {})
+            if o['state'] != 'complete' or attrs.get('mAP') is not None:
+                continue
+            stored = read_stored(self.results_dir / arch) or {}
+            o['attrs'] = dict(attrs, **{k: stored[k] for k in MAP_KEYS if stored.get(k) is not None})
+        return outcomes
+
     def run(self) -> optuna.Study:
         (lo, hi), (a, b) = self.range, self.span
         w, h = self.input_size
         print(f'[subnet] {self.space.count()} subnets; GFLOPs at {w}x{h}: {a / 1e9:.2f}-{b / 1e9:.2f}, '
               f'searching {lo / 1e9:.2f}-{hi / 1e9:.2f}', flush=True)
-        return super().run()
+        study = super().run()
+        if self.defer_map:
+            self.score_front(study)
+        return study

@@ -1,9 +1,11 @@
 """Small I/O helpers: atomic writes, so a killed process never leaves half a file."""
+import fcntl
 import json
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Iterator, Union
 
 PathLike = Union[str, os.PathLike]
 
@@ -38,3 +40,22 @@ def atomic_write_text(path: PathLike, text: str) -> None:
 def atomic_write_json(path: PathLike, obj: Any, indent: int = None) -> None:
     """Serialise ``obj`` as JSON and write it to ``path`` atomically."""
     atomic_write_text(path, json.dumps(obj, indent=indent, ensure_ascii=False) + '\n')
+
+
+@contextmanager
+def file_lock(path: PathLike) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``path`` (created, with its folders) for the block:
+    between threads (each opens its own descriptor) and processes, on one machine or on
+    shared storage that honours locks.
+
+    Args:
+        path: the lock file; its content is never read.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, 'a') as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)

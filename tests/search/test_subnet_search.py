@@ -66,10 +66,15 @@ def test_same_seed_same_front_and_resume_without_reevaluating(setup, tmp_path):
     assert all(r.is_file() for r in (tmp_path / 'a' / 'trials').glob('*/result.json'))
     results = {a: o for a, o in arch_outcomes(a2).items() if o['state'] == 'complete'}
     assert len(results) == 7
-    for arch, o in results.items():  # ranked by the val loss (the default), its mAP beside it
+    front = {arch for arch, _, _ in s2.front(a2)}
+    with_map = s2.outcomes(a2)
+    for arch, o in results.items():  # ranked by the val loss (the default)
         (score, flops), attrs = o['values'], o['attrs']
-        assert score == -attrs['val_loss'] < 0 and 0.0 <= attrs['mAP'] <= 1.0
+        assert score == -attrs['val_loss'] < 0 and 'mAP' not in attrs
         assert flops == pytest.approx(s2.table.flops(arch))
+        # the mAP of the front's subnets only, scored once the search ended
+        assert (0.0 <= with_map[arch]['attrs']['mAP'] <= 1.0) if arch in front else \
+            'mAP' not in with_map[arch]['attrs']
 
 
 def test_flops_range_is_respected_and_an_empty_one_refused(setup, tmp_path):
@@ -124,16 +129,21 @@ def test_screening_scores_on_all_images_only_what_could_reach_the_front(setup, t
             value += 0.004 * (1 if zlib.crc32(str(subnet).encode()) % 2 else -1)
         return value
 
-    calls = []
+    calls = []  # (what was scored, subnet, images)
 
     def fake(self, subnet, images=None, loss_seed=None):
-        calls.append((str(subnet), images))
+        calls.append(('mAP', str(subnet), images))
         m = noisy(true_map(str(subnet)), subnet, images, self.num_images)
         if loss_seed is None:
             return dict(mAP=m, mAP_50=m)
         return dict(mAP=m, mAP_50=m, val_loss=noisy(true_loss(str(subnet)), subnet, images, self.num_images))
 
+    def fake_loss(self, subnet, images=None, seed=0):
+        calls.append(('val_loss', str(subnet), images))
+        return noisy(true_loss(str(subnet)), subnet, images, self.num_images)
+
     monkeypatch.setattr(InheritedEvaluator, 'evaluate', fake)
+    monkeypatch.setattr(InheritedEvaluator, 'val_loss', fake_loss)
     cfg, ckpt = setup
     cfg = Config(cfg.to_dict())
     cfg.merge_from_dict({'subnet_search.n_trials': 12, 'subnet_search.screen_fraction': 0.34,
@@ -146,9 +156,13 @@ def test_screening_scores_on_all_images_only_what_could_reach_the_front(setup, t
     full = {a for a, o in done.items() if o['attrs']['eval_images'] == 3}
     screened = {a for a, o in done.items() if o['attrs']['eval_images'] == 1}
     assert len(full) + len(screened) == 12 and screened, 'nothing was screened out'
-    # every subnet was scored on the subset first, and on all images only when promoted
-    assert sorted(a for a, n in calls if n == 1) == sorted(done)
-    assert sorted(a for a, n in calls if n is None) == sorted(full)
+    # every subnet was scored on the subset first, and on all images only when promoted;
+    # by the val loss alone (map_of='front'), the front's mAP once the search ended
+    searched = [(a, n) for kind, a, n in calls if kind == score]
+    assert sorted(a for a, n in searched if n == 1) == sorted(done)
+    assert sorted(a for a, n in searched if n is None) == sorted(full)
+    front = [a for a, _, _ in s.front(study)]
+    assert [(k, a) for k, a, _ in calls if k != score] == [('mAP', a) for a in front if score != 'mAP']
     pts = [(a, o['values'][0], o['values'][1]) for a, o in done.items()]
     true_value = true_map if score == 'mAP' else (lambda a: -true_loss(a))
     truth = [(a, true_value(a), o['values'][1]) for a, o in done.items()]
@@ -157,8 +171,10 @@ def test_screening_scores_on_all_images_only_what_could_reach_the_front(setup, t
         m, f = done[a]['values']
         assert any(done[b]['values'][1] <= f and done[b]['values'][0] > m for b in full)
         assert s.displayed_score(m) == done[a]['attrs'][f'{score}_screen']
-    for a in full:  # the mAP is scored whatever the ranking score
-        assert done[a]['attrs']['mAP'] == true_map(a)
+    outcomes = s.outcomes(study)
+    for a in full:  # the front's mAP is scored whatever the ranking score
+        assert outcomes[a]['attrs']['mAP'] == true_map(a) if score == 'mAP' or a in front else \
+            'mAP' not in outcomes[a]['attrs']
 
 
 def test_ranking_by_map(setup, tmp_path):
@@ -174,40 +190,73 @@ def test_ranking_by_map(setup, tmp_path):
         assert o['values'][0] == o['attrs']['mAP'] and 'val_loss' not in o['attrs']
 
 
-def test_ranking_by_val_loss(setup, tmp_path):
+@pytest.mark.parametrize('map_of', ['every', 'front'])
+def test_ranking_by_val_loss(setup, tmp_path, map_of):
     """subnet_search.score='val_loss': the study minimises each subnet's val loss (its
-    value is the loss negated, stored beside the mAP), the hypervolume and the report
-    follow it, finalists keep their mAP, and the study refuses to resume by mAP."""
+    value is the loss negated), the hypervolume and the report follow it, finalists keep
+    their inherited mAP, and the study refuses to resume by mAP. With map_of='every' each
+    subnet's mAP is scored in its loss's pass; with 'front' each subnet is scored by its
+    loss alone and only the front's subnets get their mAP, once, when the search ends."""
     from smnas.modular import export_finalists
     from smnas.reports.subnet import write_subnet_report
 
     cfg, ckpt = setup
     cfg = Config(cfg.to_dict())
-    cfg.merge_from_dict({'subnet_search.n_trials': 5, 'subnet_search.score': 'val_loss'})
+    cfg.merge_from_dict({'subnet_search.n_trials': 5, 'subnet_search.score': 'val_loss',
+                         'subnet_search.map_of': map_of})
     s = SubnetSearch(cfg, ckpt, str(tmp_path / 'w'))
+    ev = s.evaluator
+    calls = []
+
+    def spy(name):
+        method = getattr(ev, name)
+
+        def counted(subnet, *a, **kw):
+            calls.append((name, str(subnet)))
+            return method(subnet, *a, **kw)
+        return counted
+    ev.evaluate, ev.val_loss = spy('evaluate'), spy('val_loss')
     study = s.run()
     done = {a: o for a, o in arch_outcomes(study).items() if o['state'] == 'complete'}
     assert len(done) == 5
+    front = [arch for arch, _, _ in s.front(study)]
+    assert front and set(front) <= set(done)
+    if map_of == 'every':
+        assert calls == [('evaluate', a) for a in done]  # one pass each, the loss in it
+    else:  # the loss alone for each subnet, then the mAP of the front's only
+        assert calls == [('val_loss', a) for a in done] + [('evaluate', a) for a in front]
+    outcomes = s.outcomes(study)
     for arch, o in done.items():
-        loss = o['attrs']['val_loss']
-        assert loss > 0 and o['values'][0] == -loss and 0.0 <= o['attrs']['mAP'] <= 1.0
-        assert o['attrs']['mAP_se'] >= 0  # subnet_search.bootstrap (50 by default)
-        assert loss == pytest.approx(s.evaluator.val_loss(arch, seed=int(s.opts['seed'])), rel=1e-5)
+        loss, attrs = o['attrs']['val_loss'], outcomes[arch]['attrs']
+        assert loss > 0 and o['values'][0] == -loss
+        assert loss == pytest.approx(ev.val_loss(arch, seed=int(s.opts['seed'])), rel=1e-5)
+        if map_of == 'every' or arch in front:
+            assert 0.0 <= attrs['mAP'] <= 1.0 and attrs['mAP_se'] >= 0  # subnet_search.bootstrap
+        else:
+            assert 'mAP' not in attrs
+    if map_of == 'front':
+        assert s.score_front(study) == []  # a rerun scores nothing twice
+        maps = {a: outcomes[a]['attrs']['mAP'] for a in front}
+        assert maps == {a: pytest.approx(ev.evaluate(a)['mAP']) for a in front}
     st = s.status(study)
     best = max(o['values'][0] for o in done.values())
     assert st['hv_ref_score'] == 2 * min(o['values'][0] for o in done.values()) and st['hypervolume'] > 0
     assert max(p[1] for p in st['front']) == best  # the lowest loss is on the front
     finalists = export_finalists(s, study, k=2)
     for f in finalists:
-        assert f.mAP_inherited == done[f.arch]['attrs']['mAP']
+        assert f.mAP_inherited == outcomes[f.arch]['attrs']['mAP']
     report = (write_subnet_report(s, study, finalists)['report']).read_text()
     assert "subnet_search.score='val_loss'" in report and '| subnet | GFLOPs | mAP | val_loss |' in report
-    assert '50 bootstrap resamples' in report
+    assert '50 bootstrap resamples' in report and 'not scored yet' not in report
+    assert ("subnet_search.map_of='front'" in report) == (map_of == 'front')
     cfg.merge_from_dict({'subnet_search.score': 'mAP'})
     with pytest.raises(ValueError, match="ranks by 'val_loss', this config by 'mAP'"):
         SubnetSearch(cfg, ckpt, str(tmp_path / 'w')).open()
     cfg.merge_from_dict({'subnet_search.score': 'loss'})
     with pytest.raises(ValueError, match="subnet_search.score must be one of 'mAP', 'val_loss', not 'loss'"):
+        SubnetSearch(cfg, ckpt, str(tmp_path / 'x'))
+    cfg.merge_from_dict({'subnet_search.score': 'val_loss', 'subnet_search.map_of': 'all'})
+    with pytest.raises(ValueError, match="map_of must be 'front' or 'every', not 'all'"):
         SubnetSearch(cfg, ckpt, str(tmp_path / 'x'))
 
 
