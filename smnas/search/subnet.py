@@ -42,19 +42,18 @@ SUBNET_DEFAULTS = dict(
     # how it moves scores and ranks against fp32.
     precision='fp32',
     # What a subnet is ranked by: 'val_loss' (the detector's training loss on the val images
-    # with inherited weights, lower is better; the mAP is still scored, in the same pass, for
-    # the report), or 'mAP' (val bbox mAP with inherited weights). The loss needs no score
-    # threshold or NMS and sees every anchor: against 24 subnets trained from scratch it
-    # ranked at Kendall tau 0.52 where the mAP ranked at 0.36 and 0.25 (two supernets, both
-    # differences beyond noise; benchmarks/README.md, "per_weight, scored"). Scoring both in
-    # one pass took 1.3-1.6x the mAP alone (benchmarks/README.md, "Ranking by val loss: cost").
+    # with inherited weights, lower is better; `map_of` says which subnets get an mAP too),
+    # or 'mAP' (val bbox mAP with inherited weights). The loss needs no score threshold or
+    # NMS and sees every anchor: against 24 subnets trained from scratch it ranked at
+    # Kendall tau 0.52 where the mAP ranked at 0.36 and 0.25 (two supernets, both
+    # differences beyond noise; benchmarks/README.md, "per_weight, scored").
     score='val_loss',
     # When the search ranks by the val loss, which subnets get an inherited mAP too:
     # 'front', only the final Pareto front's (scored once the search ends, for the report
     # and the finalists), every other subnet by its loss alone; or 'every' subnet, in the
-    # loss's pass (the mAP of each logged as it comes). The loss alone is the cheaper
-    # score: on BCCD (bf16, 3 subnets) it took 0.65x the time of the mAP-and-loss pass and
-    # 0.90x the mAP alone (benchmarks/README.md, "Ranking by val loss: cost").
+    # loss's pass (the backbone and neck run once for both; the mAP of each logged as it
+    # comes). On BCCD (bf16, 3 subnets) the loss alone took 0.90x the mAP alone and the one
+    # pass 1.38x (benchmarks/README.md, "Ranking by val loss: cost").
     map_of='front',
     # Resamples of the val images for each inherited mAP's standard error (mAP_se; 0: none).
     # Each re-accumulates precision over the drawn images: about 0.12 s at 1000 val images,
