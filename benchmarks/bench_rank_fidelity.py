@@ -185,8 +185,8 @@ class RankFidelity:
               f'{sorted(variants)}', flush=True)
 
     def _trained(self) -> None:
-        """Rewrite the results file (the record) after a from-scratch result: a run stopped
-        on a machine that is then lost keeps every training it finished."""
+        """Rewrite the results file (the record) after a from-scratch result or an inherited
+        score: a run stopped on a machine that is then lost keeps every one it finished."""
         if self.record:
             atomic_write_json(self.record, self.summary(), indent=1)
 
@@ -328,6 +328,7 @@ class RankFidelity:
                              seconds=time.time() - t0 + tune_seconds, finetune_seconds=tune_seconds)
             with self.vstore.update() as v:
                 v.setdefault('inherited', {})[arch] = score
+            self._trained()  # the record keeps every score too: a new machine rescores none
             print(f'[rank] {self.variant} {arch}: inherited mAP {m["mAP"]:.4f} ({score["seconds"]:.1f} s)',
                   flush=True)
 
@@ -512,7 +513,10 @@ class RankFidelity:
                                   supernet_iters=v.get('supernet_iters'),
                                   supernet_seconds=self.supernet_seconds(name, v),
                                   supernet_wall_seconds=v.get('supernet_wall_seconds'),
-                                  mAP_inherited={a: inh[a]['mAP'] for a in inh})
+                                  mAP_inherited={a: inh[a]['mAP'] for a in inh},
+                                  # every score as stored (val loss, noise, time): a record
+                                  # restores a variant's scores whole, not only their mAPs
+                                  inherited=inh)
             ses = [inh[a]['mAP_se'] for a in inh if inh[a].get('mAP_se') is not None]
             if ses:  # each inherited score's own noise, over the val images
                 variants[name]['mean_inherited_mAP_se'] = statistics.fmean(ses)

@@ -410,6 +410,28 @@ def test_a_record_restores_and_ranks_against_whole_seeds(rank_record, tmp_path):
     assert exact['tau_minus_default']['difference'] == pytest.approx(4 / 3)
 
 
+def test_a_record_restores_a_variants_whole_scores(rank_record, tmp_path):
+    """A variant's inherited scores go into the record whole (val loss, noise, time), so a
+    new machine ranks by each score again and scores, and trains, nothing."""
+    r = rank_record
+    a, b, c = r['subnets']
+    scores = {x: dict(mAP=m, mAP_se=0.01, val_loss=1.0 - m, seconds=3.0)
+              for x, m in ((a, 0.2), (b, 0.1), (c, 0.3))}
+    rec = json.loads(r['record'].read_text())
+    rec['variants']['whole'] = dict(mAP_inherited={x: s['mAP'] for x, s in scores.items()}, inherited=scores,
+                                    cfg_options={}, supernet_seconds=5.0)
+    r['record'].write_text(json.dumps(rec))
+    out = r['restore']('new', variant='whole').run()
+    assert not (tmp_path / 'new' / 'supernet_whole').exists()
+    whole = out['variants']['whole']
+    assert whole['inherited'] == scores and whole['subnets'] == 3
+    assert set(whole['by_score']) == {'mAP', 'val_loss', 'blend'}
+    assert out['variants']['base']['inherited'][a]['seconds'] == 2.0  # an older record: the table's
+    # what it wrote restores to the same variants
+    r['record'].write_text(json.dumps(out))
+    assert r['restore']('again', variant='whole').run()['variants'] == out['variants']
+
+
 def test_the_record_keeps_every_training_of_a_stopped_run(rank_record, monkeypatch, tmp_path):
     import smnas.search.trial
     from smnas.records import TrialResult

@@ -50,8 +50,21 @@ def test_rank_script_path_on_cpu(tmp_path):
                            '--scratch-iters', '2', '--jobs', '2', '--cfg-options',
                            *tiny_options(tmp_path / 'data', 2), *TINY],
                           cwd=REPO_ROOT, capture_output=True, text=True, timeout=900,
-                          env=dict(os.environ, OUT=str(tmp_path / 'out'), PYTHON=sys.executable))
+                          env=dict(os.environ, OUT=str(tmp_path / 'out'), PYTHON=sys.executable,
+                                   SMNAS_RANK_WORK=str(tmp_path / 'work'), SMNAS_RANK_RESUME=''))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     record = json.loads((tmp_path / 'out' / 'rank_fidelity_gpu.json').read_text())
     assert len(record['subnets']) == 2 and all('mAP_scratch' in r for r in record['subnets'].values())
-    assert not (tmp_path / 'out' / 'rank_gpu' / 'supernet').exists()
+    assert (tmp_path / 'work' / 'truth.json').is_file() and not (tmp_path / 'work' / 'supernet').exists()
+    # a later GPU machine: a fresh work dir and $OUT, resumed from the committed record
+    proc = subprocess.run(['bash', 'benchmarks/gpu/rank.sh', '--subnets', '2', '--scratch-seeds', '1',
+                           '--scratch-iters', '2', '--jobs', '2', '--cfg-options',
+                           *tiny_options(tmp_path / 'data', 2), *TINY],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=900,
+                          env=dict(os.environ, OUT=str(tmp_path / 'out2'), PYTHON=sys.executable,
+                                   SMNAS_RANK_WORK=str(tmp_path / 'work2'),
+                                   SMNAS_RANK_RESUME=str(tmp_path / 'out' / 'rank_fidelity_gpu.json')))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert 'training from scratch' not in proc.stdout and 'restored from' in proc.stdout
+    again = json.loads((tmp_path / 'out2' / 'rank_fidelity_gpu.json').read_text())
+    assert again['subnets'] == record['subnets']

@@ -73,12 +73,14 @@ def state_from_record(rec: dict) -> Tuple[dict, Dict[str, dict]]:
         (the truth state, ``{variant: its state}``).
     """
     keep = ('gflops', 'mAP_scratch', 'mAP_50_scratch', 'params_m', 'scratch_seconds', 'train_seconds',
-            'gflops_thop', 'mAP_scratch_seeds', 'error')
+            'gflops_thop', 'mAP_scratch_seeds', 'mAP_se_scratch', 'error')
     subnets = {a: {k: r[k] for k in keep if k in r} for a, r in rec['subnets'].items()}
     variants = {}
     for name, v in rec['variants'].items():
-        inherited = {a: dict(mAP=m) for a, m in v['mAP_inherited'].items()}
-        if name == 'base':  # the table keeps the base's timings and mAP_50
+        # whole scores where the record has them (val loss, noise, time), else the mAPs
+        inherited = {a: dict(m) for a, m in v['inherited'].items()} if v.get('inherited') \
+            else {a: dict(mAP=m) for a, m in v['mAP_inherited'].items()}
+        if name == 'base' and not v.get('inherited'):  # an older record: its table keeps the base's timings
             for a, r in rec['subnets'].items():
                 if 'inherited_seconds' in r:
                     inherited[a] = dict(mAP=r['mAP_inherited'], mAP_50=r.get('mAP_50_inherited'),
