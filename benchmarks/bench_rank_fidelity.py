@@ -73,6 +73,27 @@ def _plain(obj):
 FEW_SHOT_KEYS = {'neck': 'neck_channels', 'head': 'head_channels', 'base': 'bases', 'expand': 'expansions'}
 
 
+def coverage_order(items: list) -> list:
+    """``items`` (sorted) reordered so that every prefix spreads over the whole list: the
+    ends, the middle, then the middles of the halves... (bisection order)."""
+    if len(items) <= 2:
+        return list(items)
+    order, seen, spans = [0, len(items) - 1], {0, len(items) - 1}, [(0, len(items) - 1)]
+    while spans:
+        nxt = []
+        for lo, hi in spans:
+            mid = (lo + hi) // 2
+            if mid not in seen:
+                seen.add(mid)
+                order.append(mid)
+            if mid - lo > 1:
+                nxt.append((lo, mid))
+            if hi - mid > 1:
+                nxt.append((mid, hi))
+        spans = nxt
+    return [items[i] for i in order]
+
+
 def trained_supernet(cfg, work_dir: Path, procs: int = 1) -> Path:
     """The final checkpoint of ``cfg``'s supernet in ``work_dir``: trained in its own
     process, or ``procs`` data-parallel ones with the same total batch (resumed if
@@ -313,7 +334,9 @@ class RankFidelity:
             def evaluator_of(arch):
                 return single
             archs = self.pick_subnets(single.model)
-        for arch in archs:
+        gflops = {a: r.get('gflops', 0.0) for a, r in self.truth.read()['subnets'].items()}
+        # Spread over the FLOPs range first: a run stopped part-way ranks a spread of the space
+        for arch in coverage_order(sorted(archs, key=lambda a: gflops.get(a, 0.0))):
             if 'val_loss' in self.vstore.read().get('inherited', {}).get(arch, {}):
                 continue
             evaluator = evaluator_of(arch)

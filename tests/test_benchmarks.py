@@ -753,3 +753,14 @@ def test_loss_scoring_bench_times_four_ways_that_agree(tmp_path):
         assert set(row['seconds']) == {'mAP', 'one_pass', 'two_passes', 'loss'} and row['val_loss'] > 0
         assert row['loss_over_mAP'] == pytest.approx(row['seconds']['loss'] / row['seconds']['mAP'])
         assert row['one_pass_over_mAP'] == pytest.approx(row['seconds']['one_pass'] / row['seconds']['mAP'])
+
+
+def test_inherited_scoring_order_spreads_every_prefix_over_the_flops_range():
+    order = _bench('bench_rank_fidelity').coverage_order
+    items = [f's{i:02d}' for i in range(24)]  # sorted by FLOPs
+    out = order(items)
+    assert sorted(out) == items and out[:3] == ['s00', 's23', 's11']
+    for k in (3, 5, 9, 17):  # any prefix leaves no wide gap in the range
+        idx = sorted(items.index(x) for x in out[:k])
+        assert max(b - a for a, b in zip(idx, idx[1:])) <= 2 * 23 / (k - 1) + 1
+    assert order([]) == [] and order(['a']) == ['a'] and order(['a', 'b', 'c']) == ['a', 'c', 'b']
