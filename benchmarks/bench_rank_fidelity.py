@@ -205,6 +205,30 @@ class RankFidelity:
         print(f'[rank] restored from {record}: {len(truth["subnets"])} subnets, variants '
               f'{sorted(variants)}', flush=True)
 
+    def import_variants(self, record: str) -> list:
+        """Score the recipes of another record against this work dir's truth: their
+        inherited scores (of the same space's subnets) are copied in, each variant
+        marked ``imported_from``; one this work dir has scored itself is kept. For a truth
+        trained elsewhere (a GPU run with 4x the batch) checking supernets trained here.
+
+        Returns:
+            The variants imported.
+        """
+        truth, variants = state_from_record(json.loads(Path(record).read_text()))
+        mine = self.truth.read()
+        if truth['space'] != mine.get('space'):
+            raise SystemExit(f'{record} ranks subnets of the space {truth["space"]}, {self.wd} of '
+                             f'{mine.get("space")}: only recipes of the same space compare')
+        done = []
+        for name, state in variants.items():
+            with JsonStore(self.wd / VARIANT.format(name)).update() as v:
+                if v.get('inherited') and not v.get('imported_from'):
+                    continue
+                v.update(state, imported_from=str(record))
+                done.append(name)
+        print(f'[rank] imported from {record}: {sorted(done)}', flush=True)
+        return done
+
     def _trained(self) -> None:
         """Rewrite the results file (the record) after a from-scratch result or an inherited
         score: a run stopped on a machine that is then lost keeps every one it finished."""
@@ -536,6 +560,7 @@ class RankFidelity:
                                   supernet_iters=v.get('supernet_iters'),
                                   supernet_seconds=self.supernet_seconds(name, v),
                                   supernet_wall_seconds=v.get('supernet_wall_seconds'),
+                                  imported_from=v.get('imported_from'),
                                   mAP_inherited={a: inh[a]['mAP'] for a in inh},
                                   # every score as stored (val loss, noise, time): a record
                                   # restores a variant's scores whole, not only their mAPs
@@ -874,6 +899,8 @@ def main():
     p.add_argument('--supernet-procs', type=int, default=1,
                    help='train supernets data-parallel in this many local processes (torchrun; on a CPU '
                         'each gets its share of the cores), with the same total batch')
+    p.add_argument('--variants-from', metavar='RECORD',
+                   help="rank another record's recipes (same space) against this work dir's truth")
     args = p.parse_args()
     defaults = (dict(work_dir='benchmarks/runs/rank_fidelity_quick', subnets=5, supernet_iters=150,
                      scratch_iters=75, search_subnets=30) if args.quick else
@@ -888,6 +915,8 @@ def main():
                          args.variant, args.noise_seeds, args.scratch_seeds, args.json, args.truth_first,
                          args.jobs, args.supernet_of, args.finetune_iters, args.finetune_lr, args.few_shot,
                          args.few_shot_iters, args.seed_order, args.supernet_procs, args.scratch_fit_from)
+    if args.variants_from:
+        bench.import_variants(args.variants_from)
     s = bench.summary() if args.summary_only else bench.run()
     if args.json:
         atomic_write_json(args.json, s, indent=1)

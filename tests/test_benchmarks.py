@@ -432,6 +432,32 @@ def test_a_record_restores_a_variants_whole_scores(rank_record, tmp_path):
     assert r['restore']('again', variant='whole').run()['variants'] == out['variants']
 
 
+def test_recipes_of_another_record_rank_against_this_truth(rank_record, tmp_path):
+    """A truth trained elsewhere (a GPU run) checks the recipes scored here: the other
+    record's inherited scores rank against this work dir's truth, marked as imported."""
+    r = rank_record
+    a, b, c = r['subnets']
+    bench = r['restore']('gpu')
+    bench.run()
+    other = json.loads(r['record'].read_text())
+    other['variants']['exact'] = dict(mAP_inherited={a: 0.2, b: 0.1, c: 0.3}, cfg_options={},
+                                      supernet_seconds=1.0)
+    path = tmp_path / 'cpu_record.json'
+    path.write_text(json.dumps(other))
+    # its own base (restored from its record) is kept; a variant only the other has comes in
+    assert bench.import_variants(str(path)) == ['exact']
+    out = bench.summary()
+    exact = out['variants']['exact']
+    assert exact['imported_from'] == str(path) and exact['subnets'] == 3
+    assert exact['kendall_tau'] == pytest.approx(1 / 3)  # against seed 0: 0.1, 0.2, 0.3
+    assert out['variants']['base']['imported_from'] is None
+    # another space's recipes do not compare
+    other['space'] = dict(other['space'], bases=[8])
+    path.write_text(json.dumps(other))
+    with pytest.raises(SystemExit, match='only recipes of the same space'):
+        bench.import_variants(str(path))
+
+
 def test_the_record_keeps_every_training_of_a_stopped_run(rank_record, monkeypatch, tmp_path):
     import smnas.search.trial
     from smnas.records import TrialResult
