@@ -5,7 +5,9 @@
 # committed copy), the run's log, the GPU's identity and utilisation (nvidia-smi dmon), and
 # the trainings' own logs (logs.tgz: their iteration times, benchmarks/gpu/iter_times.py).
 #   bash benchmarks/gpu/rank_call.sh [SECONDS] [rank.sh arguments...]   # default 540 s
-# Run with the device tool's `run`, carrying .whl (benchmarks/gpu/wheels.sh --mmcv-wheel).
+# Run with the device tool's `run`, carrying .whl (benchmarks/gpu/wheels.sh --mmcv-wheel) and
+# data/synthetic_rank (34 MiB, as the CPU benchmark generated it: the very images of the CPU
+# truth and supernets, and about 50 s of generating saved there).
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 OUT="${OUT:-/tmp/out}"
