@@ -593,6 +593,12 @@ class RankFidelity:
                 variants[name]['tau_minus_default'] = paired_tau_difference(
                     [inh[a]['mAP'] for a in common], [base[a]['mAP'] for a in common],
                     [truth[a] for a in common])
+            # and by the val loss (the search's default score), where both have it
+            lossy = [a for a in common if 'val_loss' in inh[a] and 'val_loss' in base[a]]
+            if name != 'base' and len(lossy) >= 3:
+                variants[name]['tau_minus_default_by_loss'] = paired_tau_difference(
+                    [-inh[a]['val_loss'] for a in lossy], [-base[a]['val_loss'] for a in lossy],
+                    [truth[a] for a in lossy])
         # nan (a ranking of all-equal scores) is not a tau to compare
         ranked = [n for n, v in variants.items()
                   if v.get('kendall_tau', float('nan')) == v.get('kendall_tau')]
@@ -767,6 +773,9 @@ def print_summary(s: dict) -> None:
             d = v.get('tau_minus_default')
             if d:
                 print(f'    tau - base\'s on the same subnets: {_paired(d)}')
+            d = v.get('tau_minus_default_by_loss')
+            if d:
+                print(f'    by val loss, tau - base\'s on the same subnets: {_paired(d)}')
             m = v.get('min_subnet')
             if m:
                 print(f'    the min subnet ranks {m["rank_inherited"]} of {m["of"]} inherited, '

@@ -427,9 +427,17 @@ def test_a_record_restores_a_variants_whole_scores(rank_record, tmp_path):
     assert whole['inherited'] == scores and whole['subnets'] == 3
     assert set(whole['by_score']) == {'mAP', 'val_loss', 'blend'}
     assert out['variants']['base']['inherited'][a]['seconds'] == 2.0  # an older record: the table's
+    assert 'tau_minus_default_by_loss' not in whole  # the base of an older record has no val loss
     # what it wrote restores to the same variants
     r['record'].write_text(json.dumps(out))
     assert r['restore']('again', variant='whole').run()['variants'] == out['variants']
+    # a base scored by val loss too: the recipes are compared with it by loss, paired
+    out['variants']['base']['inherited'] = {x: dict(mAP=m, mAP_50=m, val_loss=m, seconds=2.0)
+                                            for x, m in ((a, 0.1), (b, 0.2), (c, 0.3))}
+    r['record'].write_text(json.dumps(out))
+    by_loss = r['restore']('paired', variant='whole').run()['variants']['whole']['tau_minus_default_by_loss']
+    # against seed 0 (0.1, 0.2, 0.3): whole's loss ranks b < a < c (tau 1/3), base's the reverse (-1)
+    assert by_loss['difference'] == pytest.approx(1 / 3 + 1)
 
 
 def test_recipes_of_another_record_rank_against_this_truth(rank_record, tmp_path):
