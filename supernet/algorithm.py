@@ -6,12 +6,14 @@ left out (``extremes``): the min subnet, trained at every step, is otherwise sco
 above its from-scratch rank with inherited weights; without both, each step trains
 ``k`` random members only (single-path uniform sampling, as SPOS). Optionally the
 smaller members also learn from the max member (in-place distillation): its FPN
-features, or the outputs of its dense head (the RPN's or RetinaNet's classification
-as soft targets, and its box regression), or both. Random members are drawn uniformly,
-or fairly (every choice of every dimension equally often over each window of draws,
-as FairNAS's strict fairness), from generators seeded by (seed, iteration), so every
-DDP rank trains the same subnets without communication, and a resumed run draws
-what the uninterrupted one would have.
+features, or its outputs, or both. Outputs are those of the dense head (the RPN's or
+RetinaNet's classification as soft targets, and its box regression) and, in a two-stage
+detector, of the RoI head: each student's RoI head is run on the max member's sampled
+RoIs (every cascade stage's), so that teacher and student classify the same boxes.
+Random members are drawn uniformly, or fairly (every choice of every dimension equally
+often over each window of draws, as FairNAS's strict fairness), from generators seeded
+by (seed, iteration), so every DDP rank trains the same subnets without communication,
+and a resumed run draws what the uninterrupted one would have.
 """
 import random
 from collections import OrderedDict
@@ -71,7 +73,9 @@ class SandwichSupernet(BaseModel):
             False (none), True or 'features' (MSE to its FPN features; C4: its backbone's),
             'outputs' (its dense head's outputs: binary cross-entropy to its classification
             probabilities as soft targets, L1 to its box regression; the RPN of a two-stage
-            detector, the RetinaNet head of a one-stage one), or 'both'.
+            detector, the RetinaNet head of a one-stage one; and a two-stage detector's RoI
+            head run on the max member's sampled RoIs: cross-entropy to its class
+            distribution, L1 to its box deltas, every cascade stage), or 'both'.
         distill_weight: weight of each distillation term.
         sampling: how the random members are drawn: 'uniform' (each independently) or
             'fair' (each dimension's choices in seeded permutations, so that every base,
@@ -138,17 +142,23 @@ class SandwichSupernet(BaseModel):
             raise ValueError(f"average_members must be True, False or 'per_weight', got {average_members!r}")
         self.average_members = average_members
         self._captured: Dict[str, tuple] = {}
-        if 'features' in self.distill:
-            # the features the heads see: the neck's, or a C4 detector's backbone output
-            arch = self.architecture
-            (arch.neck if getattr(arch, 'with_neck', False) else arch.backbone).register_forward_hook(
-                self._capture('features'))
+        arch = self.architecture
+        #: the RoI head's stages distilled (two-stage detectors, 'outputs' only)
+        self._roi_stages: List[Tuple[nn.Module, nn.Module]] = []
         if 'outputs' in self.distill:
-            arch = self.architecture
             dense = arch.rpn_head if hasattr(arch, 'rpn_head') else getattr(arch, 'bbox_head', None)
             if dense is None:
                 raise ValueError("distill='outputs' needs a dense head (an RPN or a RetinaNet head)")
             dense.register_forward_hook(self._capture('outputs'))
+            self._roi_stages = _roi_stages(getattr(arch, 'roi_head', None))
+            for i, (extractor, head) in enumerate(self._roi_stages):
+                # the RoIs of each stage's last call: the sampled ones of the loss
+                extractor.register_forward_hook(self._capture_input(f'rois{i}', 1))
+                head.register_forward_hook(self._capture(f'roi_outputs{i}'))
+        if 'features' in self.distill or self._roi_stages:
+            # the features the heads see: the neck's, or a C4 detector's backbone output
+            (arch.neck if getattr(arch, 'with_neck', False) else arch.backbone).register_forward_hook(
+                self._capture('features'))
         self.mutator.set_max()
 
     def _capture(self, key: str):
@@ -156,11 +166,16 @@ class SandwichSupernet(BaseModel):
             self._captured[key] = output
         return hook
 
+    def _capture_input(self, key: str, index: int):
+        def hook(module, inputs, output) -> None:
+            self._captured[key] = inputs[index]
+        return hook
+
     def _distill_losses(self, teacher: Dict[str, tuple]) -> Dict[str, torch.Tensor]:
         """A student's distillation terms against the max member's captured tensors."""
         out = {}
         w = self.distill_weight
-        if 'features' in teacher:
+        if 'features' in self.distill:
             s, t = self._captured['features'], teacher['features']
             out['loss_distill'] = w * sum(F.mse_loss(a, b[:, :a.size(1)]) for a, b in zip(s, t)) / len(t)
         if 'outputs' in teacher:
@@ -168,7 +183,26 @@ class SandwichSupernet(BaseModel):
             out['loss_distill_cls'] = w * sum(
                 F.binary_cross_entropy_with_logits(a, b.sigmoid()) for a, b in zip(s_cls, t_cls)) / len(t_cls)
             out['loss_distill_reg'] = w * sum(F.l1_loss(a, b) for a, b in zip(s_reg, t_reg)) / len(t_reg)
+        if self._roi_stages:
+            out.update({k: w * v for k, v in self._roi_distill_losses(teacher).items()})
         return out
+
+    def _roi_distill_losses(self, teacher: Dict[str, tuple]) -> Dict[str, torch.Tensor]:
+        """The student's RoI head on the teacher's RoIs: its class distribution against
+        the teacher's (cross-entropy with soft targets) and its box deltas (L1), averaged
+        over the stages."""
+        roi_head, feats = self.architecture.roi_head, self._captured['features']
+        cls_terms, reg_terms = [], []
+        for i in range(len(self._roi_stages)):
+            rois, (t_cls, t_reg) = teacher[f'rois{i}'], teacher[f'roi_outputs{i}'][:2]
+            # mmdet's cascade heads take the stage first
+            args = (i, feats, rois) if isinstance(roi_head.bbox_head, nn.ModuleList) else (feats, rois)
+            res = roi_head._bbox_forward(*args)
+            s_cls, s_reg = res['cls_score'], res['bbox_pred']
+            cls_terms.append(-(t_cls.softmax(-1) * s_cls.log_softmax(-1)).sum(-1).mean())
+            reg_terms.append(F.l1_loss(s_reg, t_reg))
+        n = len(self._roi_stages)
+        return dict(loss_distill_roi_cls=sum(cls_terms) / n, loss_distill_roi_reg=sum(reg_terms) / n)
 
     def sandwich_members(self, iteration: int) -> List[Tuple[str, Subnet]]:
         """The subnets trained at ``iteration``: the extremes (max, min), then k seeded
@@ -256,6 +290,17 @@ class SandwichSupernet(BaseModel):
     def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
         """The detector at the active subnet (max unless a mutator call changed it)."""
         return self.architecture(inputs, data_samples, mode)
+
+
+def _roi_stages(roi_head: Optional[nn.Module]) -> List[Tuple[nn.Module, nn.Module]]:
+    """A two-stage detector's (RoI extractor, box head) pairs: one for a standard RoI head,
+    one per stage for a cascade; none without a RoI head."""
+    if roi_head is None or not hasattr(roi_head, 'bbox_head'):
+        return []
+    ext, head = roi_head.bbox_roi_extractor, roi_head.bbox_head
+    if isinstance(head, nn.ModuleList):
+        return list(zip(ext, head))
+    return [(ext, head)]
 
 
 def _detached(x):

@@ -77,20 +77,70 @@ def test_fair_sampling_trains_every_choice_equally_often():
         SPACE.validate(d)
 
 
-def test_output_distillation_of_the_dense_head():
+ROI_TERMS = {'loss_distill_roi_cls', 'loss_distill_roi_reg'}
+
+
+def test_output_distillation_of_the_dense_and_roi_heads():
     """distill='both' (the 'outputs' terms and the features' one): the students get
-    soft-target and box terms against the max member's RPN outputs."""
-    for mode, keys in (('both', {'loss_distill', 'loss_distill_cls', 'loss_distill_reg'}), ):
+    soft-target and box terms against the max member's RPN and RoI head outputs;
+    'outputs' alone has no feature term."""
+    for mode, keys in (('both', {'loss_distill', 'loss_distill_cls', 'loss_distill_reg'} | ROI_TERMS),
+                       ('outputs', {'loss_distill_cls', 'loss_distill_reg'} | ROI_TERMS)):
         model = make(distill=mode)
         MessageHub.get_current_instance().update_info('iter', 2)
         optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.01))
         log = model.train_step(demo_batch(batch_size=2, size=(96, 96)), optim)
+        assert {k.split('.', 1)[1] for k in log if k.startswith('min.loss_distill')} == keys
         for k in keys:
             assert torch.isfinite(log[f'min.{k}']) and f'max.{k}' not in log
-        assert log['min.loss_distill_cls'] > 0
+        assert log['min.loss_distill_cls'] > 0 and log['min.loss_distill_roi_cls'] > 0
     import pytest
     with pytest.raises(ValueError, match='distill must be'):
         make(distill='logits')
+
+
+def _roi_terms_against_itself(model):
+    """The max member's RoI distillation terms against its own captured outputs."""
+    batch = model.data_preprocessor(demo_batch(batch_size=2, size=(96, 96)), True)
+    model.mutator.set_max()
+    torch.manual_seed(1)
+    model.architecture.loss(batch['inputs'], batch['data_samples'])
+    # every other RoI: the student's own loss pass sampled all of them, so only a student
+    # run on the teacher's RoIs can match these
+    teacher = {k: v.detach()[::2] if torch.is_tensor(v) else tuple(t.detach()[::2] for t in v)
+               for k, v in model._captured.items() if k.startswith(('rois', 'roi_outputs'))}
+    torch.manual_seed(2)
+    model.architecture.loss(batch['inputs'], batch['data_samples'])
+    assert len(model._captured['rois0']) > len(teacher['rois0'])
+    return teacher, model._roi_distill_losses(teacher)
+
+
+def test_roi_distillation_runs_the_student_on_the_teachers_rois():
+    """A student identical to its teacher, on the teacher's RoIs, reproduces its box deltas
+    (L1 0) and its class distribution (the cross-entropy is the teacher's entropy), though
+    its own loss pass sampled other RoIs; the terms reach the student's RoI head, and each
+    stage of a cascade is distilled."""
+    from .common import tiny_space
+
+    model = make(distill='outputs')
+    teacher, terms = _roi_terms_against_itself(model)
+    assert float(terms['loss_distill_roi_reg']) < 1e-6
+    p = teacher['roi_outputs0'][0].softmax(-1)
+    entropy = -(p * p.log()).sum(-1).mean()
+    torch.testing.assert_close(terms['loss_distill_roi_cls'].detach(), entropy, rtol=1e-4, atol=1e-5)
+    model.zero_grad()
+    terms['loss_distill_roi_cls'].backward()
+    fcs = [p.grad for n, p in model.named_parameters() if 'bbox_head.shared_fcs' in n]
+    assert fcs and all(g is not None and g.abs().sum() > 0 for g in fcs)
+
+    cascade = 'r50_fpn-p3p5-p6_rpn_cascade2_512x512'
+    torch.manual_seed(0)
+    model = build_detector(dict(type='SandwichSupernet', architecture=supernet_model_cfg(
+        cascade, tiny_space(cascade), 3), space=tiny_space(cascade).to_dict(), num_random_subnets=1,
+        distill='outputs'))
+    assert len(model._roi_stages) == 2
+    teacher, terms = _roi_terms_against_itself(model)
+    assert {'rois0', 'rois1'} <= set(teacher) and float(terms['loss_distill_roi_reg']) < 1e-6
 
 
 def test_a_part_of_the_space_draws_every_member_from_it():

@@ -36,10 +36,13 @@ def test_sandwich_step_for_each_detector_type(structure):
     torch.manual_seed(0)
     model = build_detector(dict(type='SandwichSupernet',
                                 architecture=supernet_model_cfg(structure, tiny_space(structure), 3),
-                                space=tiny_space(structure).to_dict(), num_random_subnets=1, distill=True))
+                                space=tiny_space(structure).to_dict(), num_random_subnets=1, distill='both'))
     MessageHub.get_current_instance().update_info('iter', 0)
     optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.01))
     log = model.train_step(demo_batch(batch_size=2, size=(96, 96)), optim)
     for member in ('max', 'min', 'random0'):
         assert torch.isfinite(log[f'{member}.loss'])
-    assert 'min.loss_distill' in log
+    # features and the dense head's outputs always; the RoI head's in two-stage detectors
+    roi = {'min.loss_distill_roi_cls', 'min.loss_distill_roi_reg'} if 'retina' not in structure else set()
+    assert {k for k in log if k.startswith('min.loss_distill')} == \
+        {'min.loss_distill', 'min.loss_distill_cls', 'min.loss_distill_reg'} | roi
