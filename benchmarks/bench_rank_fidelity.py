@@ -47,9 +47,9 @@ from mmengine.config import Config, DictAction
 
 from smnas.benchmarks.records import (TRUTH, VARIANT, logged_train_seconds, state_from_record, subnet_seeds,
                                       variant_names)
-from smnas.benchmarks.stats import (linear_fit, paired_tau_difference, projected_seed_tau, rank_agreement,
-                                    rank_error, resolved_pairs, score_agreement, seed_agreement,
-                                    truth_reliability, whole_seeds)
+from smnas.benchmarks.stats import (choice_effects, linear_fit, paired_tau_difference, projected_seed_tau,
+                                    rank_agreement, rank_error, resolved_pairs, score_agreement,
+                                    seed_agreement, truth_reliability, whole_seeds)
 from smnas.benchmarks.store import JsonStore
 from smnas.data.prepare import prepare_data
 from smnas.engine import read_config, rescale_schedule, with_seed
@@ -71,6 +71,19 @@ def _plain(obj):
 
 #: --few-shot's choices: the subnet field -> the space's choice list it splits
 FEW_SHOT_KEYS = {'neck': 'neck_channels', 'head': 'head_channels', 'base': 'bases', 'expand': 'expansions'}
+
+
+def subnet_choices(archs) -> dict:
+    """Each choice of the subnets' encoding (base, depth: blocks in all, neck and head
+    width, expansion where set) -> {subnet: its value}, for :func:`choice_effects`."""
+    parsed = {a: Subnet.parse(a) for a in archs}
+    out = {'base': {a: s.base for a, s in parsed.items()},
+           'depth': {a: sum(len(st) for st in s.stages) for a, s in parsed.items()},
+           'neck': {a: s.neck for a, s in parsed.items()},
+           'head': {a: s.head for a, s in parsed.items()}}
+    if any(s.expand is not None for s in parsed.values()):
+        out['expand'] = {a: s.expand for a, s in parsed.items()}
+    return out
 
 
 def coverage_order(items: list) -> list:
@@ -553,6 +566,7 @@ class RankFidelity:
         oracle = reliability['projected'][str(len(truth_seeds))]['vs_true'] if reliability else None
         variants = {}
         min_arch = str(ModularSpace.from_dict(state['space']).min_subnet())
+        choices = subnet_choices(rows)
         for name, v in vstates.items():
             inh = v.get('inherited', {})
             archs = [a for a in rows if a in inh]
@@ -573,6 +587,12 @@ class RankFidelity:
                 variants[name].update(rank_agreement(x, y), kendall_tau_seed0=float(
                     kendalltau(x, [rows[a]['mAP_scratch'] for a in archs])[0]))
                 variants[name]['by_score'] = score_agreement(inh, archs, y, min_arch)
+                # which choices (head width, neck width, base, depth) it orders as training does
+                effects = {'mAP': choice_effects(choices, {a: inh[a]['mAP'] for a in archs}, truth)}
+                if all('val_loss' in inh[a] for a in archs):
+                    effects['val_loss'] = choice_effects(choices, {a: -inh[a]['val_loss'] for a in archs},
+                                                         truth)
+                variants[name]['choice_effects'] = effects
                 # the sandwich trains the min subnet at every step: how far that lifts its rank
                 variants[name]['min_subnet'] = rank_error(min_arch, {a: inh[a]['mAP'] for a in archs}, truth)
                 ceiling = (agreement or {}).get('mean_seed_pair_tau')
@@ -644,6 +664,10 @@ class RankFidelity:
             out['baselines'] = baselines
         if agreement:
             out['ground_truth_seeds'] = agreement
+            if len(truth_seeds) >= 2:  # the ceiling of every recipe's choice_effects
+                s0, s1 = truth_seeds[:2]
+                out['truth_choice_effects'] = choice_effects(
+                    choices, {a: m[s0] for a, m in seeds.items()}, {a: m[s1] for a, m in seeds.items()})
             if agreement['pooled_std'] == agreement['pooled_std'] and len(truth) >= 2:
                 # What a ground truth of 24 subnets spread between the extremes measured here
                 # would agree with itself: a pilot's answer to "does this truth resolve?"
@@ -734,6 +758,16 @@ def _paired(d: dict) -> str:
             f'({"beyond" if d["beyond_noise"] else "within"} noise, paired bootstrap)')
 
 
+def _effects(effects: dict) -> str:
+    """choice_effects as one line: per choice, tau of the values' means and the pairs'
+    tau within and across its values."""
+    def tau(t):
+        return '-' if t is None else f'{t:.2f}'
+    return '; '.join(f'{c} means {tau(e["tau_of_means"])}, within {tau(e["within"]["tau"])} '
+                     f'({e["within"]["pairs"]} pairs), across {tau(e["across"]["tau"])}'
+                     for c, e in effects.items())
+
+
 def print_summary(s: dict) -> None:
     """The results as a table and the headline numbers."""
     names = list(s['variants'])
@@ -780,6 +814,8 @@ def print_summary(s: dict) -> None:
             if m:
                 print(f'    the min subnet ranks {m["rank_inherited"]} of {m["of"]} inherited, '
                       f'{m["rank_scratch"]} from scratch ({m["error"]} places apart)')
+            for k, effects in (v.get('choice_effects') or {}).items():
+                print(f'    by {k}: ' + _effects(effects))
     d = s.get('default') or {}
     if 'kendall_tau' in d:
         m = d.get('min_subnet') or {}
@@ -802,6 +838,8 @@ def print_summary(s: dict) -> None:
             t = g['seed_tau_so_far']
             print(f'  so far: seeds {" and ".join(t["seeds"])} rank the {t["subnets"]} subnets that have '
                   f'both at Kendall tau {t["kendall_tau"]:.3f} (Spearman {t["spearman_rho"]:.3f})')
+    if s.get('truth_choice_effects'):
+        print('  seed against seed: ' + _effects(s['truth_choice_effects']))
     if 'projected_24' in s:
         p = s['projected_24']
         print('projected: 24 subnets spread evenly between the extremes measured here would rank alike '

@@ -374,6 +374,12 @@ def test_a_record_restores_and_ranks_against_whole_seeds(rank_record, tmp_path):
     assert out['subnets'][a]['mAP_scratch_mean'] == pytest.approx(0.3)
     assert out['subnets'][b]['mAP_scratch_mean'] == pytest.approx(0.22)
     assert out['kendall_tau'] == pytest.approx(1 / 3)  # a-b discordant, a-c and b-c concordant
+    # per choice of the space, what the ranking and seed 0 (against seed 1) order as the truth
+    effects, ceiling = out['variants']['base']['choice_effects']['mAP'], out['truth_choice_effects']
+    assert effects and set(effects) == set(ceiling) <= {'base', 'depth', 'neck', 'head'}
+    for e in effects.values():
+        assert sum(v['n'] for v in e['values'].values()) == 3
+        assert e['within']['pairs'] + e['across']['pairs'] == 3
     # ranking by size alone, the baseline any recipe must beat: the same order as inherited here
     assert out['baselines']['gflops']['kendall_tau'] == pytest.approx(1 / 3)
     assert 'params_m' not in out['baselines']  # every subnet of the record has 1.0 M: no order

@@ -317,3 +317,51 @@ def truth_reliability(seeds: Dict[str, Dict[str, float]], ks: Sequence[int] = (1
 def _mean_tau(taus: List[float]) -> float:
     # kendalltau is nan when one side ties everywhere (no spread, no noise): count it as 1
     return float(statistics.fmean(1.0 if math.isnan(t) else t for t in taus))
+
+
+def choice_effects(choices: Dict[str, Dict[str, object]], scores: Dict[str, float],
+                   truth: Dict[str, float]) -> Dict[str, dict]:
+    """Which of the space's choices a ranking gets right: for each choice (head width, neck
+    width, base...), the mean score and mean truth of each of its values, and Kendall's
+    concordance split into the pairs of subnets that share the choice's value and those
+    that do not. A supernet that ranks head widths right but nothing within a head width
+    shows a high ``across`` and a ``within`` near 0.
+
+    Args:
+        choices: choice name -> {subnet: its value of that choice}.
+        scores: each subnet's score (higher is better).
+        truth: each subnet's from-scratch mAP (higher is better).
+
+    Returns:
+        choice -> ``values`` ({value: n, score_mean, truth_mean}, values in sorted order),
+        ``tau_of_means`` (Kendall tau between the values' mean scores and mean truths;
+        None with fewer than 2 values), and ``within`` / ``across``: ``pairs`` and ``tau``
+        ((concordant - discordant) / pairs; None without pairs). Subnets missing from
+        ``scores`` or ``truth`` are left out; choices with one value are left out.
+    """
+    from scipy.stats import kendalltau
+
+    out = {}
+    for name, of in choices.items():
+        archs = [a for a in of if a in scores and a in truth]
+        values = sorted({of[a] for a in archs})
+        if len(values) < 2:
+            continue
+        per = {v: [a for a in archs if of[a] == v] for v in values}
+        means = {v: dict(n=len(g), score_mean=statistics.fmean(scores[a] for a in g),
+                         truth_mean=statistics.fmean(truth[a] for a in g)) for v, g in per.items()}
+        split = {'within': [0, 0], 'across': [0, 0]}  # [pairs, concordant - discordant]
+        for a, b in itertools.combinations(archs, 2):
+            s = split['within' if of[a] == of[b] else 'across']
+            s[0] += 1
+            s[1] += _sign(scores[a] - scores[b]) * _sign(truth[a] - truth[b])
+        tau = kendalltau([means[v]['score_mean'] for v in values],
+                         [means[v]['truth_mean'] for v in values])[0]
+        out[name] = dict(values={str(v): m for v, m in means.items()},
+                         tau_of_means=None if math.isnan(tau) else float(tau),
+                         **{k: dict(pairs=p, tau=c / p if p else None) for k, (p, c) in split.items()})
+    return out
+
+
+def _sign(x: float) -> int:
+    return (x > 0) - (x < 0)

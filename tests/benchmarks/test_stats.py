@@ -163,3 +163,26 @@ def test_score_agreement_says_when_the_loss_ranks_beyond_noise_better_than_the_m
     assert out['mAP']['min_subnet'] == dict(arch='s0', rank_inherited=1, rank_scratch=20, error=19, of=20)
     assert out['val_loss']['min_subnet']['error'] == 0
     assert 'min_subnet' not in score_agreement(inh, archs, truth)['mAP']
+
+
+def test_choice_effects_split_the_concordance_within_and_across_a_choices_values():
+    """A score that orders the head widths right and everything within a width backwards:
+    the head's means agree (tau 1), its across-value pairs all concord, its within-value
+    pairs all discord; a choice whose values the truth does not separate is reported too."""
+    from smnas.benchmarks.stats import choice_effects
+
+    archs = [f's{i}' for i in range(6)]
+    head = dict(zip(archs, [128, 128, 128, 256, 256, 256]))
+    neck = dict(zip(archs, [1, 2, 1, 2, 1, 2]))
+    truth = dict(zip(archs, [0.30, 0.31, 0.32, 0.40, 0.41, 0.42]))
+    score = dict(zip(archs, [0.12, 0.11, 0.10, 0.22, 0.21, 0.20]))  # reversed within a width
+    e = choice_effects({'head': head, 'neck': neck, 'one': {a: 0 for a in archs}}, score, truth)
+    assert set(e) == {'head', 'neck'}  # a choice with one value separates nothing
+    h = e['head']
+    assert h['tau_of_means'] == 1.0 and h['values']['128']['n'] == 3
+    assert h['across'] == dict(pairs=9, tau=1.0) and h['within'] == dict(pairs=6, tau=-1.0)
+    assert abs(h['values']['256']['truth_mean'] - 0.41) < 1e-12
+    assert e['neck']['within']['pairs'] + e['neck']['across']['pairs'] == 15
+    # a subnet without a score is left out of every count
+    del score['s0']
+    assert choice_effects({'head': head}, score, truth)['head']['within']['pairs'] == 4
