@@ -47,9 +47,9 @@ from mmengine.config import Config, DictAction
 
 from smnas.benchmarks.records import (TRUTH, VARIANT, logged_train_seconds, state_from_record, subnet_seeds,
                                       variant_names)
-from smnas.benchmarks.stats import (choice_effects, linear_fit, paired_tau_difference, projected_seed_tau,
-                                    rank_agreement, rank_error, resolved_pairs, score_agreement,
-                                    seed_agreement, truth_reliability, whole_seeds)
+from smnas.benchmarks.stats import (choice_effects, linear_fit, loss_term_agreement, paired_tau_difference,
+                                    projected_seed_tau, rank_agreement, rank_error, resolved_pairs,
+                                    score_agreement, seed_agreement, truth_reliability, whole_seeds)
 from smnas.benchmarks.store import JsonStore
 from smnas.data.prepare import prepare_data
 from smnas.engine import read_config, rescale_schedule, with_seed
@@ -385,6 +385,7 @@ class RankFidelity:
                 # val images (lower is better)
                 m = evaluator.evaluate(arch, loss_seed=self.seed)
                 score = dict(mAP=m['mAP'], mAP_50=m['mAP_50'], mAP_se=m.get('mAP_se'), val_loss=m['val_loss'],
+                             val_loss_terms=m.get('val_loss_terms'),
                              seconds=time.time() - t0 + tune_seconds, finetune_seconds=tune_seconds)
             with self.vstore.update() as v:
                 v.setdefault('inherited', {})[arch] = score
@@ -593,6 +594,10 @@ class RankFidelity:
                     effects['val_loss'] = choice_effects(choices, {a: -inh[a]['val_loss'] for a in archs},
                                                          truth)
                 variants[name]['choice_effects'] = effects
+                # each term of the loss alone (RPN, R-CNN classification, boxes)
+                terms = loss_term_agreement(inh, archs, y)
+                if terms:
+                    variants[name]['by_loss_term'] = terms
                 # the sandwich trains the min subnet at every step: how far that lifts its rank
                 variants[name]['min_subnet'] = rank_error(min_arch, {a: inh[a]['mAP'] for a in archs}, truth)
                 ceiling = (agreement or {}).get('mean_seed_pair_tau')
@@ -814,6 +819,10 @@ def print_summary(s: dict) -> None:
             if m:
                 print(f'    the min subnet ranks {m["rank_inherited"]} of {m["of"]} inherited, '
                       f'{m["rank_scratch"]} from scratch ({m["error"]} places apart)')
+            if v.get('by_loss_term'):
+                print('    ranked by one term of the val loss: ' + ', '.join(
+                    f'{k}: tau {r["kendall_tau"]:.3f} {_ci(r.get("kendall_tau_ci95"))}'.rstrip()
+                    for k, r in v['by_loss_term'].items()))
             for k, effects in (v.get('choice_effects') or {}).items():
                 print(f'    by {k}: ' + _effects(effects))
     d = s.get('default') or {}

@@ -53,6 +53,8 @@ if wanted fewshot_neck; then
     step variant fewshot_neck; "${RANK[@]}" --search-subnets 0 --variant fewshot_neck --supernet-of base --few-shot neck \
         --supernet-procs 2
 fi
+# In-place distillation of the max member's outputs: the RPN's, and the RoI head's on the
+# max member's sampled RoIs (since 2026-12-04; before, the RPN's only).
 if wanted distill_outputs; then
     step variant distill_outputs
     "${RANK[@]}" --search-subnets 0 --supernet-procs 2 --variant distill_outputs --cfg-options model.distill=outputs

@@ -90,7 +90,8 @@ def main(argv=None) -> dict:
         m = evaluator.evaluate(arch, loss_seed=args.seed)  # both scores in one pass
         loss = m['val_loss']
         subnets[arch] = dict(mAP=m['mAP'], mAP_se=m.get('mAP_se'), mAP_50=m['mAP_50'], val_loss=loss,
-                             truth_mAP=truth[arch], seconds=time.time() - t0)
+                             val_loss_terms=m.get('val_loss_terms'), truth_mAP=truth[arch],
+                             seconds=time.time() - t0)
         atomic_write_json(args.json, record, indent=1)
         se = f' ± {m["mAP_se"]:.4f}' if m.get('mAP_se') is not None else ''
         print(f'[{i + 1}/{len(truth)}] {arch}: mAP {m["mAP"]:.4f}{se}, val loss {loss:.4f} '

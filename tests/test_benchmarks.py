@@ -86,6 +86,10 @@ def test_rank_fidelity_scores_subnets_spread_over_flops(rank_run):
     assert base['mean_inherited_mAP_se'] >= 0  # each inherited score bootstrapped over the val images
     inherited = json.loads((work / 'variant_base.json').read_text())['inherited']
     assert all(r['val_loss'] > 0 for r in inherited.values())
+    # with its terms, each ranked alone too
+    assert all(sum(r['val_loss_terms'].values()) == pytest.approx(r['val_loss'], rel=1e-5)
+               for r in inherited.values())
+    assert set(base['by_loss_term']) == set(next(iter(inherited.values()))['val_loss_terms'])
 
 
 @pytest.mark.slow  # two trainings in a fresh process (about 40 s); tests/test_gpu_check.py's rank.sh test too

@@ -128,6 +128,25 @@ def score_agreement(inh: Dict[str, dict], archs: Sequence[str], truth: Sequence[
     return out
 
 
+def loss_term_agreement(inh: Dict[str, dict], archs: Sequence[str], truth: Sequence[float]) -> dict:
+    """Rank agreement with the truth of each term of the inherited val loss alone (each
+    negated: lower is better), over ``archs`` when every one has the term.
+
+    Args:
+        inh: each subnet's inherited scores; ``val_loss_terms``: {term: value}.
+        archs: the subnets, in the order of ``truth``.
+        truth: their from-scratch mAP.
+
+    Returns:
+        ``{term: rank_agreement(...)}``; empty when a subnet has no terms.
+    """
+    terms = [inh[a].get('val_loss_terms') or {} for a in archs]
+    if len(archs) < 2 or not all(terms):
+        return {}
+    common = sorted(set.intersection(*(set(t) for t in terms)))
+    return {k: rank_agreement([-t[k] for t in terms], list(truth)) for k in common}
+
+
 def _percentiles(values: List[float]) -> Optional[List[float]]:
     values = sorted(v for v in values if not math.isnan(v))
     if not values:

@@ -11,7 +11,7 @@ cheaper, noisier score: the subnet search screens proposals with it.
 import contextlib
 import copy
 import os
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from mmengine.config import Config
 
@@ -170,7 +170,9 @@ class InheritedEvaluator:
             subnet: the subnet.
             images: score on this many val images (:meth:`subset_indices`); None: all.
             loss_seed: also the ``val_loss`` (:meth:`val_loss` with this seed), in the same
-                pass: the backbone and neck run once per batch for both scores.
+                pass: the backbone and neck run once per batch for both scores; and
+                ``val_loss_terms``, the mean of each of its terms (``loss_rpn_cls``,
+                ``loss_cls``, ``loss_bbox``...: which part of the detector a subnet loses on).
         """
         from supernet.engine import bbox_scores
 
@@ -181,7 +183,7 @@ class InheritedEvaluator:
                 batches = self._batches(loop)
                 metrics, loss = self._run(loop, loop.dataloader if batches is None else batches, loss_seed)
         metrics = bbox_scores(metrics)
-        return metrics if loss is None else dict(metrics, val_loss=loss)
+        return metrics if loss is None else dict(metrics, val_loss=loss[0], val_loss_terms=loss[1])
 
     @contextlib.contextmanager
     def _autocast(self):
@@ -243,17 +245,20 @@ class InheritedEvaluator:
                 self.model.eval()
                 for i, batch in enumerate(batches if batches is not None else loop.dataloader):
                     with self._autocast():
-                        losses.append(self._loss(self.model.data_preprocessor(batch, False), seed, i))
+                        losses.append(self._loss(self.model.data_preprocessor(batch, False), seed, i)[0])
         return sum(losses) / max(len(losses), 1)
 
-    def _loss(self, data: dict, seed: int, index: int) -> float:
-        """The summed loss terms of one preprocessed batch, the samplers seeded by
-        ``seed`` and the batch's ``index`` (a dataloader draws from the same generator)."""
+    def _loss(self, data: dict, seed: int, index: int) -> Tuple[float, Dict[str, float]]:
+        """The summed loss terms of one preprocessed batch, and each term (``loss_*``), the
+        samplers seeded by ``seed`` and the batch's ``index`` (a dataloader draws from the
+        same generator)."""
         import torch
 
         torch.manual_seed(seed * 1_000_003 + index)
-        loss, _ = self.model.parse_losses(self.model.architecture.loss(data['inputs'], data['data_samples']))
-        return float(loss)
+        losses = self.model.architecture.loss(data['inputs'], data['data_samples'])
+        loss, terms = self.model.parse_losses(losses)
+        # parse_losses sums every key that names a loss (a cascade's are 's0.loss_cls'...)
+        return float(loss), {k: float(v) for k, v in terms.items() if 'loss' in k and k != 'loss'}
 
     @contextlib.contextmanager
     def finetuned(self, subnet, iters: int, lr: Optional[float] = None, seed: int = 0):
@@ -349,7 +354,8 @@ class InheritedEvaluator:
         The forward runs at :attr:`precision`; predictions reach the metric in float32.
 
         Returns:
-            (metrics, the mean val loss with ``loss_seed``'s samplers, or None without one).
+            (metrics, None without ``loss_seed``; with it, (the mean val loss with its
+            samplers, {term: its mean})).
         """
         import torch
 
@@ -375,7 +381,11 @@ class InheritedEvaluator:
         metrics = loop.evaluator.evaluate(len(loop.dataloader.dataset))
         self.runner.call_hook('after_val_epoch', metrics=metrics)
         self.runner.call_hook('after_val')
-        return metrics, (sum(losses) / max(len(losses), 1) if loss_seed is not None else None)
+        if loss_seed is None:
+            return metrics, None
+        n = max(len(losses), 1)
+        terms = {k: sum(t.get(k, 0.0) for _, t in losses) / n for k in (losses[0][1] if losses else {})}
+        return metrics, (sum(total for total, _ in losses) / n, terms)
 
 
 @contextlib.contextmanager

@@ -186,3 +186,21 @@ def test_choice_effects_split_the_concordance_within_and_across_a_choices_values
     # a subnet without a score is left out of every count
     del score['s0']
     assert choice_effects({'head': head}, score, truth)['head']['within']['pairs'] == 4
+
+
+def test_loss_term_agreement_ranks_by_each_term_alone():
+    """Each term of the val loss ranks the subnets on its own (lower is better); a subnet
+    scored without terms leaves nothing to rank."""
+    from smnas.benchmarks.stats import loss_term_agreement
+
+    archs = ['a', 'b', 'c', 'd']
+    truth = [0.1, 0.2, 0.3, 0.4]
+    inh = {a: dict(val_loss_terms=dict(loss_cls=1.0 - i / 10, loss_bbox=i / 10, loss_x=1.0))
+           for i, a in enumerate(archs)}
+    out = loss_term_agreement(inh, archs, truth)
+    assert out['loss_cls']['kendall_tau'] == pytest.approx(1.0)
+    assert out['loss_bbox']['kendall_tau'] == pytest.approx(-1.0)
+    del inh['c']['val_loss_terms']['loss_x']  # a term some subnet lacks is left out
+    assert set(loss_term_agreement(inh, archs, truth)) == {'loss_cls', 'loss_bbox'}
+    inh['d'] = {}
+    assert loss_term_agreement(inh, archs, truth) == {}

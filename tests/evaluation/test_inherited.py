@@ -225,9 +225,14 @@ def test_one_pass_scores_the_map_and_the_loss_of_two_passes(setup, tmp_path, mon
         together = ev.evaluate(subnet, loss_seed=3)
         assert calls == [4, 4, 2]
         calls.clear()
+        terms = together.pop('val_loss_terms')
         assert together.keys() == apart.keys() and together['val_loss'] > 0
         for key, value in apart.items():
             assert together[key] == pytest.approx(value, rel=1e-6, abs=1e-9), key
+        # the loss's terms, each a mean over the same batches: they add up to it
+        assert terms and all('loss' in k for k in terms)
+        assert ('loss_rpn_cls' in terms) == (structure is None)
+        assert sum(terms.values()) == pytest.approx(together['val_loss'], rel=1e-5)
     assert 'extract_feat' not in vars(ev.model.architecture)  # the method is back
 
 
