@@ -7,15 +7,17 @@
    step (forward + backward). Goal: at most 1.05x.
 3. A conv on a strided view of a larger weight against a copied slice and the
    static conv (why ``supernet.ops`` copies slices).
+4. What in-place distillation adds to a sandwich step: ``distill='features'`` and
+   ``'outputs'`` (the RPN's and the RoI head's, on the max member's RoIs) against none.
 
 Timings interleave the compared variants and report the median of repeats, so a
 noisy machine affects both sides alike.
 
     python benchmarks/bench_supernet_step.py                 # CPU defaults (~3 min)
     python benchmarks/bench_supernet_step.py --size 320 --repeats 10 --json out.json
+    python benchmarks/bench_supernet_step.py --sections distill     # one section
 """
 import argparse
-import json
 import statistics
 import time
 
@@ -26,6 +28,7 @@ from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapper
 from torch import nn
 
+from smnas.utils.io import atomic_write_json
 from smnas.testing import build_detector, demo_batch
 from smnas.modular.structure import supernet_model_cfg
 from supernet.export import export_subnet
@@ -52,11 +55,11 @@ def timed(fn, repeats: int, warmup: int = 2) -> float:
     return statistics.median(times)
 
 
-def interleaved(fns: dict, repeats: int) -> dict:
-    """Median time of each function, the variants alternating run by run (after a
-    warm-up of each: sub-millisecond ops are slow on their first calls)."""
+def interleaved(fns: dict, repeats: int, warmup: int = 5) -> dict:
+    """Median time of each function, the variants alternating run by run (after
+    ``warmup`` runs of each: sub-millisecond ops are slow on their first calls)."""
     for fn in fns.values():
-        for _ in range(5):
+        for _ in range(warmup):
             fn()
     times = {k: [] for k in fns}
     for _ in range(repeats):
@@ -110,13 +113,35 @@ def bench_ops(repeats: int) -> dict:
 RCNN = 'r18_fpn-p2p5-p6_rpn_rcnn_512x512'  # the structure around which the supernet is built
 
 
-def bench_step(size: int, repeats: int, k: int, device: str = 'cpu') -> dict:
-    space = ModularSpace(bases=(48, 64), max_depths=(2, 2, 2, 2), neck_channels=(128, 256),
-                         head_channels=(128, 256))
+STEP_SPACE = ModularSpace(bases=(48, 64), max_depths=(2, 2, 2, 2), neck_channels=(128, 256),
+                          head_channels=(128, 256))
+
+
+def _sandwich(k: int, device: str, **kw):
+    """The step benchmark's supernet (seeded alike), and its architecture config."""
     torch.manual_seed(0)
-    cfg = supernet_model_cfg(RCNN, space, num_classes=5)
-    model = build_detector(dict(type='SandwichSupernet', architecture=cfg, space=space.to_dict(),
-                                num_random_subnets=k)).to(device)
+    cfg = supernet_model_cfg(RCNN, STEP_SPACE, num_classes=5)
+    model = build_detector(dict(type='SandwichSupernet', architecture=cfg, space=STEP_SPACE.to_dict(),
+                                num_random_subnets=k, **kw)).to(device)
+    return model, cfg
+
+
+def bench_distill(size: int, repeats: int, k: int, device: str = 'cpu', warmup: int = 5) -> dict:
+    """A sandwich step with each distillation mode against one without (same members,
+    weights and batch; interleaved)."""
+    data = demo_batch(batch_size=2, size=(size, size), num_classes=5)
+    MessageHub.get_current_instance().update_info('iter', 0)
+    steps = {}
+    for mode in (False, 'features', 'outputs'):
+        model, _ = _sandwich(k, device, distill=mode)
+        optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.0))  # the same weights each step
+        steps[str(mode or 'none')] = lambda m=model, o=optim: m.train_step(data, o)
+    t = interleaved(steps, repeats, warmup)
+    return dict(seconds=t, **{f'{m}_ratio': t[m] / t['none'] for m in ('features', 'outputs')})
+
+
+def bench_step(size: int, repeats: int, k: int, device: str = 'cpu') -> dict:
+    model, cfg = _sandwich(k, device)
     data = demo_batch(batch_size=2, size=(size, size), num_classes=5)
     optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=1e-4))
     MessageHub.get_current_instance().update_info('iter', 0)
@@ -141,7 +166,7 @@ def bench_step(size: int, repeats: int, k: int, device: str = 'cpu') -> dict:
                 ratio=t['sandwich'] / t['static_sum'])
 
 
-def main():
+def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--size', type=int, default=192, help='square input size of the step benchmark')
     p.add_argument('--repeats', type=int, default=5)
@@ -149,18 +174,33 @@ def main():
     p.add_argument('--json', help='write the results here')
     p.add_argument('--device', default='cpu', help='cpu or cuda (the step benchmark; the op benchmark '
                    'stays on the CPU)')
-    args = p.parse_args()
-    torch.set_num_threads(torch.get_num_threads())
-    ops = bench_ops(max(args.repeats * 10, 50))
-    step = bench_step(args.size, args.repeats, args.k, args.device)
-    print(f'sandwich step vs summed static steps ({len(step["members"])} members, {args.size}px): '
-          f'{step["ratio"]:.3f}x  ({step["sandwich_s"]:.2f}s vs {step["static_sum_s"]:.2f}s; goal <= 1.10x)')
-    for name, r in ops.items():
-        print(f'{name:<24} ' + '  '.join(f'{k} {v:.3f}x' for k, v in r.items()))
+    p.add_argument('--warmup', type=int, default=5, help='untimed runs of each variant first (distill)')
+    p.add_argument('--sections', default='step,ops,distill',
+                   help='comma-separated: step (sandwich vs static), ops (dynamic vs static ops), '
+                   'distill (what distillation adds to a step)')
+    args = p.parse_args(argv)
+    sections = set(args.sections.split(','))
+    unknown = sections - {'step', 'ops', 'distill'}
+    if unknown:
+        p.error(f'unknown sections {sorted(unknown)}: choose among step, ops, distill')
+    out = dict(threads=torch.get_num_threads(), device=args.device, size=args.size, k=args.k)
+    if 'step' in sections:
+        step = out['step'] = bench_step(args.size, args.repeats, args.k, args.device)
+        print(f'sandwich step vs summed static steps ({len(step["members"])} members, {args.size}px): '
+              f'{step["ratio"]:.3f}x  ({step["sandwich_s"]:.2f}s vs {step["static_sum_s"]:.2f}s; '
+              f'goal <= 1.10x)')
+    if 'ops' in sections:
+        out['ops'] = bench_ops(max(args.repeats * 10, 50))
+        for name, r in out['ops'].items():
+            print(f'{name:<24} ' + '  '.join(f'{k} {v:.3f}x' for k, v in r.items()))
+    if 'distill' in sections:
+        d = out['distill'] = bench_distill(args.size, args.repeats, args.k, args.device, args.warmup)
+        print(f'sandwich step with distillation vs without ({args.size}px): features '
+              f'{d["features_ratio"]:.3f}x, outputs {d["outputs_ratio"]:.3f}x  ('
+              + ', '.join(f'{m} {v:.2f}s' for m, v in d['seconds'].items()) + ')')
     if args.json:
-        with open(args.json, 'w') as f:
-            json.dump(dict(step=step, ops=ops, threads=torch.get_num_threads(), device=args.device), f,
-                      indent=1)
+        atomic_write_json(args.json, out, indent=1)
+    return out
 
 
 if __name__ == '__main__':

@@ -808,3 +808,18 @@ def test_inherited_scoring_order_spreads_every_prefix_over_the_flops_range():
         idx = sorted(items.index(x) for x in out[:k])
         assert max(b - a for a, b in zip(idx, idx[1:])) <= 2 * 23 / (k - 1) + 1
     assert order([]) == [] and order(['a']) == ['a'] and order(['a', 'b', 'c']) == ['a', 'c', 'b']
+
+
+def test_supernet_step_bench_prices_distillation_against_none(tmp_path):
+    """benchmarks/bench_supernet_step.py --sections distill: a sandwich step with each
+    distillation mode, interleaved with one without; only the sections asked for run."""
+    bench = _bench('bench_supernet_step')
+    out = tmp_path / 'step.json'
+    rec = bench.main(['--sections', 'distill', '--size', '64', '--repeats', '1', '--warmup', '0',
+                      '--k', '1', '--json', str(out)])
+    assert 'step' not in rec and 'ops' not in rec and json.loads(out.read_text()) == rec
+    d = rec['distill']
+    assert set(d['seconds']) == {'none', 'features', 'outputs'} and all(v > 0 for v in d['seconds'].values())
+    assert d['outputs_ratio'] == pytest.approx(d['seconds']['outputs'] / d['seconds']['none'])
+    with pytest.raises(SystemExit):
+        bench.main(['--sections', 'latency'])
