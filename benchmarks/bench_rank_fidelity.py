@@ -73,6 +73,30 @@ def _plain(obj):
 FEW_SHOT_KEYS = {'neck': 'neck_channels', 'head': 'head_channels', 'base': 'bases', 'expand': 'expansions'}
 
 
+#: the supernet's keys that make its training recipe (what recipes' --cfg-options change)
+RECIPE_KEYS = ('extremes', 'num_random_subnets', 'sampling', 'average_members', 'distill', 'distill_weight',
+               'part')
+
+
+def training_recipe(config: str, cfg_options=None) -> dict:
+    """The supernet training recipe of ``config`` with ``cfg_options`` applied."""
+    model = read_config(config, cfg_options).model
+    return {k: _plain(model.get(k)) for k in RECIPE_KEYS}
+
+
+def default_variant(config: str, variants: dict) -> str:
+    """The variant that measures the recipe ``config`` trains by default: 'base' unless its
+    recorded options say it trained another (a record made before the configs' default
+    changed), then the first variant of its own supernet whose options give the config's
+    recipe; 'base' if none does."""
+    want = training_recipe(config)
+    own = [n for n, v in variants.items() if not any((v.get('recipe') or {}).values())]
+    for name in sorted(own, key=lambda n: n != 'base'):
+        if training_recipe(config, variants[name].get('cfg_options')) == want:
+            return name
+    return 'base'
+
+
 def subnet_choices(archs) -> dict:
     """Each choice of the subnets' encoding (base, depth: blocks in all, neck and head
     width, expansion where set) -> {subnet: its value}, for :func:`choice_effects`."""
@@ -609,18 +633,21 @@ class RankFidelity:
                     pairs = [(a, b) for a, b in resolved if a in inh and b in inh]
                     agreed = sum(inh[a]['mAP'] > inh[b]['mAP'] for a, b in pairs)
                     variants[name].update(resolved_pairs=len(pairs), resolved_pairs_agreed=agreed)
-        base = vstates.get('base', {}).get('inherited', {})
+        # The recipe the config trains by default (base, unless the record's base trained
+        # another); the table's scores and the costs are its, every recipe is paired with it.
+        dv = default_variant(self.config, vstates)
+        base = vstates.get(dv, {}).get('inherited', {})
         # Each recipe against the default on the same subnets, paired: is it better beyond noise?
         for name, v in vstates.items():
             inh = v.get('inherited', {})
             common = [a for a in rows if a in inh and a in base]
-            if name != 'base' and len(common) >= 3:
+            if name != dv and len(common) >= 3:
                 variants[name]['tau_minus_default'] = paired_tau_difference(
                     [inh[a]['mAP'] for a in common], [base[a]['mAP'] for a in common],
                     [truth[a] for a in common])
             # and by the val loss (the search's default score), where both have it
             lossy = [a for a in common if 'val_loss' in inh[a] and 'val_loss' in base[a]]
-            if name != 'base' and len(lossy) >= 3:
+            if name != dv and len(lossy) >= 3:
                 variants[name]['tau_minus_default_by_loss'] = paired_tau_difference(
                     [-inh[a]['val_loss'] for a in lossy], [-base[a]['val_loss'] for a in lossy],
                     [truth[a] for a in lossy])
@@ -636,23 +663,23 @@ class RankFidelity:
         timed = [a for a in rows if a in base]
         mean_inh = sum(base[a]['seconds'] for a in timed) / max(len(timed), 1)
         mean_scr = sum(rows[a]['scratch_seconds'] for a in timed) / max(len(timed), 1)
-        b = variants.get('base', {})
+        b = variants.get(dv, {})
         # What the search ranks by unless told otherwise; each variant's kendall_tau is by
         # its inherited mAP, its by_score holds every score's.
         score = SUBNET_DEFAULTS['score']
         by_default = (b.get('by_score') or {}).get(score) or {}
-        default = dict(variant='base', score=score, **{k: by_default[k] for k in (
+        default = dict(variant=dv, score=score, **{k: by_default[k] for k in (
             'kendall_tau', 'kendall_tau_ci95', 'spearman_rho', 'spearman_rho_ci95', 'min_subnet')
             if k in by_default})
         out = dict(config=self.config, subnets=table, kendall_tau=b.get('kendall_tau'),
                    # the recipe the supernet configs use; every other is measured against it
-                   default_variant='base', default=default,
-                   # the best measured; it should become the default when it beats 'base' beyond noise
+                   default_variant=dv, default=default,
+                   # the best measured; it should become the default when it beats the default beyond noise
                    best_variant=max(ranked, key=lambda n: variants[n]['kendall_tau']) if ranked else None,
                    kendall_p=b.get('kendall_p'), spearman_rho=b.get('spearman_rho'),
                    spearman_p=b.get('spearman_p'), truth_seeds=truth_seeds,
                    truth_seed_tau=(agreement or {}).get('mean_seed_pair_tau'), variants=variants,
-                   supernet_seconds=variants.get('base', {}).get('supernet_seconds', 0.0),
+                   supernet_seconds=variants.get(dv, {}).get('supernet_seconds', 0.0),
                    mean_inherited_seconds=mean_inh, mean_scratch_seconds=mean_scr,
                    scratch_over_inherited=mean_scr / mean_inh if mean_inh else None,
                    scratch_schedule=state.get('scratch'), seed=self.seed, space=state['space'],
@@ -811,10 +838,11 @@ def print_summary(s: dict) -> None:
                         print(f'    by {k} the min subnet ranks {m["rank_inherited"]} of {m["of"]}')
             d = v.get('tau_minus_default')
             if d:
-                print(f'    tau - base\'s on the same subnets: {_paired(d)}')
+                print(f'    tau - the default\'s ({s["default_variant"]}) on the same subnets: {_paired(d)}')
             d = v.get('tau_minus_default_by_loss')
             if d:
-                print(f'    by val loss, tau - base\'s on the same subnets: {_paired(d)}')
+                print(f'    by val loss, tau - the default\'s ({s["default_variant"]}) on the same subnets: '
+                      f'{_paired(d)}')
             m = v.get('min_subnet')
             if m:
                 print(f'    the min subnet ranks {m["rank_inherited"]} of {m["of"]} inherited, '

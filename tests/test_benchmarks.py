@@ -823,3 +823,20 @@ def test_supernet_step_bench_prices_distillation_against_none(tmp_path):
     assert d['outputs_ratio'] == pytest.approx(d['seconds']['outputs'] / d['seconds']['none'])
     with pytest.raises(SystemExit):
         bench.main(['--sections', 'latency'])
+
+
+def test_the_default_variant_is_the_one_that_trains_the_configs_recipe():
+    """'base' measures the config's recipe unless its recorded options say it trained
+    another (a record made before the configs' default changed): then the variant whose
+    options give the config's recipe is the default; recipes scored with another's
+    supernet are not candidates."""
+    bench = _bench('bench_rank_fidelity')
+    cfg = str(config_path('supernet/quickstart_synthetic.py'))
+    other = {'model.sampling': 'fair' if bench.training_recipe(cfg)['sampling'] != 'fair' else 'uniform'}
+    assert bench.training_recipe(cfg, other) != bench.training_recipe(cfg)
+    assert bench.default_variant(cfg, {'base': {'cfg_options': {}}, 'x': {'cfg_options': other}}) == 'base'
+    old = {'base': {'cfg_options': other}, 'ft': {'cfg_options': {}, 'recipe': {'supernet_of': 'base'}},
+           'now': {'cfg_options': {'model.seed': 0}}}
+    assert bench.default_variant(cfg, old) == 'now'
+    del old['now']
+    assert bench.default_variant(cfg, old) == 'base'  # none trains it: base, as before
