@@ -90,7 +90,10 @@ def default_variant(config: str, variants: dict) -> str:
     changed), then the first variant of its own supernet whose options give the config's
     recipe; 'base' if none does."""
     want = training_recipe(config)
-    own = [n for n, v in variants.items() if not any((v.get('recipe') or {}).values())]
+    # a variant of its own supernet, unfine-tuned, whole (a record's older variants say
+    # nothing of their recipe: only base is taken on trust)
+    own = [n for n, v in variants.items()
+           if (n == 'base' or 'recipe' in v) and not any((v.get('recipe') or {}).values())]
     for name in sorted(own, key=lambda n: n != 'base'):
         if training_recipe(config, variants[name].get('cfg_options')) == want:
             return name
@@ -599,7 +602,7 @@ class RankFidelity:
                                   supernet_iters=v.get('supernet_iters'),
                                   supernet_seconds=self.supernet_seconds(name, v),
                                   supernet_wall_seconds=v.get('supernet_wall_seconds'),
-                                  imported_from=v.get('imported_from'),
+                                  imported_from=v.get('imported_from'), recipe=v.get('recipe'),
                                   mAP_inherited={a: inh[a]['mAP'] for a in inh},
                                   # every score as stored (val loss, noise, time): a record
                                   # restores a variant's scores whole, not only their mAPs
@@ -654,13 +657,13 @@ class RankFidelity:
         # nan (a ranking of all-equal scores) is not a tau to compare
         ranked = [n for n, v in variants.items()
                   if v.get('kendall_tau', float('nan')) == v.get('kendall_tau')]
-        table = {a: dict(r, mAP_inherited=base[a]['mAP'], mAP_50_inherited=base[a]['mAP_50'],
-                         inherited_seconds=base[a]['seconds']) if a in base else dict(r)
+        table = {a: dict(r, mAP_inherited=base[a]['mAP'], mAP_50_inherited=base[a].get('mAP_50'),
+                         inherited_seconds=base[a].get('seconds')) if a in base else dict(r)
                  for a, r in state['subnets'].items()}
         for a in truth:
             table[a].update(mAP_scratch_mean=truth[a], scratch_seeds=len(truth_seeds),
                             mAP_scratch_seeds=seeds[a])
-        timed = [a for a in rows if a in base]
+        timed = [a for a in rows if a in base and base[a].get('seconds')]
         mean_inh = sum(base[a]['seconds'] for a in timed) / max(len(timed), 1)
         mean_scr = sum(rows[a]['scratch_seconds'] for a in timed) / max(len(timed), 1)
         b = variants.get(dv, {})

@@ -17,6 +17,11 @@ RANK=("$PY" benchmarks/bench_rank_fidelity.py configs/supernet/rank_synthetic.py
       --work-dir benchmarks/runs/rank_truth24 --subnets 24 --scratch-seeds 2 --scratch-iters 300
       --retrain-options measure.bootstrap=50 --json benchmarks/results/rank_fidelity.json)
 
+# The sandwich rule (max, min and 1 uniform random member per step), the configs' recipe until
+# 2026-12-04 and what the base supernet of the record trained: base and the recipes measured
+# against it pin it, so that they train on a new machine what they trained then.
+SANDWICH=('model.extremes=[max,min]' model.num_random_subnets=1 model.sampling=uniform)
+
 step() { echo "== $(date -u +%FT%TZ) $*"; }
 wanted() { [[ " $STEPS " == *" $1 "* ]]; }
 
@@ -26,7 +31,9 @@ if wanted truth; then step truth; "${RANK[@]}" --truth-first --seed-order subnet
 # 2. The base supernet (the configs' recipe), trained data-parallel over the 2 cores, and its
 #    scores of the 24 subnets. No timed search here: the cost run is bench_rank_fidelity.py
 #    --cost-json on BCCD.
-if wanted base; then step base supernet; "${RANK[@]}" --search-subnets 0 --supernet-procs 2; fi
+if wanted base; then
+    step base supernet; "${RANK[@]}" --search-subnets 0 --supernet-procs 2 --cfg-options "${SANDWICH[@]}"
+fi
 # 3. Recipes against the same truth, most telling first: ft50 and few-shot start from the
 #    base supernet, whose checkpoint is kept only in this machine's work dir (the record keeps
 #    scores, not weights); the others train a supernet of their own.
@@ -36,14 +43,15 @@ if wanted base; then step base supernet; "${RANK[@]}" --search-subnets 0 --super
 if wanted per_weight; then
     step variant per_weight
     "${RANK[@]}" --search-subnets 0 --supernet-procs 2 --variant per_weight \
-        --cfg-options model.average_members=per_weight
+        --cfg-options "${SANDWICH[@]}" model.average_members=per_weight
 fi
 if wanted ft50; then
-    step variant ft50; "${RANK[@]}" --search-subnets 0 --variant ft50 --supernet-of base --finetune-iters 50
+    step variant ft50
+    "${RANK[@]}" --search-subnets 0 --variant ft50 --supernet-of base --finetune-iters 50 --cfg-options "${SANDWICH[@]}"
 fi
 # The sandwich trains the min subnet at every step, and the base supernet scores it above
 # its from-scratch rank: this recipe trains 3 fair random members per step and no extremes
-# (about the base's compute per step).
+# (about the base's compute per step). The configs' recipe since 2026-12-04 (it ranked best).
 if wanted no_extremes; then
     step variant no_extremes
     "${RANK[@]}" --search-subnets 0 --supernet-procs 2 --variant no_extremes \
@@ -51,17 +59,21 @@ if wanted no_extremes; then
 fi
 if wanted fewshot_neck; then
     step variant fewshot_neck; "${RANK[@]}" --search-subnets 0 --variant fewshot_neck --supernet-of base --few-shot neck \
-        --supernet-procs 2
+        --supernet-procs 2 --cfg-options "${SANDWICH[@]}"
 fi
-# In-place distillation of the max member's outputs: the RPN's, and the RoI head's on the
-# max member's sampled RoIs (since 2026-12-04; before, the RPN's only).
+# In-place distillation of the max member's outputs (the RPN's, and the RoI head's on the max
+# member's sampled RoIs) on top of the configs' recipe: the max member as the teacher and 2
+# fair random members (3 per step, as no_extremes), no min.
 if wanted distill_outputs; then
     step variant distill_outputs
-    "${RANK[@]}" --search-subnets 0 --supernet-procs 2 --variant distill_outputs --cfg-options model.distill=outputs
+    "${RANK[@]}" --search-subnets 0 --supernet-procs 2 --variant distill_outputs \
+        --cfg-options 'model.extremes=[max]' model.num_random_subnets=2 model.sampling=fair model.distill=outputs
 fi
 if wanted fair; then
     step variant fair
-    "${RANK[@]}" --search-subnets 0 --supernet-procs 2 --variant fair --cfg-options model.sampling=fair
+    "${RANK[@]}" --search-subnets 0 --supernet-procs 2 --variant fair --cfg-options "${SANDWICH[@]}" \
+        model.sampling=fair
 fi
-if wanted summary; then step summary; "${RANK[@]}" --summary-only; fi
+# (as the base variant: its options say which recipe it trained)
+if wanted summary; then step summary; "${RANK[@]}" --summary-only --cfg-options "${SANDWICH[@]}"; fi
 step done

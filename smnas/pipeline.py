@@ -136,7 +136,8 @@ class Pipeline:
             plan.structural_iters = int(st.train_cfg.max_iters)
         sn = self._stage_cfg('supernet')
         plan.supernet_iters = int(sn.train_cfg.max_iters)
-        plan.supernet_members = 2 + int(sn.model.get('num_random_subnets', 2))
+        plan.supernet_members = len(sn.model.get('extremes', ('max', 'min'))) + \
+            int(sn.model.get('num_random_subnets', 2))
         search = self.spec.get('subnet_search', {})
         opts = dict(sn.get('subnet_search', {}))
         opts.update({k.split('.', 1)[1]: v for k, v in dict(search.get('cfg_options') or {}).items()

@@ -663,6 +663,12 @@ def test_rank_synthetic_all_runs_every_step_with_flags_the_bench_has(tmp_path):
     assert [re.search(r'--variant (\S+)', c)[1] if '--variant' in c else None for c in calls] == [
         None, None, 'per_weight', 'ft50', 'no_extremes', 'fewshot_neck', 'distill_outputs', 'fair', None]
     assert "model.extremes=[]" in calls[4]  # quoted for the shell, one option for the bench
+    # base and the recipes measured against it pin the sandwich they trained, whatever the
+    # configs' default; no_extremes is the configs' recipe, distillation adds the max member
+    pinned = [i for i, c in enumerate(calls) if 'model.extremes=[max,min] model.num_random_subnets=1' in c]
+    assert pinned == [1, 2, 3, 5, 7, 8]
+    assert ('model.extremes=[max] model.num_random_subnets=2 model.sampling=fair model.distill=outputs'
+            in calls[6])
     assert '--summary-only' in calls[-1]
     common = ('--work-dir benchmarks/runs/rank_truth24', '--json benchmarks/results/rank_fidelity.json',
               '--scratch-seeds 2')
@@ -836,7 +842,8 @@ def test_the_default_variant_is_the_one_that_trains_the_configs_recipe():
     assert bench.training_recipe(cfg, other) != bench.training_recipe(cfg)
     assert bench.default_variant(cfg, {'base': {'cfg_options': {}}, 'x': {'cfg_options': other}}) == 'base'
     old = {'base': {'cfg_options': other}, 'ft': {'cfg_options': {}, 'recipe': {'supernet_of': 'base'}},
-           'now': {'cfg_options': {'model.seed': 0}}}
+           'unsaid': {'cfg_options': {}},  # an older record's variant: its recipe is unknown
+           'now': {'cfg_options': {'model.seed': 0}, 'recipe': {'supernet_of': None, 'finetune_iters': 0}}}
     assert bench.default_variant(cfg, old) == 'now'
     del old['now']
     assert bench.default_variant(cfg, old) == 'base'  # none trains it: base, as before

@@ -16,8 +16,6 @@ model = dict(
     # R50's own blocks, set here so that the file builds as it is (tools also derive it
     # from the structure): bottlenecks, stage outputs 4x the digits' widths (256-2048)
     space=dict(block='bottleneck'),
-    num_random_subnets=2,
-    distill=True,  # in-place distillation of the smaller members from the max one
     architecture=dict(structure='r50_fpn-p2p5-p6_rpn_cascade3_800x600', num_classes=80,
                       rcnn_samples=512))
 

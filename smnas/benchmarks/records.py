@@ -88,6 +88,8 @@ def state_from_record(rec: dict) -> Tuple[dict, Dict[str, dict]]:
         variants[name] = dict(cfg_options=v.get('cfg_options') or {}, supernet_iters=v.get('supernet_iters'),
                               supernet_seconds=v.get('supernet_seconds'),
                               supernet_wall_seconds=v.get('supernet_wall_seconds'), inherited=inherited)
+        if v.get('recipe'):  # scored with another's supernet, fine-tuned, few-shot...
+            variants[name]['recipe'] = v['recipe']
         if v.get('imported_from'):  # scored elsewhere, ranked against this record's truth
             variants[name]['imported_from'] = v['imported_from']
     truth = dict(space=rec['space'], scratch=rec.get('scratch_schedule'), subnets=subnets)
