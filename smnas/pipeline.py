@@ -6,7 +6,7 @@
    names a ``structure``;
 2. the structure the modular stage refines: the most accurate front model it
    supports (FPN, plain RPN or none; Faster/Cascade R-CNN or RetinaNet);
-3. a supernet built around it, trained with the sandwich rule;
+3. a supernet built around it, trained with several random subnets per step (weight sharing);
 4. subnet search with inherited weights against FLOPs; finalists E0-E5 exported;
 5. finalists retrained from scratch and measured; final report.
 

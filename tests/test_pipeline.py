@@ -37,7 +37,7 @@ def pipeline_cfg(tmp_path):
     supernet = dict(_data_options(root, 2), **{
         'model.space.bases': [16, 24], 'model.space.max_depths': [1, 1, 2, 1],
         'model.space.neck_channels': [16, 32], 'model.space.head_channels': [16, 32],
-        'model.num_random_subnets': 0, 'model.architecture.num_classes': 5})
+        'model.num_random_subnets': 2, 'model.architecture.num_classes': 5})
     supernet['val_dataloader.dataset.pipeline.1.scale'] = (96, 64)
     supernet['train_dataloader.dataset.pipeline.2.scale'] = (96, 64)
     cfg = Config(dict(pipeline=dict(

@@ -28,8 +28,9 @@ def test_trains_validates_max_and_min_and_resumes(tiny_data, tmp_path):
     ckpt = torch.load(work / 'iter_2.pth', map_location='cpu', weights_only=False)
     assert ckpt['meta']['supernet_space']['bases'] == [16, 24]
     tags = _scalars(work)
-    # the configs' recipe: 3 fair random members per step; max and min are validated
-    for tag in ('random0.loss', 'random1.loss', 'random2.loss', 'lr', 'max/coco/bbox_mAP_50',
+    # the configs' recipe: fair random members (here 1) and no max or min at every step;
+    # max and min are validated
+    for tag in ('random0.loss', 'lr', 'max/coco/bbox_mAP_50',
                 'min/coco/bbox_mAP_50'):
         assert tag in tags, tags
     log = run_tool('tools/train_supernet.py', CFG, '--work-dir', str(work), '--resume',

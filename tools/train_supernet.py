@@ -1,4 +1,4 @@
-"""Train a weight-sharing supernet with the sandwich rule (SM-NAS modular stage).
+"""Train a weight-sharing supernet (SM-NAS modular stage): several subnets per step, sharing weights.
 
     python tools/train_supernet.py configs/supernet/quickstart_synthetic.py
     python tools/train_supernet.py CONFIG --work-dir work_dirs/sn --resume      # continue

@@ -27,7 +27,7 @@ pipeline = dict(
                                  'default_hooks.checkpoint.interval': 150}),
     # Set a structure string here to skip the structural search.
     structure=None,
-    # 2. supernet around the chosen structure: 300 sandwich steps, with the paper's three head
+    # 2. supernet around the chosen structure: 300 steps of 3 fair random subnets, with the paper's three head
     #    widths: on this data the head's width is what training from scratch tells apart
     #    (the rank-fidelity truth: 128-wide heads 0.36-0.40 mAP, 512-wide 0.41-0.45).
     supernet=dict(config='../supernet/quickstart_synthetic.py',

@@ -1,6 +1,6 @@
 # Supernet on BCCD (blood cells, 3 classes) at 320x240, sized for 2 CPU cores: a
 # reduced space (three bases, at most 2 blocks per stage, neck and head 128/256),
-# batch 4, 600 iterations of the sandwich rule (max, min, 1 random subnet).
+# batch 4, 600 steps of 3 fair random subnets each (the configs' recipe).
 # BCCD is converted from ../shared/data/bccd on first use (or run
 # python tools/convert_dataset.py ../shared/data/bccd --out data/bccd).
 #   python tools/train_supernet.py configs/supernet/bccd.py
@@ -17,7 +17,7 @@ space = dict(bases=[48, 56, 64], max_depths=[2, 2, 2, 2], neck_channels=[128, 25
              head_channels=[128, 256], doublings=[0, 1, 1, 1])
 model = dict(
     space=space,
-    num_random_subnets=3,  # 3 members per step, as the sandwich of max, min and 1 random
+    num_random_subnets=3,  # 3 members per step (the sandwich of max, min and 1 random had 3)
     architecture=dict(structure='r18_fpn-p2p5-p6_rpn_rcnn_320x240', num_classes=3,
                       overrides=dict(test_cfg=dict(rcnn=dict(score_thr=0.001)))))
 

@@ -1,5 +1,5 @@
 # A weight-sharing supernet over the modular space (SM-NAS's modular stage), trained
-# with the sandwich rule. The detector is built around a structure of the structural
+# with several subnets per step. The detector is built around a structure of the structural
 # stage (its FPN levels, RPN and head; the backbone becomes the searchable ResNet):
 # set architecture.structure, num_classes and, if needed, overrides of the full
 # model config (see supernet.build.expand_architecture). Supported heads: Faster
@@ -31,7 +31,7 @@ model = dict(
                       num_classes=80, overrides=dict()))
 
 # The same command trains on one process, with torchrun on CPUs (gloo) or GPUs: the
-# sandwich rule runs several forward/backward passes per step, so the supernet has
+# training step runs several forward/backward passes per step, so the supernet has
 # its own data-parallel wrapper instead of PyTorch's DDP.
 model_wrapper_cfg = dict(type='SandwichDistributed')
 # Runnable supernet configs also set (val_cfg is a schedule key, so it is set there):
