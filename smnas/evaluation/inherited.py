@@ -249,9 +249,9 @@ class InheritedEvaluator:
         return sum(losses) / max(len(losses), 1)
 
     def _loss(self, data: dict, seed: int, index: int) -> Tuple[float, Dict[str, float]]:
-        """The summed loss terms of one preprocessed batch, and each term (``loss_*``), the
-        samplers seeded by ``seed`` and the batch's ``index`` (a dataloader draws from the
-        same generator)."""
+        """The summed loss terms of one preprocessed batch, and each term (every logged key
+        that names a loss), the samplers seeded by ``seed`` and the batch's ``index`` (a
+        dataloader draws from the same generator)."""
         import torch
 
         torch.manual_seed(seed * 1_000_003 + index)
