@@ -639,32 +639,32 @@ class RankFidelity:
         # The recipe the config trains by default (base, unless the record's base trained
         # another); the table's scores and the costs are its, every recipe is paired with it.
         dv = default_variant(self.config, vstates)
-        base = vstates.get(dv, {}).get('inherited', {})
+        dflt = vstates.get(dv, {}).get('inherited', {})
         # Each recipe against the default on the same subnets, paired: is it better beyond noise?
         for name, v in vstates.items():
             inh = v.get('inherited', {})
-            common = [a for a in rows if a in inh and a in base]
+            common = [a for a in rows if a in inh and a in dflt]
             if name != dv and len(common) >= 3:
                 variants[name]['tau_minus_default'] = paired_tau_difference(
-                    [inh[a]['mAP'] for a in common], [base[a]['mAP'] for a in common],
+                    [inh[a]['mAP'] for a in common], [dflt[a]['mAP'] for a in common],
                     [truth[a] for a in common])
             # and by the val loss (the search's default score), where both have it
-            lossy = [a for a in common if 'val_loss' in inh[a] and 'val_loss' in base[a]]
+            lossy = [a for a in common if 'val_loss' in inh[a] and 'val_loss' in dflt[a]]
             if name != dv and len(lossy) >= 3:
                 variants[name]['tau_minus_default_by_loss'] = paired_tau_difference(
-                    [-inh[a]['val_loss'] for a in lossy], [-base[a]['val_loss'] for a in lossy],
+                    [-inh[a]['val_loss'] for a in lossy], [-dflt[a]['val_loss'] for a in lossy],
                     [truth[a] for a in lossy])
         # nan (a ranking of all-equal scores) is not a tau to compare
         ranked = [n for n, v in variants.items()
                   if v.get('kendall_tau', float('nan')) == v.get('kendall_tau')]
-        table = {a: dict(r, mAP_inherited=base[a]['mAP'], mAP_50_inherited=base[a].get('mAP_50'),
-                         inherited_seconds=base[a].get('seconds')) if a in base else dict(r)
+        table = {a: dict(r, mAP_inherited=dflt[a]['mAP'], mAP_50_inherited=dflt[a].get('mAP_50'),
+                         inherited_seconds=dflt[a].get('seconds')) if a in dflt else dict(r)
                  for a, r in state['subnets'].items()}
         for a in truth:
             table[a].update(mAP_scratch_mean=truth[a], scratch_seeds=len(truth_seeds),
                             mAP_scratch_seeds=seeds[a])
-        timed = [a for a in rows if a in base and base[a].get('seconds')]
-        mean_inh = sum(base[a]['seconds'] for a in timed) / max(len(timed), 1)
+        timed = [a for a in rows if a in dflt and dflt[a].get('seconds')]
+        mean_inh = sum(dflt[a]['seconds'] for a in timed) / max(len(timed), 1)
         mean_scr = sum(rows[a]['scratch_seconds'] for a in timed) / max(len(timed), 1)
         b = variants.get(dv, {})
         # What the search ranks by unless told otherwise; each variant's kendall_tau is by
@@ -793,6 +793,12 @@ def _paired(d: dict) -> str:
             f'({"beyond" if d["beyond_noise"] else "within"} noise, paired bootstrap)')
 
 
+def _taus(rankings: dict) -> str:
+    """``{name: rank_agreement(...)}`` as 'name: tau x [95% lo, hi]' items."""
+    return ', '.join(f'{k}: tau {r["kendall_tau"]:.3f} {_ci(r.get("kendall_tau_ci95"))}'.rstrip()
+                     for k, r in rankings.items())
+
+
 def _effects(effects: dict) -> str:
     """choice_effects as one line: per choice, tau of the values' means and the pairs'
     tau within and across its values."""
@@ -830,9 +836,7 @@ def print_summary(s: dict) -> None:
                     ('tau_over_oracle', "an oracle's against this truth (the true order's)")) if k in v]
                 print('    its tau is ' + ' and '.join(parts))
             if v.get('by_score'):
-                print('    ranked by ' + ', '.join(
-                    f'{k}: tau {r["kendall_tau"]:.3f} {_ci(r.get("kendall_tau_ci95"))}'.rstrip()
-                    for k, r in v['by_score'].items()))
+                print('    ranked by ' + _taus(v['by_score']))
                 for k, r in v['by_score'].items():
                     d, m = r.get('tau_minus_mAP'), r.get('min_subnet')
                     if d:
@@ -851,9 +855,7 @@ def print_summary(s: dict) -> None:
                 print(f'    the min subnet ranks {m["rank_inherited"]} of {m["of"]} inherited, '
                       f'{m["rank_scratch"]} from scratch ({m["error"]} places apart)')
             if v.get('by_loss_term'):
-                print('    ranked by one term of the val loss: ' + ', '.join(
-                    f'{k}: tau {r["kendall_tau"]:.3f} {_ci(r.get("kendall_tau_ci95"))}'.rstrip()
-                    for k, r in v['by_loss_term'].items()))
+                print('    ranked by one term of the val loss: ' + _taus(v['by_loss_term']))
             for k, effects in (v.get('choice_effects') or {}).items():
                 print(f'    by {k}: ' + _effects(effects))
     d = s.get('default') or {}
@@ -863,9 +865,7 @@ def print_summary(s: dict) -> None:
         print(f'default (recipe {d["variant"]}, ranked by {d["score"]}, as the search ranks): Kendall tau '
               f'{d["kendall_tau"]:.3f} {_ci(d.get("kendall_tau_ci95"))}'.rstrip() + where)
     if s.get('baselines'):
-        print('baselines (ranking by size alone): ' + ', '.join(
-            f'{k}: tau {b["kendall_tau"]:.3f} {_ci(b.get("kendall_tau_ci95"))}'.rstrip()
-            for k, b in s['baselines'].items()))
+        print('baselines (ranking by size alone): ' + _taus(s['baselines']))
     if 'ground_truth_seeds' in s:
         g = s['ground_truth_seeds']
         tau = g['mean_seed_pair_tau']
