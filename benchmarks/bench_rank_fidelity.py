@@ -49,7 +49,8 @@ from smnas.benchmarks.records import (TRUTH, VARIANT, logged_train_seconds, stat
                                       variant_names)
 from smnas.benchmarks.stats import (choice_effects, linear_fit, loss_term_agreement, paired_tau_difference,
                                     projected_seed_tau, rank_agreement, rank_error, resolved_pairs,
-                                    score_agreement, seed_agreement, truth_reliability, whole_seeds)
+                                    score_agreement, seed_agreement, split_seed_agreement,
+                                    truth_reliability, whole_seeds)
 from smnas.benchmarks.store import JsonStore
 from smnas.data.prepare import prepare_data
 from smnas.engine import read_config, rescale_schedule, with_seed
@@ -589,8 +590,11 @@ class RankFidelity:
         # How much of a training's mAP is the subnet's, and how many seeds a truth must average
         # to agree with itself; its tau of the true order against a truth of these seeds is the
         # most any ranking can reach against this truth (an oracle's).
-        reliability = truth_reliability(seeds, ks=sorted({1, 2, 3, 4, 6, 8, len(truth_seeds)})) \
-            if agreement else None
+        split = split_seed_agreement(seeds, truth_seeds)
+        if split:  # two truths of disjoint seeds, measured: the projection's check
+            agreement['split'] = split
+        reliability = truth_reliability(seeds, ks=sorted({1, 2, 3, 4, 6, 8, len(truth_seeds)}),
+                                        split=split and split['sizes']) if agreement else None
         oracle = reliability['projected'][str(len(truth_seeds))]['vs_true'] if reliability else None
         variants = {}
         min_arch = str(ModularSpace.from_dict(state['space']).min_subnet())
@@ -878,6 +882,13 @@ def print_summary(s: dict) -> None:
             t = g['seed_tau_so_far']
             print(f'  so far: seeds {" and ".join(t["seeds"])} rank the {t["subnets"]} subnets that have '
                   f'both at Kendall tau {t["kendall_tau"]:.3f} (Spearman {t["spearman_rho"]:.3f})')
+        if g.get('split'):
+            sp = g['split']
+            proj = (s.get('ground_truth_reliability') or {}).get('projected_split')
+            each = ', '.join(f'{k} {v:.3f}' for k, v in sp['splits'].items())
+            print(f'  two truths that share no seed ({sp["sizes"][0]} against {sp["sizes"][1]} seeds): '
+                  f'Kendall tau {sp["kendall_tau"]:.3f} ({each})'
+                  + (f'; projected {proj["seed_vs_seed"]:.3f}' if proj else ''))
     if s.get('truth_choice_effects'):
         print('  seed against seed: ' + _effects(s['truth_choice_effects']))
     if 'projected_24' in s:

@@ -243,6 +243,40 @@ def seed_agreement(seeds: Dict[str, Dict[str, float]], truth_seeds: List[str]) -
     return out
 
 
+def split_seed_agreement(seeds: Dict[str, Dict[str, float]], truth_seeds: List[str]) -> Optional[dict]:
+    """Kendall tau between two truths that share no seed: the subnets ranked by the mean of
+    one half of the truth's seeds against the mean of the other half, for every such split.
+
+    With 3 seeds it ranks by 1 seed against by the other 2; with 4, 2 against 2: the
+    agreement of a truth of about half the seeds with an independent one, measured rather
+    than projected (compare :func:`truth_reliability` with the same ``split``).
+
+    Args:
+        seeds: ``{arch: {seed: mAP}}``.
+        truth_seeds: the seeds every subnet has (:func:`whole_seeds`).
+
+    Returns:
+        None with fewer than 3 truth seeds; else ``sizes`` (seeds on each side), ``splits``
+        (``{'0 vs 1+2': tau}``) and ``kendall_tau``, their mean.
+    """
+    from scipy.stats import kendalltau
+
+    n = len(truth_seeds)
+    if n < 3:
+        return None
+    half = n // 2
+    maps = list(seeds.values())
+    splits = {}
+    for one in itertools.combinations(truth_seeds, half):
+        other = [k for k in truth_seeds if k not in one]
+        if half == n - half and truth_seeds[0] not in one:
+            continue  # 2 against 2: each split once
+        x = [statistics.fmean(m[k] for k in one) for m in maps]
+        y = [statistics.fmean(m[k] for k in other) for m in maps]
+        splits[f'{"+".join(one)} vs {"+".join(other)}'] = float(kendalltau(x, y)[0])
+    return dict(sizes=[half, n - half], splits=splits, kendall_tau=statistics.fmean(splits.values()))
+
+
 def _seed_key(seed: str):
     # seeds are stored as strings ('0', '1', ..., '10'): order them as numbers
     return (0, int(seed)) if str(seed).isdigit() else (1, str(seed))
@@ -276,7 +310,8 @@ def projected_seed_tau(values: Sequence[float], sigma: float, seeds: int = 1, si
 
 
 def truth_reliability(seeds: Dict[str, Dict[str, float]], ks: Sequence[int] = (1, 2, 3, 4, 6, 8),
-                      target: float = 0.8, sims: int = 2000, seed: int = 0) -> Optional[dict]:
+                      target: float = 0.8, sims: int = 2000, seed: int = 0,
+                      split: Optional[Sequence[int]] = None) -> Optional[dict]:
     """How far averaging more seeds can take a from-scratch ground truth, projected from
     the subnets measured so far rather than from an even spread between the extremes.
 
@@ -295,6 +330,9 @@ def truth_reliability(seeds: Dict[str, Dict[str, float]], ks: Sequence[int] = (1
             of ``ks`` whose projection reaches it.
         sims: simulated pairs of rankings per ``k``.
         seed: seed of the simulation.
+        split: ``(a, b)``: also project the tau between a ranking by ``a`` seeds and one
+            by ``b`` others (``projected_split``), what :func:`split_seed_agreement`
+            measures: a check of the projection on the seeds at hand.
 
     Returns:
         None with fewer than 3 subnets of 2 seeds or more; else ``subnets``, ``noise_std``
@@ -328,9 +366,15 @@ def truth_reliability(seeds: Dict[str, Dict[str, float]], ks: Sequence[int] = (1
             # no spread between subnets: there is no true order for a ranking to find
             vs_true=_mean_tau([kendalltau(a, values)[0] for a, _ in draws]) if true > 0 else 0.0)
     reach = [k for k in ks if projected[str(k)]['seed_vs_seed'] >= target]
-    return dict(subnets=len(multi), noise_std=math.sqrt(noise), true_std=math.sqrt(true),
-                icc=true / (true + noise) if true + noise > 0 else float('nan'), projected=projected,
-                target=target, seeds_for_target=reach[0] if reach else None)
+    out = dict(subnets=len(multi), noise_std=math.sqrt(noise), true_std=math.sqrt(true),
+               icc=true / (true + noise) if true + noise > 0 else float('nan'), projected=projected,
+               target=target, seeds_for_target=reach[0] if reach else None)
+    if split:
+        a, b = (math.sqrt(noise / k) for k in split)
+        taus = [kendalltau(values + rng.normal(0, a, values.size), values + rng.normal(0, b, values.size))[0]
+                for _ in range(sims)]
+        out['projected_split'] = dict(sizes=list(split), seed_vs_seed=_mean_tau(taus))
+    return out
 
 
 def _mean_tau(taus: List[float]) -> float:

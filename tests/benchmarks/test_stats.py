@@ -204,3 +204,40 @@ def test_loss_term_agreement_ranks_by_each_term_alone():
     assert set(loss_term_agreement(inh, archs, truth)) == {'loss_cls', 'loss_bbox'}
     inh['d'] = {}
     assert loss_term_agreement(inh, archs, truth) == {}
+
+
+def test_split_seed_agreement_ranks_disjoint_halves_of_the_seeds():
+    from smnas.benchmarks.stats import split_seed_agreement
+
+    # seed 0 ranks a > b > c; seeds 1 and 2 average to c > b > a
+    seeds = {'a': {'0': 0.9, '1': 0.1, '2': 0.1}, 'b': {'0': 0.5, '1': 0.45, '2': 0.55},
+             'c': {'0': 0.1, '1': 0.8, '2': 0.9}}
+    g = split_seed_agreement(seeds, ['0', '1', '2'])
+    assert g['sizes'] == [1, 2] and set(g['splits']) == {'0 vs 1+2', '1 vs 0+2', '2 vs 0+1'}
+    assert g['splits']['0 vs 1+2'] == pytest.approx(-1.0)
+    assert g['kendall_tau'] == pytest.approx(sum(g['splits'].values()) / 3)
+    four = {a: {str(k): v + 0.01 * k for k in range(4)} for a, v in zip('abc', (0.1, 0.2, 0.3))}
+    g = split_seed_agreement(four, ['0', '1', '2', '3'])
+    assert g['sizes'] == [2, 2] and set(g['splits']) == {'0+1 vs 2+3', '0+2 vs 1+3', '0+3 vs 1+2'}
+    assert g['kendall_tau'] == pytest.approx(1.0)
+    assert split_seed_agreement(four, ['0', '1']) is None
+
+
+def test_the_projection_of_a_split_matches_its_measurement():
+    """On many subnets drawn from the projection's own model (true mAP plus seed noise),
+    the measured tau between 1 seed and the mean of 2 others is what truth_reliability
+    projects for that split, and lies between the projections for 1 and 2 seeds a side."""
+    import random
+
+    from smnas.benchmarks.stats import split_seed_agreement, truth_reliability
+
+    rng = random.Random(2)
+    values = [rng.gauss(0.4, 0.02) for _ in range(400)]
+    seeds = _seeds_of(values, 0.015, 3, rng)
+    r = truth_reliability(seeds, ks=(1, 2), sims=40, split=(1, 2))
+    measured = split_seed_agreement(seeds, ['0', '1', '2'])['kendall_tau']
+    assert r['projected_split']['sizes'] == [1, 2]
+    assert measured == pytest.approx(r['projected_split']['seed_vs_seed'], abs=0.04)
+    assert r['projected']['1']['seed_vs_seed'] < r['projected_split']['seed_vs_seed'] < \
+        r['projected']['2']['seed_vs_seed']
+    assert 'projected_split' not in truth_reliability(seeds, ks=(1,), sims=5)

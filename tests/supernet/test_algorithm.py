@@ -143,6 +143,44 @@ def test_roi_distillation_runs_the_student_on_the_teachers_rois():
     assert {'rois0', 'rois1'} <= set(teacher) and float(terms['loss_distill_roi_reg']) < 1e-6
 
 
+def test_box_distillation_ignores_what_the_teacher_does_not_see_as_an_object():
+    """The box terms weight each anchor (RoI) by the teacher's confidence there: deltas the
+    teacher never learned (anchors it scores as background) are no target, however far off;
+    where it is confident the term is the plain L1; and the gradient of the ignored ones is 0."""
+    from supernet.algorithm import dense_box_distill, roi_box_distill
+
+    g = torch.Generator().manual_seed(0)
+    n, anchors, classes, h, w = 2, 3, 2, 4, 5
+    teacher = torch.randn(n, anchors * 4, h, w, generator=g)
+    student = (teacher + torch.randn(n, anchors * 4, h, w, generator=g)).requires_grad_()
+    logits = torch.full((n, anchors, classes, h, w), -30.0)
+    logits[:, 1, 0] = 30.0  # confident at anchor 1 only (one class is enough)
+    far = teacher.view(n, anchors, 4, h, w).clone()
+    far[:, [0, 2]] = 1e5  # the rest: unlearned deltas, however far off
+    loss = dense_box_distill(student, far.view_as(teacher), logits.view(n, anchors * classes, h, w))
+    s, t = student.view(n, anchors, 4, h, w)[:, 1], teacher.view(n, anchors, 4, h, w)[:, 1]
+    torch.testing.assert_close(loss, (s - t).abs().mean())
+    loss.backward()
+    grad = student.grad.view(n, anchors, 4, h, w)
+    assert grad[:, [0, 2]].abs().sum() < 1e-6 and grad[:, 1].abs().sum() > 0
+    # a student equal to its teacher: 0, whatever the confidence
+    assert float(dense_box_distill(teacher, teacher, torch.randn(n, anchors * classes, h, w))) == 0
+
+    # RoIs: class-agnostic deltas weighted by the foreground probability (background last)
+    t_reg = torch.randn(4, 4, generator=g)
+    s_reg = t_reg + 1.0
+    cls = torch.tensor([[30.0, -30.0, -30.0]] * 2 + [[-30.0, -30.0, 30.0]] * 2)  # 2 fg, 2 bg
+    far = t_reg.clone()
+    far[2:] = 1e5
+    torch.testing.assert_close(roi_box_distill(s_reg, far, cls), torch.tensor(1.0))
+    # one set of deltas per class: each weighted by its class's probability
+    t_reg = torch.zeros(4, 8)
+    s_reg = torch.zeros(4, 8)
+    s_reg[:2, :4] = 2.0  # class 0 off by 2 where the teacher says class 0
+    s_reg[:, 4:] = 50.0  # class 1 off where the teacher gives it no probability
+    torch.testing.assert_close(roi_box_distill(s_reg, t_reg, cls), torch.tensor(2.0))
+
+
 def test_a_part_of_the_space_draws_every_member_from_it():
     """Few-shot NAS: a supernet trained on one part (here neck width 32) keeps the whole
     space's module sizes but trains only subnets of its part."""
