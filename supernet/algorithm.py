@@ -72,11 +72,11 @@ class SandwichSupernet(BaseModel):
         distill: in-place distillation of the non-max members from the max one:
             False (none), True or 'features' (MSE to its FPN features; C4: its backbone's),
             'outputs' (its dense head's outputs: binary cross-entropy to its classification
-            probabilities as soft targets, L1 to its box regression weighted by its
-            confidence; the RPN of a two-stage detector, the RetinaNet head of a one-stage
-            one; and a two-stage detector's RoI head run on the max member's sampled RoIs:
-            cross-entropy to its class distribution, L1 to its box deltas weighted by its
-            foreground probability, every cascade stage), or 'both'.
+            probabilities as soft targets, L1 to its box regression where its own box
+            loss trains it; the RPN of a two-stage detector, the RetinaNet head of a
+            one-stage one; and a two-stage detector's RoI head run on the max member's
+            sampled RoIs: cross-entropy to its class distribution, L1 to its box deltas on
+            the RoIs matched to an object, every cascade stage), or 'both'.
         distill_weight: weight of each distillation term.
         sampling: how the random members are drawn: 'uniform' (each independently) or
             'fair' (each dimension's choices in seeded permutations, so that every base,
@@ -150,12 +150,21 @@ class SandwichSupernet(BaseModel):
             dense = arch.rpn_head if hasattr(arch, 'rpn_head') else getattr(arch, 'bbox_head', None)
             if dense is None:
                 raise ValueError("distill='outputs' needs a dense head (an RPN or a RetinaNet head)")
+            if not isinstance(getattr(dense, 'loss_bbox', None), nn.Module):
+                raise ValueError(f"distill='outputs' needs a dense head with a box loss module "
+                                 f'(loss_bbox), got {type(dense).__name__}')
             dense.register_forward_hook(self._capture('outputs'))
+            # which anchors the head's own box loss trains (its weights, one call per level)
+            dense.register_forward_pre_hook(self._start_list('box_weights'))
+            dense.loss_bbox.register_forward_hook(self._append_input('box_weights', 2))
             self._roi_stages = _roi_stages(getattr(arch, 'roi_head', None))
             for i, (extractor, head) in enumerate(self._roi_stages):
                 # the RoIs of each stage's last call: the sampled ones of the loss
                 extractor.register_forward_hook(self._capture_input(f'rois{i}', 1))
                 head.register_forward_hook(self._capture(f'roi_outputs{i}'))
+                # and their labels (background: the number of classes), which say whose box
+                # deltas the head learns
+                head.loss_cls.register_forward_hook(self._capture_input(f'roi_labels{i}', 1))
         if 'features' in self.distill or self._roi_stages:
             # the features the heads see: the neck's, or a C4 detector's backbone output
             (arch.neck if getattr(arch, 'with_neck', False) else arch.backbone).register_forward_hook(
@@ -172,6 +181,16 @@ class SandwichSupernet(BaseModel):
             self._captured[key] = inputs[index]
         return hook
 
+    def _start_list(self, key: str):
+        def hook(module, inputs) -> None:
+            self._captured[key] = []
+        return hook
+
+    def _append_input(self, key: str, index: int):
+        def hook(module, inputs, output) -> None:
+            self._captured.setdefault(key, []).append(inputs[index])
+        return hook
+
     def _distill_losses(self, teacher: Dict[str, tuple]) -> Dict[str, torch.Tensor]:
         """A student's distillation terms against the max member's captured tensors."""
         out = {}
@@ -183,17 +202,17 @@ class SandwichSupernet(BaseModel):
             (s_cls, s_reg), (t_cls, t_reg) = self._captured['outputs'][:2], teacher['outputs'][:2]
             out['loss_distill_cls'] = w * sum(
                 F.binary_cross_entropy_with_logits(a, b.sigmoid()) for a, b in zip(s_cls, t_cls)) / len(t_cls)
+            trained = teacher['box_weights']
             out['loss_distill_reg'] = w * sum(
-                dense_box_distill(a, b, c) for a, b, c in zip(s_reg, t_reg, t_cls)) / len(t_reg)
+                dense_box_distill(a, b, c) for a, b, c in zip(s_reg, t_reg, trained)) / len(t_reg)
         if self._roi_stages:
             out.update({k: w * v for k, v in self._roi_distill_losses(teacher).items()})
         return out
 
     def _roi_distill_losses(self, teacher: Dict[str, tuple]) -> Dict[str, torch.Tensor]:
         """The student's RoI head on the teacher's RoIs: its class distribution against
-        the teacher's (cross-entropy with soft targets) and its box deltas (L1 weighted by
-        the teacher's foreground probability, :func:`roi_box_distill`), averaged over the
-        stages."""
+        the teacher's (cross-entropy with soft targets) and its box deltas (L1 on the RoIs
+        the teacher's box loss trains, :func:`roi_box_distill`), averaged over the stages."""
         roi_head, feats = self.architecture.roi_head, self._captured['features']
         cls_terms, reg_terms = [], []
         for i in range(len(self._roi_stages)):
@@ -203,7 +222,8 @@ class SandwichSupernet(BaseModel):
             res = roi_head._bbox_forward(*args)
             s_cls, s_reg = res['cls_score'], res['bbox_pred']
             cls_terms.append(-(t_cls.softmax(-1) * s_cls.log_softmax(-1)).sum(-1).mean())
-            reg_terms.append(roi_box_distill(s_reg, t_reg, t_cls))
+            reg_terms.append(roi_box_distill(s_reg, t_reg, teacher[f'roi_labels{i}'],
+                                             self._roi_stages[i][1].num_classes))
         n = len(self._roi_stages)
         return dict(loss_distill_roi_cls=sum(cls_terms) / n, loss_distill_roi_reg=sum(reg_terms) / n)
 
@@ -306,59 +326,65 @@ def _roi_stages(roi_head: Optional[nn.Module]) -> List[Tuple[nn.Module, nn.Modul
     return [(ext, head)]
 
 
-def _weighted_l1(student: torch.Tensor, teacher: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """Mean absolute difference weighted by ``weight`` (broadcast to the tensors' shape);
-    0 where every weight is 0."""
-    weight = weight.expand_as(teacher)
-    return (weight * (student - teacher).abs()).sum() / weight.sum().clamp(min=1e-6)
+def _masked_l1(student: torch.Tensor, teacher: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean absolute difference over the entries where ``mask`` is true; 0 (with a
+    gradient path) where it is nowhere true."""
+    mask = mask.expand_as(teacher).to(teacher.dtype)
+    return (mask * (student - teacher).abs()).sum() / mask.sum().clamp(min=1.0)
 
 
 def dense_box_distill(student: torch.Tensor, teacher: torch.Tensor,
-                      teacher_cls: torch.Tensor) -> torch.Tensor:
-    """L1 between a student's and the teacher's box deltas of a dense head (RPN, RetinaNet),
-    each anchor weighted by the teacher's confidence there (its highest class probability).
+                      box_weights: torch.Tensor) -> torch.Tensor:
+    """L1 between a student's and the teacher's box deltas of a dense head (RPN, GA-RPN,
+    RetinaNet), on the anchors whose deltas the teacher's own box loss trains.
 
-    Only the anchors matched to an object learn their deltas; elsewhere the teacher's
-    deltas are whatever its weights give, and pulling the students there through weights
-    the teacher shares with them chases a target that moves with every step (an unweighted
-    L1 grew from 0.1 to 1.6e5 in 300 steps of the rank benchmark's supernet).
+    Elsewhere the teacher's deltas are whatever its weights give, and pulling the students
+    there through weights they share with the teacher chases a target that moves with
+    every step: on the rank benchmark's supernet an L1 over all anchors grew from 0.1 to
+    1.6e5 in 300 steps, and one weighted by the teacher's objectness from 0.07 to 1.3 in
+    175 (anchors it scores as objects but that its box loss ignores).
 
     Args:
         student: the student's deltas of one level, (N, A * 4, H, W).
         teacher: the teacher's deltas there, of the same shape (detached).
-        teacher_cls: the teacher's class logits there (sigmoid), (N, A * C, H, W).
+        box_weights: the weights the teacher's box loss gave that level's deltas, as the
+            head passes them to it: (N * H * W * A, 4), non-zero on the anchors it trains.
 
     Returns:
-        The weighted mean absolute difference per coordinate, a scalar.
+        The mean absolute difference per coordinate over those anchors, a scalar.
     """
     n, a4, h, w = teacher.shape
     anchors = a4 // 4
-    conf = teacher_cls.detach().sigmoid().view(n, anchors, -1, h, w).amax(2)
-    return _weighted_l1(student.view(n, anchors, 4, h, w), teacher.view(n, anchors, 4, h, w),
-                        conf.unsqueeze(2))
+    trained = (box_weights.detach() > 0).view(n, h, w, anchors, 4).permute(0, 3, 4, 1, 2)
+    return _masked_l1(student.view(n, anchors, 4, h, w), teacher.view(n, anchors, 4, h, w), trained)
 
 
-def roi_box_distill(student: torch.Tensor, teacher: torch.Tensor,
-                    teacher_cls: torch.Tensor) -> torch.Tensor:
-    """L1 between a student's and the teacher's RoI box deltas, weighted by the teacher's
-    probability of each RoI's foreground (class-agnostic deltas) or of each class (one set
-    of deltas per class): mmdet trains the deltas of foreground RoIs only, each for its
-    class, so the rest are no target.
+def roi_box_distill(student: torch.Tensor, teacher: torch.Tensor, labels: torch.Tensor,
+                    num_classes: int) -> torch.Tensor:
+    """L1 between a student's and the teacher's RoI box deltas, on the RoIs whose deltas
+    the teacher's box loss trains: those matched to an object, and of one set of deltas
+    per class, only the object's class's (mmdet's rule).
 
     Args:
         student: the student's deltas, (R, 4) or (R, 4 * C).
         teacher: the teacher's deltas on the same RoIs (detached).
-        teacher_cls: the teacher's class logits, (R, C + 1), background last (mmdet's order).
+        labels: the RoIs' labels as the teacher's loss took them, (R,): a class index, or
+            ``num_classes`` for background.
+        num_classes: the head's number of object classes.
 
     Returns:
-        The weighted mean absolute difference per coordinate, a scalar.
+        The mean absolute difference per coordinate over those deltas, a scalar.
     """
-    p = teacher_cls.detach().softmax(-1)
-    if teacher.size(1) == 4:
-        weight = (1 - p[:, -1]).unsqueeze(1)
+    labels = labels.detach()
+    foreground = (labels >= 0) & (labels < num_classes)
+    if teacher.size(1) > 4:  # one set per class: the object's class's
+        mask = torch.zeros_like(teacher, dtype=torch.bool).view(len(teacher), -1, 4)
+        rows = foreground.nonzero().squeeze(1)
+        mask[rows, labels[rows]] = True
+        mask = mask.view_as(teacher)
     else:
-        weight = p[:, :-1].repeat_interleave(4, dim=1)
-    return _weighted_l1(student, teacher, weight)
+        mask = foreground.unsqueeze(1)
+    return _masked_l1(student, teacher, mask)
 
 
 def _detached(x):

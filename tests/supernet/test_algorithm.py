@@ -94,6 +94,9 @@ def test_output_distillation_of_the_dense_and_roi_heads():
         for k in keys:
             assert torch.isfinite(log[f'min.{k}']) and f'max.{k}' not in log
         assert log['min.loss_distill_cls'] > 0 and log['min.loss_distill_roi_cls'] > 0
+        # the box weights of every level of the RPN's loss, some anchors trained
+        weights = model._captured['box_weights']
+        assert len(weights) == len(model._captured['outputs'][1]) and any((w > 0).any() for w in weights)
     import pytest
     with pytest.raises(ValueError, match='distill must be'):
         make(distill='logits')
@@ -108,10 +111,12 @@ def _roi_terms_against_itself(model):
     # every other RoI: the student's own loss pass sampled all of them, so only a student
     # run on the teacher's RoIs can match these
     teacher = {k: v.detach()[::2] if torch.is_tensor(v) else tuple(t.detach()[::2] for t in v)
-               for k, v in model._captured.items() if k.startswith(('rois', 'roi_outputs'))}
+               for k, v in model._captured.items() if k.startswith(('rois', 'roi_outputs', 'roi_labels'))}
     torch.manual_seed(2)
     model.architecture.loss(batch['inputs'], batch['data_samples'])
     assert len(model._captured['rois0']) > len(teacher['rois0'])
+    # some of the teacher's RoIs are matched to objects: the box term has something to compare
+    assert (teacher['roi_labels0'] < model._roi_stages[0][1].num_classes).any()
     return teacher, model._roi_distill_losses(teacher)
 
 
@@ -143,42 +148,47 @@ def test_roi_distillation_runs_the_student_on_the_teachers_rois():
     assert {'rois0', 'rois1'} <= set(teacher) and float(terms['loss_distill_roi_reg']) < 1e-6
 
 
-def test_box_distillation_ignores_what_the_teacher_does_not_see_as_an_object():
-    """The box terms weight each anchor (RoI) by the teacher's confidence there: deltas the
-    teacher never learned (anchors it scores as background) are no target, however far off;
-    where it is confident the term is the plain L1; and the gradient of the ignored ones is 0."""
+def test_box_distillation_only_where_the_teachers_box_loss_trains_it():
+    """The box terms compare deltas only where the teacher's own box loss trains them (its
+    anchors' box weights; RoIs matched to an object, and per class only the object's
+    class): elsewhere the teacher's deltas are no target, however far off, and get no
+    gradient; where it trains them the term is the plain L1."""
     from supernet.algorithm import dense_box_distill, roi_box_distill
 
     g = torch.Generator().manual_seed(0)
-    n, anchors, classes, h, w = 2, 3, 2, 4, 5
+    n, anchors, h, w = 2, 3, 4, 5
     teacher = torch.randn(n, anchors * 4, h, w, generator=g)
     student = (teacher + torch.randn(n, anchors * 4, h, w, generator=g)).requires_grad_()
-    logits = torch.full((n, anchors, classes, h, w), -30.0)
-    logits[:, 1, 0] = 30.0  # confident at anchor 1 only (one class is enough)
+    # the box weights as mmdet's head passes them to its loss: (N * H * W * A, 4)
+    weights = torch.zeros(n, h, w, anchors, 4)
+    weights[:, :, :, 1] = 1.0  # anchor 1 trained everywhere
     far = teacher.view(n, anchors, 4, h, w).clone()
-    far[:, [0, 2]] = 1e5  # the rest: unlearned deltas, however far off
-    loss = dense_box_distill(student, far.view_as(teacher), logits.view(n, anchors * classes, h, w))
+    far[:, [0, 2]] = 1e5  # the others: untrained deltas, however far off
+    loss = dense_box_distill(student, far.view_as(teacher), weights.view(-1, 4))
     s, t = student.view(n, anchors, 4, h, w)[:, 1], teacher.view(n, anchors, 4, h, w)[:, 1]
     torch.testing.assert_close(loss, (s - t).abs().mean())
     loss.backward()
     grad = student.grad.view(n, anchors, 4, h, w)
-    assert grad[:, [0, 2]].abs().sum() < 1e-6 and grad[:, 1].abs().sum() > 0
-    # a student equal to its teacher: 0, whatever the confidence
-    assert float(dense_box_distill(teacher, teacher, torch.randn(n, anchors * classes, h, w))) == 0
+    assert grad[:, [0, 2]].abs().sum() == 0 and grad[:, 1].abs().sum() > 0
+    # one trained anchor at one place: the layouts of the weights and the deltas agree
+    one = torch.zeros(n, h, w, anchors, 4)
+    one[1, 2, 3, 0] = 1.0
+    d = torch.zeros(n, anchors, 4, h, w)
+    d[1, 0, :, 2, 3] = 3.0
+    assert float(dense_box_distill(d.view_as(teacher), torch.zeros_like(teacher), one.view(-1, 4))) == 3.0
+    assert float(dense_box_distill(student, far.view_as(teacher), torch.zeros(n * h * w * anchors, 4))) == 0
 
-    # RoIs: class-agnostic deltas weighted by the foreground probability (background last)
+    # RoIs, 2 classes (background is label 2): class-agnostic deltas on the 2 foreground RoIs
+    labels = torch.tensor([0, 1, 2, 2])
     t_reg = torch.randn(4, 4, generator=g)
-    s_reg = t_reg + 1.0
-    cls = torch.tensor([[30.0, -30.0, -30.0]] * 2 + [[-30.0, -30.0, 30.0]] * 2)  # 2 fg, 2 bg
     far = t_reg.clone()
     far[2:] = 1e5
-    torch.testing.assert_close(roi_box_distill(s_reg, far, cls), torch.tensor(1.0))
-    # one set of deltas per class: each weighted by its class's probability
-    t_reg = torch.zeros(4, 8)
-    s_reg = torch.zeros(4, 8)
-    s_reg[:2, :4] = 2.0  # class 0 off by 2 where the teacher says class 0
-    s_reg[:, 4:] = 50.0  # class 1 off where the teacher gives it no probability
-    torch.testing.assert_close(roi_box_distill(s_reg, t_reg, cls), torch.tensor(2.0))
+    torch.testing.assert_close(roi_box_distill(t_reg + 1.0, far, labels, 2), torch.tensor(1.0))
+    # one set of deltas per class: only each RoI's class's
+    s_reg = torch.full((4, 8), 50.0)
+    s_reg[0, :4] = 2.0  # RoI 0 (class 0) off by 2 in its class's deltas
+    s_reg[1, 4:] = 4.0  # RoI 1 (class 1) off by 4 in its class's
+    torch.testing.assert_close(roi_box_distill(s_reg, torch.zeros(4, 8), labels, 2), torch.tensor(3.0))
 
 
 def test_a_part_of_the_space_draws_every_member_from_it():
