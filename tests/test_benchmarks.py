@@ -745,6 +745,30 @@ def test_record_retrain_sets_trainings_beside_the_truth_and_keeps_other_runs(tmp
         bench.main([str(tmp_path / 'empty'), '--name', 'x', '--json', str(out)])
 
 
+def test_record_train_scalars_keeps_the_chosen_scalars_by_iteration(tmp_path):
+    """The chosen scalars of a run's logged training steps land under runs[NAME] by
+    iteration (validation rows skipped, a resumed run's later log wins); another name's
+    entry stays; a key never logged or a dir without a log is refused by name."""
+    bench = _bench('record_train_scalars')
+    wd = tmp_path / 'run'
+    first = [dict(iter=25, grad_norm=3.0, a=0.1), dict(iter=50, grad_norm=9.0)]
+    resumed = [dict(iter=50, grad_norm=4.0, a=0.2), {'coco/bbox_mAP': 0.3}]
+    for stamp, rows in (('20260101_000000', first), ('20260102_000000', resumed)):
+        (wd / stamp / 'vis_data').mkdir(parents=True)
+        (wd / stamp / 'vis_data' / 'scalars.json').write_text('\n'.join(json.dumps(r) for r in rows))
+    out = tmp_path / 'out.json'
+    out.write_text(json.dumps(dict(runs=dict(other={}))))
+    rec = bench.main([str(wd), '--name', 'kept', '--keys', 'grad_norm', 'a', '--json', str(out),
+                      '--command', 'train ...'])
+    assert rec['runs']['kept']['scalars'] == dict(grad_norm={'25': 3.0, '50': 4.0}, a={'25': 0.1, '50': 0.2})
+    assert json.loads(out.read_text()) == rec and 'other' in rec['runs'] and 'torch' in rec['versions']
+    assert rec['runs']['kept']['command'] == 'train ...'
+    with pytest.raises(SystemExit, match="never logged \\['b'\\]"):
+        bench.main([str(wd), '--name', 'x', '--keys', 'b', '--json', str(out)])
+    with pytest.raises(SystemExit, match='no training log'):
+        bench.main([str(tmp_path / 'empty'), '--name', 'x', '--keys', 'a', '--json', str(out)])
+
+
 def test_score_against_truth_scores_both_ways_resumes_and_refuses_another_checkpoint(tmp_path, capsys):
     """benchmarks/score_against_truth.py: every subnet of the truth record scored by mAP and
     val loss (the loss as the evaluator computes it), the truth the mean of the record's
