@@ -49,8 +49,8 @@ from smnas.benchmarks.records import (TRUTH, VARIANT, logged_train_seconds, stat
                                       variant_names)
 from smnas.benchmarks.stats import (choice_effects, linear_fit, loss_term_agreement, paired_tau_difference,
                                     projected_seed_tau, rank_agreement, rank_error, resolved_pairs,
-                                    score_agreement, seed_agreement, split_seed_agreement,
-                                    truth_reliability, whole_seeds)
+                                    score_agreement, seed_agreement, seed_choice_effects,
+                                    split_seed_agreement, truth_reliability, whole_seeds)
 from smnas.benchmarks.store import JsonStore
 from smnas.data.prepare import prepare_data
 from smnas.engine import read_config, rescale_schedule, with_seed
@@ -704,9 +704,7 @@ class RankFidelity:
         if agreement:
             out['ground_truth_seeds'] = agreement
             if len(truth_seeds) >= 2:  # the ceiling of every recipe's choice_effects
-                s0, s1 = truth_seeds[:2]
-                out['truth_choice_effects'] = choice_effects(
-                    choices, {a: m[s0] for a, m in seeds.items()}, {a: m[s1] for a, m in seeds.items()})
+                out['truth_choice_effects'] = seed_choice_effects(choices, seeds, truth_seeds)
             if agreement['pooled_std'] == agreement['pooled_std'] and len(truth) >= 2:
                 # What a ground truth of 24 subnets spread between the extremes measured here
                 # would agree with itself: a pilot's answer to "does this truth resolve?"

@@ -426,5 +426,46 @@ def choice_effects(choices: Dict[str, Dict[str, object]], scores: Dict[str, floa
     return out
 
 
+def seed_choice_effects(choices: Dict[str, Dict[str, object]], seeds: Dict[str, Dict[str, float]],
+                        truth_seeds: Sequence[str]) -> Optional[dict]:
+    """:func:`choice_effects` of the truth against itself, seed against seed, averaged over
+    every pair of seeds: the ceiling of a recipe's ``choice_effects``. With 3 seeds one pair
+    alone would make the ceiling depend on which two were picked.
+
+    Args:
+        choices: choice name -> {subnet: its value of that choice}.
+        seeds: subnet -> {seed: its from-scratch mAP}.
+        truth_seeds: the seeds every subnet has (:func:`whole_seeds`).
+
+    Returns:
+        choice -> ``values`` ({value: n, truth_mean over every seed}), and ``tau_of_means``,
+        ``within`` and ``across`` ({pairs, tau}) each the mean over the seed pairs (None where
+        no pair has one), plus ``seed_pairs`` (how many pairs); None with fewer than 2 seeds.
+    """
+    if len(truth_seeds) < 2:
+        return None
+    per_pair = [choice_effects(choices, {a: m[s0] for a, m in seeds.items()},
+                               {a: m[s1] for a, m in seeds.items()})
+                for s0, s1 in itertools.combinations(truth_seeds, 2)]
+
+    def mean(values):
+        values = [v for v in values if v is not None]
+        return statistics.fmean(values) if values else None
+
+    out = {}
+    for name, first in per_pair[0].items():
+        pairs = [p[name] for p in per_pair]
+        values = {}
+        for v, m in first['values'].items():
+            of = [a for a, x in choices[name].items() if str(x) == v and a in seeds]
+            values[v] = dict(n=m['n'], truth_mean=statistics.fmean(
+                statistics.fmean(seeds[a][s] for s in truth_seeds) for a in of))
+        out[name] = dict(values=values, tau_of_means=mean(p['tau_of_means'] for p in pairs),
+                         seed_pairs=len(pairs),
+                         **{k: dict(pairs=first[k]['pairs'], tau=mean(p[k]['tau'] for p in pairs))
+                            for k in ('within', 'across')})
+    return out
+
+
 def _sign(x: float) -> int:
     return (x > 0) - (x < 0)

@@ -188,6 +188,29 @@ def test_choice_effects_split_the_concordance_within_and_across_a_choices_values
     assert choice_effects({'head': head}, score, truth)['head']['within']['pairs'] == 4
 
 
+def test_seed_choice_effects_average_every_pair_of_seeds():
+    """Three seeds: the truth's ceiling per choice is the mean over the 3 seed pairs, not one
+    pair's; the values' truth means are over every seed; fewer than 2 seeds give None."""
+    from smnas.benchmarks.stats import choice_effects, seed_choice_effects
+
+    archs = [f's{i}' for i in range(4)]
+    head = dict(zip(archs, [128, 128, 256, 256]))
+    # seeds 0 and 1 order the within-width pairs alike, seed 2 reverses them
+    seeds = {'s0': {'0': 0.30, '1': 0.30, '2': 0.32}, 's1': {'0': 0.31, '1': 0.31, '2': 0.30},
+             's2': {'0': 0.40, '1': 0.40, '2': 0.42}, 's3': {'0': 0.41, '1': 0.41, '2': 0.40}}
+    e = seed_choice_effects({'head': head}, seeds, ['0', '1', '2'])['head']
+    assert e['seed_pairs'] == 3
+    assert e['within'] == dict(pairs=2, tau=pytest.approx((1 - 1 - 1) / 3))
+    assert e['across'] == dict(pairs=4, tau=1.0) and e['tau_of_means'] == 1.0
+    assert e['values']['128'] == dict(n=2, truth_mean=pytest.approx((0.30 * 2 + 0.32 + 0.31 * 2 + 0.30) / 6))
+    # two seeds: exactly choice_effects of one against the other
+    two = seed_choice_effects({'head': head}, seeds, ['0', '2'])['head']
+    one = choice_effects({'head': head}, {a: m['0'] for a, m in seeds.items()},
+                         {a: m['2'] for a, m in seeds.items()})['head']
+    assert two['within'] == one['within'] and two['across'] == one['across']
+    assert seed_choice_effects({'head': head}, seeds, ['0']) is None
+
+
 def test_loss_term_agreement_ranks_by_each_term_alone():
     """Each term of the val loss ranks the subnets on its own (lower is better); a subnet
     scored without terms leaves nothing to rank."""
