@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Issue 16's whole rank-fidelity benchmark on the synthetic rank set, in order, one job at a
-# time: the 24-subnet from-scratch truth with 2 seeds, then the base supernet and every
+# time: the 24-subnet from-scratch truth with 3 seeds, then the base supernet and every
 # recipe scored against that truth (benchmarks/README.md, "A ground truth that resolves").
 # Every step stores what it finishes (work dir and the record
 # benchmarks/results/rank_fidelity.json) and skips it when rerun, so this script resumes
@@ -14,8 +14,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 STEPS=${STEPS:-"truth base per_weight ft50 no_extremes fewshot_neck distill_outputs fair summary"}
-# Seeds per subnet of the truth: 2 gave seed-vs-seed tau 0.55 and an oracle of 0.78; its mean
-# over 3 is projected to agree with the true order at 0.82 (benchmarks/README.md).
+# Seeds per subnet of the truth: 2 gave seed-vs-seed tau 0.55 and an oracle of 0.78; 3 (measured
+# 2026-12-05) an oracle of 0.79, one seed against two 0.60 (benchmarks/README.md).
 SEEDS=${SEEDS:-3}
 RANK=("$PY" benchmarks/bench_rank_fidelity.py configs/supernet/rank_synthetic.py
       --work-dir benchmarks/runs/rank_truth24 --subnets 24 --scratch-seeds "$SEEDS" --scratch-iters 300
