@@ -618,7 +618,8 @@ class RankFidelity:
                 x, y = [inh[a]['mAP'] for a in archs], [truth[a] for a in archs]
                 variants[name].update(rank_agreement(x, y), kendall_tau_seed0=float(
                     kendalltau(x, [rows[a]['mAP_scratch'] for a in archs])[0]))
-                variants[name]['by_score'] = score_agreement(inh, archs, y, min_arch)
+                se = agreement['se_of_mean'] if agreement else None
+                variants[name]['by_score'] = score_agreement(inh, archs, y, min_arch, se)
                 # which choices (head width, neck width, base, depth) it orders as training does
                 effects = {'mAP': choice_effects(choices, {a: inh[a]['mAP'] for a in archs}, truth)}
                 if all('val_loss' in inh[a] for a in archs):
@@ -630,7 +631,8 @@ class RankFidelity:
                 if terms:
                     variants[name]['by_loss_term'] = terms
                 # the sandwich trains the min subnet at every step: how far that lifts its rank
-                variants[name]['min_subnet'] = rank_error(min_arch, {a: inh[a]['mAP'] for a in archs}, truth)
+                variants[name]['min_subnet'] = rank_error(min_arch, {a: inh[a]['mAP'] for a in archs},
+                                                          truth, se)
                 ceiling = (agreement or {}).get('mean_seed_pair_tau')
                 if ceiling:
                     variants[name]['tau_over_ceiling'] = variants[name]['kendall_tau'] / ceiling
@@ -811,6 +813,15 @@ def _effects(effects: dict) -> str:
                      for c, e in effects.items())
 
 
+def _band(m: dict) -> str:
+    """A rank error's band: the from-scratch ranks the truth cannot tell apart."""
+    if 'scratch_band' not in m:
+        return ''
+    lo, hi = m['scratch_band']
+    return (f'; from scratch within noise of ranks {lo}-{hi}: '
+            f'{m["error_beyond_noise"]} places beyond that')
+
+
 def print_summary(s: dict) -> None:
     """The results as a table and the headline numbers."""
     names = list(s['variants'])
@@ -844,7 +855,7 @@ def print_summary(s: dict) -> None:
                     if d:
                         print(f'    {k} - mAP: tau {_paired(d)}')
                     if m and k != 'mAP':
-                        print(f'    by {k} the min subnet ranks {m["rank_inherited"]} of {m["of"]}')
+                        print(f'    by {k} the min subnet ranks {m["rank_inherited"]} of {m["of"]}{_band(m)}')
             d = v.get('tau_minus_default')
             if d:
                 print(f'    tau - the default\'s ({s["default_variant"]}) on the same subnets: {_paired(d)}')
@@ -855,7 +866,7 @@ def print_summary(s: dict) -> None:
             m = v.get('min_subnet')
             if m:
                 print(f'    the min subnet ranks {m["rank_inherited"]} of {m["of"]} inherited, '
-                      f'{m["rank_scratch"]} from scratch ({m["error"]} places apart)')
+                      f'{m["rank_scratch"]} from scratch ({m["error"]} places apart){_band(m)}')
             if v.get('by_loss_term'):
                 print('    ranked by one term of the val loss: ' + _taus(v['by_loss_term']))
             for k, effects in (v.get('choice_effects') or {}).items():
@@ -863,7 +874,8 @@ def print_summary(s: dict) -> None:
     d = s.get('default') or {}
     if 'kendall_tau' in d:
         m = d.get('min_subnet') or {}
-        where = f'; the min subnet {m["rank_inherited"]} of {m["of"]} ({m["error"]} places off)' if m else ''
+        where = (f'; the min subnet {m["rank_inherited"]} of {m["of"]} ({m["error"]} places off{_band(m)})'
+                 if m else '')
         print(f'default (recipe {d["variant"]}, ranked by {d["score"]}, as the search ranks): Kendall tau '
               f'{d["kendall_tau"]:.3f} {_ci(d.get("kendall_tau_ci95"))}'.rstrip() + where)
     if s.get('baselines'):

@@ -89,7 +89,7 @@ def paired_tau_difference(x: Sequence[float], y: Sequence[float], truth: Sequenc
 
 
 def score_agreement(inh: Dict[str, dict], archs: Sequence[str], truth: Sequence[float],
-                    min_arch: Optional[str] = None) -> dict:
+                    min_arch: Optional[str] = None, truth_se: Optional[float] = None) -> dict:
     """Rank agreement with the truth of each inherited score: the mAP, the val loss
     (negated: lower is better) and their blend (the mean of the two ranks), for the
     subnets that have both.
@@ -100,6 +100,8 @@ def score_agreement(inh: Dict[str, dict], archs: Sequence[str], truth: Sequence[
         truth: their from-scratch mAP.
         min_arch: the space's min subnet: each score's ``min_subnet`` is its rank error
             (:func:`rank_error`), the bias of a sandwich that trains it at every step.
+        truth_se: the standard error of a truth mean: the min subnet's error also relative
+            to the ranks the truth cannot tell from its own (:func:`rank_error`'s ``se``).
 
     Returns:
         ``{score: rank_agreement(...)}`` for ``mAP``, ``val_loss`` and ``blend``; the last two
@@ -124,7 +126,7 @@ def score_agreement(inh: Dict[str, dict], archs: Sequence[str], truth: Sequence[
         names = [archs[i] for i in have]
         t = dict(zip(names, y))
         for name, x in (('mAP', maps), ('val_loss', neg_loss), ('blend', blend)):
-            out[name]['min_subnet'] = rank_error(min_arch, dict(zip(names, map(float, x))), t)
+            out[name]['min_subnet'] = rank_error(min_arch, dict(zip(names, map(float, x))), t, truth_se)
     return out
 
 
@@ -154,9 +156,28 @@ def _percentiles(values: List[float]) -> Optional[List[float]]:
     return [values[int(0.025 * (len(values) - 1))], values[int(math.ceil(0.975 * (len(values) - 1)))]]
 
 
-def rank_error(arch: str, scores: Dict[str, float], truth: Dict[str, float]) -> Optional[dict]:
+def rank_error(arch: str, scores: Dict[str, float], truth: Dict[str, float],
+               se: Optional[float] = None) -> Optional[dict]:
     """Where ``arch`` ranks (1: best) by ``scores`` and by ``truth`` (both higher-better,
-    over the archs both have), and how many places apart; None if it has neither."""
+    over the archs both have), and how many places apart.
+
+    A truth rank is itself noisy: where neighbours' means lie within the truth's noise of
+    ``arch``'s, any rank among them is as true. With ``se`` the result also says which ranks
+    the truth cannot tell from ``arch``'s and how far the score's rank lies outside them.
+
+    Args:
+        arch: the subnet (e.g. the space's min subnet).
+        scores: each subnet's score (higher is better).
+        truth: each subnet's from-scratch mAP (higher is better).
+        se: the standard error of one truth mean; pairs differing by more than
+            2 * sqrt(2) * ``se`` are resolved (as :func:`resolved_pairs`).
+
+    Returns:
+        ``arch``, ``rank_inherited``, ``rank_scratch``, ``error`` (places apart) and ``of``;
+        with ``se`` also ``scratch_band`` ([best, worst] rank within the truth's noise) and
+        ``error_beyond_noise`` (places from the band; 0 inside it). None if ``arch`` lacks
+        a score or a truth.
+    """
     common = [a for a in scores if a in truth]
     if arch not in common:
         return None
@@ -164,8 +185,14 @@ def rank_error(arch: str, scores: Dict[str, float], truth: Dict[str, float]) -> 
     def rank(values):
         return 1 + sum(values[b] > values[arch] for b in common)
     by_score, by_truth = rank(scores), rank(truth)
-    return dict(arch=arch, rank_inherited=by_score, rank_scratch=by_truth, error=abs(by_score - by_truth),
-                of=len(common))
+    out = dict(arch=arch, rank_inherited=by_score, rank_scratch=by_truth, error=abs(by_score - by_truth),
+               of=len(common))
+    if se is not None:
+        gap = 2 * math.sqrt(2) * se
+        best = 1 + sum(truth[b] - truth[arch] > gap for b in common)
+        worst = len(common) - sum(truth[arch] - truth[b] > gap for b in common)
+        out.update(scratch_band=[best, worst], error_beyond_noise=max(0, best - by_score, by_score - worst))
+    return out
 
 
 def whole_seeds(seeds: Dict[str, Dict[str, float]]) -> List[str]:

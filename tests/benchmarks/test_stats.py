@@ -80,6 +80,14 @@ def test_rank_error_counts_places_between_the_two_rankings():
     assert rank_error('a', scores, truth) == dict(arch='a', rank_inherited=1, rank_scratch=4, error=3, of=4)
     assert rank_error('b', scores, truth)['error'] == 2
     assert rank_error('x', scores, truth) is None
+    # with the truth's noise: a is within 2*sqrt(2)*se (0.0283 at se 0.01) of the means
+    # 0.32-0.325 above, so any rank 2-4 is as true as its 4th; 1st lies 1 place outside
+    t = {'a': 0.30, 'b': 0.32, 'c': 0.325, 'd': 0.40}
+    e = rank_error('a', {'a': 1.0, 'b': 0.0, 'c': 0.5, 'd': 0.7}, t, se=0.01)
+    assert (e['rank_inherited'], e['rank_scratch'], e['error']) == (1, 4, 3)
+    assert e['scratch_band'] == [2, 4] and e['error_beyond_noise'] == 1
+    assert rank_error('a', {'a': 0.0, 'b': 0.1, 'c': 0.2, 'd': 0.3}, t, se=0.01)['error_beyond_noise'] == 0
+    assert rank_error('a', {'a': 0.0, 'b': 0.1, 'c': 0.2, 'd': 0.3}, t, se=0.0)['scratch_band'] == [4, 4]
 
 
 def _seeds_of(values, sigma, n_seeds, rng):
