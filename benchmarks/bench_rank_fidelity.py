@@ -192,16 +192,16 @@ class RankFidelity:
         self.cfg = read_config(config, cfg_options)
         if supernet_iters:
             rescale_schedule(self.cfg, int(supernet_iters))
-        self.wd = Path(work_dir)
-        self.wd.mkdir(parents=True, exist_ok=True)
+        self.work_dir = Path(work_dir)
+        self.work_dir.mkdir(parents=True, exist_ok=True)
         self.retrain_options = retrain_options or {}
         self.n = n_subnets
         self.seed = seed
         self.variant = variant
         self.is_base = variant == 'base'
         self.record = record
-        self.truth = JsonStore(self.wd / TRUTH)
-        self.vstore = JsonStore(self.wd / VARIANT.format(variant))
+        self.truth = JsonStore(self.work_dir / TRUTH)
+        self.variant_store = JsonStore(self.work_dir / VARIANT.format(variant))
         if not self.truth.read().get('subnets') and record and Path(record).is_file():
             self._restore(record)
         self.search_subnets = int(search_subnets) if self.is_base else 0
@@ -213,18 +213,18 @@ class RankFidelity:
         self.scratch_iters = scratch_iters
         with self.truth.update() as truth:
             if truth.setdefault('space', space) != space:
-                raise SystemExit(f'{self.wd} ranks subnets of the space {truth["space"]}; the variant '
+                raise SystemExit(f'{self.work_dir} ranks subnets of the space {truth["space"]}; the variant '
                                  f'{variant!r} trains {space}: variants may change how, not what, is trained')
             if not self.is_base and not truth.get('subnets'):
-                raise SystemExit(f'run the base variant in {self.wd} first: it trains the ground truth')
+                raise SystemExit(f'run the base variant in {self.work_dir} first: it trains the ground truth')
             trained = any('mAP_scratch' in r for r in truth.get('subnets', {}).values())
             if self.is_base and trained and truth.get('scratch', schedule) != schedule:
-                raise SystemExit(f'{self.wd} trained subnets from scratch with {truth["scratch"]}; '
+                raise SystemExit(f'{self.work_dir} trained subnets from scratch with {truth["scratch"]}; '
                                  f'rerun with the same --scratch-iters/--retrain-options, or use '
                                  f'another --work-dir')
             if self.is_base:
                 truth['scratch'] = schedule
-        with self.vstore.update() as v:
+        with self.variant_store.update() as v:
             # Every invocation's options are kept: a rerun that only resumes (or only adds a
             # search option) must not erase what an earlier one ran with.
             v.update(cfg_options=dict(v.get('cfg_options') or {}, **_plain(cfg_options or {})),
@@ -241,7 +241,7 @@ class RankFidelity:
         with self.truth.update() as t:
             t.update(truth)
         for name, state in variants.items():
-            with JsonStore(self.wd / VARIANT.format(name)).update() as v:
+            with JsonStore(self.work_dir / VARIANT.format(name)).update() as v:
                 v.update(state)
         print(f'[rank] restored from {record}: {len(truth["subnets"])} subnets, variants '
               f'{sorted(variants)}', flush=True)
@@ -258,11 +258,11 @@ class RankFidelity:
         truth, variants = state_from_record(json.loads(Path(record).read_text()))
         mine = self.truth.read()
         if truth['space'] != mine.get('space'):
-            raise SystemExit(f'{record} ranks subnets of the space {truth["space"]}, {self.wd} of '
+            raise SystemExit(f'{record} ranks subnets of the space {truth["space"]}, {self.work_dir} of '
                              f'{mine.get("space")}: only recipes of the same space compare')
         done = []
         for name, state in variants.items():
-            with JsonStore(self.wd / VARIANT.format(name)).update() as v:
+            with JsonStore(self.work_dir / VARIANT.format(name)).update() as v:
                 if v.get('inherited') and not v.get('imported_from'):
                     continue
                 v.update(state, imported_from=str(record))
@@ -270,14 +270,14 @@ class RankFidelity:
         print(f'[rank] imported from {record}: {sorted(done)}', flush=True)
         return done
 
-    def _trained(self) -> None:
+    def _write_record(self) -> None:
         """Rewrite the results file (the record) after a from-scratch result or an inherited
         score: a run stopped on a machine that is then lost keeps every one it finished."""
         if self.record:
             atomic_write_json(self.record, self.summary(), indent=1)
 
     def supernet_dir(self, variant: str) -> Path:
-        return self.wd / ('supernet' if variant == 'base' else f'supernet_{variant}')
+        return self.work_dir / ('supernet' if variant == 'base' else f'supernet_{variant}')
 
     def train_supernet(self) -> Path:
         if self.supernet_of:
@@ -296,10 +296,10 @@ class RankFidelity:
             try:
                 final = trained_supernet(self.cfg, d, self.supernet_procs)
             finally:
-                with self.vstore.update() as v:
+                with self.variant_store.update() as v:
                     v['supernet_wall_seconds'] = (v.get('supernet_wall_seconds') or 0.0) + time.time() - t0
         # Kept in the state: the logs that time it stay on this machine.
-        with self.vstore.update() as v:
+        with self.variant_store.update() as v:
             v['supernet_seconds'] = logged_train_seconds(d)
         return final
 
@@ -322,7 +322,7 @@ class RankFidelity:
                 self.pick_subnets(model)
             self.train_from_scratch(val_input_size(self.cfg))
             return self.summary()
-        inherited = self.vstore.read().get('inherited', {})
+        inherited = self.variant_store.read().get('inherited', {})
         truth = self.truth.read()
         rows = truth.get('subnets')
         to_search = truth.get('search', {}).get('subnets', 0) < self.search_subnets
@@ -352,7 +352,7 @@ class RankFidelity:
             return list(truth['subnets'])
 
     def part_dir(self, value) -> Path:
-        return self.wd / f'supernet_{self.variant}_{self.few_shot}{value}'
+        return self.work_dir / f'supernet_{self.variant}_{self.few_shot}{value}'
 
     def train_parts(self, ckpt: Path) -> dict:
         """Few-shot NAS: one supernet per choice of ``--few-shot``, each starting from the
@@ -373,7 +373,7 @@ class RankFidelity:
                 print(f'[rank] {self.variant}: training the {self.few_shot}={value} part ({iters} steps)',
                       flush=True)
             parts[value] = (cfg, trained_supernet(cfg, d, self.supernet_procs))
-        with self.vstore.update() as v:
+        with self.variant_store.update() as v:
             v['parts_seconds'] = {str(k): logged_train_seconds(self.part_dir(k)) for k in values}
         return parts
 
@@ -384,7 +384,8 @@ class RankFidelity:
 
         if self.few_shot:
             parts = self.train_parts(ckpt)
-            evaluators = {k: InheritedEvaluator(cfg, str(final), str(self.wd / f'eval_{self.variant}_{k}'),
+            evaluators = {k: InheritedEvaluator(cfg, str(final),
+                                                str(self.work_dir / f'eval_{self.variant}_{k}'),
                                                 bootstrap=INHERITED_BOOTSTRAP)
                           for k, (cfg, final) in parts.items()}
             dim = self.few_shot
@@ -393,7 +394,7 @@ class RankFidelity:
                 return evaluators[getattr(Subnet.parse(arch), dim)]
             archs = self.pick_subnets(next(iter(evaluators.values())).model)
         else:
-            single = InheritedEvaluator(self.cfg, str(ckpt), str(self.wd / 'eval'),
+            single = InheritedEvaluator(self.cfg, str(ckpt), str(self.work_dir / 'eval'),
                                         bootstrap=INHERITED_BOOTSTRAP)
 
             def evaluator_of(arch):
@@ -402,7 +403,7 @@ class RankFidelity:
         gflops = {a: r.get('gflops', 0.0) for a, r in self.truth.read()['subnets'].items()}
         # Spread over the FLOPs range first: a run stopped part-way ranks a spread of the space
         for arch in coverage_order(sorted(archs, key=lambda a: gflops.get(a, 0.0))):
-            if 'val_loss' in self.vstore.read().get('inherited', {}).get(arch, {}):
+            if 'val_loss' in self.variant_store.read().get('inherited', {}).get(arch, {}):
                 continue
             evaluator = evaluator_of(arch)
             tune = (evaluator.finetuned(arch, self.finetune_iters, self.finetune_lr, seed=self.seed)
@@ -415,9 +416,9 @@ class RankFidelity:
                 score = dict(mAP=m['mAP'], mAP_50=m['mAP_50'], mAP_se=m.get('mAP_se'), val_loss=m['val_loss'],
                              val_loss_terms=m.get('val_loss_terms'),
                              seconds=time.time() - t0 + tune_seconds, finetune_seconds=tune_seconds)
-            with self.vstore.update() as v:
+            with self.variant_store.update() as v:
                 v.setdefault('inherited', {})[arch] = score
-            self._trained()  # the record keeps every score too: a new machine rescores none
+            self._write_record()  # the record keeps every score too: a new machine rescores none
             print(f'[rank] {self.variant} {arch}: inherited mAP {m["mAP"]:.4f} ({score["seconds"]:.1f} s)',
                   flush=True)
 
@@ -435,7 +436,7 @@ class RankFidelity:
         from smnas.search.trial import TrialFailed, run_trial_subprocess
 
         def train(arch: str, seed: int):
-            out = self.wd / 'subnets' / arch
+            out = self.work_dir / 'subnets' / arch
             cfg_path = export_config(self.cfg, arch, str(out))
             cfg = retrain_config(Finalist(name=arch, arch=arch, config=cfg_path, input_size=list(size)),
                                  self.retrain_options, self.scratch_iters)
@@ -453,7 +454,7 @@ class RankFidelity:
             with lock:
                 with self.truth.update() as truth:
                     change(truth)
-                self._trained()
+                self._write_record()
 
         def first(arch):
             print(f'[rank] {arch}: training from scratch', flush=True)
@@ -542,7 +543,7 @@ class RankFidelity:
         cfg = copy.deepcopy(self.cfg)
         cfg.merge_from_dict({'subnet_search.n_trials': self.search_subnets})
         t0 = time.time()
-        search = SubnetSearch(cfg, str(ckpt), str(self.wd / 'search'))
+        search = SubnetSearch(cfg, str(ckpt), str(self.work_dir / 'search'))
         study = search.open()
         done = {a: o for a, o in arch_outcomes(study).items() if o['state'] == 'complete'}
         if len(done) < search.target:
@@ -576,7 +577,8 @@ class RankFidelity:
         from scipy.stats import kendalltau
 
         state = self.truth.read()
-        vstates = {n: JsonStore(self.wd / VARIANT.format(n)).read() for n in variant_names(self.wd)}
+        vstates = {n: JsonStore(self.work_dir / VARIANT.format(n)).read()
+                   for n in variant_names(self.work_dir)}
         rows = {k: r for k, r in state['subnets'].items() if 'mAP_scratch' in r}
         seeds = {a: subnet_seeds(a, r, state.get('noise', {})) for a, r in rows.items()}
         # The ground truth: each subnet's from-scratch mAP, averaged over the seeds that every
@@ -722,7 +724,7 @@ class RankFidelity:
             out['modular_stage'] = dict(stage, scratch_fit_from=self.scratch_fit_from)
         elif 'search' in state and len(rows) >= 2:  # the price fit needs two trainings
             out['modular_stage'] = self.stage_cost(rows, out['supernet_seconds'], state)
-        atomic_write_json(self.wd / 'rank_fidelity.json', out, indent=1)
+        atomic_write_json(self.work_dir / 'rank_fidelity.json', out, indent=1)
         return out
 
     def supernet_seconds(self, variant: str, vstate: dict) -> float:
@@ -731,7 +733,7 @@ class RankFidelity:
         scores with another variant's supernet counts that one's, plus its few-shot parts."""
         of = (vstate.get('recipe') or {}).get('supernet_of')
         if of and of != variant:
-            other = JsonStore(self.wd / VARIANT.format(of)).read()
+            other = JsonStore(self.work_dir / VARIANT.format(of)).read()
             return self.supernet_seconds(of, other) + sum((vstate.get('parts_seconds') or {}).values())
         return logged_train_seconds(self.supernet_dir(variant)) or vstate.get('supernet_seconds') or 0.0
 
