@@ -31,7 +31,6 @@ search's cost, and trains only what it lacks; the supernet only if subnets are s
 be scored with inherited weights or searched.
 """
 import argparse
-import contextlib
 import copy
 import json
 import os
@@ -170,8 +169,10 @@ class RankFidelity:
                  record=None, truth_first: bool = False, jobs: int = 1, supernet_of: str = None,
                  finetune_iters: int = 0, finetune_lr: float = None, few_shot: str = None,
                  few_shot_iters: int = None, seed_order: str = 'seed', supernet_procs: int = 1,
-                 scratch_fit_from: str = None):
+                 scratch_fit_from: str = None, score_jobs: int = 1):
         self.config = config
+        # subnets scored with inherited weights side by side, each in its own process
+        self.score_jobs = max(1, int(score_jobs))
         # The from-scratch price of a subnet from an earlier run's cost breakdown (its
         # measured trainings), instead of training subnets again: for re-measuring the
         # supernet and search side of the stage after a change there.
@@ -311,15 +312,7 @@ class RankFidelity:
             # The ground truth needs no supernet: its subnets are picked by FLOPs alone, which
             # an untrained supernet prices as a trained one would (the same picks, seeded).
             if not self.truth.read().get('subnets'):
-                from mmdet.registry import MODELS
-                from mmengine.registry import DefaultScope
-
-                from smnas.register import register_all_modules
-
-                register_all_modules()
-                with DefaultScope.overwrite_default_scope('mmdet'):
-                    model = MODELS.build(self.cfg.model)
-                self.pick_subnets(model)
+                self.pick_subnets(self.untrained_supernet())
             self.train_from_scratch(val_input_size(self.cfg))
             return self.summary()
         inherited = self.variant_store.read().get('inherited', {})
@@ -336,6 +329,17 @@ class RankFidelity:
             if to_search:
                 self.search(ckpt)
         return self.summary()
+
+    def untrained_supernet(self):
+        """The config's supernet, built and not trained: enough to price subnets in FLOPs."""
+        from mmdet.registry import MODELS
+        from mmengine.registry import DefaultScope
+
+        from smnas.register import register_all_modules
+
+        register_all_modules()
+        with DefaultScope.overwrite_default_scope('mmdet'):
+            return MODELS.build(self.cfg.model)
 
     def pick_subnets(self, model) -> list:
         """The subnets ranked (picked once, stored with their table GFLOPs)."""
@@ -379,48 +383,33 @@ class RankFidelity:
 
     def score_inherited(self, ckpt: Path) -> None:
         """Pick the subnets (once) and score each with the variant's inherited weights
-        (few-shot: the weights of the part holding it; optionally fine-tuned first)."""
-        from smnas.evaluation.inherited import InheritedEvaluator
+        (few-shot: the weights of the part holding it; optionally fine-tuned first),
+        ``self.score_jobs`` at a time."""
+        from smnas.benchmarks.scoring import Scorer, ScoringOptions, score_subnets
 
         if self.few_shot:
-            parts = self.train_parts(ckpt)
-            evaluators = {k: InheritedEvaluator(cfg, str(final),
-                                                str(self.work_dir / f'eval_{self.variant}_{k}'),
-                                                bootstrap=INHERITED_BOOTSTRAP)
-                          for k, (cfg, final) in parts.items()}
+            scorers = {k: Scorer(cfg, str(final), str(self.work_dir / f'eval_{self.variant}_{k}'))
+                       for k, (cfg, final) in self.train_parts(ckpt).items()}
             dim = self.few_shot
 
-            def evaluator_of(arch):
-                return evaluators[getattr(Subnet.parse(arch), dim)]
-            archs = self.pick_subnets(next(iter(evaluators.values())).model)
+            def scorer_of(arch):
+                return scorers[getattr(Subnet.parse(arch), dim)]
         else:
-            single = InheritedEvaluator(self.cfg, str(ckpt), str(self.work_dir / 'eval'),
-                                        bootstrap=INHERITED_BOOTSTRAP)
+            single = Scorer(self.cfg, str(ckpt), str(self.work_dir / 'eval'))
 
-            def evaluator_of(arch):
+            def scorer_of(arch):
                 return single
-            archs = self.pick_subnets(single.model)
+        archs = self.pick_subnets(self.untrained_supernet())
         gflops = {a: r.get('gflops', 0.0) for a, r in self.truth.read()['subnets'].items()}
+        done = self.variant_store.read().get('inherited', {})
         # Spread over the FLOPs range first: a run stopped part-way ranks a spread of the space
-        for arch in coverage_order(sorted(archs, key=lambda a: gflops.get(a, 0.0))):
-            if 'val_loss' in self.variant_store.read().get('inherited', {}).get(arch, {}):
-                continue
-            evaluator = evaluator_of(arch)
-            tune = (evaluator.finetuned(arch, self.finetune_iters, self.finetune_lr, seed=self.seed)
-                    if self.finetune_iters else contextlib.nullcontext(0.0))
-            with tune as tune_seconds:
-                t0 = time.time()
-                # with the other ranking score, in the same pass: the training loss on the
-                # val images (lower is better)
-                m = evaluator.evaluate(arch, loss_seed=self.seed)
-                score = dict(mAP=m['mAP'], mAP_50=m['mAP_50'], mAP_se=m.get('mAP_se'), val_loss=m['val_loss'],
-                             val_loss_terms=m.get('val_loss_terms'),
-                             seconds=time.time() - t0 + tune_seconds, finetune_seconds=tune_seconds)
-            with self.variant_store.update() as v:
-                v.setdefault('inherited', {})[arch] = score
-            self._write_record()  # the record keeps every score too: a new machine rescores none
-            print(f'[rank] {self.variant} {arch}: inherited mAP {m["mAP"]:.4f} ({score["seconds"]:.1f} s)',
-                  flush=True)
+        tasks = [(a, scorer_of(a)) for a in coverage_order(sorted(archs, key=lambda a: gflops.get(a, 0.0)))
+                 if 'val_loss' not in done.get(a, {})]
+        options = ScoringOptions(bootstrap=INHERITED_BOOTSTRAP, finetune_iters=self.finetune_iters,
+                                 finetune_lr=self.finetune_lr, seed=self.seed)
+        # the record keeps every score too: a new machine rescores none
+        score_subnets(tasks, self.variant_store.path, options, jobs=self.score_jobs,
+                      stored=lambda arch, score: self._write_record())
 
     def _run_jobs(self, jobs: list) -> None:
         """Run ``jobs`` (callables that each train in their own process), ``self.jobs`` at a
@@ -1006,6 +995,9 @@ def main():
                    help='steps of each few-shot part (default: the schedule divided by the parts)')
     p.add_argument('--jobs', type=int, default=1,
                    help='from-scratch trainings run side by side (a GPU, or a CPU machine with many cores)')
+    p.add_argument('--score-jobs', type=int, default=1,
+                   help='subnets scored with inherited weights side by side, each in its own process with '
+                        'its share of the cores (smnas.benchmarks.scoring)')
     p.add_argument('--supernet-procs', type=int, default=1,
                    help='train supernets data-parallel in this many local processes (torchrun; on a CPU '
                         'each gets its share of the cores), with the same total batch')
@@ -1024,7 +1016,8 @@ def main():
                          args.seed, args.scratch_iters, args.search_subnets, args.supernet_iters,
                          args.variant, args.noise_seeds, args.scratch_seeds, args.json, args.truth_first,
                          args.jobs, args.supernet_of, args.finetune_iters, args.finetune_lr, args.few_shot,
-                         args.few_shot_iters, args.seed_order, args.supernet_procs, args.scratch_fit_from)
+                         args.few_shot_iters, args.seed_order, args.supernet_procs, args.scratch_fit_from,
+                         args.score_jobs)
     if args.variants_from:
         bench.import_variants(args.variants_from)
     s = bench.summary() if args.summary_only else bench.run()

@@ -262,6 +262,32 @@ def test_a_variant_is_scored_against_the_same_ground_truth(rank_run, tmp_path):
     assert set(out['variants']['random1']['mAP_inherited']) == set(out['subnets'])
 
 
+def test_subnets_scored_side_by_side_score_as_one_process_does(rank_run, tmp_path):
+    """--score-jobs 2: two worker processes share the subnets, store every score as it
+    comes, and score each as the base run did in this process (the same supernet)."""
+    work, args = rank_run['copy'](tmp_path)
+    log = run_tool(*args, '--variant', 'two', '--supernet-of', 'base', '--score-jobs', '2')
+    assert 'two: Kendall tau' in log and log.count('[score] ') == 3
+    base = json.loads((work / 'variant_base.json').read_text())['inherited']
+    two = json.loads((work / 'variant_two.json').read_text())['inherited']
+    assert set(two) == set(base) == set(rank_run['out']['subnets'])
+    for arch, score in two.items():  # one thread each instead of the test's: float sums may reorder
+        assert score['mAP'] == pytest.approx(base[arch]['mAP'], abs=1e-3)
+        assert score['val_loss'] == pytest.approx(base[arch]['val_loss'], rel=1e-4)
+    record = json.loads((work / 'rank_fidelity.json').read_text())
+    assert set(record['variants']['two']['mAP_inherited']) == set(two)
+
+
+def test_a_scoring_worker_that_fails_is_named(tmp_path):
+    from smnas.benchmarks.scoring import Scorer, ScoringOptions, score_subnets
+
+    missing = Scorer(cfg=None, checkpoint=str(tmp_path / 'missing.pth'), work_dir=str(tmp_path / 'eval'))
+    with pytest.raises(RuntimeError, match='score-worker-0, score-worker-1 ended with an error'):
+        score_subnets([('a', missing), ('b', missing)], tmp_path / 'state.json', ScoringOptions(), jobs=2,
+                      poll_seconds=0.5)
+    assert not (tmp_path / 'state.json').exists()
+
+
 @pytest.mark.slow  # two more runs of the bench
 def test_a_search_option_stays_on_record_after_a_plain_rerun(rank_run, tmp_path):
     work, args = rank_run['copy'](tmp_path)
