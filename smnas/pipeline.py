@@ -194,11 +194,19 @@ class Pipeline:
         search.progress_suffix = suffix
         study = search.run()
         write_structural_report(search, study)
+        outcomes = arch_outcomes(study)
         points = [(a, o['values'][0], o['values'][1])
-                  for a, o in arch_outcomes(study).items() if o['state'] == 'complete']
+                  for a, o in outcomes.items() if o['state'] == 'complete']
         if not points:
-            raise PipelineError(f'the structural search finished no candidate; see '
-                                f'{search.work_dir}/report.md')
+            failed = [f'{a}: {o["error"]}' for a, o in outcomes.items() if o['state'] == 'failed']
+            # A trial killed at search.trial_timeout on a busy machine was still training:
+            # say how to give it the time, and that a rerun keeps every finished trial.
+            hint = (' (a slow or busy machine: raise search.trial_timeout, and rerun with '
+                    'search.retry_failed=True to train the failed candidates again)'
+                    if any('timeout' in f for f in failed) else '')
+            raise PipelineError('the structural search finished no candidate'
+                                + (f'; failed: {"; ".join(failed)}{hint}' if failed else '')
+                                + f'; see {search.work_dir}/report.md')
         structure, passed = choose_structure(points)
         chosen = arch_outcomes(study)[structure]['attrs']
         self._rate(**rates_from_trials([chosen], self.eta.plan.structural_iters))

@@ -116,3 +116,15 @@ def test_choose_structure_takes_the_best_supported_and_says_what_it_passed_over(
     # a MobileNetV2 structure is refined as MobileNetV2 (inverted residuals), never as a ResNet
     structure, passed = choose_structure(pts[2:4] + [('mv2_fpn-p3p5-p6_none_retina_512x512', 0.9, 4.0)])
     assert structure == 'mv2_fpn-p3p5-p6_none_retina_512x512' and not passed
+
+
+def test_a_structural_stage_whose_trials_all_time_out_says_so_and_how_to_go_on(pipeline_cfg, tmp_path):
+    """Every candidate killed at search.trial_timeout: the error names each one and its
+    timeout, and says how to give them the time (the fix for a slow or busy machine)."""
+    pipeline_cfg.pipeline.structural.cfg_options['search.trial_timeout'] = 0.01
+    with pytest.raises(PipelineError) as e:
+        Pipeline(pipeline_cfg, str(tmp_path / 'work')).run()
+    msg = str(e.value)
+    assert 'finished no candidate; failed: r18_fpn-p3p5-p6_' in msg and 'timeout: still running after' in msg
+    assert 'raise search.trial_timeout' in msg and 'search.retry_failed=True' in msg
+    assert msg.endswith('structural/report.md')

@@ -21,7 +21,10 @@ search = dict(
     n_trials=10,
     population_size=6,
     seed=0,
-    trial_timeout=900,
+    # A net against a hung trial, not a budget: the top rung (450 iterations) takes about 8
+    # minutes alone on 2 cores and was killed at 900 s beside two other trainings
+    # (2026-12-05): 4x the time alone lets a busy machine finish it.
+    trial_timeout=1800,
     # Narrow heads keep each CPU trial around a minute; the structure is what is compared.
     model_options=dict(fpn_channels=64, fc_channels=256, rcnn_samples=64))
 measure = dict(warmup=2, repeats=5)
