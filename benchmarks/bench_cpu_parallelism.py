@@ -16,11 +16,24 @@ sandwich steps on its own data (``smnas.engine.jobs.train_supernet``): one proce
 cores against ``--cores`` data-parallel processes of one thread each (torchrun, gloo) with
 the same total batch; compared is the median logged step time (first 2 steps left out).
 
+With ``--scoring`` the config is a supernet's, and the two ways score ``--subnets`` of its
+subnets with inherited weights (mAP, its bootstrap SE over ``--bootstrap`` resamples and the
+val loss, as ``bench_rank_fidelity.py`` scores them; ``smnas.benchmarks.scoring``): one
+process on all cores against ``--cores`` worker processes of one thread each
+(``--score-jobs``), each way from process start to the last score. The supernet is
+``--checkpoint``, or one trained here for 3 steps: a score's cost barely depends on the
+weights when the config keeps up to 100 detections per image (``score_thr`` 0.001), as the
+rank config does. Printed: subnets scored per hour either way and their ratio, and the
+largest difference between the two ways' scores (one thread against several reorders float
+sums, nothing more).
+
     python benchmarks/bench_cpu_parallelism.py \\
         benchmarks/runs/rank_truth24/subnets/56_1-21-112-12_n256_h128/56_1-21-112-12_n256_h128.py \\
         --iters 6 --rounds 3 --json benchmarks/results/cpu_parallelism.json
     python benchmarks/bench_cpu_parallelism.py configs/supernet/rank_synthetic.py --supernet --iters 8 \\
         --rounds 2 --json benchmarks/results/cpu_parallelism_supernet.json
+    python benchmarks/bench_cpu_parallelism.py configs/supernet/rank_synthetic.py --scoring --subnets 4 \
+        --rounds 1 --json benchmarks/results/cpu_parallelism_scoring.json
     python benchmarks/bench_cpu_parallelism.py CONFIG --iters 3 --rounds 1    # reduced
 
 Run it alone: it measures how the cores are shared, so another job distorts it.
@@ -28,6 +41,7 @@ Run it alone: it measures how the cores are shared, so another job distorts it.
 import argparse
 import json
 import os
+import pickle
 import statistics
 import subprocess
 import sys
@@ -100,6 +114,69 @@ def main_supernet(args) -> dict:
                 one_process_step_s=one, data_parallel_step_s=ddp, one_over_data_parallel=a / b)
 
 
+def scoring_hours(tasks, options, jobs: int, cores: int, store: Path) -> float:
+    """Hours that ``jobs`` scoring processes take for ``tasks``, from their start to the last
+    score, measured in a child process so that both ways pay for starting up."""
+    env = dict(os.environ, OMP_NUM_THREADS=str(cores if jobs == 1 else 1))
+    call = store.with_suffix('.call.pkl')
+    call.parent.mkdir(parents=True, exist_ok=True)
+    call.write_bytes(pickle.dumps(dict(tasks=tasks, store=str(store), options=options, jobs=jobs)))
+    cmd = [sys.executable, '-c',
+           'import pickle, sys; from smnas.register import register_all_modules; '
+           'from smnas.benchmarks.scoring import score_subnets; register_all_modules(); '
+           'score_subnets(**pickle.loads(open(sys.argv[1], "rb").read()))', str(call)]
+    t0 = time.perf_counter()
+    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
+    return (time.perf_counter() - t0) / 3600
+
+
+def main_scoring(args) -> dict:
+    """One scoring process on all cores against one single-thread worker per core."""
+    import tempfile
+
+    from smnas.benchmarks.scoring import Scorer, ScoringOptions
+    from smnas.benchmarks.store import JsonStore
+    from smnas.benchmarks.timing import ends_and_random
+    from smnas.data.prepare import prepare_data
+    from smnas.engine import read_config
+    from smnas.engine.jobs import train_supernet
+    from supernet.space import ModularSpace
+
+    cfg = read_config(args.config)
+    prepare_data(cfg.get('prepare_data'))
+    subnets = ends_and_random(ModularSpace.from_dict(dict(cfg.model.space)), args.subnets, seed=0)
+    options = ScoringOptions(bootstrap=args.bootstrap)
+    one, many, scores = [], [], {}
+    with tempfile.TemporaryDirectory(prefix='parallelism_') as tmp:
+        ckpt = args.checkpoint
+        if not ckpt:  # a few steps: the scores' cost, not their values, is measured
+            short = read_config(args.config, {'train_cfg.max_iters': 3,
+                                              'default_hooks.checkpoint.interval': 3})
+            short.val_dataloader = short.val_cfg = short.val_evaluator = None
+            (Path(tmp) / 'supernet').mkdir()
+            short.dump(str(Path(tmp) / 'supernet' / 'config.py'))
+            ckpt = str(train_supernet(Path(tmp) / 'supernet' / 'config.py', Path(tmp) / 'supernet', 3,
+                                      Path(tmp) / 'supernet' / 'train.log'))
+        for r in range(args.rounds):
+            for jobs, out in ((1, one), (args.cores, many)):
+                run_dir = Path(tmp) / f'jobs{jobs}_{r}'
+                tasks = [(a, Scorer(cfg, ckpt, str(run_dir / 'eval'))) for a in subnets]
+                hours = scoring_hours(tasks, options, jobs, args.cores, run_dir / 'state.json')
+                out.append(len(subnets) / hours)
+                scores[jobs] = JsonStore(run_dir / 'state.json').read()['inherited']
+            print(f'[parallelism] round {r + 1}/{args.rounds}: one process {one[-1]:.1f} subnets/h, '
+                  f'{args.cores} workers {many[-1]:.1f} subnets/h', flush=True)
+    a, b = statistics.median(one), statistics.median(many)
+    diff = {k: max(abs(scores[1][s][k] - scores[args.cores][s][k]) for s in subnets)
+            for k in ('mAP', 'val_loss')}
+    print(f'[parallelism] scoring {len(subnets)} subnets, {args.cores} cores: {args.cores} workers / one '
+          f'process = {b / a:.2f}x ({b:.1f} vs {a:.1f} subnets/h, medians of {args.rounds} rounds); '
+          f'largest score difference: mAP {diff["mAP"]:.2g}, val loss {diff["val_loss"]:.2g}')
+    return dict(config=args.config, scoring=True, cores=args.cores, subnets=subnets, bootstrap=args.bootstrap,
+                checkpoint=args.checkpoint, one_process_subnets_per_h=one, workers_subnets_per_h=many,
+                workers_over_one=b / a, largest_score_difference=diff)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('config', help='a detector config (e.g. an exported subnet)')
@@ -110,13 +187,19 @@ def main(argv=None):
     p.add_argument('--rounds', type=int, default=3)
     p.add_argument('--supernet', action='store_true',
                    help='CONFIG is a supernet: one training process against data-parallel ones')
+    p.add_argument('--scoring', action='store_true',
+                   help='CONFIG is a supernet: score subnets in one process against one worker per core')
+    p.add_argument('--subnets', type=int, default=4, help='--scoring: subnets scored (min, max, random)')
+    p.add_argument('--bootstrap', type=int, default=50, help="--scoring: resamples of each score's SE")
+    p.add_argument('--checkpoint', help='--scoring: the supernet (default: one trained here for 3 steps)')
     p.add_argument('--json')
     p.add_argument('--child', action='store_true', help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
         print(child(args.config, args.iters, args.batch, args.warmup))
         return None
-    out = main_supernet(args) if args.supernet else main_processes(args)
+    out = (main_supernet(args) if args.supernet else main_scoring(args) if args.scoring
+           else main_processes(args))
     out['command'] = 'python ' + ' '.join([sys.argv[0]] + (argv if argv is not None else sys.argv[1:]))
     if args.json:
         from smnas.utils import atomic_write_json, collect_env_versions
