@@ -10,6 +10,7 @@
 #     PY=python bash benchmarks/rank_synthetic_all.sh  # another interpreter than .venv/bin/python
 #     STEPS="truth base" bash benchmarks/rank_synthetic_all.sh   # only these steps
 #     SEEDS=3 bash benchmarks/rank_synthetic_all.sh   # a truth of 3 seeds per subnet (default 4)
+#     SCORE_JOBS=2 bash benchmarks/rank_synthetic_all.sh  # score 2 subnets at a time (default 1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -20,9 +21,12 @@ STEPS=${STEPS:-"truth base per_weight ft50 no_extremes fewshot_neck distill_outp
 # wants about 8 for two truths to agree at 0.8. The truth step trains the missing ones; a recipe
 # ranks against the seeds that every subnet has so far.
 SEEDS=${SEEDS:-4}
+# Scoring processes of one thread each (1: one process on every core); the scores are the same.
+SCORE_JOBS=${SCORE_JOBS:-1}
 RANK=("$PY" benchmarks/bench_rank_fidelity.py configs/supernet/rank_synthetic.py
       --work-dir benchmarks/runs/rank_truth24 --subnets 24 --scratch-seeds "$SEEDS" --scratch-iters 300
-      --retrain-options measure.bootstrap=50 --json benchmarks/results/rank_fidelity.json)
+      --retrain-options measure.bootstrap=50 --json benchmarks/results/rank_fidelity.json
+      --score-jobs "$SCORE_JOBS")
 
 # The sandwich rule (max, min and 1 uniform random member per step), the configs' recipe until
 # 2026-12-04 and what the base supernet of the record trained: base and the recipes measured

@@ -697,7 +697,7 @@ def test_rank_synthetic_all_runs_every_step_with_flags_the_bench_has(tmp_path):
             in calls[6])
     assert '--summary-only' in calls[-1]
     common = ('--work-dir benchmarks/runs/rank_truth24', '--json benchmarks/results/rank_fidelity.json',
-              '--scratch-seeds 4')
+              '--scratch-seeds 4', '--score-jobs 1')
     assert all(o in c for c in calls for o in common)
     help_text = subprocess.run([sys.executable, 'benchmarks/bench_rank_fidelity.py', '--help'], cwd=REPO_ROOT,
                                capture_output=True, text=True, check=True, timeout=120).stdout
@@ -712,8 +712,9 @@ def test_rank_synthetic_all_runs_every_step_with_flags_the_bench_has(tmp_path):
     # SEEDS sets the truth's seeds per subnet
     log.unlink()
     subprocess.run(['bash', 'benchmarks/rank_synthetic_all.sh'], cwd=REPO_ROOT, check=True, timeout=60,
-                   env=dict(os.environ, PY=str(fake), STEPS='truth', SEEDS='3'), capture_output=True)
-    assert '--scratch-seeds 3' in log.read_text()
+                   env=dict(os.environ, PY=str(fake), STEPS='truth', SEEDS='3', SCORE_JOBS='2'),
+                   capture_output=True)
+    assert '--scratch-seeds 3' in log.read_text() and '--score-jobs 2' in log.read_text()
 
 
 def test_record_quickstart_trial_reads_a_run_and_keeps_the_others(tmp_path):
