@@ -671,6 +671,10 @@ class RankFidelity:
         default = dict(variant=dv, score=score, **{k: by_default[k] for k in (
             'kendall_tau', 'kendall_tau_ci95', 'spearman_rho', 'spearman_rho_ci95', 'min_subnet')
             if k in by_default})
+        # A recipe with no ranking yet (its supernet training, or fewer than 2 subnets scored)
+        # is kept apart: every entry of ``variants`` carries its tau and intervals.
+        under_way = {n: v for n, v in variants.items() if 'kendall_tau' not in v}
+        variants = {n: v for n, v in variants.items() if n not in under_way}
         out = dict(config=self.config, subnets=table, kendall_tau=b.get('kendall_tau'),
                    # the recipe the supernet configs use; every other is measured against it
                    default_variant=dv, default=default,
@@ -684,6 +688,8 @@ class RankFidelity:
                    scratch_over_inherited=mean_scr / mean_inh if mean_inh else None,
                    scratch_schedule=state.get('scratch'), seed=self.seed, space=state['space'],
                    supernet_config=self.cfg.to_dict(), versions=collect_env_versions())
+        if under_way:
+            out['variants_under_way'] = under_way
         if len(state.get('noise', {}).get('mAP', {})) > 1:
             out['ground_truth_noise'] = self.noise_summary(rows, state)
         # What a ranking costs nothing to beat: bigger is better, by FLOPs or by parameters.
@@ -862,6 +868,8 @@ def print_summary(s: dict) -> None:
                 print('    ranked by one term of the val loss: ' + _taus(v['by_loss_term']))
             for k, effects in (v.get('choice_effects') or {}).items():
                 print(f'    by {k}: ' + _effects(effects))
+    for n, v in (s.get('variants_under_way') or {}).items():
+        print(f'{n}: not ranked yet ({v["subnets"]} subnets scored; rerun its command to go on)')
     d = s.get('default') or {}
     if 'kendall_tau' in d:
         m = d.get('min_subnet') or {}

@@ -476,6 +476,27 @@ def test_a_record_restores_a_variants_whole_scores(rank_record, tmp_path):
     assert by_loss['difference'] == pytest.approx(1 / 3 + 1)
 
 
+def test_a_recipe_not_ranked_yet_is_kept_apart_and_restored(rank_record, tmp_path):
+    """A recipe whose supernet is still training (one subnet scored, no ranking) is not in
+    ``variants``, where every recipe has its tau, but in ``variants_under_way``, and a new
+    machine restores it from there: its supernet's time and its first score."""
+    r = rank_record
+    a = r['subnets'][0]
+    rec = json.loads(r['record'].read_text())
+    rec['variants']['early'] = dict(mAP_inherited={a: 0.4}, cfg_options={'model.distill': 'outputs'},
+                                    supernet_seconds=7.0)
+    r['record'].write_text(json.dumps(rec))
+    out = r['restore']('first').run()
+    assert set(out['variants']) == {'base'} and set(out['variants_under_way']) == {'early'}
+    assert all('kendall_tau' in v and 'kendall_tau_ci95' in v for v in out['variants'].values())
+    early = out['variants_under_way']['early']
+    assert early['subnets'] == 1 and early['supernet_seconds'] == 7.0
+    r['record'].write_text(json.dumps(out))
+    again = r['restore']('second').run()  # the base: nothing trained, every state restored
+    assert again['variants_under_way']['early']['inherited'] == {a: {'mAP': 0.4}}
+    assert again['variants_under_way']['early']['cfg_options'] == {'model.distill': 'outputs'}
+
+
 def test_recipes_of_another_record_rank_against_this_truth(rank_record, tmp_path):
     """A truth trained elsewhere (a GPU run) checks the recipes scored here: the other
     record's inherited scores rank against this work dir's truth, marked as imported."""

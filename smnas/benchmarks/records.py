@@ -76,7 +76,8 @@ def state_from_record(rec: dict) -> Tuple[dict, Dict[str, dict]]:
             'gflops_thop', 'mAP_scratch_seeds', 'mAP_se_scratch', 'error')
     subnets = {a: {k: r[k] for k in keep if k in r} for a, r in rec['subnets'].items()}
     variants = {}
-    for name, v in rec['variants'].items():
+    # those with no ranking yet too: a record keeps their supernet's time and any first scores
+    for name, v in {**rec.get('variants_under_way', {}), **rec['variants']}.items():
         # whole scores where the record has them (val loss, noise, time), else the mAPs
         inherited = {a: dict(m) for a, m in v['inherited'].items()} if v.get('inherited') \
             else {a: dict(mAP=m) for a, m in v['mAP_inherited'].items()}
