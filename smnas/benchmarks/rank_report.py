@@ -1,0 +1,296 @@
+"""The rank-fidelity benchmark's numbers from what it stored: the ground truth's own
+agreement, each recipe's ranking against it, and the printed report.
+
+``benchmarks/bench_rank_fidelity.py`` trains and scores; these functions only read the
+stored trainings and scores (plain dicts), so that tests and other tools call them
+directly.
+"""
+import statistics
+from dataclasses import dataclass
+from typing import Dict, List, Optional
+
+from supernet.space import Subnet
+
+from .stats import (choice_effects, loss_term_agreement, projected_seed_tau, rank_agreement, rank_error,
+                    resolved_pairs, score_agreement, seed_agreement, seed_choice_effects,
+                    split_seed_agreement, truth_reliability, whole_seeds)
+
+#: resamples of the val images for each inherited mAP's standard error (as the subnet search's)
+INHERITED_BOOTSTRAP = 50
+
+
+def subnet_choices(archs) -> dict:
+    """Each choice of the subnets' encoding (base, depth: blocks in all, neck and head
+    width, expansion where set) -> {subnet: its value}, for :func:`choice_effects`."""
+    parsed = {a: Subnet.parse(a) for a in archs}
+    out = {'base': {a: s.base for a, s in parsed.items()},
+           'depth': {a: sum(len(st) for st in s.stages) for a, s in parsed.items()},
+           'neck': {a: s.neck for a, s in parsed.items()},
+           'head': {a: s.head for a, s in parsed.items()}}
+    if any(s.expand is not None for s in parsed.values()):
+        out['expand'] = {a: s.expand for a, s in parsed.items()}
+    return out
+
+
+@dataclass
+class GroundTruth:
+    """The from-scratch truth: each subnet's mAP averaged over the seeds every subnet has
+    (so that a run stopped half-way through a seed ranks against whole seeds), and how
+    far it agrees with itself.
+
+    Attributes:
+        seeds: ``{arch: {seed: mAP}}``, every training.
+        truth_seeds: the seeds every subnet has.
+        truth: ``{arch: mean mAP over truth_seeds}``.
+        agreement: :func:`~smnas.benchmarks.stats.seed_agreement` (with its ``split``), or
+            None when no subnet has two seeds.
+        resolved: the pairs of subnets the truth orders beyond its noise.
+        reliability: :func:`~smnas.benchmarks.stats.truth_reliability`, or None.
+        oracle: the tau of the true order against this truth: the most a ranking reaches.
+    """
+    seeds: Dict[str, Dict[str, float]]
+    truth_seeds: List[str]
+    truth: Dict[str, float]
+    agreement: Optional[dict]
+    resolved: list
+    reliability: Optional[dict]
+    oracle: Optional[float]
+
+    @classmethod
+    def of(cls, seeds: Dict[str, Dict[str, float]]) -> 'GroundTruth':
+        """The truth of the trainings ``seeds`` (``{arch: {seed: mAP}}``)."""
+        truth_seeds = whole_seeds(seeds)
+        truth = {a: statistics.fmean(m[k] for k in truth_seeds) for a, m in seeds.items()}
+        agreement = seed_agreement(seeds, truth_seeds) if any(len(m) > 1 for m in seeds.values()) else None
+        # Tau counts every pair alike, ties within training noise included; the pairs that
+        # training itself orders beyond its noise say whether the supernet ranks as it does.
+        resolved = resolved_pairs(truth, agreement['se_of_mean']) if agreement else []
+        # How much of a training's mAP is the subnet's, and how many seeds a truth must average
+        # to agree with itself; its tau of the true order against a truth of these seeds is the
+        # most any ranking can reach against this truth (an oracle's).
+        split = split_seed_agreement(seeds, truth_seeds)
+        if split:  # two truths of disjoint seeds, measured: the projection's check
+            agreement['split'] = split
+        reliability = truth_reliability(seeds, ks=sorted({1, 2, 3, 4, 6, 8, len(truth_seeds)}),
+                                        split=split and split['sizes']) if agreement else None
+        oracle = reliability['projected'][str(len(truth_seeds))]['vs_true'] if reliability else None
+        return cls(seeds, truth_seeds, truth, agreement, resolved, reliability, oracle)
+
+    def record_fields(self, choices: dict) -> dict:
+        """The results file's keys on the truth itself: ``ground_truth_seeds``,
+        ``truth_choice_effects`` (one seed against another, per choice of ``choices``),
+        ``projected_24`` and ``ground_truth_reliability``; none without two seeds."""
+        out = {}
+        if not self.agreement:
+            return out
+        out['ground_truth_seeds'] = self.agreement
+        if len(self.truth_seeds) >= 2:  # the ceiling of every recipe's choice_effects
+            out['truth_choice_effects'] = seed_choice_effects(choices, self.seeds, self.truth_seeds)
+        sd = self.agreement['pooled_std']
+        if sd == sd and len(self.truth) >= 2:
+            # What a ground truth of 24 subnets spread between the extremes measured here
+            # would agree with itself: a pilot's answer to "does this truth resolve?"
+            lo, hi = min(self.truth.values()), max(self.truth.values())
+            values = [lo + (hi - lo) * i / 23 for i in range(24)]
+            out['projected_24'] = {f'seed_tau_{k}_seeds': projected_seed_tau(values, sd, k)
+                                   for k in (1, 2, 3)}
+        if self.reliability:
+            out['ground_truth_reliability'] = dict(self.reliability, oracle_tau=self.oracle)
+        return out
+
+    def rank_recipe(self, inherited: Dict[str, dict], archs: List[str], rows: dict, min_arch: str,
+                    choices: dict) -> dict:
+        """One recipe's ranking of ``archs`` against this truth.
+
+        Args:
+            inherited: ``{arch: score}`` (``mAP``, and ``val_loss``, ``mAP_se``... where scored).
+            archs: the subnets both scored and trained (two or more).
+            rows: ``{arch: the truth's row}`` (``mAP_scratch``: seed 0's mAP).
+            min_arch: the space's min subnet (the sandwich trains it at every step).
+            choices: :func:`subnet_choices` of the ranked subnets.
+
+        Returns:
+            :func:`~smnas.benchmarks.stats.rank_agreement` by mAP, and ``kendall_tau_seed0``,
+            ``by_score`` (mAP, val loss, their blend), ``choice_effects``, ``by_loss_term``,
+            ``min_subnet``, ``tau_over_ceiling``, ``tau_over_oracle`` and ``resolved_pairs``
+            (``_agreed``), where they apply.
+        """
+        from scipy.stats import kendalltau
+
+        x, y = [inherited[a]['mAP'] for a in archs], [self.truth[a] for a in archs]
+        out = dict(rank_agreement(x, y),
+                   kendall_tau_seed0=float(kendalltau(x, [rows[a]['mAP_scratch'] for a in archs])[0]))
+        se = self.agreement['se_of_mean'] if self.agreement else None
+        out['by_score'] = score_agreement(inherited, archs, y, min_arch, se)
+        # which choices (head width, neck width, base, depth) it orders as training does
+        effects = {'mAP': choice_effects(choices, {a: inherited[a]['mAP'] for a in archs}, self.truth)}
+        if all('val_loss' in inherited[a] for a in archs):
+            effects['val_loss'] = choice_effects(choices, {a: -inherited[a]['val_loss'] for a in archs},
+                                                 self.truth)
+        out['choice_effects'] = effects
+        terms = loss_term_agreement(inherited, archs, y)  # each term of the loss alone
+        if terms:
+            out['by_loss_term'] = terms
+        # the sandwich trains the min subnet at every step: how far that lifts its rank
+        out['min_subnet'] = rank_error(min_arch, {a: inherited[a]['mAP'] for a in archs}, self.truth, se)
+        ceiling = (self.agreement or {}).get('mean_seed_pair_tau')
+        if ceiling:
+            out['tau_over_ceiling'] = out['kendall_tau'] / ceiling
+        if self.oracle:
+            out['tau_over_oracle'] = out['kendall_tau'] / self.oracle
+        if self.agreement:
+            pairs = [(a, b) for a, b in self.resolved if a in inherited and b in inherited]
+            agreed = sum(inherited[a]['mAP'] > inherited[b]['mAP'] for a, b in pairs)
+            out.update(resolved_pairs=len(pairs), resolved_pairs_agreed=agreed)
+        return out
+
+
+def _ci(interval) -> str:
+    return f'[95% {interval[0]:.2f}, {interval[1]:.2f}] ' if interval else ''
+
+
+def _paired(d: dict) -> str:
+    """A paired tau difference (stats.paired_tau_difference) as text."""
+    return (f'{d["difference"]:+.3f} {_ci(d["difference_ci95"])}'
+            f'({"beyond" if d["beyond_noise"] else "within"} noise, paired bootstrap)')
+
+
+def _taus(rankings: dict) -> str:
+    """``{name: rank_agreement(...)}`` as 'name: tau x [95% lo, hi]' items."""
+    return ', '.join(f'{k}: tau {r["kendall_tau"]:.3f} {_ci(r.get("kendall_tau_ci95"))}'.rstrip()
+                     for k, r in rankings.items())
+
+
+def _effects(effects: dict) -> str:
+    """choice_effects as one line: per choice, tau of the values' means and the pairs'
+    tau within and across its values."""
+    def tau(t):
+        return '-' if t is None else f'{t:.2f}'
+    return '; '.join(f'{c} means {tau(e["tau_of_means"])}, within {tau(e["within"]["tau"])} '
+                     f'({e["within"]["pairs"]} pairs), across {tau(e["across"]["tau"])}'
+                     for c, e in effects.items())
+
+
+def _band(m: dict) -> str:
+    """A rank error's band: the from-scratch ranks the truth cannot tell apart."""
+    if 'scratch_band' not in m:
+        return ''
+    lo, hi = m['scratch_band']
+    return (f'; from scratch within noise of ranks {lo}-{hi}: '
+            f'{m["error_beyond_noise"]} places beyond that')
+
+
+def print_summary(s: dict) -> None:
+    """The results file ``s`` (the bench's summary) as a table and the headline numbers."""
+    names = list(s['variants'])
+    print(f'{"subnet":34s} {"GFLOPs":>7s} {"mAP scratch":>11s} {"seeds":>5s} '
+          + ' '.join(f'{n[:12]:>12s}' for n in names))
+    for arch, r in sorted(s['subnets'].items(), key=lambda kv: kv[1]['gflops']):
+        scratch = (f'{r["mAP_scratch_mean"]:.4f} {r["scratch_seeds"]:5d}' if 'mAP_scratch_mean' in r
+                   else f'{r.get("error", "-"):>11s} {"":5s}')
+        inh = ' '.join(f'{s["variants"][n]["mAP_inherited"].get(arch, float("nan")):12.4f}' for n in names)
+        print(f'{arch:34s} {r["gflops"]:7.3f} {scratch:>11s} {inh}')
+    for n, v in s['variants'].items():
+        if 'kendall_tau' in v:
+            resolved = (f'; orders {v["resolved_pairs_agreed"]}/{v["resolved_pairs"]} of the pairs the '
+                        f'ground truth resolves as it does' if 'resolved_pairs' in v else '')
+            print(f'{n}: Kendall tau {v["kendall_tau"]:.3f} {_ci(v.get("kendall_tau_ci95"))}(p '
+                  f'{v["kendall_p"]:.3f}), Spearman rho {v["spearman_rho"]:.3f} '
+                  f'{_ci(v.get("spearman_rho_ci95"))}(p {v["spearman_p"]:.3f}) over {v["subnets"]} '
+                  f'subnets{resolved}')
+            if 'mean_inherited_mAP_se' in v:
+                print(f'    standard error of a score with inherited weights, over the val images: '
+                      f'{v["mean_inherited_mAP_se"]:.4f} on average ({INHERITED_BOOTSTRAP} resamples)')
+            if 'tau_over_oracle' in v or 'tau_over_ceiling' in v:
+                parts = [f'{v[k]:.2f} of {what}' for k, what in (
+                    ('tau_over_ceiling', "one training's tau against another's"),
+                    ('tau_over_oracle', "an oracle's against this truth (the true order's)")) if k in v]
+                print('    its tau is ' + ' and '.join(parts))
+            if v.get('by_score'):
+                print('    ranked by ' + _taus(v['by_score']))
+                for k, r in v['by_score'].items():
+                    d, m = r.get('tau_minus_mAP'), r.get('min_subnet')
+                    if d:
+                        print(f'    {k} - mAP: tau {_paired(d)}')
+                    if m and k != 'mAP':
+                        print(f'    by {k} the min subnet ranks {m["rank_inherited"]} of {m["of"]}{_band(m)}')
+            d = v.get('tau_minus_default')
+            if d:
+                print(f'    tau - the default\'s ({s["default_variant"]}) on the same subnets: {_paired(d)}')
+            d = v.get('tau_minus_default_by_loss')
+            if d:
+                print(f'    by val loss, tau - the default\'s ({s["default_variant"]}) on the same subnets: '
+                      f'{_paired(d)}')
+            m = v.get('min_subnet')
+            if m:
+                print(f'    the min subnet ranks {m["rank_inherited"]} of {m["of"]} inherited, '
+                      f'{m["rank_scratch"]} from scratch ({m["error"]} places apart){_band(m)}')
+            if v.get('by_loss_term'):
+                print('    ranked by one term of the val loss: ' + _taus(v['by_loss_term']))
+            for k, effects in (v.get('choice_effects') or {}).items():
+                print(f'    by {k}: ' + _effects(effects))
+    for n, v in (s.get('variants_under_way') or {}).items():
+        print(f'{n}: not ranked yet ({v["subnets"]} subnets scored; rerun its command to go on)')
+    d = s.get('default') or {}
+    if 'kendall_tau' in d:
+        m = d.get('min_subnet') or {}
+        where = (f'; the min subnet {m["rank_inherited"]} of {m["of"]} ({m["error"]} places off{_band(m)})'
+                 if m else '')
+        print(f'default (recipe {d["variant"]}, ranked by {d["score"]}, as the search ranks): Kendall tau '
+              f'{d["kendall_tau"]:.3f} {_ci(d.get("kendall_tau_ci95"))}'.rstrip() + where)
+    if s.get('baselines'):
+        print('baselines (ranking by size alone): ' + _taus(s['baselines']))
+    if 'ground_truth_seeds' in s:
+        g = s['ground_truth_seeds']
+        tau = g['mean_seed_pair_tau']
+        print(f'ground truth: the mean of seeds {",".join(s["truth_seeds"])} (every subnet has them; '
+              f'{g["seeds_per_subnet"][0]}-{g["seeds_per_subnet"][1]} seeds per subnet trained): '
+              f'seed-to-seed std {g["pooled_std"]:.4f}, standard error of a mean {g["se_of_mean"]:.4f}; '
+              f'{g["pairs_resolved"]}/{g["pairs"]} pairs differ by more than 2 standard errors; Kendall tau '
+              f'between two seeds\' rankings {"-" if tau is None else f"{tau:.3f}"}')
+        if tau is None and g.get('seed_tau_so_far'):
+            t = g['seed_tau_so_far']
+            print(f'  so far: seeds {" and ".join(t["seeds"])} rank the {t["subnets"]} subnets that have '
+                  f'both at Kendall tau {t["kendall_tau"]:.3f} (Spearman {t["spearman_rho"]:.3f})')
+        if g.get('split'):
+            sp = g['split']
+            proj = (s.get('ground_truth_reliability') or {}).get('projected_split')
+            each = ', '.join(f'{k} {v:.3f}' for k, v in sp['splits'].items())
+            print(f'  two truths that share no seed ({sp["sizes"][0]} against {sp["sizes"][1]} seeds): '
+                  f'Kendall tau {sp["kendall_tau"]:.3f} ({each})'
+                  + (f'; projected {proj["seed_vs_seed"]:.3f}' if proj else ''))
+    if s.get('truth_choice_effects'):
+        print('  seed against seed: ' + _effects(s['truth_choice_effects']))
+    if 'projected_24' in s:
+        p = s['projected_24']
+        print('projected: 24 subnets spread evenly between the extremes measured here would rank alike '
+              'across two independent truths at Kendall tau ' +
+              ', '.join(f'{v:.2f} ({k.split("_")[2]} seed{"s" if k.split("_")[2] != "1" else ""} each)'
+                        for k, v in p.items()))
+    if 'ground_truth_reliability' in s:
+        r = s['ground_truth_reliability']
+        need = r['seeds_for_target']
+        ks = ', '.join(f'k={k} {p["seed_vs_seed"]:.2f} ({p["vs_true"]:.2f})'
+                       for k, p in r['projected'].items())
+        print(f'reliability over the {r["subnets"]} subnets with 2+ seeds: true std {r["true_std"]:.4f}, '
+              f'seed std {r["noise_std"]:.4f}, {100 * r["icc"]:.0f}% of one training\'s variance is the '
+              'subnet\'s; projected Kendall tau between two truths of k seeds each (and of one against '
+              f'the true order): {ks}; tau >= {r["target"]} needs '
+              + (f'{need} seeds per truth' if need else 'more seeds than projected')
+              + (f'; an oracle ranking by the true order reaches tau {r["oracle_tau"]:.2f} against '
+                 'this truth' if r.get('oracle_tau') else ''))
+    if 'ground_truth_noise' in s:
+        n = s['ground_truth_noise']
+        print(f'ground truth noise: {n["arch"]} from scratch with {len(n["mAP_by_seed"])} seeds: mAP spread '
+              f'{n["spread"]:.4f} (std {n["std"]:.4f}); {n["pairs_within_spread"]}/{n["pairs"]} pairs of '
+              f'ranked subnets differ by less')
+    if s['scratch_over_inherited']:
+        print(f'scoring a subnet with inherited weights: {s["mean_inherited_seconds"]:.1f} s, from scratch: '
+              f'{s["mean_scratch_seconds"]:.0f} s ({s["scratch_over_inherited"]:.0f}x)')
+    if 'modular_stage' in s:
+        m = s['modular_stage']
+        print(f'modular stage: supernet {m["supernet_seconds"] / 60:.1f} min + search of '
+              f'{m["searched_subnets"]} subnets {m["search_seconds"] / 60:.1f} min = '
+              f'{m["stage_seconds"] / 3600:.2f} h; training every '
+              f'searched subnet from scratch: {m["every_searched_from_scratch_seconds"] / 3600:.1f} h '
+              f'({m["every_searched_over_stage"]:.1f}x; fit r2 {m["scratch_fit"]["r2"]:.2f})')
