@@ -627,7 +627,11 @@ class RankFidelity:
                    mean_inherited_seconds=mean_inh, mean_scratch_seconds=mean_scr,
                    scratch_over_inherited=mean_scr / mean_inh if mean_inh else None,
                    scratch_schedule=state.get('scratch'), seed=self.seed, space=state['space'],
-                   supernet_config=self.cfg.to_dict(), versions=collect_env_versions())
+                   # the default recipe's config, as the top-level tau is the default's (not this
+                   # process's recipe: every variant carries its own cfg_options)
+                   supernet_config=read_config(self.config,
+                                               variants.get(dv, {}).get('cfg_options')).to_dict(),
+                   versions=collect_env_versions())
         if under_way:
             out['variants_under_way'] = under_way
         if len(state.get('noise', {}).get('mAP', {})) > 1:
