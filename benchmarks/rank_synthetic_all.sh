@@ -14,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
-STEPS=${STEPS:-"truth base per_weight ft50 no_extremes fewshot_neck distill_outputs fair summary"}
+STEPS=${STEPS:-"truth base per_weight ft50 no_extremes fewshot_neck distill_outputs fewshot_distill fair summary"}
 # Seeds per subnet of the truth: 2 gave seed-vs-seed tau 0.55 and an oracle of 0.78; 3 (measured
 # 2026-12-05) an oracle of 0.79, one seed against two 0.60 (benchmarks/README.md). The 4th seed
 # (started 2026-12-05) measures two truths of 2 seeds each against one another; the projection
@@ -32,6 +32,8 @@ RANK=("$PY" benchmarks/bench_rank_fidelity.py configs/supernet/rank_synthetic.py
 # 2026-12-04 and what the base supernet of the record trained: base and the recipes measured
 # against it pin it, so that they train on a new machine what they trained then.
 SANDWICH=('model.extremes=[max,min]' model.num_random_subnets=1 model.sampling=uniform)
+# In-place distillation of the max member's outputs with 2 fair random members (distill_outputs)
+DISTILL=('model.extremes=[max]' model.num_random_subnets=2 model.sampling=fair model.distill=outputs)
 
 step() { echo "== $(date -u +%FT%TZ) $*"; }
 wanted() { [[ " $STEPS " == *" $1 "* ]]; }
@@ -77,8 +79,15 @@ fi
 # fair random members (3 per step, as no_extremes), no min.
 if wanted distill_outputs; then
     step variant distill_outputs
-    "${RANK[@]}" --search-subnets 0 --supernet-procs 2 --variant distill_outputs \
-        --cfg-options 'model.extremes=[max]' model.num_random_subnets=2 model.sampling=fair model.distill=outputs
+    "${RANK[@]}" --search-subnets 0 --supernet-procs 2 --variant distill_outputs --cfg-options "${DISTILL[@]}"
+fi
+# Few-shot on top of the best recipe so far: one part per neck width, each starting from the
+# distill_outputs supernet (kept in this machine's work dir) and trained with its recipe for a
+# third of the schedule on its part (the max member of the part as the teacher).
+if wanted fewshot_distill; then
+    step variant fewshot_distill
+    "${RANK[@]}" --search-subnets 0 --supernet-procs 2 --variant fewshot_distill --supernet-of distill_outputs \
+        --few-shot neck --cfg-options "${DISTILL[@]}"
 fi
 if wanted fair; then
     step variant fair

@@ -705,17 +705,20 @@ def test_rank_synthetic_all_runs_every_step_with_flags_the_bench_has(tmp_path):
     subprocess.run(['bash', 'benchmarks/rank_synthetic_all.sh'], cwd=REPO_ROOT, check=True, timeout=60,
                    env=dict(os.environ, PY=str(fake)), capture_output=True)
     calls = log.read_text().splitlines()
-    assert len(calls) == 9
+    assert len(calls) == 10
     assert '--truth-first' in calls[0] and all('--truth-first' not in c for c in calls[1:])
     assert [re.search(r'--variant (\S+)', c)[1] if '--variant' in c else None for c in calls] == [
-        None, None, 'per_weight', 'ft50', 'no_extremes', 'fewshot_neck', 'distill_outputs', 'fair', None]
+        None, None, 'per_weight', 'ft50', 'no_extremes', 'fewshot_neck', 'distill_outputs', 'fewshot_distill',
+        'fair', None]
     assert "model.extremes=[]" in calls[4]  # quoted for the shell, one option for the bench
     # base and the recipes measured against it pin the sandwich they trained, whatever the
     # configs' default; no_extremes is the configs' recipe, distillation adds the max member
     pinned = [i for i, c in enumerate(calls) if 'model.extremes=[max,min] model.num_random_subnets=1' in c]
-    assert pinned == [1, 2, 3, 5, 7, 8]
-    assert ('model.extremes=[max] model.num_random_subnets=2 model.sampling=fair model.distill=outputs'
-            in calls[6])
+    assert pinned == [1, 2, 3, 5, 8, 9]
+    # few-shot on top of distillation trains its parts with distillation's recipe, from its supernet
+    assert all('model.extremes=[max] model.num_random_subnets=2 model.sampling=fair model.distill=outputs'
+               in calls[i] for i in (6, 7))
+    assert '--supernet-of distill_outputs --few-shot neck' in calls[7]
     assert '--summary-only' in calls[-1]
     common = ('--work-dir benchmarks/runs/rank_truth24', '--json benchmarks/results/rank_fidelity.json',
               '--scratch-seeds 4', '--score-jobs 1')
