@@ -9,6 +9,9 @@
    static conv (why ``supernet.ops`` copies slices).
 4. What in-place distillation adds to a sandwich step: ``distill='features'`` and
    ``'outputs'`` (the RPN's and the RoI head's, on the max member's RoIs) against none.
+5. Training recipes against one another on a config's supernet (``--sections recipes``):
+   the mean step of each over the same iterations, so over the same draws of its sampler
+   (the members vary step by step; a recipe with the max member pays for it every step).
 
 Timings interleave the compared variants and report the median of repeats, so a
 noisy machine affects both sides alike.
@@ -16,6 +19,8 @@ noisy machine affects both sides alike.
     python benchmarks/bench_supernet_step.py                 # CPU defaults (~3 min)
     python benchmarks/bench_supernet_step.py --size 320 --repeats 10 --json out.json
     python benchmarks/bench_supernet_step.py --sections distill     # one section
+    python benchmarks/bench_supernet_step.py --sections recipes --config configs/supernet/rank_synthetic.py \
+        --steps 12 --recipe no_extremes 'model.extremes=[]' model.distill=False  # (more --recipe ...)
 """
 import argparse
 import statistics
@@ -140,6 +145,82 @@ def bench_distill(size: int, repeats: int, k: int, device: str = 'cpu', warmup: 
     return dict(seconds=t, **{f'{m}_ratio': t[m] / t['none'] for m in ('features', 'outputs')})
 
 
+#: the recipes section's default recipes (--cfg-options each): the configs' recipe until
+#: 2026-12-05 (3 fair random members) and distillation of the max member's outputs (the max
+#: member and 2 fair random ones), the two best on the rank benchmark (benchmarks/README.md)
+RECIPES = {
+    'no_extremes': ['model.extremes=[]', 'model.num_random_subnets=3', 'model.sampling=fair',
+                    'model.distill=False'],
+    'distill_outputs': ['model.extremes=[max]', 'model.num_random_subnets=2', 'model.sampling=fair',
+                        'model.distill=outputs'],
+}
+
+
+def _options(pairs) -> dict:
+    """``KEY=VALUE`` strings as mmengine's ``--cfg-options`` parses them."""
+    from smnas.engine.runner import DictAction
+
+    p = argparse.ArgumentParser()
+    p.add_argument('--o', nargs='*', action=DictAction, default={})
+    return p.parse_args(['--o', *pairs]).o
+
+
+def bench_recipes(config: str, recipes: dict, steps: int, device: str = 'cpu', warmup: int = 1,
+                  batch_size: int = None) -> dict:
+    """The mean training step of each recipe on ``config``'s supernet.
+
+    Args:
+        config: a supernet config (its space, detector and val input size).
+        recipes: name -> ``KEY=VALUE`` options on the config (the first is the reference).
+        steps: timed steps of each recipe, iterations 0 to ``steps - 1``: every recipe draws
+            the members its sampler gives those iterations. The recipes alternate step by
+            step (their order flipped every step), so a slow spell of the machine hits all.
+        device: 'cpu' or 'cuda'.
+        warmup: untimed steps of each recipe first (at iterations past the timed ones).
+        batch_size: images per step (default: the config's train batch size).
+
+    Returns:
+        ``dict(config, steps, batch_size, input_hw, recipes={name: options}, mean_s={name: s},
+        ratio={name: mean over the first's}, members={name: [members of each timed step]})``.
+    """
+    from smnas.engine.runner import read_config
+    from smnas.search.subnet import val_input_size
+
+    base = read_config(config)
+    w, h = val_input_size(base)
+    batch_size = int(batch_size or base.train_dataloader.batch_size)
+    data = demo_batch(batch_size=batch_size, size=(h, w), num_classes=int(base.get('num_classes', 5)))
+    hub = MessageHub.get_current_instance()
+    runs = {}
+    for name, pairs in recipes.items():
+        cfg = read_config(config, _options(pairs))
+        model = build_detector(cfg.model).to(device)  # seeded alike: the same initial weights
+        optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.0))  # the weights stay put
+        runs[name] = (model, optim)
+    for i in range(warmup):
+        for model, optim in runs.values():
+            hub.update_info('iter', steps + i)
+            model.train_step(data, optim)
+    times = {name: [] for name in runs}
+    members = {name: [] for name in runs}
+    for i in range(steps):
+        order = list(runs) if i % 2 == 0 else list(reversed(runs))
+        for name in order:
+            model, optim = runs[name]
+            hub.update_info('iter', i)
+            members[name].append([str(s) for _, s in model.sandwich_members(i)])
+            _sync()
+            t0 = time.perf_counter()
+            model.train_step(data, optim)
+            _sync()
+            times[name].append(time.perf_counter() - t0)
+    mean = {name: statistics.fmean(t) for name, t in times.items()}
+    first = next(iter(runs))
+    return dict(config=config, steps=steps, batch_size=batch_size, input_hw=[h, w],
+                recipes={k: list(v) for k, v in recipes.items()}, mean_s=mean,
+                ratio={name: mean[name] / mean[first] for name in runs}, step_s=times, members=members)
+
+
 def bench_step(size: int, repeats: int, k: int, device: str = 'cpu') -> dict:
     model, cfg = _sandwich(k, device)
     data = demo_batch(batch_size=2, size=(size, size), num_classes=5)
@@ -177,12 +258,19 @@ def main(argv=None) -> dict:
     p.add_argument('--warmup', type=int, default=5, help='untimed runs of each variant first (distill)')
     p.add_argument('--sections', default='step,ops,distill',
                    help='comma-separated: step (sandwich vs static), ops (dynamic vs static ops), '
-                   'distill (what distillation adds to a step)')
+                   'distill (what distillation adds to a step), recipes (training recipes on --config)')
+    p.add_argument('--config', default='configs/supernet/rank_synthetic.py',
+                   help="the recipes section's supernet config")
+    p.add_argument('--recipe', nargs='+', action='append', metavar=('NAME', 'KEY=VALUE'),
+                   help='a recipe of the recipes section: its name and --cfg-options (repeat the flag; '
+                   'default: ' + ', '.join(RECIPES) + ')')
+    p.add_argument('--steps', type=int, default=12, help='timed steps of each recipe (recipes)')
+    p.add_argument('--batch-size', type=int, help="images per step (recipes; default: the config's)")
     args = p.parse_args(argv)
     sections = set(args.sections.split(','))
-    unknown = sections - {'step', 'ops', 'distill'}
+    unknown = sections - {'step', 'ops', 'distill', 'recipes'}
     if unknown:
-        p.error(f'unknown sections {sorted(unknown)}: choose among step, ops, distill')
+        p.error(f'unknown sections {sorted(unknown)}: choose among step, ops, distill, recipes')
     out = dict(threads=torch.get_num_threads(), device=args.device, size=args.size, k=args.k)
     if 'step' in sections:
         step = out['step'] = bench_step(args.size, args.repeats, args.k, args.device)
@@ -198,6 +286,12 @@ def main(argv=None) -> dict:
         print(f'sandwich step with distillation vs without ({args.size}px): features '
               f'{d["features_ratio"]:.3f}x, outputs {d["outputs_ratio"]:.3f}x  ('
               + ', '.join(f'{m} {v:.2f}s' for m, v in d['seconds'].items()) + ')')
+    if 'recipes' in sections:
+        recipes = {r[0]: r[1:] for r in args.recipe} if args.recipe else RECIPES
+        r = out['recipes'] = bench_recipes(args.config, recipes, args.steps, args.device, batch_size=args.batch_size)
+        print(f'training recipes on {args.config} ({args.steps} steps each, batch {r["batch_size"]}, '
+              f'{r["input_hw"][1]}x{r["input_hw"][0]}): '
+              + ', '.join(f'{n} {r["mean_s"][n]:.2f}s/step ({r["ratio"][n]:.2f}x)' for n in r['mean_s']))
     if args.json:
         atomic_write_json(args.json, out, indent=1)
     return out

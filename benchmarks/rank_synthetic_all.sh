@@ -30,8 +30,9 @@ RANK=("$PY" benchmarks/bench_rank_fidelity.py configs/supernet/rank_synthetic.py
 
 # The sandwich rule (max, min and 1 uniform random member per step), the configs' recipe until
 # 2026-12-04 and what the base supernet of the record trained: base and the recipes measured
-# against it pin it, so that they train on a new machine what they trained then.
-SANDWICH=('model.extremes=[max,min]' model.num_random_subnets=1 model.sampling=uniform)
+# against it pin it (and no distillation: the configs' recipe since 2026-12-05 distils), so
+# that they train on a new machine what they trained then.
+SANDWICH=('model.extremes=[max,min]' model.num_random_subnets=1 model.sampling=uniform model.distill=False)
 # In-place distillation of the max member's outputs with 2 fair random members (distill_outputs)
 DISTILL=('model.extremes=[max]' model.num_random_subnets=2 model.sampling=fair model.distill=outputs)
 
@@ -64,19 +65,19 @@ if wanted ft50; then
 fi
 # The sandwich trains the min subnet at every step, and the base supernet scores it above
 # its from-scratch rank: this recipe trains 3 fair random members per step and no extremes
-# (about the base's compute per step). The configs' recipe since 2026-12-04 (it ranked best).
+# (about the base's compute per step). The configs' recipe 2026-12-04 to 12-05.
 if wanted no_extremes; then
     step variant no_extremes
     "${RANK[@]}" --search-subnets 0 --supernet-procs 2 --variant no_extremes \
-        --cfg-options 'model.extremes=[]' model.num_random_subnets=3 model.sampling=fair
+        --cfg-options 'model.extremes=[]' model.num_random_subnets=3 model.sampling=fair model.distill=False
 fi
 if wanted fewshot_neck; then
     step variant fewshot_neck; "${RANK[@]}" --search-subnets 0 --variant fewshot_neck --supernet-of base --few-shot neck \
         --supernet-procs 2 --cfg-options "${SANDWICH[@]}"
 fi
 # In-place distillation of the max member's outputs (the RPN's, and the RoI head's on the max
-# member's sampled RoIs) on top of the configs' recipe: the max member as the teacher and 2
-# fair random members (3 per step, as no_extremes), no min.
+# member's sampled RoIs): the max member as the teacher and 2 fair random members (3 per
+# step, as no_extremes), no min. The configs' recipe since 2026-12-05 (it ranked best).
 if wanted distill_outputs; then
     step variant distill_outputs
     "${RANK[@]}" --search-subnets 0 --supernet-procs 2 --variant distill_outputs --cfg-options "${DISTILL[@]}"

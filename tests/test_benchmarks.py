@@ -911,6 +911,41 @@ def test_supernet_step_bench_prices_distillation_against_none(tmp_path):
         bench.main(['--sections', 'latency'])
 
 
+def test_supernet_step_bench_prices_recipes_over_the_same_iterations(tmp_path):
+    """--sections recipes: each recipe built from the config with its options, timed over
+    the same iterations; a recipe with the max member draws it at every step."""
+    bench = _bench('bench_supernet_step')
+    out = tmp_path / 'recipes.json'
+    rec = bench.main(['--sections', 'recipes', '--config', str(config_path('supernet/quickstart_synthetic.py')),
+                      '--steps', '2', '--batch-size', '1', '--json', str(out),
+                      '--recipe', 'two', 'model.extremes=[]', 'model.num_random_subnets=2', 'model.distill=False',
+                      '--recipe', 'max1', 'model.extremes=[max]', 'model.num_random_subnets=1'])
+    r = rec['recipes']
+    assert set(rec) >= {'recipes'} and 'step' not in rec and json.loads(out.read_text()) == rec
+    assert list(r['mean_s']) == ['two', 'max1'] and r['ratio']['two'] == 1.0
+    assert r['ratio']['max1'] == pytest.approx(r['mean_s']['max1'] / r['mean_s']['two'])
+    assert all(len(r['step_s'][n]) == 2 and all(t > 0 for t in r['step_s'][n]) for n in r['step_s'])
+    assert [len(m) for m in r['members']['two']] == [2, 2] and [len(m) for m in r['members']['max1']] == [2, 2]
+    tops = {m[0] for m in r['members']['max1']}
+    assert len(tops) == 1  # the max member, at every step
+    assert r['members']['two'][0] != r['members']['two'][1]  # the sampler moves with the iteration
+
+
+def test_the_committed_rank_record_reports_the_configs_recipe_and_score_as_its_default():
+    """benchmarks/results/rank_fidelity.json: its default is the variant that trains the rank
+    config's recipe, ranked by the score the search ranks by (a config change without a
+    regenerated record would report another recipe's tau as the default's)."""
+    from smnas.search.subnet import SUBNET_DEFAULTS
+
+    bench = _bench('bench_rank_fidelity')
+    rec = json.loads((REPO_ROOT / 'benchmarks' / 'results' / 'rank_fidelity.json').read_text())
+    cfg = str(config_path('supernet/rank_synthetic.py'))
+    assert bench.default_variant(cfg, rec['variants']) == rec['default_variant'] == rec['default']['variant']
+    assert rec['default']['score'] == SUBNET_DEFAULTS['score']
+    by = rec['variants'][rec['default_variant']]['by_score'][rec['default']['score']]
+    assert rec['default']['kendall_tau'] == by['kendall_tau']
+
+
 def test_the_default_variant_is_the_one_that_trains_the_configs_recipe():
     """'base' measures the config's recipe unless its recorded options say it trained
     another (a record made before the configs' default changed): then the variant whose

@@ -17,7 +17,7 @@ space = dict(bases=[48, 56, 64], max_depths=[2, 2, 2, 2], neck_channels=[128, 25
              head_channels=[128, 256], doublings=[0, 1, 1, 1])
 model = dict(
     space=space,
-    num_random_subnets=3,  # 3 members per step (the sandwich of max, min and 1 random had 3)
+    num_random_subnets=2,  # 3 members per step: the max one (the teacher) and 2 fair random ones
     architecture=dict(structure='r18_fpn-p2p5-p6_rpn_rcnn_320x240', num_classes=3,
                       overrides=dict(test_cfg=dict(rcnn=dict(score_thr=0.001)))))
 

@@ -16,7 +16,7 @@ space = dict(bases=[48, 64], max_depths=[2, 2, 2, 2], neck_channels=[128, 256],
              head_channels=[128, 256], doublings=[0, 1, 1, 1])
 model = dict(
     space=space,
-    num_random_subnets=3,  # 3 members per step (the sandwich of max, min and 1 random had 3)
+    num_random_subnets=2,  # 3 members per step: the max one (the teacher) and 2 fair random ones
     architecture=dict(
         structure='r18_fpn-p2p5-p6_rpn_rcnn_160x120', num_classes={{_base_.num_classes}},
         # Keep low-confidence detections for AP, as mmdet's GA-RPN configs do: early
