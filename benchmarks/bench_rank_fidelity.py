@@ -618,7 +618,7 @@ class RankFidelity:
         out = dict(config=self.config, subnets=table, kendall_tau=b.get('kendall_tau'),
                    # the recipe the supernet configs use; every other is measured against it
                    default_variant=dv, default=default,
-                   # the best measured; it should become the default when it beats the default beyond noise
+                   # the best measured by inherited mAP (the configs' recipe should be the best one)
                    best_variant=max(ranked, key=lambda n: variants[n]['kendall_tau']) if ranked else None,
                    kendall_p=b.get('kendall_p'), spearman_rho=b.get('spearman_rho'),
                    spearman_p=b.get('spearman_p'), truth_seeds=truth_seeds,

@@ -288,7 +288,8 @@ def main(argv=None) -> dict:
               + ', '.join(f'{m} {v:.2f}s' for m, v in d['seconds'].items()) + ')')
     if 'recipes' in sections:
         recipes = {r[0]: r[1:] for r in args.recipe} if args.recipe else RECIPES
-        r = out['recipes'] = bench_recipes(args.config, recipes, args.steps, args.device, batch_size=args.batch_size)
+        r = out['recipes'] = bench_recipes(args.config, recipes, args.steps, args.device,
+                                           batch_size=args.batch_size)
         print(f'training recipes on {args.config} ({args.steps} steps each, batch {r["batch_size"]}, '
               f'{r["input_hw"][1]}x{r["input_hw"][0]}): '
               + ', '.join(f'{n} {r["mean_s"][n]:.2f}s/step ({r["ratio"][n]:.2f}x)' for n in r['mean_s']))

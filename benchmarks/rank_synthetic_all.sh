@@ -14,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
-STEPS=${STEPS:-"truth base per_weight ft50 no_extremes fewshot_neck distill_outputs fewshot_distill fair summary"}
+STEPS=${STEPS:-"truth base per_weight ft50 no_extremes fewshot_neck distill_outputs ft50_distill fewshot_distill fair summary"}
 # Seeds per subnet of the truth: 2 gave seed-vs-seed tau 0.55 and an oracle of 0.78; 3 (measured
 # 2026-12-05) an oracle of 0.79, one seed against two 0.60 (benchmarks/README.md). The 4th seed
 # (started 2026-12-05) measures two truths of 2 seeds each against one another; the projection
@@ -81,6 +81,13 @@ fi
 if wanted distill_outputs; then
     step variant distill_outputs
     "${RANK[@]}" --search-subnets 0 --supernet-procs 2 --variant distill_outputs --cfg-options "${DISTILL[@]}"
+fi
+# A 50-step fine-tune of each subnet alone before it is scored (as ft50), on the
+# distill_outputs supernet (kept in this machine's work dir)
+if wanted ft50_distill; then
+    step variant ft50_distill
+    "${RANK[@]}" --search-subnets 0 --variant ft50_distill --supernet-of distill_outputs --finetune-iters 50 \
+        --cfg-options "${DISTILL[@]}"
 fi
 # Few-shot on top of the best recipe so far: one part per neck width, each starting from the
 # distill_outputs supernet (kept in this machine's work dir) and trained with its recipe for a

@@ -705,20 +705,22 @@ def test_rank_synthetic_all_runs_every_step_with_flags_the_bench_has(tmp_path):
     subprocess.run(['bash', 'benchmarks/rank_synthetic_all.sh'], cwd=REPO_ROOT, check=True, timeout=60,
                    env=dict(os.environ, PY=str(fake)), capture_output=True)
     calls = log.read_text().splitlines()
-    assert len(calls) == 10
+    assert len(calls) == 11
     assert '--truth-first' in calls[0] and all('--truth-first' not in c for c in calls[1:])
     assert [re.search(r'--variant (\S+)', c)[1] if '--variant' in c else None for c in calls] == [
-        None, None, 'per_weight', 'ft50', 'no_extremes', 'fewshot_neck', 'distill_outputs', 'fewshot_distill',
-        'fair', None]
+        None, None, 'per_weight', 'ft50', 'no_extremes', 'fewshot_neck', 'distill_outputs', 'ft50_distill',
+        'fewshot_distill', 'fair', None]
     assert "model.extremes=[]" in calls[4]  # quoted for the shell, one option for the bench
     # base and the recipes measured against it pin the sandwich they trained, whatever the
     # configs' default; no_extremes is the configs' recipe, distillation adds the max member
     pinned = [i for i, c in enumerate(calls) if 'model.extremes=[max,min] model.num_random_subnets=1' in c]
-    assert pinned == [1, 2, 3, 5, 8, 9]
-    # few-shot on top of distillation trains its parts with distillation's recipe, from its supernet
+    assert pinned == [1, 2, 3, 5, 9, 10]
+    assert all('model.distill=False' in calls[i] for i in (1, 2, 3, 4, 5, 9, 10))
+    # the recipes on top of distillation start from its supernet, with its recipe
     assert all('model.extremes=[max] model.num_random_subnets=2 model.sampling=fair model.distill=outputs'
-               in calls[i] for i in (6, 7))
-    assert '--supernet-of distill_outputs --few-shot neck' in calls[7]
+               in calls[i] for i in (6, 7, 8))
+    assert '--supernet-of distill_outputs --finetune-iters 50' in calls[7]
+    assert '--supernet-of distill_outputs --few-shot neck' in calls[8]
     assert '--summary-only' in calls[-1]
     common = ('--work-dir benchmarks/runs/rank_truth24', '--json benchmarks/results/rank_fidelity.json',
               '--scratch-seeds 4', '--score-jobs 1')
@@ -916,16 +918,17 @@ def test_supernet_step_bench_prices_recipes_over_the_same_iterations(tmp_path):
     the same iterations; a recipe with the max member draws it at every step."""
     bench = _bench('bench_supernet_step')
     out = tmp_path / 'recipes.json'
-    rec = bench.main(['--sections', 'recipes', '--config', str(config_path('supernet/quickstart_synthetic.py')),
-                      '--steps', '2', '--batch-size', '1', '--json', str(out),
-                      '--recipe', 'two', 'model.extremes=[]', 'model.num_random_subnets=2', 'model.distill=False',
+    config = str(config_path('supernet/quickstart_synthetic.py'))
+    two = ['model.extremes=[]', 'model.num_random_subnets=2', 'model.distill=False']
+    rec = bench.main(['--sections', 'recipes', '--config', config, '--steps', '2', '--batch-size', '1',
+                      '--json', str(out), '--recipe', 'two', *two,
                       '--recipe', 'max1', 'model.extremes=[max]', 'model.num_random_subnets=1'])
     r = rec['recipes']
     assert set(rec) >= {'recipes'} and 'step' not in rec and json.loads(out.read_text()) == rec
     assert list(r['mean_s']) == ['two', 'max1'] and r['ratio']['two'] == 1.0
     assert r['ratio']['max1'] == pytest.approx(r['mean_s']['max1'] / r['mean_s']['two'])
     assert all(len(r['step_s'][n]) == 2 and all(t > 0 for t in r['step_s'][n]) for n in r['step_s'])
-    assert [len(m) for m in r['members']['two']] == [2, 2] and [len(m) for m in r['members']['max1']] == [2, 2]
+    assert [len(m) for m in r['members']['two']] == [len(m) for m in r['members']['max1']] == [2, 2]
     tops = {m[0] for m in r['members']['max1']}
     assert len(tops) == 1  # the max member, at every step
     assert r['members']['two'][0] != r['members']['two'][1]  # the sampler moves with the iteration
