@@ -129,7 +129,8 @@ def test_subnet_workers_share_a_study_with_real_inherited_scoring(database, tmp_
     from .test_subnet_search import tiny_supernet
 
     cfg, ckpt = tiny_supernet(tmp_path / 'data')
-    cfg.merge_from_dict({'subnet_search.n_trials': 9})
+    # ranked by the val loss: each subnet by its loss, the front's mAP once by one of the workers
+    cfg.merge_from_dict({'subnet_search.n_trials': 9, 'subnet_search.score': 'val_loss'})
     work = str(tmp_path / 'search')
     procs = [_spawn(_subnet_worker, cfg.to_dict(), ckpt, work, database) for _ in range(3)]
     for p in procs:
@@ -144,7 +145,7 @@ def test_subnet_workers_share_a_study_with_real_inherited_scoring(database, tmp_
     ev = InheritedEvaluator(Config(cfg.to_dict()), ckpt, str(tmp_path / 'ref'))
     seed = int({**SUBNET_DEFAULTS, **cfg.get('subnet_search', {})}['seed'])
     for arch, o in list(done.items())[:4]:  # scored by one worker in this process: the same
-        # the default score: the val loss, minimised
+        # the val loss, minimised
         assert o['values'][0] == pytest.approx(-ev.val_loss(arch, seed=seed), rel=1e-5)
     # the front's mAP, scored once (under a lock) by whichever worker got there first
     front = pareto_front([(a, o['values'][0], o['values'][1]) for a, o in done.items()])
