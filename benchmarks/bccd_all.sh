@@ -14,6 +14,10 @@ CFG=configs/supernet/bccd.py
 WD=benchmarks/runs/rank_bccd
 RANK_JSON=benchmarks/results_rank_bccd.json
 HAND_JSON=benchmarks/results_searched_vs_hand_bccd.json
+# The recipe the record's supernets trained (the configs' then: the sandwich of max, min and 1
+# uniform random member, no distillation), pinned so that a new machine trains what they did
+# whatever the configs' default (distillation of the outputs since 2026-12-05)
+SANDWICH=('model.extremes=[max,min]' model.num_random_subnets=1 model.sampling=uniform model.distill=False)
 RANK=("$PY" benchmarks/bench_rank_fidelity.py "$CFG" --work-dir "$WD" --subnets 8 --scratch-iters 300
       --json "$RANK_JSON")
 
@@ -21,7 +25,7 @@ step() { echo "== $(date -u +%FT%TZ) $*"; }
 
 # 1. Supernet, 8 subnets inherited and from scratch, the noise seeds, the timed 300-subnet search.
 step rank fidelity and search
-"${RANK[@]}" --noise-seeds 2
+"${RANK[@]}" --noise-seeds 2 --cfg-options "${SANDWICH[@]}"
 
 # 2. Searched against hand-designed: the search's finalists (the front, as tools/search_subnet.py
 #    exports them; recorded by step 1) trained from scratch like the baselines.
@@ -33,15 +37,15 @@ HAND=("$PY" benchmarks/bench_searched_vs_hand.py "$WD/hand" --config "$CFG" --su
 
 # 3. A ground truth that resolves the ranking: every subnet from scratch with 3 seeds.
 step ground truth seeds
-"${RANK[@]}" --noise-seeds 2 --scratch-seeds 3 --search-subnets 0
+"${RANK[@]}" --noise-seeds 2 --scratch-seeds 3 --search-subnets 0 --cfg-options "${SANDWICH[@]}"
 
 # 4. Supernet recipes against that ground truth.
 step variant distill
-"${RANK[@]}" --variant distill --cfg-options model.distill=True
+"${RANK[@]}" --variant distill --cfg-options "${SANDWICH[@]}" model.distill=True
 step variant random3
-"${RANK[@]}" --variant random3 --cfg-options model.num_random_subnets=3
+"${RANK[@]}" --variant random3 --cfg-options "${SANDWICH[@]}" model.num_random_subnets=3
 step variant long
-"${RANK[@]}" --variant long --supernet-iters 1200
+"${RANK[@]}" --variant long --supernet-iters 1200 --cfg-options "${SANDWICH[@]}"
 
 # 5. Searched against hand-designed again, every model with 3 seeds (one training is as noisy as the gaps).
 step searched vs hand-designed, 3 seeds

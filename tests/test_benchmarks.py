@@ -743,6 +743,28 @@ def test_rank_synthetic_all_runs_every_step_with_flags_the_bench_has(tmp_path):
     assert '--scratch-seeds 3' in log.read_text() and '--score-jobs 2' in log.read_text()
 
 
+def test_bccd_all_pins_the_recipe_its_record_was_trained_with(tmp_path):
+    """benchmarks/bccd_all.sh with a recording stand-in for Python: every supernet it trains
+    (base, its recipes) pins the sandwich its record holds, whatever the configs' default, and
+    each recipe's own option comes after it (so it wins)."""
+    import os
+
+    log = tmp_path / 'calls'
+    fake = tmp_path / 'py'
+    # the finalists' step reads the record through Python: answer it with one subnet
+    fake.write_text(f'#!/bin/sh\necho "$*" >> {log}\ncase "$*" in *json.load*) echo 48_1-2-2-2;; esac\n')
+    fake.chmod(0o755)
+    subprocess.run(['bash', 'benchmarks/bccd_all.sh'], cwd=REPO_ROOT, check=True, timeout=60,
+                   env=dict(os.environ, PY=str(fake)), capture_output=True)
+    rank = [c for c in log.read_text().splitlines() if 'bench_rank_fidelity.py' in c]
+    assert len(rank) == 5
+    sandwich = ('model.extremes=[max,min] model.num_random_subnets=1 model.sampling=uniform '
+                'model.distill=False')
+    assert all(sandwich in c for c in rank)
+    assert rank[2].endswith(sandwich + ' model.distill=True')
+    assert rank[3].endswith('model.num_random_subnets=3')
+
+
 def test_record_quickstart_trial_reads_a_run_and_keeps_the_others(tmp_path):
     """A finished run's work dir becomes one entry of the trials record; earlier entries stay."""
     wd = tmp_path / 'run'
