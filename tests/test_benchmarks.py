@@ -691,6 +691,16 @@ def test_search_vs_random_gives_every_method_the_same_budget(tmp_path):
     assert again['search_hv'] == out['search_hv'] and again['random_hv'] == out['random_hv']
 
 
+def _recording_python(tmp_path, answer: str = ''):
+    """A stand-in for Python that appends its command line to a log (and runs the shell line
+    ``answer``): (the log, the stand-in), for running a benchmark script's steps instantly."""
+    log = tmp_path / 'calls'
+    fake = tmp_path / 'py'
+    fake.write_text(f'#!/bin/sh\necho "$*" >> {log}\n{answer}\n')
+    fake.chmod(0o755)
+    return log, fake
+
+
 def test_rank_synthetic_all_runs_every_step_with_flags_the_bench_has(tmp_path):
     """benchmarks/rank_synthetic_all.sh with a recording stand-in for Python: the truth first,
     then the base supernet and every recipe, all on one work dir and record, and every flag it
@@ -698,10 +708,7 @@ def test_rank_synthetic_all_runs_every_step_with_flags_the_bench_has(tmp_path):
     import os
     import re
 
-    log = tmp_path / 'calls'
-    fake = tmp_path / 'py'
-    fake.write_text(f'#!/bin/sh\necho "$*" >> {log}\n')
-    fake.chmod(0o755)
+    log, fake = _recording_python(tmp_path)
     subprocess.run(['bash', 'benchmarks/rank_synthetic_all.sh'], cwd=REPO_ROOT, check=True, timeout=60,
                    env=dict(os.environ, PY=str(fake)), capture_output=True)
     calls = log.read_text().splitlines()
@@ -749,11 +756,8 @@ def test_bccd_all_pins_the_recipe_its_record_was_trained_with(tmp_path):
     each recipe's own option comes after it (so it wins)."""
     import os
 
-    log = tmp_path / 'calls'
-    fake = tmp_path / 'py'
     # the finalists' step reads the record through Python: answer it with one subnet
-    fake.write_text(f'#!/bin/sh\necho "$*" >> {log}\ncase "$*" in *json.load*) echo 48_1-2-2-2;; esac\n')
-    fake.chmod(0o755)
+    log, fake = _recording_python(tmp_path, 'case "$*" in *json.load*) echo 48_1-2-2-2;; esac')
     subprocess.run(['bash', 'benchmarks/bccd_all.sh'], cwd=REPO_ROOT, check=True, timeout=60,
                    env=dict(os.environ, PY=str(fake)), capture_output=True)
     rank = [c for c in log.read_text().splitlines() if 'bench_rank_fidelity.py' in c]
