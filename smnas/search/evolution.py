@@ -154,7 +154,8 @@ class EvolutionarySearch:
         so that concurrent workers do not propose the same sequence.
 
         Raises:
-            ValueError: the stored study searches another space, or ranks by another score.
+            ValueError: the stored study searches another space, or ranks by another score
+                or scores its subnets otherwise (a fine-tune before scoring).
         """
         init = self.opts.get('init')
         if init not in ('spread', 'random'):
@@ -179,6 +180,10 @@ class EvolutionarySearch:
             raise ValueError(
                 f'the study in {self.storage} ranks by {study.user_attrs["meta"].get("score", "mAP")!r}, '
                 f'this config by {meta.get("score", "mAP")!r}: use another --work-dir or --storage')
+        elif study.user_attrs['meta'].get('scoring') != meta.get('scoring'):
+            stored = study.user_attrs['meta'].get('scoring')
+            raise ValueError(f'the study in {self.storage} scored its subnets with {stored}, this config '
+                             f'with {meta.get("scoring")}: use another --work-dir or --storage')
         atomic_write_json(self.work_dir / 'search_meta.json', dict(meta, storage=self.storage), indent=1)
         self.study = study  # what every worker has evaluated so far, for a stage's evaluate()
         return study

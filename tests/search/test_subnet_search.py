@@ -188,6 +188,38 @@ def test_ranking_by_map(setup, tmp_path):
         assert o['values'][0] == o['attrs']['mAP'] and 'val_loss' not in o['attrs']
 
 
+def test_a_finetune_before_scoring_scores_the_finetuned_weights(setup, tmp_path):
+    """subnet_search.finetune_iters: each subnet is scored after that many seeded SGD steps
+    alone (the evaluator's fine-tune, the same for every worker), the supernet's weights are
+    restored after each, and a study scored otherwise is not resumed."""
+    cfg, ckpt = setup
+    cfg = Config(cfg.to_dict())
+    root = cfg.val_dataloader.dataset.data_root
+    cfg.merge_from_dict({'subnet_search.n_trials': 2, 'subnet_search.score': 'val_loss',
+                         'subnet_search.map_of': 'every', 'subnet_search.finetune_iters': 2,
+                         'train_dataloader.dataset.data_root': root, 'train_dataloader.num_workers': 0,
+                         'train_dataloader.persistent_workers': False, 'train_dataloader.batch_size': 2})
+    cfg.train_dataloader.dataset.pipeline[2].scale = (96, 64)
+    s = SubnetSearch(cfg, ckpt, str(tmp_path / 'w'))
+    before = {k: v.clone() for k, v in s.evaluator.model.state_dict().items()}
+    study = s.run()
+    done = {a: o for a, o in arch_outcomes(study).items() if o['state'] == 'complete'}
+    assert len(done) == 2
+    seed = int(s.opts['seed'])
+    for arch, o in done.items():
+        inherited = s.evaluator.val_loss(arch, seed=seed)
+        with s.evaluator.finetuned(arch, 2, seed=seed):
+            tuned = s.evaluator.val_loss(arch, seed=seed)
+        assert o['values'][0] == pytest.approx(-tuned, rel=1e-5)
+        assert tuned != pytest.approx(inherited, rel=1e-5)  # the fine-tune changed what was scored
+    after = s.evaluator.model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert study.user_attrs['meta']['scoring'] == {'finetune_iters': 2, 'finetune_lr': None}
+    cfg.merge_from_dict({'subnet_search.finetune_iters': 0})
+    with pytest.raises(ValueError, match='scored its subnets with'):
+        SubnetSearch(cfg, ckpt, str(tmp_path / 'w')).open()
+
+
 @pytest.mark.parametrize('map_of', ['every', 'front'])
 def test_ranking_by_val_loss(setup, tmp_path, map_of):
     """subnet_search.score='val_loss': the study minimises each subnet's val loss (its
