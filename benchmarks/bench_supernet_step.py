@@ -181,7 +181,8 @@ def bench_recipes(config: str, recipes: dict, steps: int, device: str = 'cpu', w
 
     Returns:
         ``dict(config, steps, batch_size, input_hw, recipes={name: options}, mean_s={name: s},
-        ratio={name: mean over the first's}, members={name: [members of each timed step]})``.
+        ratio={name: mean over the first's}, step_s={name: [each timed step's seconds]},
+        members={name: [members of each timed step]})``.
     """
     from smnas.engine.runner import read_config
     from smnas.search.subnet import val_input_size
