@@ -69,8 +69,12 @@ class SubnetsValLoop(ValLoop):
 @HOOKS.register_module()
 class SupernetMetaHook(Hook):
     """Store the supernet's search space in every checkpoint (``meta['supernet_space']``),
-    so that search and export tools can refuse a checkpoint of another space."""
+    so that search and export tools can refuse a checkpoint of another space, and the part
+    of it a few-shot supernet was trained on (``meta['supernet_part']``, None: all of it),
+    so that a search scores each subnet with its part's weights."""
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         model = unwrap_model(runner.model)
-        checkpoint.setdefault('meta', {})['supernet_space'] = model.space.to_dict()
+        meta = checkpoint.setdefault('meta', {})
+        meta['supernet_space'] = model.space.to_dict()
+        meta['supernet_part'] = dict(getattr(model, 'part', None) or {}) or None

@@ -26,7 +26,7 @@ def test_trains_validates_max_and_min_and_resumes(tiny_data, tmp_path):
     work = tmp_path / 'work'
     run_tool('tools/train_supernet.py', CFG, '--work-dir', str(work), *_options(tiny_data, 2))
     ckpt = torch.load(work / 'iter_2.pth', map_location='cpu', weights_only=False)
-    assert ckpt['meta']['supernet_space']['bases'] == [16, 24]
+    assert ckpt['meta']['supernet_space']['bases'] == [16, 24] and ckpt['meta']['supernet_part'] is None
     tags = _scalars(work)
     # the configs' recipe: fair random members (here 1) and no max or min at every step;
     # max and min are validated
@@ -37,6 +37,15 @@ def test_trains_validates_max_and_min_and_resumes(tiny_data, tmp_path):
                    *_options(tiny_data, 3))
     assert 'resumed' in log.lower() and 'iter_2.pth' in log
     assert (work / 'iter_3.pth').is_file()
+    # a few-shot part from it: --iters rescales the schedule, the checkpoints name the part
+    part = tmp_path / 'part'
+    log = run_tool('tools/train_supernet.py', CFG, '--work-dir', str(part), '--iters', '1',
+                   *_options(tiny_data, 3), 'model.part.neck_channels=[64]',
+                   f'load_from={work / "iter_3.pth"}')
+    assert 'Load checkpoint from' in log and 'iter_3.pth' in log
+    assert sorted(p.name for p in part.glob('iter_*.pth')) == ['iter_1.pth']
+    meta = torch.load(part / 'iter_1.pth', map_location='cpu', weights_only=False)['meta']
+    assert meta['supernet_part'] == {'neck_channels': [64]}
 
 
 def test_torchrun_two_processes_on_the_cpu(tiny_data, tmp_path):

@@ -5,6 +5,8 @@
     python tools/search_subnet.py CONFIG --checkpoint SN --flops-range 2 6   # GFLOPs
     # more processes or machines: the same command, same --work-dir / --storage
     python tools/search_subnet.py CONFIG --checkpoint SN --report-only
+    # few-shot: one checkpoint per part (tools/train_supernet.py, model.part)
+    python tools/search_subnet.py CONFIG --checkpoint SN_N128 SN_N256 SN_N512
 
 Subnets are scored with inherited weights, by val bbox mAP or (``--cfg-options
 subnet_search.score=val_loss``) by the detector's loss on the val images, against FLOPs
@@ -29,7 +31,9 @@ from smnas.search.subnet import SubnetSearch
 def parse_args():
     p = argparse.ArgumentParser(description='SM-NAS subnet search over a trained supernet')
     p.add_argument('config', help='the supernet config')
-    p.add_argument('--checkpoint', required=True, help='the trained supernet checkpoint')
+    p.add_argument('--checkpoint', required=True, nargs='+',
+                   help="the trained supernet's checkpoint, or a few-shot supernet's: every part's "
+                        '(each subnet is scored with the weights of its part)')
     p.add_argument('--work-dir', help='default: work_dirs/<config name>_search')
     p.add_argument('--storage', help='Optuna storage URL (default: sqlite in the work dir)')
     p.add_argument('--flops-range', nargs=2, type=float, metavar=('LO', 'HI'),

@@ -127,8 +127,38 @@ class InheritedEvaluator:
         self._train_loader = None
         self._cached = {}  # id(loop) -> [collated batch], or None: too large
         self.runner.load_checkpoint(checkpoint, map_location='cpu')
+        self._weights = {}  # checkpoint -> its state dict, once another was used (use_checkpoint)
         self.batch_size = self.runner.val_loop.dataloader.batch_size
         self._subsets = {}
+
+    def use_checkpoint(self, checkpoint: str) -> None:
+        """Score with the weights of ``checkpoint`` from now on: another checkpoint of this
+        supernet, e.g. a few-shot part's (:mod:`smnas.modular.parts`). Each checkpoint is
+        loaded and checked once and its weights kept in host memory, so that switching
+        between parts costs a copy, not a load.
+
+        Args:
+            checkpoint: a checkpoint written by ``tools/train_supernet.py``.
+
+        Raises:
+            smnas.modular.export.NotASupernetCheckpoint: not a supernet of this space, or the
+                weights of another detector.
+        """
+        from ..engine import load_local_checkpoint
+        from ..modular.export import check_checkpoint_space, check_checkpoint_weights
+
+        if checkpoint == self.checkpoint:
+            return
+        if self.checkpoint not in self._weights:  # the weights loaded at start, to come back to
+            self._weights[self.checkpoint] = {k: v.detach().to('cpu', copy=True)
+                                              for k, v in self.model.state_dict().items()}
+        if checkpoint not in self._weights:
+            ckpt = load_local_checkpoint(checkpoint, map_location='cpu')
+            check_checkpoint_space(ckpt, self.space.to_dict(), checkpoint)
+            check_checkpoint_weights(ckpt, self.model, checkpoint)
+            self._weights[checkpoint] = ckpt.get('state_dict', ckpt)
+        self.model.load_state_dict(self._weights[checkpoint])
+        self.checkpoint = checkpoint
 
     @property
     def num_images(self) -> int:

@@ -12,7 +12,7 @@ processes running the same command against the same storage.
 """
 import os
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import optuna
 from mmengine.config import Config
@@ -107,7 +107,10 @@ class SubnetSearch(EvolutionarySearch):
     Args:
         cfg: the supernet's config; ``subnet_search`` in it overrides
             :data:`SUBNET_DEFAULTS`.
-        checkpoint: the trained supernet (``tools/train_supernet.py``).
+        checkpoint: the trained supernet (``tools/train_supernet.py``), or a few-shot
+            supernet: the checkpoints of its parts, one subnet in exactly one
+            (:class:`~smnas.modular.parts.SupernetParts`); each subnet is scored with its
+            part's weights.
         work_dir: study, per-subnet results, TensorBoard events and report.
         storage: Optuna storage URL (default: sqlite in the work dir).
         flops_range: (lo, hi) GFLOPs, overriding the config.
@@ -117,6 +120,7 @@ class SubnetSearch(EvolutionarySearch):
     Raises:
         smnas.modular.export.NotASupernetCheckpoint: a checkpoint that is not a supernet
             of this config's space.
+        smnas.modular.parts.InvalidParts: several checkpoints that do not split the space.
         ValueError: a FLOPs range that excludes every subnet; an unknown ``score``.
     """
     label = 'subnet'
@@ -129,11 +133,14 @@ class SubnetSearch(EvolutionarySearch):
     #: subnet_search.score -> its sign in the study (which maximises): losses are minimised
     SCORES = {'mAP': 1, 'val_loss': -1}
 
-    def __init__(self, cfg: Config, checkpoint: str, work_dir: str, storage: Optional[str] = None,
+    def __init__(self, cfg: Config, checkpoint: Union[str, Sequence[str]], work_dir: str,
+                 storage: Optional[str] = None,
                  flops_range: Optional[Sequence[float]] = None, results_dir: Optional[str] = None):
         from supernet.flops import FlopsTable
+        from supernet.space import ModularSpace
 
         from ..evaluation.inherited import InheritedEvaluator
+        from ..modular.parts import SupernetParts
 
         opts = dict(SUBNET_DEFAULTS, **dict(cfg.get('subnet_search', {})))
         if opts['score'] not in self.SCORES:
@@ -149,11 +156,15 @@ class SubnetSearch(EvolutionarySearch):
         super().__init__(work_dir, opts, storage, workers=1, study_name=opts['study_name'],
                          results_dir=results_dir)
         self.cfg = cfg
-        self.checkpoint = os.path.abspath(checkpoint)
+        paths = [checkpoint] if isinstance(checkpoint, (str, os.PathLike)) else list(checkpoint)
+        self.parts = SupernetParts.from_checkpoints([os.path.abspath(p) for p in paths],
+                                                    ModularSpace.from_dict(dict(cfg.model.space)))
+        #: the checkpoint (one supernet), or every part's (few-shot)
+        self.checkpoint = self.parts.paths[0] if self.parts.key is None else self.parts.paths
         # The effective config (overrides included), so that the search can be reopened.
         self.config_path = self.work_dir / 'supernet_config.py'
         atomic_write_text(self.config_path, cfg.pretty_text)
-        self.evaluator = InheritedEvaluator(cfg, self.checkpoint, str(self.work_dir / 'eval'),
+        self.evaluator = InheritedEvaluator(cfg, self.parts.paths[0], str(self.work_dir / 'eval'),
                                             batch_size=opts['val_batch_size'], cache_mb=opts['val_cache_mb'],
                                             precision=opts['precision'], bootstrap=opts['bootstrap'])
         self.screen_images = self._screen_images(opts)
@@ -238,11 +249,14 @@ class SubnetSearch(EvolutionarySearch):
         return [self.space.picks(Subnet.parse(s)) for s in coarse_to_fine(picks)]
 
     def meta(self) -> dict:
-        # a fine-tune before scoring changes every score: a study scored otherwise is not resumed
+        # a fine-tune before scoring, or few-shot parts' weights, change every score: a study
+        # scored otherwise is not resumed
         iters = int(self.opts['finetune_iters'])
-        scoring = dict(finetune_iters=iters, finetune_lr=self.opts['finetune_lr']) if iters else None
+        scoring = dict(finetune_iters=iters, finetune_lr=self.opts['finetune_lr']) if iters else {}
+        if self.parts.key is not None:
+            scoring['few_shot'] = self.parts.key
         return dict(space=self.space.to_dict(), space_count=self.space.count(),
-                    objective=self.opts['objective'], score=self.score_key, scoring=scoring,
+                    objective=self.opts['objective'], score=self.score_key, scoring=scoring or None,
                     latency_model=None if self.latency is None else self.latency.to_dict(),
                     checkpoint=self.checkpoint, input_size=list(self.input_size),
                     flops_span_g=[v / 1e9 for v in self.span],
@@ -291,9 +305,11 @@ class SubnetSearch(EvolutionarySearch):
 
     def _finetuned(self, arch: str):
         """A block inside which the supernet holds ``arch``'s weights fine-tuned
-        (``finetune_iters`` steps, seeded alike for every subnet), or its inherited ones."""
+        (``finetune_iters`` steps, seeded alike for every subnet), or its inherited ones:
+        those of its part in a few-shot supernet."""
         import contextlib
 
+        self.evaluator.use_checkpoint(self.parts.checkpoint_of(arch))
         iters = int(self.opts['finetune_iters'])
         if not iters:
             return contextlib.nullcontext(0.0)

@@ -4,6 +4,8 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from supernet.space import Subnet
+
 from smnas.data.synthetic import SyntheticConfig, generate
 from smnas.search.study import arch_outcomes
 from smnas.search.subnet import SubnetSearch
@@ -379,3 +381,46 @@ def test_the_first_generation_is_spread_over_the_flops(setup, tmp_path):
     assert drawn != spread and baseline != spread
     with pytest.raises(ValueError, match="search init must be 'spread' or 'random'"):
         first_generation(tmp_path / 'bad', init='latin')
+
+
+def test_a_few_shot_supernet_scores_each_subnet_with_its_parts_weights(setup, tmp_path):
+    """Several checkpoints, one per part of a neck split: each subnet is scored (and its
+    finalist exported) with its part's weights, switching back and forth; a study scored
+    with one supernet is not resumed with parts."""
+    from smnas.evaluation.inherited import InheritedEvaluator
+    from smnas.modular import export_finalists
+    from smnas.modular.parts import InvalidParts
+
+    cfg, ckpt = setup
+    cfg = Config(cfg.to_dict())
+    cfg.merge_from_dict({'subnet_search.n_trials': 6, 'subnet_search.score': 'val_loss',
+                         'subnet_search.map_of': 'every'})
+    space = dict(cfg.model.space)
+    parts = {}
+    for i, neck in enumerate(space['neck_channels']):
+        model = build_detector(cfg.model, seed=10 + i)  # each part its own weights
+        parts[neck] = str(tmp_path / f'part_n{neck}.pth')
+        meta = dict(supernet_space=space, supernet_part=dict(neck_channels=[neck]))
+        torch.save(dict(state_dict=model.state_dict(), meta=meta), parts[neck])
+    s = SubnetSearch(cfg, list(parts.values()), str(tmp_path / 'w'))
+    study = s.run()
+    done = {a: o for a, o in arch_outcomes(study).items() if o['state'] == 'complete'}
+    assert {Subnet.parse(a).neck for a in done} == set(parts)  # both parts scored
+    seed = int(s.opts['seed'])
+    alone = {n: InheritedEvaluator(cfg, p, str(tmp_path / f'alone{n}'), batch_size=s.evaluator.batch_size)
+             for n, p in parts.items()}
+    for arch, o in done.items():
+        loss = alone[Subnet.parse(arch).neck].val_loss(arch, seed=seed)
+        assert o['attrs']['val_loss'] == pytest.approx(loss, rel=1e-5)
+    assert study.user_attrs['meta']['scoring'] == {'few_shot': 'neck_channels'}
+    for f in export_finalists(s, study, k=2):
+        weights = torch.load(f.checkpoint, map_location='cpu', weights_only=False)['state_dict']
+        own = torch.load(parts[Subnet.parse(f.arch).neck], map_location='cpu',
+                         weights_only=False)['state_dict']
+        key = next(k for k in weights if k.startswith('roi_head.bbox_head') and k.endswith('weight'))
+        w = weights[key]
+        assert torch.equal(w, own['architecture.' + key][tuple(slice(0, n) for n in w.shape)])
+    with pytest.raises(ValueError, match='scored its subnets with'):
+        SubnetSearch(cfg, ckpt, str(tmp_path / 'w')).open()
+    with pytest.raises(InvalidParts, match='of the space only'):
+        SubnetSearch(cfg, parts[space['neck_channels'][0]], str(tmp_path / 'x'))
