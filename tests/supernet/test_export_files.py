@@ -68,6 +68,13 @@ def test_refuses_other_spaces_plain_checkpoints_and_bad_subnets(trained, tmp_pat
         export_to_files(cfg, str(d / 'plain.pth'), SUB, str(tmp_path))
     with pytest.raises(InvalidSubnet, match='base-choice'):
         export_to_files(cfg, str(d / 'sn.pth'), '40_1-2-2-2_n32_h32', str(tmp_path))
+    # a few-shot part's checkpoint exports the subnets of its part only
+    torch.save(dict(state_dict=model.state_dict(),
+                    meta=dict(supernet_space=SPACE.to_dict(), supernet_part=dict(neck_channels=[64]))),
+               d / 'part.pth')
+    with pytest.raises(NotASupernetCheckpoint, match=r'few-shot part neck_channels=\[64\] .* is not in it'):
+        export_to_files(cfg, str(d / 'part.pth'), SUB, str(tmp_path))  # n32
+    assert export_to_files(cfg, str(d / 'part.pth'), SUB.replace('_n32', '_n64'), str(tmp_path / 'p'))
 
 
 def test_export_tool_in_a_fresh_process(trained, tmp_path):
