@@ -34,28 +34,6 @@ def check_checkpoint_space(checkpoint: dict, space_dict: dict, path: str = 'chec
             f'  config:     {space_dict}')
 
 
-def check_checkpoint_part(checkpoint: dict, subnet, path: str = 'checkpoint') -> None:
-    """Refuse to take ``subnet``'s weights from a few-shot part's checkpoint that ``subnet``
-    is not in: the part never trained them after the one-shot supernet it started from.
-
-    Raises:
-        NotASupernetCheckpoint: naming the part and the subnet.
-    """
-    from supernet.algorithm import part_space
-    from supernet.space import InvalidSubnet
-
-    part = (checkpoint.get('meta') or {}).get('supernet_part')
-    if not part:
-        return
-    space = ModularSpace.from_dict(checkpoint['meta']['supernet_space'])
-    try:
-        part_space(space, part).validate(subnet)
-    except InvalidSubnet:
-        shown = ', '.join(f'{k}={list(v)}' for k, v in part.items())
-        raise NotASupernetCheckpoint(f'{path} is the few-shot part {shown} of its supernet; {subnet} is '
-                                     f'not in it: take its weights from the checkpoint of its part') from None
-
-
 def check_checkpoint_weights(checkpoint: dict, model: torch.nn.Module, path: str = 'checkpoint') -> None:
     """Refuse a supernet checkpoint whose weights are not this model's: same space, but
     another detector around it (e.g. a RetinaNet supernet loaded into a Faster R-CNN
@@ -142,6 +120,8 @@ def export_to_files(cfg, checkpoint_path: str, subnet, out_dir: str) -> Tuple[st
     out, sub, space, arch_cfg = _static_config(cfg, subnet)
     ckpt = load_local_checkpoint(checkpoint_path, map_location='cpu')
     check_checkpoint_space(ckpt, space.to_dict(), checkpoint_path)
+    from .parts import check_checkpoint_part  # parts builds on this module
+
     check_checkpoint_part(ckpt, sub, checkpoint_path)
     prefix = 'architecture.'
     arch_sd = {k[len(prefix):]: v for k, v in ckpt['state_dict'].items() if k.startswith(prefix)}

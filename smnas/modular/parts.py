@@ -10,10 +10,11 @@ record as ``meta['supernet_part']``; a search scores each subnet with its part's
 from dataclasses import dataclass
 from typing import Dict, Optional, Sequence
 
-from supernet.space import ModularSpace, Subnet
+from supernet.algorithm import part_space
+from supernet.space import InvalidSubnet, ModularSpace, Subnet
 
 from ..engine import load_local_checkpoint
-from .export import check_checkpoint_space
+from .export import NotASupernetCheckpoint, check_checkpoint_space
 
 #: the space's choice lists a part may narrow -> the subnet's attribute holding the choice
 PART_KEYS = {'bases': 'base', 'neck_channels': 'neck', 'head_channels': 'head', 'expansions': 'expand'}
@@ -27,6 +28,24 @@ def checkpoint_part(checkpoint: dict) -> Optional[dict]:
     """The part of the space a supernet checkpoint was trained on (``{key: [choices]}``),
     or None: the whole space."""
     return (checkpoint.get('meta') or {}).get('supernet_part') or None
+
+
+def check_checkpoint_part(checkpoint: dict, subnet, path: str = 'checkpoint') -> None:
+    """Refuse to take ``subnet``'s weights from a few-shot part's checkpoint that ``subnet``
+    is not in: the part never trained them after the one-shot supernet it started from.
+
+    Raises:
+        smnas.modular.export.NotASupernetCheckpoint: naming the part and the subnet.
+    """
+    part = checkpoint_part(checkpoint)
+    if not part:
+        return
+    try:
+        part_space(ModularSpace.from_dict(checkpoint['meta']['supernet_space']), part).validate(subnet)
+    except InvalidSubnet:
+        raise NotASupernetCheckpoint(f'{path} is the few-shot part {_show(part)} of its supernet; '
+                                     f'{subnet} is not in it: take its weights from the checkpoint of '
+                                     f'its part') from None
 
 
 @dataclass(frozen=True)
