@@ -303,10 +303,10 @@ class SubnetSearch(EvolutionarySearch):
                 gap = max(gap, abs(self.score_sign * attrs[f'{self.score_key}_screen'] - o['values'][0]))
         return bar, gap
 
-    def _finetuned(self, arch: str):
-        """A block inside which the supernet holds ``arch``'s weights fine-tuned
-        (``finetune_iters`` steps, seeded alike for every subnet), or its inherited ones:
-        those of its part in a few-shot supernet."""
+    def _scoring_weights(self, arch: str):
+        """A block inside which the supernet holds the weights ``arch`` is scored with: those
+        it inherits (from its part's checkpoint in a few-shot supernet), fine-tuned first
+        when ``finetune_iters`` is set (seeded alike for every subnet)."""
         import contextlib
 
         self.evaluator.use_checkpoint(self.parts.checkpoint_of(arch))
@@ -341,7 +341,7 @@ class SubnetSearch(EvolutionarySearch):
         flops = self.table.flops(arch)
         screen, images = None, self.evaluator.num_images
         try:
-            with self._finetuned(arch):
+            with self._scoring_weights(arch):
                 if self.screen_images:
                     screen = self._score(arch, images=self.screen_images)
                     bar, margin = self.screen_bar(flops)
@@ -403,7 +403,7 @@ class SubnetSearch(EvolutionarySearch):
                 if not stored or stored.get('status') != 'ok' or stored.get('mAP') is not None:
                     continue
                 t0 = time.time()
-                with self._finetuned(arch):  # the weights its loss was scored with
+                with self._scoring_weights(arch):  # the weights its loss was scored with
                     metrics = self.evaluator.evaluate(arch)
                 write_result(d, TrialResult.from_dict(dict(stored, **metrics, map_seconds=time.time() - t0)))
             scored.append(arch)
