@@ -10,6 +10,7 @@
 #     PY=python bash benchmarks/rank_synthetic_all.sh  # another interpreter than .venv/bin/python
 #     STEPS="truth base" bash benchmarks/rank_synthetic_all.sh   # only these steps
 #     SEEDS=3 bash benchmarks/rank_synthetic_all.sh   # a truth of 3 seeds per subnet (default 4)
+#     SEEDS=6 STEPS=truth bash benchmarks/rank_synthetic_all.sh   # add seeds 4 and 5 to the truth
 #     SCORE_JOBS=2 bash benchmarks/rank_synthetic_all.sh  # score 2 subnets at a time (default 1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,9 +40,11 @@ DISTILL=('model.extremes=[max]' model.num_random_subnets=2 model.sampling=fair m
 step() { echo "== $(date -u +%FT%TZ) $*"; }
 wanted() { [[ " $STEPS " == *" $1 "* ]]; }
 
-# 1. The truth alone (the picks depend on FLOPs only): two trainings side by side, every seed
-#    of a subnet before the next, so the seeds' agreement is known as it grows.
-if wanted truth; then step truth; "${RANK[@]}" --truth-first --seed-order subnet --jobs 2; fi
+# 1. The truth alone (the picks depend on FLOPs only): two trainings side by side. Seeds 0-3
+#    went every seed of a subnet before the next (the seeds' agreement known as it grew); the
+#    seeds added since go one seed over every subnet at a time, so that a run stopped between
+#    sessions leaves whole seeds, and a truth of one more seed, behind (SEED_ORDER=subnet: the former).
+if wanted truth; then step truth; "${RANK[@]}" --truth-first --seed-order "${SEED_ORDER:-seed}" --jobs 2; fi
 # 2. The base supernet (the configs' recipe), trained data-parallel over the 2 cores, and its
 #    scores of the 24 subnets. No timed search here: the cost run is bench_rank_fidelity.py
 #    --cost-json on BCCD.
