@@ -611,6 +611,9 @@ class RankFidelity:
         default = dict(variant=dv, score=score, **{k: by_default[k] for k in (
             'kendall_tau', 'kendall_tau_ci95', 'spearman_rho', 'spearman_rho_ci95', 'min_subnet')
             if k in by_default})
+        if 'kendall_tau' in default and gt.reliability:  # how much of its gap is the truth's noise
+            default['projected_tau'] = gt.projected_tau(default['kendall_tau'],
+                                                        default.get('kendall_tau_ci95'))
         # A recipe with no ranking yet (its supernet training, or fewer than 2 subnets scored)
         # is kept apart: every entry of ``variants`` carries its tau and intervals.
         under_way = {n: v for n, v in variants.items() if 'kendall_tau' not in v}

@@ -11,9 +11,10 @@ from typing import Dict, List, Optional
 
 from supernet.space import Subnet
 
-from .stats import (choice_effects, loss_term_agreement, projected_seed_tau, rank_agreement, rank_error,
-                    resolved_pairs, score_agreement, seed_agreement, seed_choice_effects,
-                    split_seed_agreement, truth_reliability, whole_seeds)
+from .stats import (attenuation_check, choice_effects, disattenuated_tau, loss_term_agreement,
+                    mean_reliability, projected_seed_tau, rank_agreement, rank_error, resolved_pairs,
+                    score_agreement, seed_agreement, seed_choice_effects, split_seed_agreement,
+                    truth_reliability, whole_seeds)
 
 #: resamples of the val images for each inherited mAP's standard error (as the subnet search's)
 INHERITED_BOOTSTRAP = 50
@@ -96,6 +97,32 @@ class GroundTruth:
                                    for k in (1, 2, 3)}
         if self.reliability:
             out['ground_truth_reliability'] = dict(self.reliability, oracle_tau=self.oracle)
+            check = attenuation_check(self.seeds, self.truth_seeds, self.reliability)
+            if check:
+                out['ground_truth_reliability']['attenuation_check'] = check
+        return out
+
+    def projected_tau(self, tau: float, interval=None) -> Optional[dict]:
+        """A recipe's ``tau`` against this truth, projected to the true order and to truths
+        of more seeds (:func:`~smnas.benchmarks.stats.disattenuated_tau`): how much of the
+        gap to 1 is the truth's seed noise, and what training more seeds would measure.
+
+        Args:
+            tau: the recipe's Kendall tau against this truth.
+            interval: its 95% interval, projected alike (the reliability taken as known).
+
+        Returns:
+            None without a reliability; else ``vs_true`` (and ``vs_true_ci95``), and
+            ``vs_seeds``: ``{k: tau}`` for each projected truth of more seeds than this one's.
+        """
+        if not self.reliability:
+            return None
+        have = mean_reliability(self.reliability, len(self.truth_seeds))
+        out = dict(vs_true=disattenuated_tau(tau, have))
+        if interval:
+            out['vs_true_ci95'] = [disattenuated_tau(t, have) for t in interval]
+        out['vs_seeds'] = {k: disattenuated_tau(tau, have, mean_reliability(self.reliability, int(k)))
+                           for k in self.reliability['projected'] if int(k) > len(self.truth_seeds)}
         return out
 
     def rank_recipe(self, inherited: Dict[str, dict], archs: List[str], rows: dict, min_arch: str,
@@ -112,8 +139,8 @@ class GroundTruth:
         Returns:
             :func:`~smnas.benchmarks.stats.rank_agreement` by mAP, and ``kendall_tau_seed0``,
             ``by_score`` (mAP, val loss, their blend), ``choice_effects``, ``by_loss_term``,
-            ``min_subnet``, ``tau_over_ceiling``, ``tau_over_oracle`` and ``resolved_pairs``
-            (``_agreed``), where they apply.
+            ``min_subnet``, ``tau_over_ceiling``, ``tau_over_oracle``, ``projected_tau``
+            (:meth:`projected_tau`) and ``resolved_pairs`` (``_agreed``), where they apply.
         """
         from scipy.stats import kendalltau
 
@@ -138,6 +165,9 @@ class GroundTruth:
             out['tau_over_ceiling'] = out['kendall_tau'] / ceiling
         if self.oracle:
             out['tau_over_oracle'] = out['kendall_tau'] / self.oracle
+        projected = self.projected_tau(out['kendall_tau'], out.get('kendall_tau_ci95'))
+        if projected:
+            out['projected_tau'] = projected
         if self.agreement:
             pairs = [(a, b) for a, b in self.resolved if a in inherited and b in inherited]
             agreed = sum(inherited[a]['mAP'] > inherited[b]['mAP'] for a, b in pairs)
@@ -169,6 +199,13 @@ def _effects(effects: dict) -> str:
     return '; '.join(f'{c} means {tau(e["tau_of_means"])}, within {tau(e["within"]["tau"])} '
                      f'({e["within"]["pairs"]} pairs), across {tau(e["across"]["tau"])}'
                      for c, e in effects.items())
+
+
+def _projected(p: dict) -> str:
+    more = ', '.join(f'{k} seeds {t:.2f}' for k, t in p['vs_seeds'].items())
+    return (f'corrected for the truth\'s seed noise (projected): tau {p["vs_true"]:.2f} '
+            f'{_ci(p.get("vs_true_ci95"))}against the true order'
+            + (f'; against a truth of {more}' if more else ''))
 
 
 def _band(m: dict) -> str:
@@ -206,6 +243,8 @@ def print_summary(s: dict) -> None:
                     ('tau_over_ceiling', "one training's tau against another's"),
                     ('tau_over_oracle', "an oracle's against this truth (the true order's)")) if k in v]
                 print('    its tau is ' + ' and '.join(parts))
+            if v.get('projected_tau'):
+                print('    ' + _projected(v['projected_tau']))
             if v.get('by_score'):
                 print('    ranked by ' + _taus(v['by_score']))
                 for k, r in v['by_score'].items():
@@ -238,6 +277,8 @@ def print_summary(s: dict) -> None:
                  if m else '')
         print(f'default (recipe {d["variant"]}, ranked by {d["score"]}, as the search ranks): Kendall tau '
               f'{d["kendall_tau"]:.3f} {_ci(d.get("kendall_tau_ci95"))}'.rstrip() + where)
+        if d.get('projected_tau'):
+            print('    ' + _projected(d['projected_tau']))
     if s.get('baselines'):
         print('baselines (ranking by size alone): ' + _taus(s['baselines']))
     if 'ground_truth_seeds' in s:
@@ -279,6 +320,13 @@ def print_summary(s: dict) -> None:
               + (f'{need} seeds per truth' if need else 'more seeds than projected')
               + (f'; an oracle ranking by the true order reaches tau {r["oracle_tau"]:.2f} against '
                  'this truth' if r.get('oracle_tau') else ''))
+        c = r.get('attenuation_check')
+        if c:
+            each = ', '.join(f'{k} {v["projected"]:.3f}/{v["measured"]:.3f}'
+                             for k, v in c['per_seed'].items())
+            print('  the correction for the truth\'s noise, checked on the truth: one seed\'s tau against '
+                  f'the mean of the others, projected to one other seed, {c["projected"]:.3f}; measured '
+                  f'{c["measured"]:.3f} (per seed, projected/measured: {each})')
     if 'ground_truth_noise' in s:
         n = s['ground_truth_noise']
         print(f'ground truth noise: {n["arch"]} from scratch with {len(n["mAP_by_seed"])} seeds: mAP spread '

@@ -404,6 +404,81 @@ def truth_reliability(seeds: Dict[str, Dict[str, float]], ks: Sequence[int] = (1
     return out
 
 
+def mean_reliability(reliability: dict, seeds: int) -> float:
+    """The share of the variance of a k-seed mean across subnets that is the subnets' own:
+    ``true / (true + noise / seeds)``, from :func:`truth_reliability`'s ``true_std`` and
+    ``noise_std``.
+
+    Args:
+        reliability: :func:`truth_reliability`'s result.
+        seeds: trainings averaged per subnet.
+
+    Returns:
+        The reliability in [0, 1] (1 without seed noise; 0 without spread between subnets).
+    """
+    true, noise = reliability['true_std'] ** 2, reliability['noise_std'] ** 2 / max(seeds, 1)
+    return true / (true + noise) if true + noise > 0 else 1.0
+
+
+def disattenuated_tau(tau: float, reliability: float, to_reliability: float = 1.0) -> float:
+    """A ranking's Kendall tau against a noisy ground truth, projected to a truth of another
+    reliability (1: the true order, what infinitely many seeds would average to).
+
+    A truth's seed noise is independent of a supernet's errors, so it scales the ranking's
+    correlation with the truth by ``sqrt(reliability)`` (Spearman's correction for
+    attenuation); tau and the correlation ``r`` are related by Greiner's
+    ``tau = (2 / pi) arcsin(r)``, exact for normal scores and close for the spreads of
+    subnets' mAPs (:func:`attenuation_check` measures how close on the truth itself). The
+    reliability is estimated, not known: the projection carries that error too.
+
+    Args:
+        tau: the tau measured against the truth.
+        reliability: the truth's :func:`mean_reliability`.
+        to_reliability: that of the truth to project to; 1.0 for the true order.
+
+    Returns:
+        The projected tau; a tau beyond what the truth's noise lets any ranking reach
+        projects to 1 against the true order.
+    """
+    r = math.sin(math.pi * tau / 2)
+    r_true = max(-1.0, min(1.0, r / math.sqrt(reliability))) if reliability > 0 else 0.0
+    return 2 / math.pi * math.asin(r_true * math.sqrt(to_reliability))
+
+
+def attenuation_check(seeds: Dict[str, Dict[str, float]], truth_seeds: List[str],
+                      reliability: dict) -> Optional[dict]:
+    """:func:`disattenuated_tau` checked on the truth itself: each seed's ranking is a
+    ranking with errors of its own; its tau against the mean of the other seeds, projected
+    to a truth of one seed, is set beside its measured tau against each other seed.
+
+    Args:
+        seeds: ``{arch: {seed: mAP}}``.
+        truth_seeds: the seeds every subnet has (3 or more).
+        reliability: :func:`truth_reliability` of ``seeds``.
+
+    Returns:
+        None with fewer than 3 truth seeds; else ``per_seed`` (``{seed: {'against_rest':
+        tau, 'projected': its projection to one seed, 'measured': mean tau against each
+        other seed}}``) and the means ``projected`` and ``measured``.
+    """
+    from scipy.stats import kendalltau
+
+    if len(truth_seeds) < 3:
+        return None
+    maps = list(seeds.values())
+    one, rest = mean_reliability(reliability, 1), mean_reliability(reliability, len(truth_seeds) - 1)
+    per_seed = {}
+    for s in truth_seeds:
+        others = [k for k in truth_seeds if k != s]
+        x = [m[s] for m in maps]
+        against = float(kendalltau(x, [statistics.fmean(m[k] for k in others) for m in maps])[0])
+        per_seed[s] = dict(against_rest=against, projected=disattenuated_tau(against, rest, one),
+                           measured=statistics.fmean(float(kendalltau(x, [m[k] for m in maps])[0])
+                                                     for k in others))
+    return dict(per_seed=per_seed, projected=statistics.fmean(v['projected'] for v in per_seed.values()),
+                measured=statistics.fmean(v['measured'] for v in per_seed.values()))
+
+
 def _mean_tau(taus: List[float]) -> float:
     # kendalltau is nan when one side ties everywhere (no spread, no noise): count it as 1
     return float(statistics.fmean(1.0 if math.isnan(t) else t for t in taus))

@@ -22,6 +22,7 @@ def test_the_truth_is_the_mean_of_the_seeds_every_subnet_has():
     assert set(fields) == {'ground_truth_seeds', 'truth_choice_effects', 'projected_24',
                            'ground_truth_reliability'}
     assert fields['ground_truth_reliability']['oracle_tau'] == gt.oracle
+    assert 'attenuation_check' not in fields['ground_truth_reliability']  # it needs 3 seeds a subnet
     assert GroundTruth.of({a: {'0': m['0']} for a, m in SEEDS.items()}).record_fields({}) == {}  # one seed
 
 
@@ -38,6 +39,12 @@ def test_a_recipe_is_ranked_against_the_truth():
     assert (r['resolved_pairs'], r['resolved_pairs_agreed']) == (4, 4)
     assert r['tau_over_oracle'] == pytest.approx(1 / gt.oracle) and r['tau_over_ceiling'] == pytest.approx(3)
     assert r['choice_effects']['mAP']['head']['tau_of_means'] == pytest.approx(1.0)
+    # corrected for the truth's noise: at least the tau measured, and falling toward it as the
+    # projected truth averages more seeds
+    p = r['projected_tau']
+    assert p['vs_true'] >= r['kendall_tau'] - 1e-9 and len(p['vs_true_ci95']) == 2
+    assert set(p['vs_seeds']) == {'3', '4', '6', '8'}  # the truth has 2 seeds
+    assert p['vs_seeds']['3'] <= p['vs_seeds']['8'] <= p['vs_true'] + 1e-9
 
 
 def test_the_report_names_a_recipe_not_ranked_yet(capsys):

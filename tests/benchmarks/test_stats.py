@@ -272,3 +272,50 @@ def test_the_projection_of_a_split_matches_its_measurement():
     assert r['projected']['1']['seed_vs_seed'] < r['projected_split']['seed_vs_seed'] < \
         r['projected']['2']['seed_vs_seed']
     assert 'projected_split' not in truth_reliability(seeds, ks=(1,), sims=5)
+
+
+def test_disattenuated_tau_undoes_the_truths_noise():
+    """On many subnets drawn from the model (true mAP; a ranking with errors of its own; a
+    truth of k seeds), the tau against the noisy truth, corrected, is the tau against the
+    true order, and projects what a truth of more seeds measures."""
+    import random
+
+    from scipy.stats import kendalltau
+
+    from smnas.benchmarks.stats import disattenuated_tau
+
+    rng = random.Random(3)
+    values = [rng.gauss(0.4, 0.02) for _ in range(2000)]
+    ranking = [v + rng.gauss(0, 0.008) for v in values]
+    noise = 0.015
+
+    def truth(k):
+        return [v + rng.gauss(0, noise / k ** 0.5) for v in values]
+
+    def rel(k):
+        return 0.02 ** 2 / (0.02 ** 2 + noise ** 2 / k)
+
+    measured = kendalltau(ranking, truth(2))[0]
+    true = kendalltau(ranking, values)[0]
+    assert measured < true - 0.05  # the truth's noise costs the ranking a visible part of its tau
+    assert disattenuated_tau(measured, rel(2)) == pytest.approx(true, abs=0.02)
+    assert disattenuated_tau(measured, rel(2), rel(8)) == pytest.approx(kendalltau(ranking, truth(8))[0],
+                                                                         abs=0.02)
+    assert disattenuated_tau(0.6, 0.7, 0.7) == pytest.approx(0.6)  # the same truth: unchanged
+    assert disattenuated_tau(0.95, 0.5) == pytest.approx(1.0)  # beyond what the noise allows: capped
+    assert disattenuated_tau(-0.4, 0.8) == pytest.approx(-disattenuated_tau(0.4, 0.8))
+
+
+def test_attenuation_check_sets_projection_beside_measurement():
+    import random
+
+    from smnas.benchmarks.stats import attenuation_check, truth_reliability
+
+    rng = random.Random(4)
+    seeds = _seeds_of([rng.gauss(0.4, 0.02) for _ in range(400)], 0.015, 4, rng)
+    r = truth_reliability(seeds, ks=(1,), sims=5)
+    c = attenuation_check(seeds, ['0', '1', '2', '3'], r)
+    assert set(c['per_seed']) == {'0', '1', '2', '3'}
+    assert c['measured'] == pytest.approx(c['projected'], abs=0.03)
+    assert all(v['against_rest'] > v['measured'] for v in c['per_seed'].values())  # a 3-seed mean is surer
+    assert attenuation_check(seeds, ['0', '1'], r) is None
