@@ -13,7 +13,7 @@ from supernet.space import Subnet
 
 from .stats import (attenuation_check, choice_effects, disattenuated_tau, loss_term_agreement,
                     mean_reliability, projected_seed_tau, rank_agreement, rank_error, resolved_pairs,
-                    score_agreement, seed_agreement, seed_choice_effects, split_seed_agreement,
+                    score_agreement, seed_agreement, seed_choice_effects, seed_offsets, split_seed_agreement,
                     truth_reliability, whole_seeds)
 
 #: resamples of the val images for each inherited mAP's standard error (as the subnet search's)
@@ -72,6 +72,9 @@ class GroundTruth:
         split = split_seed_agreement(seeds, truth_seeds)
         if split:  # two truths of disjoint seeds, measured: the projection's check
             agreement['split'] = split
+        offsets = seed_offsets(seeds, truth_seeds) if agreement else None
+        if offsets:  # the part of the seed noise that moves every subnet alike
+            agreement['seed_offsets'] = offsets
         reliability = truth_reliability(seeds, ks=sorted({1, 2, 3, 4, 6, 8, len(truth_seeds)}),
                                         split=split and split['sizes']) if agreement else None
         oracle = reliability['projected'][str(len(truth_seeds))]['vs_true'] if reliability else None
@@ -300,6 +303,12 @@ def print_summary(s: dict) -> None:
             print(f'  two truths that share no seed ({sp["sizes"][0]} against {sp["sizes"][1]} seeds): '
                   f'Kendall tau {sp["kendall_tau"]:.3f} ({each})'
                   + (f'; projected {proj["seed_vs_seed"]:.3f}' if proj else ''))
+        o = g.get('seed_offsets')
+        if o:
+            print(f'  seed offsets common to every subnet (a seed\'s data order): std {o["offset_std"]:.4f} '
+                  f'(F {o["f"]:.1f}, p {o["p"]:.3f}), {100 * o["share"]:.0f}% of a training\'s noise '
+                  f'variance; the noise left, which rankings see: std {o["residual_std"]:.4f} (offsets '
+                  + ', '.join(f'{k} {v:+.4f}' for k, v in o['offsets'].items()) + ')')
     if s.get('truth_choice_effects'):
         print('  seed against seed: ' + _effects(s['truth_choice_effects']))
     if 'projected_24' in s:

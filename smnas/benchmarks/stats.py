@@ -270,6 +270,45 @@ def seed_agreement(seeds: Dict[str, Dict[str, float]], truth_seeds: List[str]) -
     return out
 
 
+def seed_offsets(seeds: Dict[str, Dict[str, float]], truth_seeds: List[str]) -> Optional[dict]:
+    """How much of the seed-to-seed noise is common to every subnet: a seed fixes the data
+    order (and the draws of initialisation) for all subnets alike, so some seeds may train
+    every subnet better. A two-way analysis (subnet + seed, no interaction) over the truth
+    seeds: such an offset moves no subnet against another, so a ranking by one seed does
+    not see it, while a subnet's seed-to-seed std (:func:`seed_agreement`'s ``pooled_std``)
+    counts it as noise.
+
+    Args:
+        seeds: ``{arch: {seed: mAP}}``.
+        truth_seeds: the seeds every subnet has.
+
+    Returns:
+        None with fewer than 2 truth seeds or 3 subnets; else ``offsets`` (each seed's mean
+        over the subnets minus the grand mean), ``offset_std`` (their variance component's
+        square root, 0 when the offsets are within noise of none), ``residual_std`` (a
+        training's noise once the offsets are taken out: the noise a ranking sees), ``f``
+        and ``p`` (the F test of equal offsets) and ``share`` (the offsets' part of one
+        training's noise variance).
+    """
+    import numpy as np
+    from scipy.stats import f as f_dist
+
+    k, n = len(truth_seeds), len(seeds)
+    if k < 2 or n < 3:
+        return None
+    m = np.array([[row[s] for s in truth_seeds] for row in seeds.values()], float)
+    grand, cols = m.mean(), m.mean(0)
+    resid = m - m.mean(1, keepdims=True) - cols + grand
+    ms_res = float((resid ** 2).sum()) / ((n - 1) * (k - 1))
+    ms_seed = n * float(((cols - grand) ** 2).sum()) / (k - 1)
+    offset_var = max((ms_seed - ms_res) / n, 0.0)
+    f = ms_seed / ms_res if ms_res > 0 else float('inf')
+    return dict(offsets={s: float(c - grand) for s, c in zip(truth_seeds, cols)},
+                offset_std=math.sqrt(offset_var), residual_std=math.sqrt(ms_res), f=f,
+                p=float(f_dist.sf(f, k - 1, (n - 1) * (k - 1))) if ms_res > 0 else 0.0,
+                share=offset_var / (offset_var + ms_res) if offset_var + ms_res > 0 else 0.0)
+
+
 def split_seed_agreement(seeds: Dict[str, Dict[str, float]], truth_seeds: List[str]) -> Optional[dict]:
     """Kendall tau between two truths that share no seed: the subnets ranked by the mean of
     one half of the truth's seeds against the mean of the other half, for every such split.

@@ -18,6 +18,8 @@ def test_the_truth_is_the_mean_of_the_seeds_every_subnet_has():
     # only the pairs across head widths lie beyond the noise of a 2-seed mean
     assert sorted(map(sorted, gt.resolved)) == sorted([sorted(p) for p in ((A, C), (A, D), (B, C), (B, D))])
     assert gt.reliability['subnets'] == 4 and 0 < gt.oracle <= 1
+    # seed 1 is 0.01 above seed 0 on average: a shift common to the subnets, not noise to a ranking
+    assert gt.agreement['seed_offsets']['offsets'] == pytest.approx({'0': -0.005, '1': 0.005})
     fields = gt.record_fields(subnet_choices(SEEDS))
     assert set(fields) == {'ground_truth_seeds', 'truth_choice_effects', 'projected_24',
                            'ground_truth_reliability'}

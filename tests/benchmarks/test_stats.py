@@ -319,3 +319,23 @@ def test_attenuation_check_sets_projection_beside_measurement():
     assert c['measured'] == pytest.approx(c['projected'], abs=0.03)
     assert all(v['against_rest'] > v['measured'] for v in c['per_seed'].values())  # a 3-seed mean is surer
     assert attenuation_check(seeds, ['0', '1'], r) is None
+
+
+def test_seed_offsets_split_a_common_shift_from_the_noise_rankings_see():
+    import random
+
+    from smnas.benchmarks.stats import seed_offsets
+
+    rng = random.Random(5)
+    shift = {'0': 0.01, '1': 0.0, '2': -0.01, '3': 0.0}  # seed 0 trains every subnet better
+    values = [rng.gauss(0.4, 0.02) for _ in range(300)]
+    seeds = {f's{i}': {k: v + shift[k] + rng.gauss(0, 0.01) for k in shift} for i, v in enumerate(values)}
+    o = seed_offsets(seeds, list(shift))
+    assert o['offsets']['0'] - o['offsets']['2'] == pytest.approx(0.02, abs=0.004)
+    assert o['offset_std'] == pytest.approx(0.0082, abs=0.002)  # std of (+0.01, 0, -0.01, 0)
+    assert o['residual_std'] == pytest.approx(0.01, rel=0.1) and o['p'] < 1e-6
+    plain = {a: {k: m[k] - shift[k] for k in m} for a, m in seeds.items()}  # no common shift
+    q = seed_offsets(plain, list(shift))
+    assert q['offset_std'] < 0.002 and q['share'] < 0.05
+    assert q['residual_std'] == pytest.approx(o['residual_std'])  # the shift is not noise to a ranking
+    assert seed_offsets(seeds, ['0']) is None
