@@ -62,7 +62,12 @@ class GroundTruth:
         """The truth of the trainings ``seeds`` (``{arch: {seed: mAP}}``)."""
         truth_seeds = whole_seeds(seeds)
         truth = {a: statistics.fmean(m[k] for k in truth_seeds) for a, m in seeds.items()}
-        agreement = seed_agreement(seeds, truth_seeds) if any(len(m) > 1 for m in seeds.values()) else None
+        # A seed that trains every subnet better (its data order) moves none against another:
+        # the noise that rankings and differences of means see is what is left without it.
+        offsets = seed_offsets(seeds, truth_seeds)
+        shift = offsets['offsets'] if offsets else None
+        agreement = (seed_agreement(seeds, truth_seeds, shift) if any(len(m) > 1 for m in seeds.values())
+                     else None)
         # Tau counts every pair alike, ties within training noise included; the pairs that
         # training itself orders beyond its noise say whether the supernet ranks as it does.
         resolved = resolved_pairs(truth, agreement['se_of_mean']) if agreement else []
@@ -72,11 +77,10 @@ class GroundTruth:
         split = split_seed_agreement(seeds, truth_seeds)
         if split:  # two truths of disjoint seeds, measured: the projection's check
             agreement['split'] = split
-        offsets = seed_offsets(seeds, truth_seeds) if agreement else None
-        if offsets:  # the part of the seed noise that moves every subnet alike
+        if offsets and agreement:
             agreement['seed_offsets'] = offsets
-        reliability = truth_reliability(seeds, ks=sorted({1, 2, 3, 4, 6, 8, len(truth_seeds)}),
-                                        split=split and split['sizes']) if agreement else None
+        reliability = truth_reliability(seeds, ks=sorted({1, 2, 3, 4, 5, 6, 8, len(truth_seeds)}),
+                                        split=split and split['sizes'], offsets=shift) if agreement else None
         oracle = reliability['projected'][str(len(truth_seeds))]['vs_true'] if reliability else None
         return cls(seeds, truth_seeds, truth, agreement, resolved, reliability, oracle)
 
@@ -289,7 +293,9 @@ def print_summary(s: dict) -> None:
         tau = g['mean_seed_pair_tau']
         print(f'ground truth: the mean of seeds {",".join(s["truth_seeds"])} (every subnet has them; '
               f'{g["seeds_per_subnet"][0]}-{g["seeds_per_subnet"][1]} seeds per subnet trained): '
-              f'seed-to-seed std {g["pooled_std"]:.4f}, standard error of a mean {g["se_of_mean"]:.4f}; '
+              f'seed-to-seed std {g["pooled_std"]:.4f}'
+              + (f' ({g["raw_std"]:.4f} with the seeds\' common offsets)' if 'raw_std' in g else '')
+              + f', standard error of a mean {g["se_of_mean"]:.4f}; '
               f'{g["pairs_resolved"]}/{g["pairs"]} pairs differ by more than 2 standard errors; Kendall tau '
               f'between two seeds\' rankings {"-" if tau is None else f"{tau:.3f}"}')
         if tau is None and g.get('seed_tau_so_far'):

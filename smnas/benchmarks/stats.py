@@ -226,17 +226,42 @@ def resolved_pairs(truth: Dict[str, float], se: float) -> List[Tuple[str, str]]:
             if abs(truth[a] - truth[b]) > 2 * math.sqrt(2) * se]
 
 
-def seed_agreement(seeds: Dict[str, Dict[str, float]], truth_seeds: List[str]) -> dict:
+def pooled_noise(seeds: Dict[str, Dict[str, float]], offsets: Optional[Dict[str, float]] = None) -> float:
+    """One training's seed-to-seed variance, pooled over the subnets with two seeds or more.
+
+    Args:
+        seeds: ``{arch: {seed: mAP}}``.
+        offsets: ``{seed: offset}`` common to every subnet (:func:`seed_offsets`), taken out
+            first: what is left is the noise of one subnet against another. Estimated from
+            the same subnets, they use up degrees of freedom, which the estimate accounts
+            for (``n / (n - 1)`` over ``n`` subnets).
+
+    Returns:
+        The variance (nan without a subnet of two seeds).
+    """
+    multi = [[v - (offsets or {}).get(k, 0.0) for k, v in m.items()] for m in seeds.values() if len(m) > 1]
+    if not multi:
+        return float('nan')
+    var = statistics.fmean(statistics.variance(v) for v in multi)
+    return var * len(multi) / (len(multi) - 1) if offsets and len(multi) > 1 else var
+
+
+def seed_agreement(seeds: Dict[str, Dict[str, float]], truth_seeds: List[str],
+                   offsets: Optional[Dict[str, float]] = None) -> dict:
     """How well the from-scratch ground truth reproduces itself across seeds.
 
     Args:
         seeds: ``{arch: {seed: mAP}}``.
         truth_seeds: the seeds the ground truth averages (see :func:`whole_seeds`).
+        offsets: ``{seed: offset}`` common to every subnet (:func:`seed_offsets`): a seed
+            that trains every subnet better moves no subnet against another, so it is not
+            noise to a ranking, nor to a difference of two subnets' means over the same seeds.
 
     Returns:
         ``seeds_per_subnet`` (fewest, most); ``pooled_std`` (a subnet's seed-to-seed
-        std, pooled over the subnets with two seeds or more); ``se_of_mean`` (that std
-        over the square root of the number of truth seeds); ``pairs_resolved`` of
+        std, pooled over the subnets with two seeds or more, ``offsets`` taken out;
+        :func:`pooled_noise`) and ``raw_std`` (the same with them left in); ``se_of_mean``
+        (``pooled_std`` over the square root of the number of truth seeds); ``pairs_resolved`` of
         ``pairs``: pairs of subnets whose truth means differ by more than twice the
         standard error of a difference (:func:`resolved_pairs`); ``seed_pair_tau``:
         Kendall tau between the rankings of every subnet by two truth seeds, for every
@@ -249,15 +274,15 @@ def seed_agreement(seeds: Dict[str, Dict[str, float]], truth_seeds: List[str]) -
     from scipy.stats import kendalltau, spearmanr
 
     counts = [len(m) for m in seeds.values()]
-    multi = [list(m.values()) for m in seeds.values() if len(m) > 1]
-    pooled = math.sqrt(statistics.fmean(statistics.variance(v) for v in multi)) if multi else float('nan')
+    pooled = math.sqrt(pooled_noise(seeds, offsets))
     se = pooled / math.sqrt(len(truth_seeds))
     truth = {a: statistics.fmean(m[k] for k in truth_seeds) for a, m in seeds.items()}
     # Whole rankings only: over the few subnets a partial seed has, tau is mostly +-1.
     maps = list(seeds.values())
     pair_tau = {f'{s0}-{s1}': float(kendalltau([m[s0] for m in maps], [m[s1] for m in maps])[0])
                 for s0, s1 in itertools.combinations(truth_seeds, 2)}
-    out = dict(seeds_per_subnet=[min(counts), max(counts)], pooled_std=pooled, se_of_mean=se,
+    out = dict(seeds_per_subnet=[min(counts), max(counts)], pooled_std=pooled,
+               raw_std=math.sqrt(pooled_noise(seeds)), se_of_mean=se,
                pairs=len(truth) * (len(truth) - 1) // 2, pairs_resolved=len(resolved_pairs(truth, se)),
                seed_pair_tau=pair_tau,
                mean_seed_pair_tau=statistics.fmean(pair_tau.values()) if pair_tau else None)
@@ -283,8 +308,9 @@ def seed_offsets(seeds: Dict[str, Dict[str, float]], truth_seeds: List[str]) -> 
         truth_seeds: the seeds every subnet has.
 
     Returns:
-        None with fewer than 2 truth seeds or 3 subnets; else ``offsets`` (each seed's mean
-        over the subnets minus the grand mean), ``offset_std`` (their variance component's
+        None with fewer than 2 truth seeds or 3 subnets; else ``offsets`` (each truth seed's
+        mean over the subnets minus the grand mean; a seed that only some subnets have so
+        far, its mean difference from their truth means), ``offset_std`` (their variance component's
         square root, 0 when the offsets are within noise of none), ``residual_std`` (a
         training's noise once the offsets are taken out: the noise a ranking sees), ``f``
         and ``p`` (the F test of equal offsets) and ``share`` (the offsets' part of one
@@ -303,7 +329,11 @@ def seed_offsets(seeds: Dict[str, Dict[str, float]], truth_seeds: List[str]) -> 
     ms_seed = n * float(((cols - grand) ** 2).sum()) / (k - 1)
     offset_var = max((ms_seed - ms_res) / n, 0.0)
     f = ms_seed / ms_res if ms_res > 0 else float('inf')
-    return dict(offsets={s: float(c - grand) for s, c in zip(truth_seeds, cols)},
+    offsets = {s: float(c - grand) for s, c in zip(truth_seeds, cols)}
+    truth = dict(zip(seeds, m.mean(1)))
+    for s in sorted({k for row in seeds.values() for k in row} - set(truth_seeds), key=_seed_key):
+        offsets[s] = statistics.fmean(float(row[s] - truth[a]) for a, row in seeds.items() if s in row)
+    return dict(offsets=offsets,
                 offset_std=math.sqrt(offset_var), residual_std=math.sqrt(ms_res), f=f,
                 p=float(f_dist.sf(f, k - 1, (n - 1) * (k - 1))) if ms_res > 0 else 0.0,
                 share=offset_var / (offset_var + ms_res) if offset_var + ms_res > 0 else 0.0)
@@ -377,7 +407,8 @@ def projected_seed_tau(values: Sequence[float], sigma: float, seeds: int = 1, si
 
 def truth_reliability(seeds: Dict[str, Dict[str, float]], ks: Sequence[int] = (1, 2, 3, 4, 6, 8),
                       target: float = 0.8, sims: int = 2000, seed: int = 0,
-                      split: Optional[Sequence[int]] = None) -> Optional[dict]:
+                      split: Optional[Sequence[int]] = None,
+                      offsets: Optional[Dict[str, float]] = None) -> Optional[dict]:
     """How far averaging more seeds can take a from-scratch ground truth, projected from
     the subnets measured so far rather than from an even spread between the extremes.
 
@@ -399,6 +430,8 @@ def truth_reliability(seeds: Dict[str, Dict[str, float]], ks: Sequence[int] = (1
         split: ``(a, b)``: also project the tau between a ranking by ``a`` seeds and one
             by ``b`` others (``projected_split``), what :func:`split_seed_agreement`
             measures: a check of the projection on the seeds at hand.
+        offsets: ``{seed: offset}`` common to every subnet (:func:`seed_offsets`), taken
+            out of the noise first: they move no subnet against another.
 
     Returns:
         None with fewer than 3 subnets of 2 seeds or more; else ``subnets``, ``noise_std``
@@ -411,10 +444,10 @@ def truth_reliability(seeds: Dict[str, Dict[str, float]], ks: Sequence[int] = (1
     import numpy as np
     from scipy.stats import kendalltau
 
-    multi = [list(m.values()) for m in seeds.values() if len(m) > 1]
+    multi = [[v - (offsets or {}).get(k, 0.0) for k, v in m.items()] for m in seeds.values() if len(m) > 1]
     if len(multi) < 3:
         return None
-    noise = statistics.fmean(statistics.variance(v) for v in multi)
+    noise = pooled_noise(seeds, offsets)
     means = np.array([statistics.fmean(v) for v in multi])
     # the seed noise each mean still holds: noise / n, averaged over subnets of n seeds
     left = statistics.fmean(noise / len(v) for v in multi)

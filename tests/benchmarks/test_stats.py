@@ -339,3 +339,16 @@ def test_seed_offsets_split_a_common_shift_from_the_noise_rankings_see():
     assert q['offset_std'] < 0.002 and q['share'] < 0.05
     assert q['residual_std'] == pytest.approx(o['residual_std'])  # the shift is not noise to a ranking
     assert seed_offsets(seeds, ['0']) is None
+    # the noise a ranking sees: the shift taken out of the seed-to-seed std and of the projection
+    from smnas.benchmarks.stats import seed_agreement, truth_reliability
+
+    g = seed_agreement(seeds, list(shift), o['offsets'])
+    assert g['pooled_std'] == pytest.approx(0.01, rel=0.1) and g['raw_std'] > 0.0115
+    assert g['pooled_std'] == pytest.approx(seed_agreement(plain, list(shift), q['offsets'])['pooled_std'])
+    r = truth_reliability(seeds, ks=(1,), sims=5, offsets=o['offsets'])
+    assert r['noise_std'] == pytest.approx(g['pooled_std'])
+    assert truth_reliability(seeds, ks=(1,), sims=5)['noise_std'] == pytest.approx(g['raw_std'])
+    # a seed only some subnets have: its offset over those subnets
+    seeds['s0']['4'] = seeds['s0']['0'] - 0.02
+    assert seed_offsets(seeds, list(shift))['offsets']['4'] == pytest.approx(
+        seeds['s0']['0'] - 0.02 - sum(seeds['s0'][k] for k in shift) / 4)
