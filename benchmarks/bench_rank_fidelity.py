@@ -53,7 +53,7 @@ from smnas.data.prepare import prepare_data
 from smnas.engine import read_config, rescale_schedule, with_seed
 from smnas.engine.jobs import JobFailed, per_process_batch, run_parallel, supernet_checkpoint, train_supernet
 from smnas.search.pareto import spread_subnets
-from smnas.search.subnet import SUBNET_DEFAULTS
+from smnas.search.subnet import SUBNET_DEFAULTS, SubnetSearch
 from smnas.utils import atomic_write_json, collect_env_versions
 from supernet.space import ModularSpace, Subnet
 
@@ -612,8 +612,9 @@ class RankFidelity:
             'kendall_tau', 'kendall_tau_ci95', 'spearman_rho', 'spearman_rho_ci95', 'min_subnet')
             if k in by_default})
         if 'kendall_tau' in default and gt.reliability:  # how much of its gap is the truth's noise
-            default['projected_tau'] = gt.projected_tau(default['kendall_tau'],
-                                                        default.get('kendall_tau_ci95'))
+            sign = SubnetSearch.SCORES[score]
+            default['projected_tau'] = gt.projected_tau({a: sign * dflt[a][score] for a in truth
+                                                         if a in dflt and score in dflt[a]})
         # A recipe with no ranking yet (its supernet training, or fewer than 2 subnets scored)
         # is kept apart: every entry of ``variants`` carries its tau and intervals.
         under_way = {n: v for n, v in variants.items() if 'kendall_tau' not in v}

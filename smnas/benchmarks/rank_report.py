@@ -11,10 +11,10 @@ from typing import Dict, List, Optional
 
 from supernet.space import Subnet
 
-from .stats import (attenuation_check, choice_effects, disattenuated_tau, loss_term_agreement,
-                    mean_reliability, projected_seed_tau, rank_agreement, rank_error, resolved_pairs,
-                    score_agreement, seed_agreement, seed_choice_effects, seed_offsets, split_seed_agreement,
-                    truth_reliability, whole_seeds)
+from .stats import (attenuation_check, choice_effects, disattenuated_tau, disattenuated_tau_interval,
+                    loss_term_agreement, mean_reliability, projected_seed_tau, rank_agreement, rank_error,
+                    resolved_pairs, score_agreement, seed_agreement, seed_choice_effects, seed_offsets,
+                    split_seed_agreement, truth_reliability, whole_seeds)
 
 #: resamples of the val images for each inherited mAP's standard error (as the subnet search's)
 INHERITED_BOOTSTRAP = 50
@@ -109,28 +109,32 @@ class GroundTruth:
                 out['ground_truth_reliability']['attenuation_check'] = check
         return out
 
-    def projected_tau(self, tau: float, interval=None) -> Optional[dict]:
-        """A recipe's ``tau`` against this truth, projected to the true order and to truths
-        of more seeds (:func:`~smnas.benchmarks.stats.disattenuated_tau`): how much of the
-        gap to 1 is the truth's seed noise, and what training more seeds would measure.
+    def projected_tau(self, scores: Dict[str, float]) -> Optional[dict]:
+        """A recipe's ranking, its tau against this truth projected to the true order and to
+        truths of more seeds (:func:`~smnas.benchmarks.stats.disattenuated_tau`): how much
+        of the gap to 1 is the truth's seed noise, and what training more seeds would measure.
 
         Args:
-            tau: the recipe's Kendall tau against this truth.
-            interval: its 95% interval, projected alike (the reliability taken as known).
+            scores: ``{arch: score}``, higher ranked better (a loss negated).
 
         Returns:
-            None without a reliability; else ``vs_true`` (and ``vs_true_ci95``), and
+            None without a reliability; else ``vs_true`` with ``vs_true_ci95`` (a bootstrap
+            over the subnets that estimates the reliability again in each draw), and
             ``vs_seeds``: ``{k: tau}`` for each projected truth of more seeds than this one's.
         """
+        from scipy.stats import kendalltau
+
         if not self.reliability:
             return None
+        archs = [a for a in scores if a in self.truth]
+        tau = float(kendalltau([scores[a] for a in archs], [self.truth[a] for a in archs])[0])
         have = mean_reliability(self.reliability, len(self.truth_seeds))
-        out = dict(vs_true=disattenuated_tau(tau, have))
-        if interval:
-            out['vs_true_ci95'] = [disattenuated_tau(t, have) for t in interval]
-        out['vs_seeds'] = {k: disattenuated_tau(tau, have, mean_reliability(self.reliability, int(k)))
-                           for k in self.reliability['projected'] if int(k) > len(self.truth_seeds)}
-        return out
+        offsets = (self.agreement.get('seed_offsets') or {}).get('offsets')
+        return dict(vs_true=disattenuated_tau(tau, have),
+                    vs_true_ci95=disattenuated_tau_interval({a: scores[a] for a in archs}, self.seeds,
+                                                            self.truth_seeds, offsets),
+                    vs_seeds={k: disattenuated_tau(tau, have, mean_reliability(self.reliability, int(k)))
+                              for k in self.reliability['projected'] if int(k) > len(self.truth_seeds)})
 
     def rank_recipe(self, inherited: Dict[str, dict], archs: List[str], rows: dict, min_arch: str,
                     choices: dict) -> dict:
@@ -172,7 +176,7 @@ class GroundTruth:
             out['tau_over_ceiling'] = out['kendall_tau'] / ceiling
         if self.oracle:
             out['tau_over_oracle'] = out['kendall_tau'] / self.oracle
-        projected = self.projected_tau(out['kendall_tau'], out.get('kendall_tau_ci95'))
+        projected = self.projected_tau({a: inherited[a]['mAP'] for a in archs})
         if projected:
             out['projected_tau'] = projected
         if self.agreement:

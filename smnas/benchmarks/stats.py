@@ -405,6 +405,69 @@ def projected_seed_tau(values: Sequence[float], sigma: float, seeds: int = 1, si
     return float(np.mean(taus))
 
 
+def variance_split(seeds: Dict[str, Dict[str, float]],
+                   offsets: Optional[Dict[str, float]] = None) -> Optional[Tuple[float, float, List[float]]]:
+    """A one-way random-effects split of the trainings of the subnets that have two seeds
+    or more: each training's mAP is the subnet's true mAP plus seed noise.
+
+    Args:
+        seeds: ``{arch: {seed: mAP}}``.
+        offsets: ``{seed: offset}`` common to every subnet (:func:`seed_offsets`), taken out first.
+
+    Returns:
+        None with fewer than 3 such subnets; else ``(true, noise, means)``: the variance of
+        the true mAPs between subnets (what the means vary by beyond the noise left in
+        them, at least 0), one training's noise variance (:func:`pooled_noise`), and the
+        subnets' means.
+    """
+    multi = [[v - (offsets or {}).get(k, 0.0) for k, v in m.items()] for m in seeds.values() if len(m) > 1]
+    if len(multi) < 3:
+        return None
+    noise = pooled_noise(seeds, offsets)
+    means = [statistics.fmean(v) for v in multi]
+    # the seed noise each mean still holds: noise / n, averaged over subnets of n seeds
+    left = statistics.fmean(noise / len(v) for v in multi)
+    return max(statistics.variance(means) - left, 0.0), noise, means
+
+
+def disattenuated_tau_interval(scores: Dict[str, float], seeds: Dict[str, Dict[str, float]],
+                               truth_seeds: List[str], offsets: Optional[Dict[str, float]] = None,
+                               resamples: int = 2000, seed: int = 0) -> Optional[List[float]]:
+    """A 95% percentile bootstrap interval of :func:`disattenuated_tau` against the true
+    order, the subnets resampled with replacement and, in each draw, both the ranking's
+    tau against the truth and the truth's reliability estimated again: the interval
+    carries the uncertainty of the correction as well as of the tau.
+
+    Args:
+        scores: ``{arch: score}``, higher ranked better, for the subnets of ``seeds``.
+        seeds: ``{arch: {seed: mAP}}``.
+        truth_seeds: the seeds the truth averages.
+        offsets: the seeds' common offsets (:func:`seed_offsets`), as the reliability used.
+        resamples: bootstrap draws.
+        seed: seed of the draws.
+
+    Returns:
+        ``[low, high]``, or None when fewer than 100 draws gave a tau and a reliability.
+    """
+    from scipy.stats import kendalltau
+
+    archs = [a for a in scores if a in seeds]
+    rng = random.Random(seed)
+    k = len(truth_seeds)
+    out = []
+    for _ in range(resamples):
+        pick = [rng.choice(archs) for _ in archs]
+        x = [scores[a] for a in pick]
+        y = [statistics.fmean(seeds[a][s] for s in truth_seeds) for a in pick]
+        tau = kendalltau(x, y)[0]
+        parts = variance_split({i: seeds[a] for i, a in enumerate(pick)}, offsets)
+        if tau != tau or parts is None or parts[0] <= 0:
+            continue  # all ties, or no spread left beyond the noise: no reliability to correct by
+        true, noise, _ = parts
+        out.append(disattenuated_tau(float(tau), true / (true + noise / k)))
+    return _percentiles(out) if len(out) >= 100 else None
+
+
 def truth_reliability(seeds: Dict[str, Dict[str, float]], ks: Sequence[int] = (1, 2, 3, 4, 6, 8),
                       target: float = 0.8, sims: int = 2000, seed: int = 0,
                       split: Optional[Sequence[int]] = None,
@@ -444,15 +507,12 @@ def truth_reliability(seeds: Dict[str, Dict[str, float]], ks: Sequence[int] = (1
     import numpy as np
     from scipy.stats import kendalltau
 
-    multi = [[v - (offsets or {}).get(k, 0.0) for k, v in m.items()] for m in seeds.values() if len(m) > 1]
-    if len(multi) < 3:
+    parts = variance_split(seeds, offsets)
+    if parts is None:
         return None
-    noise = pooled_noise(seeds, offsets)
-    means = np.array([statistics.fmean(v) for v in multi])
-    # the seed noise each mean still holds: noise / n, averaged over subnets of n seeds
-    left = statistics.fmean(noise / len(v) for v in multi)
+    true, noise, means = parts
+    means = np.asarray(means)
     observed = float(means.var(ddof=1))
-    true = max(observed - left, 0.0)
     values = means.mean() + (means - means.mean()) * (math.sqrt(true / observed) if observed > 0 else 0.0)
     rng = np.random.default_rng(seed)
     projected = {}
@@ -465,7 +525,7 @@ def truth_reliability(seeds: Dict[str, Dict[str, float]], ks: Sequence[int] = (1
             # no spread between subnets: there is no true order for a ranking to find
             vs_true=_mean_tau([kendalltau(a, values)[0] for a, _ in draws]) if true > 0 else 0.0)
     reach = [k for k in ks if projected[str(k)]['seed_vs_seed'] >= target]
-    out = dict(subnets=len(multi), noise_std=math.sqrt(noise), true_std=math.sqrt(true),
+    out = dict(subnets=len(means), noise_std=math.sqrt(noise), true_std=math.sqrt(true),
                icc=true / (true + noise) if true + noise > 0 else float('nan'), projected=projected,
                target=target, seeds_for_target=reach[0] if reach else None)
     if split:

@@ -46,7 +46,7 @@ def test_a_recipe_is_ranked_against_the_truth():
     # corrected for the truth's noise: at least the tau measured, and falling toward it as the
     # projected truth averages more seeds
     p = r['projected_tau']
-    assert p['vs_true'] >= r['kendall_tau'] - 1e-9 and len(p['vs_true_ci95']) == 2
+    assert p['vs_true'] >= r['kendall_tau'] - 1e-9
     assert set(p['vs_seeds']) == {'3', '4', '5', '6', '8'}  # the truth has 2 seeds
     assert p['vs_seeds']['3'] <= p['vs_seeds']['8'] <= p['vs_true'] + 1e-9
 

@@ -352,3 +352,31 @@ def test_seed_offsets_split_a_common_shift_from_the_noise_rankings_see():
     seeds['s0']['4'] = seeds['s0']['0'] - 0.02
     assert seed_offsets(seeds, list(shift))['offsets']['4'] == pytest.approx(
         seeds['s0']['0'] - 0.02 - sum(seeds['s0'][k] for k in shift) / 4)
+
+
+def test_the_corrected_taus_interval_resamples_the_reliability_too():
+    import random
+
+    from scipy.stats import kendalltau
+
+    from smnas.benchmarks.stats import (disattenuated_tau, disattenuated_tau_interval, mean_reliability,
+                                        truth_reliability)
+
+    rng = random.Random(6)
+    values = [rng.gauss(0.4, 0.02) for _ in range(40)]
+    seeds = _seeds_of(values, 0.012, 3, rng)
+    scores = {f's{i}': v + rng.gauss(0, 0.006) for i, v in enumerate(values)}
+    truth = {a: sum(m.values()) / 3 for a, m in seeds.items()}
+    archs = list(seeds)
+    tau = kendalltau([scores[a] for a in archs], [truth[a] for a in archs])[0]
+    point = disattenuated_tau(tau, mean_reliability(truth_reliability(seeds, ks=(1,), sims=5), 3))
+    lo, hi = disattenuated_tau_interval(scores, seeds, ['0', '1', '2'], resamples=400)
+    assert lo < point < hi <= 1.0
+    assert lo < kendalltau([scores[a] for a in archs], values)[0] < hi  # the tau against the true order
+    assert disattenuated_tau_interval(scores, seeds, ['0', '1', '2'], resamples=400) == [lo, hi]  # seeded
+    # a truth with no spread between subnets leaves the correction unknown: the interval is wide
+    flat = {a: {k: 0.4 + rng.gauss(0, 0.01) for k in '012'} for a in seeds}
+    lo, hi = disattenuated_tau_interval(scores, flat, ['0', '1', '2'], resamples=400)
+    assert hi - lo > 0.8
+    ties = dict.fromkeys(seeds, 0.5)  # a ranking of all-equal scores has no tau
+    assert disattenuated_tau_interval(ties, seeds, ['0', '1', '2'], resamples=400) is None
