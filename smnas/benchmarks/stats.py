@@ -300,8 +300,8 @@ def seed_offsets(seeds: Dict[str, Dict[str, float]], truth_seeds: List[str]) -> 
     order (and the draws of initialisation) for all subnets alike, so some seeds may train
     every subnet better. A two-way analysis (subnet + seed, no interaction) over the truth
     seeds: such an offset moves no subnet against another, so a ranking by one seed does
-    not see it, while a subnet's seed-to-seed std (:func:`seed_agreement`'s ``pooled_std``)
-    counts it as noise.
+    not see it, while a subnet's seed-to-seed std with it left in (:func:`seed_agreement`'s
+    ``raw_std``) counts it as noise.
 
     Args:
         seeds: ``{arch: {seed: mAP}}``.
