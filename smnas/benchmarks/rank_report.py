@@ -33,6 +33,16 @@ def subnet_choices(archs) -> dict:
     return out
 
 
+def _noise_trainings(seeds: Dict[str, Dict[str, float]],
+                     truth_seeds: List[str]) -> Dict[str, Dict[str, float]]:
+    # The noise of the trainings the truth averages, once it has two seeds (so that a seed
+    # half-way through its subnets changes nothing until it is whole); before that, of the
+    # subnets that have two so far, an early estimate.
+    if len(truth_seeds) < 2:
+        return seeds
+    return {a: {k: m[k] for k in truth_seeds} for a, m in seeds.items()}
+
+
 @dataclass
 class GroundTruth:
     """The from-scratch truth: each subnet's mAP averaged over the seeds every subnet has
@@ -62,12 +72,13 @@ class GroundTruth:
         """The truth of the trainings ``seeds`` (``{arch: {seed: mAP}}``)."""
         truth_seeds = whole_seeds(seeds)
         truth = {a: statistics.fmean(m[k] for k in truth_seeds) for a, m in seeds.items()}
+        noisy = _noise_trainings(seeds, truth_seeds)
         # A seed that trains every subnet better (its data order) moves none against another:
         # the noise that rankings and differences of means see is what is left without it.
         offsets = seed_offsets(seeds, truth_seeds)
         shift = offsets['offsets'] if offsets else None
-        agreement = (seed_agreement(seeds, truth_seeds, shift) if any(len(m) > 1 for m in seeds.values())
-                     else None)
+        agreement = (seed_agreement(seeds, truth_seeds, shift, noise_of=noisy)
+                     if any(len(m) > 1 for m in seeds.values()) else None)
         # Tau counts every pair alike, ties within training noise included; the pairs that
         # training itself orders beyond its noise say whether the supernet ranks as it does.
         resolved = resolved_pairs(truth, agreement['se_of_mean']) if agreement else []
@@ -79,7 +90,7 @@ class GroundTruth:
             agreement['split'] = split
         if offsets and agreement:
             agreement['seed_offsets'] = offsets
-        reliability = truth_reliability(seeds, ks=sorted({1, 2, 3, 4, 5, 6, 8, len(truth_seeds)}),
+        reliability = truth_reliability(noisy, ks=sorted({1, 2, 3, 4, 5, 6, 8, len(truth_seeds)}),
                                         split=split and split['sizes'], offsets=shift) if agreement else None
         oracle = reliability['projected'][str(len(truth_seeds))]['vs_true'] if reliability else None
         return cls(seeds, truth_seeds, truth, agreement, resolved, reliability, oracle)
@@ -130,9 +141,10 @@ class GroundTruth:
         tau = float(kendalltau([scores[a] for a in archs], [self.truth[a] for a in archs])[0])
         have = mean_reliability(self.reliability, len(self.truth_seeds))
         offsets = (self.agreement.get('seed_offsets') or {}).get('offsets')
-        return dict(vs_true=disattenuated_tau(tau, have),
-                    vs_true_ci95=disattenuated_tau_interval({a: scores[a] for a in archs}, self.seeds,
-                                                            self.truth_seeds, offsets),
+        interval = disattenuated_tau_interval({a: scores[a] for a in archs},
+                                              _noise_trainings(self.seeds, self.truth_seeds),
+                                              self.truth_seeds, offsets)
+        return dict(vs_true=disattenuated_tau(tau, have), vs_true_ci95=interval,
                     vs_seeds={k: disattenuated_tau(tau, have, mean_reliability(self.reliability, int(k)))
                               for k in self.reliability['projected'] if int(k) > len(self.truth_seeds)})
 

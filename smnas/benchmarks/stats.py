@@ -247,7 +247,8 @@ def pooled_noise(seeds: Dict[str, Dict[str, float]], offsets: Optional[Dict[str,
 
 
 def seed_agreement(seeds: Dict[str, Dict[str, float]], truth_seeds: List[str],
-                   offsets: Optional[Dict[str, float]] = None) -> dict:
+                   offsets: Optional[Dict[str, float]] = None,
+                   noise_of: Optional[Dict[str, Dict[str, float]]] = None) -> dict:
     """How well the from-scratch ground truth reproduces itself across seeds.
 
     Args:
@@ -256,6 +257,8 @@ def seed_agreement(seeds: Dict[str, Dict[str, float]], truth_seeds: List[str],
         offsets: ``{seed: offset}`` common to every subnet (:func:`seed_offsets`): a seed
             that trains every subnet better moves no subnet against another, so it is not
             noise to a ranking, nor to a difference of two subnets' means over the same seeds.
+        noise_of: the trainings to estimate the noise from (default ``seeds``; e.g. the truth
+            seeds' alone, so that a seed half-way through its subnets changes nothing).
 
     Returns:
         ``seeds_per_subnet`` (fewest, most); ``pooled_std`` (a subnet's seed-to-seed
@@ -274,7 +277,8 @@ def seed_agreement(seeds: Dict[str, Dict[str, float]], truth_seeds: List[str],
     from scipy.stats import kendalltau, spearmanr
 
     counts = [len(m) for m in seeds.values()]
-    pooled = math.sqrt(pooled_noise(seeds, offsets))
+    noise_of = seeds if noise_of is None else noise_of
+    pooled = math.sqrt(pooled_noise(noise_of, offsets))
     se = pooled / math.sqrt(len(truth_seeds))
     truth = {a: statistics.fmean(m[k] for k in truth_seeds) for a, m in seeds.items()}
     # Whole rankings only: over the few subnets a partial seed has, tau is mostly +-1.
@@ -282,7 +286,7 @@ def seed_agreement(seeds: Dict[str, Dict[str, float]], truth_seeds: List[str],
     pair_tau = {f'{s0}-{s1}': float(kendalltau([m[s0] for m in maps], [m[s1] for m in maps])[0])
                 for s0, s1 in itertools.combinations(truth_seeds, 2)}
     out = dict(seeds_per_subnet=[min(counts), max(counts)], pooled_std=pooled,
-               raw_std=math.sqrt(pooled_noise(seeds)), se_of_mean=se,
+               raw_std=math.sqrt(pooled_noise(noise_of)), se_of_mean=se,
                pairs=len(truth) * (len(truth) - 1) // 2, pairs_resolved=len(resolved_pairs(truth, se)),
                seed_pair_tau=pair_tau,
                mean_seed_pair_tau=statistics.fmean(pair_tau.values()) if pair_tau else None)

@@ -22,6 +22,11 @@ def test_the_truth_is_the_mean_of_the_seeds_every_subnet_has():
     # seed 2, which only A has so far, 0.03 above A's truth
     assert gt.agreement['seed_offsets']['offsets'] == pytest.approx({'0': -0.005, '1': 0.005, '2': 0.03})
     assert 'raw_std' in gt.agreement  # the std with the offsets left in, beside it
+    # seed 2, half-way through its subnets, changes neither the noise nor its projections
+    whole = GroundTruth.of({a: {k: m[k] for k in ('0', '1')} for a, m in SEEDS.items()})
+    assert (gt.agreement['pooled_std'], gt.agreement['raw_std']) == (whole.agreement['pooled_std'],
+                                                                     whole.agreement['raw_std'])
+    assert gt.reliability == whole.reliability and gt.oracle == whole.oracle
     fields = gt.record_fields(subnet_choices(SEEDS))
     assert set(fields) == {'ground_truth_seeds', 'truth_choice_effects', 'projected_24',
                            'ground_truth_reliability'}
