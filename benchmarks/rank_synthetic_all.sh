@@ -16,11 +16,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 STEPS=${STEPS:-"truth base per_weight ft50 no_extremes fewshot_neck distill_outputs ft50_distill fewshot_distill fair summary"}
-# Seeds per subnet of the truth: 2 gave seed-vs-seed tau 0.55 and an oracle of 0.78; 3 (measured
-# 2026-12-05) an oracle of 0.79, one seed against two 0.60 (benchmarks/README.md). The 4th seed
-# (started 2026-12-05) measures two truths of 2 seeds each against one another; the projection
-# wants about 8 for two truths to agree at 0.8. The truth step trains the missing ones; a recipe
-# ranks against the seeds that every subnet has so far.
+# Seeds per subnet of the truth: 2 gave seed-vs-seed tau 0.55 and an oracle of 0.78; 3 an oracle
+# of 0.79, one seed against two 0.60; 4 (2026-12-05) two truths of 2 seeds each at 0.70 and an
+# oracle of 0.85, and the projection wants 5 per truth for two truths to agree at 0.8
+# (benchmarks/README.md). The truth step trains the missing ones (SEEDS=6 adds seeds 4 and 5);
+# a recipe ranks against the seeds that every subnet has so far.
 SEEDS=${SEEDS:-4}
 # Scoring processes of one thread each (1: one process on every core); the scores are the same.
 SCORE_JOBS=${SCORE_JOBS:-1}
