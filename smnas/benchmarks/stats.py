@@ -226,6 +226,11 @@ def resolved_pairs(truth: Dict[str, float], se: float) -> List[Tuple[str, str]]:
             if abs(truth[a] - truth[b]) > 2 * math.sqrt(2) * se]
 
 
+def _multi_seed(seeds: Dict[str, Dict[str, float]], offsets: Optional[Dict[str, float]]) -> List[List[float]]:
+    # each subnet of two seeds or more: its trainings' mAPs, the seeds' common offsets taken out
+    return [[v - (offsets or {}).get(k, 0.0) for k, v in m.items()] for m in seeds.values() if len(m) > 1]
+
+
 def pooled_noise(seeds: Dict[str, Dict[str, float]], offsets: Optional[Dict[str, float]] = None) -> float:
     """One training's seed-to-seed variance, pooled over the subnets with two seeds or more.
 
@@ -239,7 +244,7 @@ def pooled_noise(seeds: Dict[str, Dict[str, float]], offsets: Optional[Dict[str,
     Returns:
         The variance (nan without a subnet of two seeds).
     """
-    multi = [[v - (offsets or {}).get(k, 0.0) for k, v in m.items()] for m in seeds.values() if len(m) > 1]
+    multi = _multi_seed(seeds, offsets)
     if not multi:
         return float('nan')
     var = statistics.fmean(statistics.variance(v) for v in multi)
@@ -424,7 +429,7 @@ def variance_split(seeds: Dict[str, Dict[str, float]],
         them, at least 0), one training's noise variance (:func:`pooled_noise`), and the
         subnets' means.
     """
-    multi = [[v - (offsets or {}).get(k, 0.0) for k, v in m.items()] for m in seeds.values() if len(m) > 1]
+    multi = _multi_seed(seeds, offsets)
     if len(multi) < 3:
         return None
     noise = pooled_noise(seeds, offsets)
