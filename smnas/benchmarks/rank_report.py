@@ -12,9 +12,9 @@ from typing import Dict, List, Optional
 from supernet.space import Subnet
 
 from .stats import (attenuation_check, choice_effects, disattenuated_tau, disattenuated_tau_interval,
-                    loss_term_agreement, mean_reliability, projected_seed_tau, rank_agreement, rank_error,
-                    resolved_pairs, score_agreement, seed_agreement, seed_choice_effects, seed_offsets,
-                    split_seed_agreement, truth_reliability, whole_seeds)
+                    held_out_seed_check, loss_term_agreement, mean_reliability, projected_seed_tau,
+                    rank_agreement, rank_error, resolved_pairs, score_agreement, seed_agreement,
+                    seed_choice_effects, seed_offsets, split_seed_agreement, truth_reliability, whole_seeds)
 
 #: resamples of the val images for each inherited mAP's standard error (as the subnet search's)
 INHERITED_BOOTSTRAP = 50
@@ -118,6 +118,9 @@ class GroundTruth:
             check = attenuation_check(self.seeds, self.truth_seeds, self.reliability)
             if check:
                 out['ground_truth_reliability']['attenuation_check'] = check
+            held = held_out_seed_check(self.seeds, self.truth_seeds)
+            if held:
+                out['ground_truth_reliability']['held_out_check'] = held
         return out
 
     def projected_tau(self, scores: Dict[str, float]) -> Optional[dict]:
@@ -358,6 +361,13 @@ def print_summary(s: dict) -> None:
             print('  the correction for the truth\'s noise, checked on the truth: one seed\'s tau against '
                   f'the mean of the others, projected to one other seed, {c["projected"]:.3f}; measured '
                   f'{c["measured"]:.3f} (per seed, projected/measured: {each})')
+        h = r.get('held_out_check')
+        if h:
+            p, m = h['projected'], h['measured']
+            print(f'  the noise model fitted on seeds {"+".join(h["fit_seeds"])} alone, checked on seed '
+                  f'{h["held_out"]}: its tau against one of them projected {p["vs_one"]:.3f}, measured '
+                  f'{m["vs_one"]:.3f}; against their mean projected {p["vs_rest"]:.3f}, measured '
+                  f'{m["vs_rest"]:.3f}')
     if 'ground_truth_noise' in s:
         n = s['ground_truth_noise']
         print(f'ground truth noise: {n["arch"]} from scratch with {len(n["mAP_by_seed"])} seeds: mAP spread '

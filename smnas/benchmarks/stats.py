@@ -620,6 +620,46 @@ def attenuation_check(seeds: Dict[str, Dict[str, float]], truth_seeds: List[str]
                 measured=statistics.fmean(v['measured'] for v in per_seed.values()))
 
 
+def held_out_seed_check(seeds: Dict[str, Dict[str, float]], truth_seeds: List[str],
+                        sims: int = 2000, seed: int = 0) -> Optional[dict]:
+    """The noise model checked on a seed it was not fitted on: :func:`truth_reliability`
+    and :func:`seed_offsets` fitted on every truth seed but the last, and their projections
+    of the last seed's agreement set beside what it measures (out of sample, unlike
+    :func:`attenuation_check`, whose seeds also fit the model).
+
+    Args:
+        seeds: ``{arch: {seed: mAP}}``.
+        truth_seeds: the seeds every subnet has (4 or more: 3 to fit, 1 to test).
+        sims: simulated pairs of rankings per projection.
+        seed: seed of the simulation.
+
+    Returns:
+        None with fewer than 4 truth seeds; else ``held_out`` (the seed), ``fit_seeds``,
+        ``projected`` and ``measured``, each ``{'vs_one': tau against one other seed (the
+        mean over the fit seeds), 'vs_rest': tau against the mean of the fit seeds}``.
+    """
+    from scipy.stats import kendalltau
+
+    if len(truth_seeds) < 4:
+        return None
+    held, fit = truth_seeds[-1], list(truth_seeds[:-1])
+    fitted = {a: {k: m[k] for k in fit} for a, m in seeds.items()}
+    offsets = seed_offsets(fitted, fit)
+    rel = truth_reliability(fitted, ks=(1,), sims=sims, seed=seed, split=(1, len(fit)),
+                            offsets=offsets['offsets'] if offsets else None)
+    if rel is None:
+        return None
+    maps = list(seeds.values())
+    x = [m[held] for m in maps]
+    rest = [statistics.fmean(m[k] for k in fit) for m in maps]
+    return dict(held_out=held, fit_seeds=fit,
+                projected=dict(vs_one=rel['projected']['1']['seed_vs_seed'],
+                               vs_rest=rel['projected_split']['seed_vs_seed']),
+                measured=dict(vs_one=statistics.fmean(float(kendalltau(x, [m[k] for m in maps])[0])
+                                                      for k in fit),
+                              vs_rest=float(kendalltau(x, rest)[0])))
+
+
 def _mean_tau(taus: List[float]) -> float:
     # kendalltau is nan when one side ties everywhere (no spread, no noise): count it as 1
     return float(statistics.fmean(1.0 if math.isnan(t) else t for t in taus))

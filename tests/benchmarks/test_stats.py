@@ -321,6 +321,29 @@ def test_attenuation_check_sets_projection_beside_measurement():
     assert attenuation_check(seeds, ['0', '1'], r) is None
 
 
+def test_held_out_seed_check_tests_the_model_on_a_seed_it_was_not_fitted_on():
+    import random
+
+    from smnas.benchmarks.stats import held_out_seed_check
+
+    rng = random.Random(6)
+    values = [rng.gauss(0.4, 0.02) for _ in range(300)]
+    seeds = _seeds_of(values, 0.012, 5, rng)
+    for m in seeds.values():
+        m['4'] -= 0.03  # a seed that trains every subnet worse: no ranking sees it
+    c = held_out_seed_check(seeds, ['0', '1', '2', '3', '4'], sims=20)
+    assert c['held_out'] == '4' and c['fit_seeds'] == ['0', '1', '2', '3']
+    for key in ('vs_one', 'vs_rest'):
+        assert c['measured'][key] == pytest.approx(c['projected'][key], abs=0.04)
+    assert c['measured']['vs_rest'] > c['measured']['vs_one']  # a 4-seed mean is surer than one seed
+    # a held-out seed trained noisier than the fit's (another protocol, a broken machine) fails the check
+    for a, m in seeds.items():
+        m['4'] = values[int(a[1:])] + rng.gauss(0, 0.03)
+    c = held_out_seed_check(seeds, ['0', '1', '2', '3', '4'], sims=20)
+    assert c['measured']['vs_rest'] < c['projected']['vs_rest'] - 0.1
+    assert held_out_seed_check(seeds, ['0', '1', '2']) is None
+
+
 def test_seed_offsets_split_a_common_shift_from_the_noise_rankings_see():
     import random
 
