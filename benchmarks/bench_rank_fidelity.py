@@ -136,6 +136,12 @@ def trained_supernet(cfg, work_dir: Path, procs: int = 1) -> Path:
         raise SystemExit(str(e)) from None
 
 
+def _say(line: str) -> None:
+    # one write per line: trainings side by side print from their threads, and print()'s
+    # separate write of the newline lets two lines run together
+    print(line + '\n', end='', flush=True)
+
+
 class RankFidelity:
     """The benchmark's steps over one work dir (see :mod:`smnas.benchmarks.records`).
 
@@ -429,7 +435,7 @@ class RankFidelity:
                 self._write_record()
 
         def first(arch):
-            print(f'[rank] {arch}: training from scratch', flush=True)
+            _say(f'[rank] {arch}: training from scratch')
             t0 = time.time()
             try:
                 res = train(arch, 0)
@@ -444,11 +450,11 @@ class RankFidelity:
             store(lambda t, arch=arch, result=result: t['subnets'][arch].update(result))
 
         def again(arch, seed):
-            print(f'[rank] {arch}: training from scratch, seed {seed}', flush=True)
+            _say(f'[rank] {arch}: training from scratch, seed {seed}')
             try:
                 m = train(arch, seed).mAP
             except TrialFailed as e:
-                print(f'[rank] {arch} seed {seed} failed: {e}', flush=True)
+                _say(f'[rank] {arch} seed {seed} failed: {e}')
                 return
 
             def add(t, arch=arch, seed=seed, m=m):
@@ -494,11 +500,11 @@ class RankFidelity:
             for seed in range(1, self.noise_seeds + 1):
                 if str(seed) in noise['mAP'] or noise['arch'] != arch:
                     continue
-                print(f'[rank] {arch}: training from scratch again, seed {seed}', flush=True)
+                _say(f'[rank] {arch}: training from scratch again, seed {seed}')
                 try:
                     noise['mAP'][str(seed)] = train(arch, seed).mAP
                 except TrialFailed as e:
-                    print(f'[rank] seed {seed} failed: {e}', flush=True)
+                    _say(f'[rank] seed {seed} failed: {e}')
                 snapshot = copy.deepcopy(noise)
                 store(lambda t, snapshot=snapshot: t.update(noise=snapshot))
 
