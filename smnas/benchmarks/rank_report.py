@@ -90,7 +90,7 @@ class GroundTruth:
             agreement['split'] = split
         if offsets and agreement:
             agreement['seed_offsets'] = offsets
-        reliability = truth_reliability(noisy, ks=sorted({1, 2, 3, 4, 5, 6, 8, len(truth_seeds)}),
+        reliability = truth_reliability(noisy, ks=sorted({1, 2, 3, 4, 5, 6, 8, 10, len(truth_seeds)}),
                                         split=split and split['sizes'], offsets=shift) if agreement else None
         oracle = reliability['projected'][str(len(truth_seeds))]['vs_true'] if reliability else None
         return cls(seeds, truth_seeds, truth, agreement, resolved, reliability, oracle)
