@@ -602,20 +602,14 @@ def attenuation_check(seeds: Dict[str, Dict[str, float]], truth_seeds: List[str]
         tau, 'projected': its projection to one seed, 'measured': mean tau against each
         other seed}}``) and the means ``projected`` and ``measured``.
     """
-    from scipy.stats import kendalltau
-
     if len(truth_seeds) < 3:
         return None
-    maps = list(seeds.values())
     one, rest = mean_reliability(reliability, 1), mean_reliability(reliability, len(truth_seeds) - 1)
     per_seed = {}
     for s in truth_seeds:
-        others = [k for k in truth_seeds if k != s]
-        x = [m[s] for m in maps]
-        against = float(kendalltau(x, [statistics.fmean(m[k] for k in others) for m in maps])[0])
+        against, measured = _seed_against_others(seeds, s, [k for k in truth_seeds if k != s])
         per_seed[s] = dict(against_rest=against, projected=disattenuated_tau(against, rest, one),
-                           measured=statistics.fmean(float(kendalltau(x, [m[k] for m in maps])[0])
-                                                     for k in others))
+                           measured=measured)
     return dict(per_seed=per_seed, projected=statistics.fmean(v['projected'] for v in per_seed.values()),
                 measured=statistics.fmean(v['measured'] for v in per_seed.values()))
 
@@ -638,8 +632,6 @@ def held_out_seed_check(seeds: Dict[str, Dict[str, float]], truth_seeds: List[st
         ``projected`` and ``measured``, each ``{'vs_one': tau against one other seed (the
         mean over the fit seeds), 'vs_rest': tau against the mean of the fit seeds}``.
     """
-    from scipy.stats import kendalltau
-
     if len(truth_seeds) < 4:
         return None
     held, fit = truth_seeds[-1], list(truth_seeds[:-1])
@@ -649,15 +641,23 @@ def held_out_seed_check(seeds: Dict[str, Dict[str, float]], truth_seeds: List[st
                             offsets=offsets['offsets'] if offsets else None)
     if rel is None:
         return None
-    maps = list(seeds.values())
-    x = [m[held] for m in maps]
-    rest = [statistics.fmean(m[k] for k in fit) for m in maps]
+    vs_rest, vs_one = _seed_against_others(seeds, held, fit)
     return dict(held_out=held, fit_seeds=fit,
                 projected=dict(vs_one=rel['projected']['1']['seed_vs_seed'],
                                vs_rest=rel['projected_split']['seed_vs_seed']),
-                measured=dict(vs_one=statistics.fmean(float(kendalltau(x, [m[k] for m in maps])[0])
-                                                      for k in fit),
-                              vs_rest=float(kendalltau(x, rest)[0])))
+                measured=dict(vs_one=vs_one, vs_rest=vs_rest))
+
+
+def _seed_against_others(seeds: Dict[str, Dict[str, float]], seed: str,
+                         others: List[str]) -> Tuple[float, float]:
+    # one seed's ranking of the subnets: its tau against the mean of the others, and its mean
+    # tau against each of them
+    from scipy.stats import kendalltau
+
+    maps = list(seeds.values())
+    x = [m[seed] for m in maps]
+    against = float(kendalltau(x, [statistics.fmean(m[k] for k in others) for m in maps])[0])
+    return against, statistics.fmean(float(kendalltau(x, [m[k] for m in maps])[0]) for k in others)
 
 
 def _mean_tau(taus: List[float]) -> float:
