@@ -1,0 +1,182 @@
+"""The rank-fidelity record's tables as Markdown: the from-scratch truth, every recipe
+against it, and each recipe's tau corrected for the truth's noise.
+
+``benchmarks/README.md`` shows these tables; printing them from the record
+(``benchmarks/results/rank_fidelity.json``) rather than copying numbers by hand keeps
+the README and the record alike whenever a seed or a recipe is added
+(``python benchmarks/rank_tables.py``).
+"""
+from typing import Dict, List, Optional, Sequence
+
+from .stats import paired_tau_difference
+
+#: the scores a recipe is ranked by, in the record's ``by_score`` order, and their labels
+SCORES = (('mAP', 'mAP'), ('val_loss', 'val loss'), ('blend', 'blend'))
+
+
+def ordinal(n: int) -> str:
+    """``1`` -> ``1st``, ``22`` -> ``22nd``, ``13`` -> ``13th``."""
+    if 10 <= n % 100 <= 20:
+        return f'{n}th'
+    return f'{n}{ {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")}'
+
+
+def _ci(interval: Optional[Sequence[float]], digits: int = 2) -> str:
+    return '' if not interval else f' [{interval[0]:.{digits}f}, {interval[1]:.{digits}f}]'
+
+
+def _row(cells: List[str]) -> str:
+    return '| ' + ' | '.join(cells) + ' |'
+
+
+def _header(cells: List[str]) -> List[str]:
+    return [_row(cells), _row(['---'] * len(cells))]
+
+
+def truth_table(record: dict) -> str:
+    """Every subnet's from-scratch mAP per seed and the truth (their mean over the seeds
+    that every subnet has), smallest first.
+
+    Args:
+        record: the rank-fidelity record (``subnets`` with ``mAP_scratch_seeds``).
+
+    Returns:
+        A Markdown table; a seed that only some subnets have so far gets a column too, its
+        missing cells empty (it is not in the mean until whole).
+    """
+    subnets = record['subnets']
+    seeds = sorted({s for r in subnets.values() for s in r.get('mAP_scratch_seeds', {})}, key=int)
+    whole = set(record.get('truth_seeds') or seeds)
+    rows = sorted(subnets.items(), key=lambda kv: kv[1]['gflops'])
+    mark = {rows[0][0]: ' (min)', rows[-1][0]: ' (max FLOPs)'} if rows else {}
+    lines = _header(['subnet', 'GFLOPs']
+                    + [f'mAP seed {s}' + ('' if s in whole else ' (partial)') for s in seeds]
+                    + ['mean (the truth)'])
+    for arch, r in rows:
+        by_seed = r.get('mAP_scratch_seeds', {})
+        mean = r.get('mAP_scratch_mean')
+        lines.append(_row([f'`{arch}`{mark.get(arch, "")}', f'{r["gflops"]:.2f}']
+                          + [f'{by_seed[s]:.3f}' if s in by_seed else '' for s in seeds]
+                          + ['' if mean is None else f'{mean:.3f}']))
+    return '\n'.join(lines)
+
+
+def _scores(inherited: Dict[str, dict], score: str, archs: List[str]) -> Optional[List[float]]:
+    # Higher ranks better: the loss negated, the blend the mean of the two ranks (as
+    # stats.score_agreement ranks them); None where a subnet lacks the score.
+    from scipy.stats import rankdata
+
+    if any(a not in inherited for a in archs):
+        return None
+    if score == 'mAP':
+        return [inherited[a]['mAP'] for a in archs]
+    if any('val_loss' not in inherited[a] for a in archs):
+        return None
+    loss = [-inherited[a]['val_loss'] for a in archs]
+    if score == 'val_loss':
+        return loss
+    return list((rankdata([inherited[a]['mAP'] for a in archs]) + rankdata(loss)) / 2)
+
+
+def _paired(x: Optional[List[float]], y: Optional[List[float]], truth: List[float], resamples: int) -> str:
+    if x is None or y is None:
+        return ''
+    d = paired_tau_difference(x, y, truth, resamples=resamples)
+    ci = d['difference_ci95']
+    text = f'{d["difference"]:+.3f}' + ('' if ci is None else f' [{ci[0]:+.2f}, {ci[1]:+.2f}]')
+    return f'**{text}, beyond noise**' if d['beyond_noise'] else text
+
+
+def recipe_table(record: dict, references: Sequence[str] = (), resamples: int = 2000) -> str:
+    """Every recipe's ranking against the truth, one row per score it was ranked by.
+
+    Args:
+        record: the rank-fidelity record (``variants``, ``subnets``, ``default_variant``,
+            ``ground_truth_seeds``, ``ground_truth_reliability``, ``baselines``).
+        references: recipes to pair every row with besides the default (a column each):
+            the row's score against the reference's mAP on the same subnets, tau(row) -
+            tau(reference) with a paired bootstrap interval over the subnets.
+        resamples: that bootstrap's draws (as the record's own paired differences).
+
+    Returns:
+        A Markdown table: tau and rho with their 95% intervals, the min subnet's inherited
+        rank (places off its from-scratch rank, and places beyond the truth's noise), the
+        pairs the truth resolves that the recipe orders alike (mAP only), tau over the
+        seeds' agreement and over an oracle's, and the paired differences.
+    """
+    subnets, variants = record['subnets'], record['variants']
+    default = record.get('default_variant')
+    refs = [default] + [r for r in references if r != default and r in variants] if default in variants else [
+        r for r in references if r in variants]
+    archs = sorted(a for a, r in subnets.items() if 'mAP_scratch_mean' in r)
+    truth = [subnets[a]['mAP_scratch_mean'] for a in archs]
+    ceiling = (record.get('ground_truth_seeds') or {}).get('mean_seed_pair_tau')
+    oracle = (record.get('ground_truth_reliability') or {}).get('oracle_tau')
+    resolved = next((v['resolved_pairs'] for v in variants.values() if 'resolved_pairs' in v), None)
+    mins = next((v['min_subnet'] for v in variants.values() if v.get('min_subnet')), None)
+    lines = _header(
+        ['recipe, score', 'Kendall tau [95% CI]', 'Spearman rho [95% CI]',
+         'min subnet inherited' + (f' (scratch: {ordinal(mins["rank_scratch"])})' if mins else ''),
+         'resolved pairs agreed' + (f' (of {resolved})' if resolved is not None else ''),
+         'tau over the seed ceiling' + (f' ({ceiling:.3f})' if ceiling else '')
+         + ' / the oracle\'s' + (f' ({oracle:.3f})' if oracle else '')]
+        + [f'minus {r} by mAP (paired)' + (' (the default)' if r == default else '') for r in refs])
+    for name, v in variants.items():
+        if 'kendall_tau' not in v:
+            continue
+        inh = v.get('inherited', {})
+        ref_maps = {r: _scores(variants[r].get('inherited', {}), 'mAP', archs) for r in refs}
+        for score, label in SCORES:
+            r = (v.get('by_score') or {}).get(score) or (v if score == 'mAP' else None)
+            if not r:
+                continue
+            tau = r['kendall_tau']
+            m = r.get('min_subnet') or (v.get('min_subnet') if score == 'mAP' else None)
+            where = (f'{ordinal(m["rank_inherited"])} ({m["error"]} off, {m.get("error_beyond_noise", "-")})'
+                     if m else '')
+            agreed = str(v.get('resolved_pairs_agreed', '')) if score == 'mAP' else ''
+            ratios = ' / '.join(f'{tau / c:.2f}' for c in (ceiling, oracle) if c)
+            mine = _scores(inh, score, archs)
+            paired = ['' if ref == name and score == 'mAP' else _paired(mine, ref_maps[ref], truth, resamples)
+                      for ref in refs]
+            title = f'{name}, {label}' + (' (the default)' if name == default and score == 'mAP' else '')
+            lines.append(_row([f'**{title}**' if name == default and score == 'mAP' else title,
+                               f'{tau:.3f}{_ci(r.get("kendall_tau_ci95"))}',
+                               f'{r["spearman_rho"]:.3f}{_ci(r.get("spearman_rho_ci95"))}',
+                               where, agreed, ratios] + paired))
+    for name, b in (record.get('baselines') or {}).items():
+        lines.append(_row([f'by {name} (baseline)', f'{b["kendall_tau"]:.3f}{_ci(b.get("kendall_tau_ci95"))}',
+                           f'{b["spearman_rho"]:.3f}{_ci(b.get("spearman_rho_ci95"))}', '', '', '']
+                          + [''] * len(refs)))
+    return '\n'.join(lines)
+
+
+def projection_table(record: dict) -> str:
+    """Each recipe's tau (by mAP) against this truth, corrected for the truth's noise: against
+    the true order (with its interval) and against truths of more seeds (``projected_tau``).
+
+    Args:
+        record: the rank-fidelity record.
+
+    Returns:
+        A Markdown table, one row per recipe that has a projection.
+    """
+    variants = record['variants']
+    ks = sorted({k for v in variants.values() for k in (v.get('projected_tau') or {}).get('vs_seeds', {})},
+                key=int)
+    n = len(record.get('truth_seeds') or [])
+    lines = _header(['recipe, by mAP', f'tau against this {n}-seed truth', 'against the true order [95% CI]']
+                    + [f'against a truth of {k} seeds' for k in ks])
+    for name, v in variants.items():
+        p = v.get('projected_tau')
+        if not p:
+            continue
+        title = name + (' (the default)' if name == record.get('default_variant') else '')
+        vs_true = f'{p["vs_true"]:.2f}{_ci(p.get("vs_true_ci95"))}'
+        lines.append(_row([title, f'{v["kendall_tau"]:.3f}', vs_true]
+                          + [f'{p["vs_seeds"][k]:.2f}' if k in p['vs_seeds'] else '' for k in ks]))
+    return '\n'.join(lines)
+
+
+#: the tables ``benchmarks/rank_tables.py`` prints, by name
+TABLES = {'truth': truth_table, 'recipes': recipe_table, 'projected': projection_table}

@@ -1,0 +1,88 @@
+"""The rank record's Markdown tables (smnas.benchmarks.rank_tables)."""
+import pytest
+
+from smnas.benchmarks.rank_tables import ordinal, projection_table, recipe_table, truth_table
+from smnas.benchmarks.stats import rank_agreement
+
+# Six subnets, seeds 0-1 of each and seed 2 of two only (half-way through it)
+ARCHS = ['48_1-2-2-2_n128_h128', '56_1-2-2-2_n128_h128', '64_1-2-2-2_n128_h128',
+         '48_1-2-2-2_n256_h256', '56_1-2-2-2_n256_h256', '64_1-2-2-2_n512_h512']
+SEEDS = {a: {'0': 0.30 + 0.03 * i, '1': 0.31 + 0.03 * i + (0.004 if i % 2 else -0.004)}
+         for i, a in enumerate(ARCHS)}
+SEEDS[ARCHS[0]]['2'] = 0.29
+SEEDS[ARCHS[1]]['2'] = 0.35
+GFLOPS = dict(zip(ARCHS, [1.0, 1.2, 1.5, 2.0, 2.5, 9.0]))
+
+
+@pytest.fixture(scope='module')
+def record() -> dict:
+    """A record of two recipes ranked against the mean of seeds 0-1: 'good' scores in the
+    truth's order, 'bad' in its reverse, each with a val loss that agrees with its mAP."""
+    truth = {a: (m['0'] + m['1']) / 2 for a, m in SEEDS.items()}
+    y = [truth[a] for a in ARCHS]
+    variants = {}
+    for name, sign in (('good', 1), ('bad', -1)):
+        inh = {a: dict(mAP=sign * t, val_loss=1 - sign * t) for a, t in truth.items()}
+        agree = rank_agreement([inh[a]['mAP'] for a in ARCHS], y)
+        by_score = {k: dict(agree, min_subnet=dict(rank_inherited=6 if sign > 0 else 1, rank_scratch=6,
+                                                   error=0 if sign > 0 else 5, error_beyond_noise=0))
+                    for k in ('mAP', 'val_loss', 'blend')}
+        variants[name] = dict(agree, inherited=inh, by_score=by_score,
+                              min_subnet=by_score['mAP']['min_subnet'], resolved_pairs=9,
+                              resolved_pairs_agreed=9 if sign > 0 else 0,
+                              projected_tau=dict(vs_true=sign * 0.9, vs_true_ci95=[0.1, 0.2],
+                                                 vs_seeds={'3': sign * 0.8, '4': sign * 0.85}))
+    subnets = {a: dict(gflops=GFLOPS[a], mAP_scratch_seeds=SEEDS[a], mAP_scratch_mean=truth[a])
+               for a in ARCHS}
+    return dict(subnets=subnets, variants=variants, default_variant='good', truth_seeds=['0', '1'],
+                ground_truth_seeds=dict(mean_seed_pair_tau=0.5),
+                ground_truth_reliability=dict(oracle_tau=0.8),
+                baselines={'gflops': dict(kendall_tau=1.0, kendall_tau_ci95=[1.0, 1.0], spearman_rho=1.0)})
+
+
+def _cells(line: str) -> list:
+    return [c.strip() for c in line.strip('|').split('|')]
+
+
+@pytest.mark.parametrize('n, text', [(1, '1st'), (2, '2nd'), (3, '3rd'), (4, '4th'), (11, '11th'),
+                                     (12, '12th'), (13, '13th'), (21, '21st'), (22, '22nd'), (111, '111th')])
+def test_ordinal(n, text):
+    assert ordinal(n) == text
+
+
+def test_the_truth_table_has_every_seed_and_the_mean_of_the_whole_ones(record):
+    lines = truth_table(record).splitlines()
+    head = _cells(lines[0])
+    assert head[2:] == ['mAP seed 0', 'mAP seed 1', 'mAP seed 2 (partial)', 'mean (the truth)']
+    body = [_cells(line) for line in lines[2:]]
+    assert [c[0].split('`')[1] for c in body] == ARCHS  # by GFLOPs
+    assert body[0][0].endswith('(min)') and body[-1][0].endswith('(max FLOPs)')
+    assert body[0][4] == '0.290' and body[2][4] == ''  # the partial seed, where trained
+    assert float(body[3][5]) == pytest.approx((SEEDS[ARCHS[3]]['0'] + SEEDS[ARCHS[3]]['1']) / 2, abs=5e-4)
+    assert float(body[0][5]) == pytest.approx(0.303, abs=5e-4)  # seed 2 is not in the mean
+
+
+def test_the_recipe_table_ranks_and_pairs_every_recipe_with_the_default(record):
+    lines = recipe_table(record, references=['bad', 'absent'], resamples=200).splitlines()
+    head = _cells(lines[0])
+    assert head[-2:] == ['minus good by mAP (paired) (the default)', 'minus bad by mAP (paired)']
+    rows = {c[0].strip('*'): c for c in map(_cells, lines[2:])}
+    assert set(rows) == {'good, mAP (the default)', 'good, val loss', 'good, blend', 'bad, mAP',
+                         'bad, val loss', 'bad, blend', 'by gflops (baseline)'}
+    assert rows['good, mAP (the default)'][1].startswith('1.000')
+    assert rows['bad, mAP'][1].startswith('-1.000')
+    assert rows['good, mAP (the default)'][-2] == ''  # not paired with itself
+    # the reverse order is 2 below the truth's on every resample: beyond noise
+    assert rows['bad, mAP'][-2] == '**-2.000 [-2.00, -2.00], beyond noise**'
+    assert rows['good, val loss'][-1].startswith('**+2.000')
+    assert rows['good, mAP (the default)'][3:6] == ['6th (0 off, 0)', '9', '2.00 / 1.25']
+    assert rows['bad, val loss'][3:5] == ['1st (5 off, 0)', '']  # resolved pairs: by mAP only
+
+
+def test_the_projection_table_corrects_every_recipe_for_the_truths_noise(record):
+    lines = projection_table(record).splitlines()
+    assert _cells(lines[0])[1] == 'tau against this 2-seed truth'
+    rows = {c[0]: c for c in map(_cells, lines[2:])}
+    assert set(rows) == {'good (the default)', 'bad'}
+    assert rows['good (the default)'][1:] == ['1.000', '0.90 [0.10, 0.20]', '0.80', '0.85']
+    assert _cells(lines[0])[3:] == ['against a truth of 3 seeds', 'against a truth of 4 seeds']
