@@ -108,7 +108,8 @@ def recipe_table(record: dict, references: Sequence[str] = (), resamples: int = 
     default = record.get('default_variant')
     refs = [default] + [r for r in references if r != default and r in variants] if default in variants else [
         r for r in references if r in variants]
-    archs = sorted(a for a, r in subnets.items() if 'mAP_scratch_mean' in r)
+    # in the record's order, so that the paired bootstraps draw what the bench's own drew
+    archs = [a for a, r in subnets.items() if 'mAP_scratch_mean' in r]
     truth = [subnets[a]['mAP_scratch_mean'] for a in archs]
     ceiling = (record.get('ground_truth_seeds') or {}).get('mean_seed_pair_tau')
     oracle = (record.get('ground_truth_reliability') or {}).get('oracle_tau')
