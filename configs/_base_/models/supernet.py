@@ -13,12 +13,12 @@ space = dict(bases=[48, 56, 64, 72], neck_channels=[128, 256, 512],
 # The training recipe: the max member and 3 fair random members per step, the random ones
 # distilled in place from the max member's outputs (its RPN's or RetinaNet head's
 # classification as soft targets and box regression, and the RoI head's on its sampled RoIs).
-# On the 24-subnet rank benchmark (benchmarks/README.md, "Every recipe against the 5-seed
-# truth") it ranked subnets as training from scratch does best of every recipe measured, by
-# the inherited mAP (subnet_search.score's default): Kendall tau 0.73 [95% 0.59, 0.83], 183 of
-# the 186 pairs the truth resolves, the min subnet 2 places from its from-scratch rank; the
-# sandwich rule (max, min and random members), training the min subnet at every step, lifted
-# it 15 places. No min member; ['max', 'min'] with sampling='uniform' and distill=False
+# On the 24-subnet rank benchmark (benchmarks/README.md, "Every recipe against the 6-seed
+# truth") it ranked subnets as training from scratch does best of every one-shot recipe
+# measured, by the inherited mAP (subnet_search.score's default): Kendall tau 0.74 [95% 0.61,
+# 0.86], 187 of the 192 pairs the truth resolves, the min subnet 2 places from its
+# from-scratch rank; the sandwich rule (max, min and random members), training the min subnet
+# at every step, lifted it 19 places. No min member; ['max', 'min'] with sampling='uniform' and distill=False
 # restores the sandwich rule; extremes=[] with distill=False the 3-fair-members recipe before it.
 model = dict(
     type='SandwichSupernet',
