@@ -106,8 +106,7 @@ def recipe_table(record: dict, references: Sequence[str] = (), resamples: int = 
     """
     subnets, variants = record['subnets'], record['variants']
     default = record.get('default_variant')
-    refs = [default] + [r for r in references if r != default and r in variants] if default in variants else [
-        r for r in references if r in variants]
+    refs = [r for r in dict.fromkeys([default, *references]) if r in variants]  # the default first
     # in the record's order, so that the paired bootstraps draw what the bench's own drew
     archs = [a for a, r in subnets.items() if 'mAP_scratch_mean' in r]
     truth = [subnets[a]['mAP_scratch_mean'] for a in archs]
