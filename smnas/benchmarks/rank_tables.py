@@ -8,7 +8,7 @@ the README and the record alike whenever a seed or a recipe is added
 """
 from typing import Dict, List, Optional, Sequence
 
-from .stats import paired_tau_difference
+from .stats import blend_scores, paired_tau_difference
 
 #: the scores a recipe is ranked by, in the record's ``by_score`` order, and their labels
 SCORES = (('mAP', 'mAP'), ('val_loss', 'val loss'), ('blend', 'blend'))
@@ -62,10 +62,8 @@ def truth_table(record: dict) -> str:
 
 
 def _scores(inherited: Dict[str, dict], score: str, archs: List[str]) -> Optional[List[float]]:
-    # Higher ranks better: the loss negated, the blend the mean of the two ranks (as
-    # stats.score_agreement ranks them); None where a subnet lacks the score.
-    from scipy.stats import rankdata
-
+    # Higher ranks better: the loss negated, the blend stats.blend_scores; None where a
+    # subnet lacks the score.
     if any(a not in inherited for a in archs):
         return None
     if score == 'mAP':
@@ -75,7 +73,7 @@ def _scores(inherited: Dict[str, dict], score: str, archs: List[str]) -> Optiona
     loss = [-inherited[a]['val_loss'] for a in archs]
     if score == 'val_loss':
         return loss
-    return list((rankdata([inherited[a]['mAP'] for a in archs]) + rankdata(loss)) / 2)
+    return blend_scores([inherited[a]['mAP'] for a in archs], loss)
 
 
 def _paired(x: Optional[List[float]], y: Optional[List[float]], truth: List[float], resamples: int) -> str:

@@ -88,6 +88,14 @@ def paired_tau_difference(x: Sequence[float], y: Sequence[float], truth: Sequenc
     return dict(difference=diff, difference_ci95=ci, beyond_noise=bool(ci and (ci[0] > 0 or ci[1] < 0)))
 
 
+def blend_scores(maps: Sequence[float], neg_loss: Sequence[float]) -> List[float]:
+    """The blend of the inherited mAP and the negated val loss: the mean of the two ranks
+    (higher is better), as :func:`score_agreement` and the rank tables rank by it."""
+    from scipy.stats import rankdata
+
+    return list((rankdata(maps) + rankdata(neg_loss)) / 2)
+
+
 def score_agreement(inh: Dict[str, dict], archs: Sequence[str], truth: Sequence[float],
                     min_arch: Optional[str] = None, truth_se: Optional[float] = None) -> dict:
     """Rank agreement with the truth of each inherited score: the mAP, the val loss
@@ -108,14 +116,12 @@ def score_agreement(inh: Dict[str, dict], archs: Sequence[str], truth: Sequence[
         with ``tau_minus_mAP`` (:func:`paired_tau_difference` against ranking by mAP).
         Empty with fewer than two subnets scored both ways.
     """
-    from scipy.stats import rankdata
-
     have = [i for i, a in enumerate(archs) if 'val_loss' in inh[a]]
     if len(have) < 2:
         return {}
     maps = [inh[archs[i]]['mAP'] for i in have]
     neg_loss = [-inh[archs[i]]['val_loss'] for i in have]
-    blend = list((rankdata(maps) + rankdata(neg_loss)) / 2)
+    blend = blend_scores(maps, neg_loss)
     y = [truth[i] for i in have]
     out = {name: rank_agreement(x, y) for name, x in
            (('mAP', maps), ('val_loss', neg_loss), ('blend', blend))}
