@@ -22,6 +22,58 @@ def linear_fit(xs: Sequence[float], ys: Sequence[float]) -> Tuple[float, float, 
     return float(a), float(b), r2
 
 
+def kendall_tau_rows(x, y):
+    """Kendall tau-b (``scipy.stats.kendalltau``'s statistic) of each row of ``x`` against
+    the same row of ``y``, every row at once: the bootstraps and simulations here rank
+    thousands of draws, and one scipy call per draw cost most of a record's summary.
+
+    Args:
+        x, y: arrays of shape (draws, items), or (items,) for one draw; ``y`` may be one
+            row (items,) shared by every row of ``x``.
+
+    Returns:
+        An array of shape (draws,): nan where a row of either side ties everywhere.
+    """
+    import numpy as np
+
+    x, y = np.broadcast_arrays(np.atleast_2d(np.asarray(x, float)), np.atleast_2d(np.asarray(y, float)))
+    i, j = np.triu_indices(x.shape[1], 1)
+    out = np.empty(x.shape[0])
+    step = max(1, 2_000_000 // max(len(i), 1))  # rows per chunk: bounded memory for large spaces
+    for s in range(0, x.shape[0], step):
+        dx, dy = np.sign(x[s:s + step, i] - x[s:s + step, j]), np.sign(y[s:s + step, i] - y[s:s + step, j])
+        # concordant - discordant over sqrt(pairs untied in x * pairs untied in y): tau-b
+        with np.errstate(invalid='ignore', divide='ignore'):
+            out[s:s + step] = (dx * dy).sum(1) / np.sqrt(np.abs(dx).sum(1) * np.abs(dy).sum(1))
+    return out
+
+
+def spearman_rho_rows(x, y):
+    """Spearman rho (``scipy.stats.spearmanr``'s statistic: Pearson's r of the ranks, ties
+    given their mean rank) of each row of ``x`` against the same row of ``y``.
+
+    Args:
+        x, y: arrays of shape (draws, items).
+
+    Returns:
+        An array of shape (draws,): nan where a row of either side ties everywhere.
+    """
+    import numpy as np
+    from scipy.stats import rankdata
+
+    rx, ry = (rankdata(np.atleast_2d(np.asarray(v, float)), axis=1) for v in (x, y))
+    rx, ry = rx - rx.mean(1, keepdims=True), ry - ry.mean(1, keepdims=True)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        return (rx * ry).sum(1) / np.sqrt((rx * rx).sum(1) * (ry * ry).sum(1))
+
+
+def _draws(n: int, resamples: int, seed: int) -> List[List[int]]:
+    # the bootstrap's resampled indices, drawn as they always were (the record's intervals
+    # stay the same numbers)
+    rng = random.Random(seed)
+    return [[rng.randrange(n) for _ in range(n)] for _ in range(resamples)]
+
+
 def rank_agreement(x: Sequence[float], y: Sequence[float], resamples: int = 2000,
                    seed: int = 0) -> Dict[str, object]:
     """Kendall tau and Spearman rho between two scorings of the same items, each with a
@@ -39,17 +91,14 @@ def rank_agreement(x: Sequence[float], y: Sequence[float], resamples: int = 2000
     """
     from scipy.stats import kendalltau, spearmanr
 
+    import numpy as np
+
     (tau, tau_p), (rho, rho_p) = kendalltau(x, y), spearmanr(x, y)
-    rng = random.Random(seed)
-    n = len(x)
-    taus, rhos = [], []
-    for _ in range(resamples):
-        idx = [rng.randrange(n) for _ in range(n)]
-        bx, by = [x[i] for i in idx], [y[i] for i in idx]
-        if len(set(bx)) < 2 or len(set(by)) < 2:
-            continue
-        taus.append(float(kendalltau(bx, by)[0]))
-        rhos.append(float(spearmanr(bx, by)[0]))
+    idx = np.asarray(_draws(len(x), resamples, seed), int).reshape(resamples, len(x))
+    bx, by = np.asarray(x, float)[idx], np.asarray(y, float)[idx]
+    taus = kendall_tau_rows(bx, by)
+    keep = ~np.isnan(taus)  # draws whose scores all tie on either side
+    taus, rhos = taus[keep].tolist(), spearman_rho_rows(bx[keep], by[keep]).tolist()
     return dict(kendall_tau=float(tau), kendall_p=float(tau_p), kendall_tau_ci95=_percentiles(taus),
                 spearman_rho=float(rho), spearman_p=float(rho_p), spearman_rho_ci95=_percentiles(rhos))
 
@@ -73,18 +122,14 @@ def paired_tau_difference(x: Sequence[float], y: Sequence[float], truth: Sequenc
     """
     from scipy.stats import kendalltau
 
+    import numpy as np
+
     diff = float(kendalltau(x, truth)[0] - kendalltau(y, truth)[0])
-    rng = random.Random(seed)
-    n = len(x)
-    draws = []
-    for _ in range(resamples):
-        idx = [rng.randrange(n) for _ in range(n)]
-        bt = [truth[i] for i in idx]
-        bx, by = [x[i] for i in idx], [y[i] for i in idx]
-        if len(set(bt)) < 2 or len(set(bx)) < 2 or len(set(by)) < 2:
-            continue
-        draws.append(float(kendalltau(bx, bt)[0] - kendalltau(by, bt)[0]))
-    ci = _percentiles(draws)
+    idx = np.asarray(_draws(len(x), resamples, seed), int).reshape(resamples, len(x))
+    bt = np.asarray(truth, float)[idx]
+    # nan (left out) where the draw's truth or either scoring ties everywhere
+    draws = kendall_tau_rows(np.asarray(x, float)[idx], bt) - kendall_tau_rows(np.asarray(y, float)[idx], bt)
+    ci = _percentiles(draws.tolist())
     return dict(difference=diff, difference_ci95=ci, beyond_noise=bool(ci and (ci[0] > 0 or ci[1] < 0)))
 
 
@@ -411,13 +456,12 @@ def projected_seed_tau(values: Sequence[float], sigma: float, seeds: int = 1, si
         The mean tau over the simulations.
     """
     import numpy as np
-    from scipy.stats import kendalltau
 
     v = np.asarray(values, float)
     rng = np.random.default_rng(seed)
     s = sigma / math.sqrt(max(seeds, 1))
-    taus = [kendalltau(v + rng.normal(0, s, v.size), v + rng.normal(0, s, v.size))[0] for _ in range(sims)]
-    return float(np.mean(taus))
+    noise = rng.normal(0, s, (sims, 2, v.size))  # the same draws as two per simulation in turn
+    return float(np.mean(kendall_tau_rows(v + noise[:, 0], v + noise[:, 1])))
 
 
 def variance_split(seeds: Dict[str, Dict[str, float]],
@@ -464,17 +508,14 @@ def disattenuated_tau_interval(scores: Dict[str, float], seeds: Dict[str, Dict[s
     Returns:
         ``[low, high]``, or None when fewer than 100 draws gave a tau and a reliability.
     """
-    from scipy.stats import kendalltau
-
     archs = [a for a in scores if a in seeds]
     rng = random.Random(seed)
     k = len(truth_seeds)
+    picks = [[rng.choice(archs) for _ in archs] for _ in range(resamples)]
+    truth = {a: statistics.fmean(seeds[a][s] for s in truth_seeds) for a in archs}
+    taus = kendall_tau_rows([[scores[a] for a in p] for p in picks], [[truth[a] for a in p] for p in picks])
     out = []
-    for _ in range(resamples):
-        pick = [rng.choice(archs) for _ in archs]
-        x = [scores[a] for a in pick]
-        y = [statistics.fmean(seeds[a][s] for s in truth_seeds) for a in pick]
-        tau = kendalltau(x, y)[0]
+    for pick, tau in zip(picks, taus):
         parts = variance_split({i: seeds[a] for i, a in enumerate(pick)}, offsets)
         if tau != tau or parts is None or parts[0] <= 0:
             continue  # all ties, or no spread left beyond the noise: no reliability to correct by
@@ -520,7 +561,6 @@ def truth_reliability(seeds: Dict[str, Dict[str, float]], ks: Sequence[int] = (1
         and ``seeds_for_target``.
     """
     import numpy as np
-    from scipy.stats import kendalltau
 
     parts = variance_split(seeds, offsets)
     if parts is None:
@@ -532,21 +572,22 @@ def truth_reliability(seeds: Dict[str, Dict[str, float]], ks: Sequence[int] = (1
     rng = np.random.default_rng(seed)
     projected = {}
     for k in ks:
-        s = math.sqrt(noise / k)
-        draws = [(values + rng.normal(0, s, values.size), values + rng.normal(0, s, values.size))
-                 for _ in range(sims)]
+        # two rankings per simulation, each of k-seed means (the same draws as in turn)
+        a, b = (values + rng.normal(0, math.sqrt(noise / k), (sims, 2, values.size))).transpose(1, 0, 2)
         projected[str(k)] = dict(
-            seed_vs_seed=_mean_tau([kendalltau(a, b)[0] for a, b in draws]),
+            seed_vs_seed=_mean_tau(kendall_tau_rows(a, b)),
             # no spread between subnets: there is no true order for a ranking to find
-            vs_true=_mean_tau([kendalltau(a, values)[0] for a, _ in draws]) if true > 0 else 0.0)
+            vs_true=_mean_tau(kendall_tau_rows(a, values)) if true > 0 else 0.0)
     reach = [k for k in ks if projected[str(k)]['seed_vs_seed'] >= target]
     out = dict(subnets=len(means), noise_std=math.sqrt(noise), true_std=math.sqrt(true),
                icc=true / (true + noise) if true + noise > 0 else float('nan'), projected=projected,
                target=target, seeds_for_target=reach[0] if reach else None)
     if split:
-        a, b = (math.sqrt(noise / k) for k in split)
-        taus = [kendalltau(values + rng.normal(0, a, values.size), values + rng.normal(0, b, values.size))[0]
-                for _ in range(sims)]
+        # an a-seed and a b-seed ranking per simulation: standard draws scaled by each noise
+        # (what normal(0, scale) draws in turn)
+        z = rng.standard_normal((sims, 2, values.size))
+        sa, sb = (math.sqrt(noise / k) for k in split)
+        taus = kendall_tau_rows(values + sa * z[:, 0], values + sb * z[:, 1])
         out['projected_split'] = dict(sizes=list(split), seed_vs_seed=_mean_tau(taus))
     return out
 

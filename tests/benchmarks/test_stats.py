@@ -1,7 +1,8 @@
 """Statistics of rank fidelity (smnas.benchmarks.stats)."""
 import pytest
 
-from smnas.benchmarks.stats import linear_fit, rank_agreement, resolved_pairs, score_agreement, seed_agreement
+from smnas.benchmarks.stats import (kendall_tau_rows, linear_fit, rank_agreement, resolved_pairs, score_agreement,
+                                    seed_agreement, spearman_rho_rows)
 
 
 def test_seed_agreement_of_a_ground_truth():
@@ -44,6 +45,23 @@ def test_resolved_pairs_list_the_better_subnet_first():
 def test_linear_fit_recovers_a_line():
     a, b, r2 = linear_fit([1.0, 2.0, 4.0], [12.0, 14.0, 18.0])
     assert (a, b, r2) == (pytest.approx(10.0), pytest.approx(2.0), pytest.approx(1.0))
+
+
+def test_batched_tau_and_rho_equal_scipys_row_by_row_ties_included():
+    import numpy as np
+    from scipy.stats import kendalltau, spearmanr
+
+    rng = np.random.default_rng(0)
+    # scores rounded to few values: many ties, as bootstrap draws of subnets have
+    x, y = rng.integers(0, 4, (300, 7)).astype(float), rng.integers(0, 5, (300, 7)).astype(float)
+    x[0], y[1] = 2.0, 3.0  # rows that tie everywhere on one side: no tau, no rho
+    taus, rhos = kendall_tau_rows(x, y), spearman_rho_rows(x, y)
+    assert np.isnan(taus[:2]).all() and np.isnan(rhos[:2]).all()
+    assert taus[2:] == pytest.approx([kendalltau(a, b)[0] for a, b in zip(x[2:], y[2:])], abs=1e-12)
+    assert rhos[2:] == pytest.approx([spearmanr(a, b)[0] for a, b in zip(x[2:], y[2:])], abs=1e-12)
+    # one row on the right: every row ranked against it; one row on the left: one draw
+    assert kendall_tau_rows(x[2:5], y[7]) == pytest.approx([kendalltau(a, y[7])[0] for a in x[2:5]])
+    assert kendall_tau_rows([1, 2, 3], [3, 2, 1]).tolist() == [-1.0]
 
 
 def test_rank_agreement_of_identical_rankings_is_one_with_a_closed_interval():
