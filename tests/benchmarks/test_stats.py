@@ -1,8 +1,8 @@
 """Statistics of rank fidelity (smnas.benchmarks.stats)."""
 import pytest
 
-from smnas.benchmarks.stats import (kendall_tau_rows, linear_fit, rank_agreement, resolved_pairs, score_agreement,
-                                    seed_agreement, spearman_rho_rows)
+from smnas.benchmarks.stats import (kendall_tau_rows, linear_fit, rank_agreement, resolved_pairs,
+                                    score_agreement, seed_agreement, spearman_rho_rows)
 
 
 def test_seed_agreement_of_a_ground_truth():
