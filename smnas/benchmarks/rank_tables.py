@@ -4,11 +4,12 @@ against it, and each recipe's tau corrected for the truth's noise.
 ``benchmarks/README.md`` shows these tables; printing them from the record
 (``benchmarks/results/rank_fidelity.json``) rather than copying numbers by hand keeps
 the README and the record alike whenever a seed or a recipe is added
-(``python benchmarks/rank_tables.py``).
+(``python benchmarks/rank_tables.py``; ``--write`` puts them between the README's markers).
 """
-from typing import Dict, List, Optional, Sequence
+import re
+from typing import Callable, Dict, List, Optional, Sequence
 
-from .stats import blend_scores, paired_tau_difference
+from .stats import blend_scores, disattenuated_tau, mean_reliability, paired_tau_difference
 
 #: the scores a recipe is ranked by, in the record's ``by_score`` order, and their labels
 SCORES = (('mAP', 'mAP'), ('val_loss', 'val loss'), ('blend', 'blend'))
@@ -149,12 +150,37 @@ def recipe_table(record: dict, references: Sequence[str] = (), resamples: int = 
     return '\n'.join(lines)
 
 
-def projection_table(record: dict) -> str:
+def projected_from(previous: dict, variant: str, seeds: int) -> Optional[float]:
+    """A recipe's tau against a truth of ``seeds`` seeds, as an earlier record (a truth of
+    fewer seeds) projected it: its tau then, corrected for that truth's reliability and
+    attenuated to the reliability of ``seeds`` (:func:`~smnas.benchmarks.stats.disattenuated_tau`).
+    Set beside the tau the new truth measures, it checks the correction out of sample.
+
+    Args:
+        previous: the earlier rank-fidelity record (``variants``, ``truth_seeds``,
+            ``ground_truth_reliability``).
+        variant: the recipe.
+        seeds: the seeds of the truth to project to.
+
+    Returns:
+        The projected tau; None where the earlier record lacks the recipe or a reliability.
+    """
+    v, rel = previous['variants'].get(variant) or {}, previous.get('ground_truth_reliability')
+    if 'kendall_tau' not in v or not rel or not previous.get('truth_seeds'):
+        return None
+    have = mean_reliability(rel, len(previous['truth_seeds']))
+    return disattenuated_tau(v['kendall_tau'], have, mean_reliability(rel, seeds))
+
+
+def projection_table(record: dict, previous: Optional[dict] = None) -> str:
     """Each recipe's tau (by mAP) against this truth, corrected for the truth's noise: against
     the true order (with its interval) and against truths of more seeds (``projected_tau``).
 
     Args:
         record: the rank-fidelity record.
+        previous: an earlier record, of a truth of fewer seeds: two more columns, each
+            recipe's tau against this truth as that record projected it
+            (:func:`projected_from`) and the measured tau minus that projection.
 
     Returns:
         A Markdown table, one row per recipe that has a projection.
@@ -163,18 +189,64 @@ def projection_table(record: dict) -> str:
     ks = sorted({k for v in variants.values() for k in (v.get('projected_tau') or {}).get('vs_seeds', {})},
                 key=int)
     n = len(record.get('truth_seeds') or [])
+    m = len((previous or {}).get('truth_seeds') or [])
+    if previous is not None and not 0 < m < n:
+        raise ValueError(f'the earlier record has a truth of {m} seeds: a projection to this one\'s {n} '
+                         'needs a truth of fewer seeds, and more than none')
     lines = _header(['recipe, by mAP', f'tau against this {n}-seed truth', 'against the true order [95% CI]']
-                    + [f'against a truth of {k} seeds' for k in ks])
+                    + [f'against a truth of {k} seeds' for k in ks]
+                    + ([f'against {n} seeds, projected from the {m}-seed truth',
+                        'measured (the first column) minus projected'] if previous else []))
     for name, v in variants.items():
         p = v.get('projected_tau')
         if not p:
             continue
         title = name + (' (the default)' if name == record.get('default_variant') else '')
         vs_true = f'{p["vs_true"]:.2f}{_ci(p.get("vs_true_ci95"))}'
-        lines.append(_row([title, f'{v["kendall_tau"]:.3f}', vs_true]
-                          + [f'{p["vs_seeds"][k]:.2f}' if k in p['vs_seeds'] else '' for k in ks]))
+        row = [title, f'{v["kendall_tau"]:.3f}', vs_true]
+        row += [f'{p["vs_seeds"][k]:.2f}' if k in p['vs_seeds'] else '' for k in ks]
+        if previous:
+            then = projected_from(previous, name, n)
+            row += ['', ''] if then is None else [f'{then:.2f}', f'{v["kendall_tau"] - then:+.2f}']
+        lines.append(_row(row))
     return '\n'.join(lines)
 
 
 #: the tables ``benchmarks/rank_tables.py`` prints, by name
 TABLES = {'truth': truth_table, 'recipes': recipe_table, 'projected': projection_table}
+
+_MARKER = re.compile(r'^(?P<indent>[ \t]*)<!-- rank_tables:(?P<name>[\w-]+) -->[ \t]*$', re.M)
+
+
+def write_tables(text: str, table: Callable[[str], str]) -> str:
+    """``text`` (a README) with each table between its markers printed anew: the lines
+    between ``<!-- rank_tables:NAME -->`` and ``<!-- /rank_tables:NAME -->`` are replaced by
+    ``table(NAME)``, indented as the opening marker is (a table inside a list item). The
+    rest of the text is kept as it is.
+
+    Args:
+        text: the Markdown text with markers.
+        table: the table of a name (one of :data:`TABLES`).
+
+    Returns:
+        The new text.
+
+    Raises:
+        ValueError: a marker names no table, or has no closing marker after it.
+    """
+    out, pos = [], 0
+    for m in _MARKER.finditer(text):
+        if m.start() < pos:
+            continue  # inside a block already replaced
+        name, indent = m.group('name'), m.group('indent')
+        if name not in TABLES:
+            raise ValueError(f'line {text.count(chr(10), 0, m.start()) + 1}: <!-- rank_tables:{name} --> '
+                             f'names no table (tables: {", ".join(TABLES)})')
+        end = re.compile(rf'^[ \t]*<!-- /rank_tables:{name} -->[ \t]*$', re.M).search(text, m.end())
+        if end is None:
+            raise ValueError(f'line {text.count(chr(10), 0, m.start()) + 1}: <!-- rank_tables:{name} --> '
+                             f'has no closing <!-- /rank_tables:{name} --> after it')
+        body = '\n'.join(indent + line for line in table(name).splitlines())
+        out += [text[pos:m.end()], '\n\n', body, '\n\n']  # blank lines: the table a block of its own
+        pos = end.start()
+    return ''.join(out) + text[pos:]

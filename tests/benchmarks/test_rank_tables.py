@@ -1,8 +1,9 @@
 """The rank record's Markdown tables (smnas.benchmarks.rank_tables)."""
 import pytest
 
-from smnas.benchmarks.rank_tables import ordinal, projection_table, recipe_table, truth_table
-from smnas.benchmarks.stats import rank_agreement
+from smnas.benchmarks.rank_tables import (ordinal, projected_from, projection_table, recipe_table,
+                                          truth_table, write_tables)
+from smnas.benchmarks.stats import disattenuated_tau, rank_agreement
 
 # Six subnets, seeds 0-1 of each and seed 2 of two only (half-way through it)
 ARCHS = ['48_1-2-2-2_n128_h128', '56_1-2-2-2_n128_h128', '64_1-2-2-2_n128_h128',
@@ -86,3 +87,73 @@ def test_the_projection_table_corrects_every_recipe_for_the_truths_noise(record)
     assert set(rows) == {'good (the default)', 'bad'}
     assert rows['good (the default)'][1:] == ['1.000', '0.90 [0.10, 0.20]', '0.80', '0.85']
     assert _cells(lines[0])[3:] == ['against a truth of 3 seeds', 'against a truth of 4 seeds']
+
+
+def test_the_projection_of_an_earlier_truth_is_set_beside_the_measured_tau(record):
+    # the record of a 1-seed truth, where 'good' measured 0.6 and 'bad' is not ranked yet
+    rel = dict(true_std=0.02, noise_std=0.02)  # one seed's reliability 1/2, two seeds' 2/3
+    previous = dict(truth_seeds=['0'], ground_truth_reliability=rel,
+                    variants={'good': dict(kendall_tau=0.6), 'bad': dict(mAP_inherited={})})
+    then = projected_from(previous, 'good', 2)
+    assert then == pytest.approx(disattenuated_tau(0.6, 0.5, 2 / 3)) and 0.6 < then < 1
+    assert projected_from(previous, 'bad', 2) is None and projected_from(previous, 'none', 2) is None
+    lines = projection_table(record, previous).splitlines()
+    assert _cells(lines[0])[-2:] == ['against 2 seeds, projected from the 1-seed truth',
+                                     'measured (the first column) minus projected']
+    rows = {c[0]: c for c in map(_cells, lines[2:])}
+    assert rows['good (the default)'][-2:] == [f'{then:.2f}', f'{1.0 - then:+.2f}']
+    assert rows['bad'][-2:] == ['', '']  # nothing to check it by
+    # an earlier record of as many seeds (or more) projects nothing: refused
+    with pytest.raises(ValueError, match='truth of 2 seeds'):
+        projection_table(record, dict(previous, truth_seeds=['0', '1']))
+
+
+def test_tables_are_written_between_their_markers_and_the_rest_is_kept(record):
+    text = ('# Title\n\nprose before\n\n<!-- rank_tables:truth -->\n| old | table |\n'
+            '<!-- /rank_tables:truth -->\n\n- a list item:\n\n  <!-- rank_tables:projected -->\n  stale\n'
+            '  <!-- /rank_tables:projected -->\n\nprose after\n')
+    asked = []
+
+    def table(name):
+        asked.append(name)
+        return {'truth': truth_table, 'projected': projection_table}[name](record)
+
+    out = write_tables(text, table)
+    assert asked == ['truth', 'projected']
+    assert out.startswith('# Title\n\nprose before\n\n<!-- rank_tables:truth -->\n\n| subnet | GFLOPs |')
+    assert '| old | table |' not in out and 'stale' not in out and out.endswith('\n\nprose after\n')
+    block = out.split('<!-- rank_tables:projected -->')[1].split('<!-- /rank_tables:projected -->')[0]
+    assert block.strip().splitlines() == [
+        '  ' + line if i else line for i, line in enumerate(projection_table(record).splitlines())]
+    assert write_tables(out, table) == out  # written again: the same text
+    with pytest.raises(ValueError, match='line 1: .*names no table'):
+        write_tables('<!-- rank_tables:nothing -->\n<!-- /rank_tables:nothing -->\n', table)
+    with pytest.raises(ValueError, match='line 3: .*no closing <!-- /rank_tables:truth -->'):
+        write_tables('a\n\n<!-- rank_tables:truth -->\n| t |\n', table)
+
+
+def test_the_script_writes_the_readmes_tables_atomically(record, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from smnas.testing import REPO_ROOT
+
+    path = tmp_path / 'record.json'
+    path.write_text(json.dumps(record))
+    readme = tmp_path / 'README.md'
+    readme.write_text('x\n\n<!-- rank_tables:recipes -->\nold\n<!-- /rank_tables:recipes -->\n')
+
+    def run(*args):
+        return subprocess.run([sys.executable, 'benchmarks/rank_tables.py', str(path), *args], cwd=REPO_ROOT,
+                              capture_output=True, text=True, timeout=300)
+
+    assert run('--write', str(readme), '--reference', 'bad').returncode == 0
+    assert readme.read_text() == write_tables(readme.read_text(), lambda n: recipe_table(record, ['bad']))
+    assert 'minus bad by mAP' in readme.read_text() and 'old' not in readme.read_text()
+    before = readme.read_text()
+    readme.write_text(before + '<!-- rank_tables:truth -->\n')  # no closing marker: refused, file kept
+    failed = run('--write', str(readme))
+    assert failed.returncode != 0 and 'no closing' in failed.stderr
+    assert readme.read_text() == before + '<!-- rank_tables:truth -->\n'
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith('.')] == []  # no temporary left
