@@ -157,3 +157,35 @@ def test_the_script_writes_the_readmes_tables_atomically(record, tmp_path):
     assert failed.returncode != 0 and 'no closing' in failed.stderr
     assert readme.read_text() == before + '<!-- rank_tables:truth -->\n'
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith('.')] == []  # no temporary left
+
+
+
+def _readme_shows(record: dict, text: str) -> None:
+    # the README's tables (between their markers) against those printed from the record
+    import re
+
+    found = re.findall(r'<!-- rank_tables:(\w+) -->\n(.*?)\n[ \t]*<!-- /rank_tables:\1 -->', text, re.S)
+    shown = {name: [_cells(line.strip()) for line in block.strip().splitlines()] for name, block in found}
+    assert set(shown) == {'truth', 'recipes', 'projected'}
+    refs = [m for c in shown['recipes'][0] for m in re.findall(r'^minus (\w+) by mAP', c)]
+    printed = {'truth': truth_table(record), 'recipes': recipe_table(record, refs[1:]),
+               'projected': projection_table(record)}
+    hint = 'rerun: .venv/bin/python benchmarks/rank_tables.py --reference ... --write benchmarks/README.md'
+    for name, table in printed.items():
+        rows = [_cells(line) for line in table.splitlines()]
+        assert len(rows) == len(shown[name]), (name, hint)
+        for mine, theirs in zip(rows, shown[name]):
+            assert theirs[:len(mine)] == mine, (name, mine[0], hint)
+
+
+def test_the_readmes_tables_are_the_committed_records():
+    """benchmarks/README.md shows what the committed record says: its tables, between their
+    markers, are those ``benchmarks/rank_tables.py --write`` prints from the record (the
+    recipes paired with the references the README's header names; the projection table's
+    last columns, from an earlier record that git keeps, left out of the comparison)."""
+    import json
+
+    from smnas.testing import REPO_ROOT
+
+    record = json.loads((REPO_ROOT / 'benchmarks/results/rank_fidelity.json').read_text())
+    _readme_shows(record, (REPO_ROOT / 'benchmarks/README.md').read_text())
