@@ -12,11 +12,10 @@ truth's noise (``smnas.benchmarks.rank_tables``).
 """
 import argparse
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from smnas.benchmarks.rank_tables import TABLES, projection_table, recipe_table, write_tables
+from smnas.utils.io import atomic_write_text
 
 
 def main() -> None:
@@ -47,10 +46,7 @@ def main() -> None:
             text = write_tables(args.write.read_text(), table)
         except ValueError as e:  # a marker without its table or its end, a --previous of as many seeds
             p.error(f'{args.write}: {e}')
-        fd, tmp = tempfile.mkstemp(dir=args.write.parent, prefix=f'.{args.write.name}.')
-        with os.fdopen(fd, 'w') as f:  # atomically: a failed run leaves the README as it was
-            f.write(text)
-        os.replace(tmp, args.write)
+        atomic_write_text(args.write, text)  # a failed run leaves the README as it was
         print(f'{args.write}: tables written')
         return
     for name in args.tables:
