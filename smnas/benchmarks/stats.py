@@ -67,11 +67,14 @@ def spearman_rho_rows(x, y):
         return (rx * ry).sum(1) / np.sqrt((rx * rx).sum(1) * (ry * ry).sum(1))
 
 
-def _draws(n: int, resamples: int, seed: int) -> List[List[int]]:
-    # the bootstrap's resampled indices, drawn as they always were (the record's intervals
-    # stay the same numbers)
+def _draws(n: int, resamples: int, seed: int):
+    # the bootstrap's resampled indices, (resamples, n), drawn as they always were (the
+    # record's intervals stay the same numbers)
+    import numpy as np
+
     rng = random.Random(seed)
-    return [[rng.randrange(n) for _ in range(n)] for _ in range(resamples)]
+    draws = [[rng.randrange(n) for _ in range(n)] for _ in range(resamples)]
+    return np.asarray(draws, int).reshape(resamples, n)
 
 
 def rank_agreement(x: Sequence[float], y: Sequence[float], resamples: int = 2000,
@@ -94,7 +97,7 @@ def rank_agreement(x: Sequence[float], y: Sequence[float], resamples: int = 2000
     import numpy as np
 
     (tau, tau_p), (rho, rho_p) = kendalltau(x, y), spearmanr(x, y)
-    idx = np.asarray(_draws(len(x), resamples, seed), int).reshape(resamples, len(x))
+    idx = _draws(len(x), resamples, seed)
     bx, by = np.asarray(x, float)[idx], np.asarray(y, float)[idx]
     taus = kendall_tau_rows(bx, by)
     keep = ~np.isnan(taus)  # draws whose scores all tie on either side
@@ -125,7 +128,7 @@ def paired_tau_difference(x: Sequence[float], y: Sequence[float], truth: Sequenc
     import numpy as np
 
     diff = float(kendalltau(x, truth)[0] - kendalltau(y, truth)[0])
-    idx = np.asarray(_draws(len(x), resamples, seed), int).reshape(resamples, len(x))
+    idx = _draws(len(x), resamples, seed)
     bt = np.asarray(truth, float)[idx]
     # nan (left out) where the draw's truth or either scoring ties everywhere
     draws = kendall_tau_rows(np.asarray(x, float)[idx], bt) - kendall_tau_rows(np.asarray(y, float)[idx], bt)
