@@ -53,7 +53,9 @@ EXTRAS_REQUIRE = {
     # several machines on one search: --storage postgresql://... needs a driver
     # (SQLAlchemy 2 takes psycopg 3 for postgresql:// URLs)
     'postgres': ['psycopg[binary]>=3.1'],
-    'dev': ['pytest>=8', 'pytest-timeout>=2.3', 'ruff>=0.6', 'psycopg[binary]>=3.1'],
+    # pytest-xdist: the suite runs in one worker per core (pytest.ini), most of its time being
+    # single-threaded tool start-up
+    'dev': ['pytest>=8', 'pytest-timeout>=2.3', 'pytest-xdist>=3.5', 'ruff>=0.6', 'psycopg[binary]>=3.1'],
 }
 
 setup(

@@ -72,8 +72,9 @@ def test_average_gradients_is_the_mean_over_ranks_in_one_call(tmp_path):
         torch.testing.assert_close(t, torch.full((4,), 0.5))
 
 
-def _sandwich_worker(rank, world, port, out, average_members):
-    """The wrapper's step against each rank's own gradients gathered and averaged here."""
+def _sandwich_worker(rank, world, port, out, modes):
+    """The wrapper's step against each rank's own gradients gathered and averaged here, once
+    per ``average_members`` mode (one process group for all: most of a spawn is start-up)."""
     _init(rank, world, port)
     try:
         from mmengine.logging import MessageHub
@@ -84,36 +85,45 @@ def _sandwich_worker(rank, world, port, out, average_members):
         from tests.supernet.common import RCNN, CaptureGrads
         from tests.supernet.common import TINY_SPACE as space
 
-        cfg = dict(type='SandwichSupernet', architecture=supernet_model_cfg(RCNN, space, 3),
-                   space=space.to_dict(), num_random_subnets=1, average_members=average_members)
-        model = build_detector(cfg, seed=rank)  # different init per rank: the wrapper syncs it
-        ddp = SandwichDistributed(model)
-        MessageHub.get_current_instance().update_info('iter', 4)
-        data = demo_batch(batch_size=1, size=(64, 64 + 32 * rank))  # each rank its own data
-        optim = CaptureGrads(torch.optim.SGD(model.parameters(), lr=0.0))
-        torch.manual_seed(11)  # the same RoI sampling in both steps
-        model.train_step(data, optim)  # no sync: this rank's own gradients
-        local = optim.grads
-        torch.manual_seed(11)
-        ddp.train_step(data, optim)    # synced
-        synced = optim.grads
-        members = [str(s) for _, s in model.sandwich_members(4)]
-        gathered = [None] * world
-        dist.all_gather_object(gathered, (members, local, synced))
-        flat = torch.cat([p.detach().flatten() for p in model.parameters()])
-        weights = [None] * world
-        dist.all_gather_object(weights, flat)
+        results = {}
+        for average_members in modes:
+            cfg = dict(type='SandwichSupernet', architecture=supernet_model_cfg(RCNN, space, 3),
+                       space=space.to_dict(), num_random_subnets=1, average_members=average_members)
+            model = build_detector(cfg, seed=rank)  # different init per rank: the wrapper syncs it
+            ddp = SandwichDistributed(model)
+            MessageHub.get_current_instance().update_info('iter', 4)
+            data = demo_batch(batch_size=1, size=(64, 64 + 32 * rank))  # each rank its own data
+            optim = CaptureGrads(torch.optim.SGD(model.parameters(), lr=0.0))
+            torch.manual_seed(11)  # the same RoI sampling in both steps
+            model.train_step(data, optim)  # no sync: this rank's own gradients
+            local = optim.grads
+            torch.manual_seed(11)
+            ddp.train_step(data, optim)    # synced
+            synced = optim.grads
+            members = [str(s) for _, s in model.sandwich_members(4)]
+            gathered = [None] * world
+            dist.all_gather_object(gathered, (members, local, synced))
+            flat = torch.cat([p.detach().flatten() for p in model.parameters()])
+            weights = [None] * world
+            dist.all_gather_object(weights, flat)
+            results[average_members] = dict(gathered=gathered, weights=weights)
         if rank == 0:
-            torch.save(dict(gathered=gathered, weights=weights), out)
+            torch.save(results, out)
     finally:
         _close()
 
 
+@pytest.fixture(scope='module')
+def sandwich_steps(tmp_path_factory):
+    """One two-rank run of the wrapper's step in each averaging mode."""
+    return _spawn(_sandwich_worker, tmp_path_factory.mktemp('ddp'), [True, 'per_weight'])
+
+
 @pytest.mark.parametrize('average_members', [True, 'per_weight'])
-def test_the_wrapper_averages_the_ranks_gradients(tmp_path, average_members):
+def test_the_wrapper_averages_the_ranks_gradients(sandwich_steps, average_members):
     """Also when each member's gradients are first taken apart (per_weight): the ranks are
     averaged after the members are combined."""
-    r = _spawn(_sandwich_worker, tmp_path, average_members)
+    r = sandwich_steps[average_members]
     (m0, local0, synced0), (m1, local1, synced1) = r['gathered']
     assert m0 == m1  # the same subnets on both ranks, without communication
     torch.testing.assert_close(r['weights'][0], r['weights'][1])  # rank 0's weights broadcast
