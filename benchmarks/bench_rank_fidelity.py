@@ -117,6 +117,31 @@ def coverage_order(items: list) -> list:
     return [items[i] for i in order]
 
 
+def truth_batches(archs: list, seeds: int, order: str = 'seed') -> list:
+    """The from-scratch truth's trainings as batches of jobs, each batch run after the one
+    before (its jobs side by side), each job ``(arch, seeds)`` training those seeds in turn.
+
+    Args:
+        archs: the subnets, in the order to train them.
+        seeds: seeds 0 to ``seeds - 1`` of each.
+        order: ``'seed'``: one seed over every subnet at a time, so that a stopped run leaves
+            whole seeds (and the trainings it stopped); seed 0 in a batch of its own, as a
+            subnet's later seeds need its seed 0, and the later seeds in one batch, so that a
+            seed's last trainings (its largest) leave no core idle: the next seed's first ones
+            start beside them. ``'subnet'``: every seed of a subnet in one job, subnet after
+            subnet: the seeds' agreement is known on the subnets trained so far.
+
+    Returns:
+        The batches: lists of ``(arch, seeds)``.
+    """
+    if order == 'subnet':
+        return [[(a, tuple(range(seeds))) for a in archs]]
+    if order != 'seed':
+        raise ValueError(f"seed order {order!r}: 'seed' or 'subnet'")
+    later = [(a, (s,)) for s in range(1, seeds) for a in archs]
+    return [[(a, (0,)) for a in archs]] + ([later] if later else [])
+
+
 def trained_supernet(cfg, work_dir: Path, procs: int = 1) -> Path:
     """The final checkpoint of ``cfg``'s supernet in ``work_dir``: trained in its own
     process, or ``procs`` data-parallel ones with the same total batch (resumed if
@@ -482,14 +507,8 @@ class RankFidelity:
                     first(arch)
 
         archs = list(self.truth.read()['subnets'])
-        if self.seed_order == 'subnet':
-            # Every seed of a subnet before the next subnet: the seeds agree (or not) on the
-            # subnets trained so far, an early answer to "does this truth resolve?"
-            self._run_jobs([lambda a=a: train_seeds(a, range(self.scratch_seeds)) for a in archs])
-        else:
-            # One seed over all subnets at a time: a stopped run leaves whole seeds.
-            for seed in range(self.scratch_seeds):
-                self._run_jobs([lambda a=a, seed=seed: train_seeds(a, [seed]) for a in archs])
+        for batch in truth_batches(archs, self.scratch_seeds, self.seed_order):
+            self._run_jobs([lambda a=a, seeds=seeds: train_seeds(a, seeds) for a, seeds in batch])
         # The ground truth's own noise: the median-FLOPs subnet again with other seeds.
         truth = self.truth.read()
         rows = truth['subnets']

@@ -913,6 +913,18 @@ def test_loss_scoring_bench_times_four_ways_that_agree(tmp_path):
         assert row['one_pass_over_mAP'] == pytest.approx(row['seconds']['one_pass'] / row['seconds']['mAP'])
 
 
+def test_truth_batches_train_seed_after_seed_with_no_barrier_after_seed_0():
+    batches = _bench('bench_rank_fidelity').truth_batches
+    # seed 0 of every subnet first (the later seeds of a subnet need it); then seeds 1 and 2
+    # in one queue: seed 2's first trainings start beside seed 1's last ones
+    assert batches(['a', 'b'], 3) == [[('a', (0,)), ('b', (0,))],
+                                      [('a', (1,)), ('b', (1,)), ('a', (2,)), ('b', (2,))]]
+    assert batches(['a', 'b'], 1) == [[('a', (0,)), ('b', (0,))]]
+    assert batches(['a', 'b'], 2, 'subnet') == [[('a', (0, 1)), ('b', (0, 1))]]
+    with pytest.raises(ValueError, match="'seed' or 'subnet'"):
+        batches(['a'], 2, 'random')
+
+
 def test_inherited_scoring_order_spreads_every_prefix_over_the_flops_range():
     order = _bench('bench_rank_fidelity').coverage_order
     items = [f's{i:02d}' for i in range(24)]  # sorted by FLOPs
