@@ -1,4 +1,5 @@
 """Running the tools in a subprocess on tiny data, as a user would."""
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,19 @@ TINY_SUPERNET_CLASSES = 'model.architecture.num_classes=5'
 TINY_SUPERNET_SPACE = ['model.space.bases=[16,24]', 'model.space.neck_channels=[32,64]',
                        'model.space.head_channels=[32,64]', 'model.num_random_subnets=1',
                        TINY_SUPERNET_CLASSES]
+
+# The benchmarks' tiny space: two blocks in the second stage, two random members per step.
+TINY_BENCH_SPACE = ['model.space.bases=[16,24]', 'model.space.neck_channels=[32,64]',
+                    'model.space.head_channels=[32,64]', 'model.space.max_depths=[1,2,1,1]',
+                    'model.num_random_subnets=2', TINY_SUPERNET_CLASSES]
+
+
+def load_bench(name: str):
+    """A script of benchmarks/ as a module (they are scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / 'benchmarks' / f'{name}.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def tiny_options(data_root: Path, iters: int):

@@ -1,20 +1,16 @@
 """Supernet step timing (smnas.benchmarks.timing) and the amp benchmark on tiny data."""
-import importlib.util
-
 import pytest
 from mmengine.config import Config
 
 from smnas.benchmarks.timing import supernet_step_seconds
-from smnas.testing import REPO_ROOT, config_path
-from tests.tool_helpers import tiny_supernet_cfg_options
+from smnas.testing import config_path
+from tests.tool_helpers import load_bench, tiny_supernet_cfg_options
 
 CFG = str(config_path('supernet/quickstart_synthetic.py'))
 
 
 def test_bench_amp_times_float32_and_bf16_trainings_of_the_same_supernet(tiny_data, tmp_path):
-    spec = importlib.util.spec_from_file_location('bench_amp', REPO_ROOT / 'benchmarks' / 'bench_amp.py')
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_bench('bench_amp')
     opts = tiny_supernet_cfg_options(tiny_data, 3)
     out = bench.compare(CFG, 'bf16', procs=1, iters=3, rounds=1, cfg_options=opts)
     assert len(out['fp32_step_s']) == len(out['amp_step_s']) == 1
