@@ -44,17 +44,17 @@ SUBNET_DEFAULTS = dict(
     # What a subnet is ranked by: 'mAP' (val bbox mAP with inherited weights) or 'val_loss'
     # (the detector's training loss on the val images with inherited weights, lower is
     # better; `map_of` says which subnets get an mAP too). Against 24 subnets trained from
-    # scratch (benchmarks/README.md, "Every recipe against the 6-seed truth"), the configs'
-    # recipe (distillation of the max member's outputs) ranked at Kendall tau 0.74 by the
-    # mAP, 0.69 by the loss (the difference within noise; each put the min subnet 1-2
-    # places from its from-scratch rank); without distillation the loss ranked a little
-    # better (0.67 against 0.56, within noise). The loss alone costs about 0.9x the mAP alone.
+    # scratch (benchmarks/README.md, "Every recipe against the 7-seed truth"), the configs'
+    # recipe (distillation of the max member's outputs) ranked at Kendall tau 0.73 by the
+    # mAP, 0.66 by the loss (the difference within noise; each put the min subnet 0-3
+    # places from its from-scratch rank, within its noise); without distillation the loss
+    # ranked a little better (0.65 against 0.56, within noise). The loss alone costs about 0.9x the mAP alone.
     score='mAP',
     # A short fine-tune of each subnet alone before it is scored: `finetune_iters` SGD steps on
     # the training images (seeded alike for every subnet) at `finetune_lr` (None: a tenth of
     # the config's lr); the inherited weights are restored after each. On the 24-subnet rank
-    # benchmark 50 steps on the configs' recipe lifted the mAP's Kendall tau from 0.744 to
-    # 0.788 [0.66, 0.90] (within noise; 189 of 192 resolved pairs in training's order) at 1.53x
+    # benchmark 50 steps on the configs' recipe lifted the mAP's Kendall tau from 0.730 to
+    # 0.773 [0.63, 0.88] (within noise; 190 of 195 resolved pairs in training's order) at 1.53x
     # the scoring time per subnet (benchmarks/README.md, "ft50_distill"). 0: none.
     finetune_iters=0,
     finetune_lr=None,

@@ -13,13 +13,14 @@ space = dict(bases=[48, 56, 64, 72], neck_channels=[128, 256, 512],
 # The training recipe: the max member and 3 fair random members per step, the random ones
 # distilled in place from the max member's outputs (its RPN's or RetinaNet head's
 # classification as soft targets and box regression, and the RoI head's on its sampled RoIs).
-# On the 24-subnet rank benchmark (benchmarks/README.md, "Every recipe against the 6-seed
+# On the 24-subnet rank benchmark (benchmarks/README.md, "Every recipe against the 7-seed
 # truth") it ranked subnets as training from scratch does best of every one-shot recipe
-# measured, by the inherited mAP (subnet_search.score's default): Kendall tau 0.74 [95% 0.61,
-# 0.86], 187 of the 192 pairs the truth resolves, the min subnet 2 places from its
-# from-scratch rank; the sandwich rule (max, min and random members), training the min subnet
-# at every step, lifted it 19 places. No min member; ['max', 'min'] with sampling='uniform' and distill=False
-# restores the sandwich rule; extremes=[] with distill=False the 3-fair-members recipe before it.
+# measured, by the inherited mAP (subnet_search.score's default): Kendall tau 0.73 [95% 0.58,
+# 0.85], 188 of the 195 pairs the truth resolves, the min subnet 3 places from its
+# from-scratch rank (within that rank's noise); the sandwich rule (max, min and random
+# members), training the min subnet at every step, lifted it 20 places. No min member;
+# ['max', 'min'] with sampling='uniform' and distill=False restores the sandwich rule;
+# extremes=[] with distill=False the 3-fair-members recipe before it.
 model = dict(
     type='SandwichSupernet',
     space=space,
