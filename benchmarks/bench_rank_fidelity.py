@@ -673,6 +673,12 @@ class RankFidelity:
                 baselines[key] = rank_agreement([rows[a][key] for a in have], [truth[a] for a in have])
         if baselines:
             out['baselines'] = baselines
+        # What the search would retrain: each recipe's finalists (by inherited mAP) against
+        # the true accuracy-FLOPs front
+        front = gt.front_recovery({n: v['mAP_inherited'] for n, v in variants.items()},
+                                  {a: r['gflops'] for a, r in rows.items() if r.get('gflops')}, dv)
+        if front:
+            out['front_recovery'] = front
         out.update(gt.record_fields(choices))
         if 'search' in state and self.scratch_fit_rows:
             stage = self.stage_cost(self.scratch_fit_rows, out['supernet_seconds'], state)

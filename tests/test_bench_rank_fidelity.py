@@ -77,6 +77,13 @@ def test_rank_fidelity_scores_subnets_spread_over_flops(rank_run):
     assert all(sum(r['val_loss_terms'].values()) == pytest.approx(r['val_loss'], rel=1e-5)
                for r in inherited.values())
     assert set(base['by_loss_term']) == set(next(iter(inherited.values()))['val_loss_terms'])
+    # the finalists each ranking leads to, against the true front (one seed: no interval yet)
+    front = out['front_recovery']
+    assert set(front['rankings']) == {'base', 'by_cost'} and front['finalists'] == 6
+    for r in front['rankings'].values():
+        assert set(r['finalists']) <= set(out['subnets']) and 'hv_ratio_ci95' not in r
+        assert r['hv_ratio'] != r['hv_ratio'] or 0 <= r['hv_ratio'] <= 1 + 1e-9  # NaN: a flat toy truth
+    assert 'random' in front['reference'] and 'seed_vs_rest' not in front['reference']
 
 
 @pytest.mark.slow  # two trainings in a fresh process (about 40 s); tests/test_gpu_check.py's rank.sh test too

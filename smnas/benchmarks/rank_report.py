@@ -12,7 +12,8 @@ from typing import Dict, List, Optional
 from supernet.space import Subnet
 
 from .stats import (attenuation_check, choice_effects, disattenuated_tau, disattenuated_tau_interval,
-                    held_out_seed_check, loss_term_agreement, mean_reliability, projected_seed_tau,
+                    front_recovery, front_recovery_draws, front_recovery_references, held_out_seed_check,
+                    interval95, loss_term_agreement, mean_reliability, paired_difference, projected_seed_tau,
                     rank_agreement, rank_error, resolved_pairs, score_agreement, seed_agreement,
                     seed_choice_effects, seed_offsets, split_seed_agreement, truth_reliability, whole_seeds)
 
@@ -123,6 +124,41 @@ class GroundTruth:
                 out['ground_truth_reliability']['held_out_check'] = held
         return out
 
+    def front_recovery(self, rankings: Dict[str, Dict[str, float]], cost: Dict[str, float],
+                       default: Optional[str] = None, finalists: int = 6) -> Optional[dict]:
+        """What each ranking's search would retrain: its finalists' share of the true
+        accuracy-cost front (:func:`~smnas.benchmarks.stats.front_recovery`), with an interval
+        for the truth's noise and paired against ``default``; beside a ranking by cost alone
+        (``by_cost``), random rankings, and one seed's trainings judged by the other seeds'.
+
+        Args:
+            rankings: ``{name: {arch: score}}``, higher better (a loss negated).
+            cost: ``{arch: cost}`` (GFLOPs).
+            default: the ranking the others are paired with.
+            finalists: how many finalists a search keeps.
+
+        Returns:
+            None with fewer than 3 subnets of known cost; else ``finalists``, ``rankings``
+            (``{name: front_recovery + hv_ratio_ci95 (+ minus_default)}``) and ``reference``.
+        """
+        archs = [a for a in self.truth if a in cost]
+        if len(archs) < 3:
+            return None
+        cost = {a: cost[a] for a in archs}
+        rankings = dict(rankings, by_cost=cost)  # finalists spread by cost alone
+        out = {name: front_recovery({a: scores[a] for a in archs if a in scores}, self.truth, cost, finalists)
+               for name, scores in rankings.items()}
+        seeds = {a: {k: self.seeds[a][k] for k in self.truth_seeds} for a in archs}
+        draws = front_recovery_draws(rankings, seeds, self.truth_seeds, cost) or {}
+        for name, r in out.items():
+            if name in draws:
+                r['hv_ratio_ci95'] = interval95(draws[name])
+            if name != default and default in draws and name in draws:
+                r['minus_default'] = paired_difference(draws[name], draws[default],
+                                                       r['hv_ratio'] - out[default]['hv_ratio'])
+        return dict(finalists=finalists, rankings=out,
+                    reference=front_recovery_references(seeds, self.truth_seeds, cost))
+
     def projected_tau(self, scores: Dict[str, float]) -> Optional[dict]:
         """A recipe's ranking, its tau against this truth projected to the true order and to
         truths of more seeds (:func:`~smnas.benchmarks.stats.disattenuated_tau`): how much
@@ -209,6 +245,22 @@ def _paired(d: dict) -> str:
     """A paired tau difference (stats.paired_tau_difference) as text."""
     return (f'{d["difference"]:+.3f} {_ci(d["difference_ci95"])}'
             f'({"beyond" if d["beyond_noise"] else "within"} noise, paired bootstrap)')
+
+
+def _fronts(front: dict) -> str:
+    """Each ranking's finalists' share of the true front's hypervolume, as text."""
+    ref = front['reference']
+    lines = [f'the finalists each ranking leads to ({front["finalists"]}, spread along its front by GFLOPs), '
+             f"valued at their from-scratch mAP: their share of the true front's hypervolume"]
+    for name, r in sorted(front['rankings'].items(), key=lambda kv: -kv[1]['hv_ratio']):
+        paired = f', {_paired(r["minus_default"])} against the default' if r.get('minus_default') else ''
+        lines.append(f'  {name}: {r["hv_ratio"]:.3f} {_ci(r.get("hv_ratio_ci95"))}'
+                     f'({r["on_true_front"]} of {len(r["finalists"])} on the true front){paired}')
+    rnd = ref['random']
+    lines.append(f'  random rankings: {rnd["mean"]:.3f} {_ci(rnd["ci95"])}'.rstrip()
+                 + (f'; one seed judged by the other seeds: {ref["mean_seed_vs_rest"]:.3f}'
+                    if 'mean_seed_vs_rest' in ref else ''))
+    return '\n'.join(lines)
 
 
 def _taus(rankings: dict) -> str:
@@ -307,6 +359,8 @@ def print_summary(s: dict) -> None:
             print('    ' + _projected(d['projected_tau']))
     if s.get('baselines'):
         print('baselines (ranking by size alone): ' + _taus(s['baselines']))
+    if s.get('front_recovery'):
+        print(_fronts(s['front_recovery']))
     if 'ground_truth_seeds' in s:
         g = s['ground_truth_seeds']
         tau = g['mean_seed_pair_tau']

@@ -80,7 +80,11 @@ def _scores(inherited: Dict[str, dict], score: str, archs: List[str]) -> Optiona
 def _paired(x: Optional[List[float]], y: Optional[List[float]], truth: List[float], resamples: int) -> str:
     if x is None or y is None:
         return ''
-    d = paired_tau_difference(x, y, truth, resamples=resamples)
+    return _difference(paired_tau_difference(x, y, truth, resamples=resamples))
+
+
+def _difference(d: dict) -> str:
+    # a paired difference (stats.paired_tau_difference, stats.paired_difference) as a cell
     ci = d['difference_ci95']
     text = f'{d["difference"]:+.3f}' + ('' if ci is None else f' [{ci[0]:+.2f}, {ci[1]:+.2f}]')
     return f'**{text}, beyond noise**' if d['beyond_noise'] else text
@@ -212,8 +216,46 @@ def projection_table(record: dict, previous: Optional[dict] = None) -> str:
     return '\n'.join(lines)
 
 
+def front_table(record: dict) -> str:
+    """What each recipe's search would retrain: its finalists (spread along the front of its
+    inherited mAP against GFLOPs) valued at their from-scratch mAP, as a share of the true
+    front's hypervolume (``front_recovery``), beside finalists spread by GFLOPs alone, random
+    rankings and one seed's trainings judged by the other seeds'.
+
+    Args:
+        record: the rank-fidelity record (``front_recovery``, ``default_variant``).
+
+    Returns:
+        A Markdown table; empty without ``front_recovery``.
+    """
+    front = record.get('front_recovery')
+    if not front:
+        return ''
+    default = record.get('default_variant')
+    lines = _header(['ranking (finalists by inherited mAP)',
+                     f"{front['finalists']} finalists' share of the true front's hypervolume [95% CI]",
+                     'finalists on the true front', f'minus {default} (paired)'])
+    rankings = front['rankings']
+    order = [default] + sorted(n for n in rankings if n not in (default, 'by_cost')) + ['by_cost']
+    titles = {default: f'**{default} (the default)**', 'by_cost': 'by GFLOPs alone (baseline)'}
+    for name in [n for n in order if n in rankings]:
+        r, title = rankings[name], titles.get(name, name)
+        diff = r.get('minus_default')
+        lines.append(_row([title, f'{r["hv_ratio"]:.3f}{_ci(r.get("hv_ratio_ci95"))}',
+                           f'{r["on_true_front"]} of {len(r["finalists"])}',
+                           _difference(diff) if diff else '']))
+    ref = front['reference']
+    lines.append(_row(['random rankings (mean)', f'{ref["random"]["mean"]:.3f}{_ci(ref["random"]["ci95"])}',
+                       '', '']))
+    if 'seed_vs_rest' in ref:
+        per = ref['seed_vs_rest'].values()
+        lines.append(_row(['one seed judged by the other seeds (mean, range)',
+                           f'{ref["mean_seed_vs_rest"]:.3f} [{min(per):.2f}, {max(per):.2f}]', '', '']))
+    return '\n'.join(lines)
+
+
 #: the tables ``benchmarks/rank_tables.py`` prints, by name
-TABLES = {'truth': truth_table, 'recipes': recipe_table, 'projected': projection_table}
+TABLES = {'truth': truth_table, 'recipes': recipe_table, 'projected': projection_table, 'front': front_table}
 
 _MARKER = re.compile(r'^(?P<indent>[ \t]*)<!-- rank_tables:(?P<name>[\w-]+) -->[ \t]*$', re.M)
 

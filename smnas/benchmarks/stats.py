@@ -132,8 +132,13 @@ def paired_tau_difference(x: Sequence[float], y: Sequence[float], truth: Sequenc
     bt = np.asarray(truth, float)[idx]
     # nan (left out) where the draw's truth or either scoring ties everywhere
     draws = kendall_tau_rows(np.asarray(x, float)[idx], bt) - kendall_tau_rows(np.asarray(y, float)[idx], bt)
-    ci = _percentiles(draws.tolist())
-    return dict(difference=diff, difference_ci95=ci, beyond_noise=bool(ci and (ci[0] > 0 or ci[1] < 0)))
+    return _difference(diff, draws.tolist())
+
+
+def _difference(observed: float, draws: List[float]) -> Dict[str, object]:
+    # a difference with the 95% percentile interval of its paired draws
+    ci = _percentiles(draws)
+    return dict(difference=observed, difference_ci95=ci, beyond_noise=bool(ci and (ci[0] > 0 or ci[1] < 0)))
 
 
 def blend_scores(maps: Sequence[float], neg_loss: Sequence[float]) -> List[float]:
@@ -201,6 +206,12 @@ def loss_term_agreement(inh: Dict[str, dict], archs: Sequence[str], truth: Seque
         return {}
     common = sorted(set.intersection(*(set(t) for t in terms)))
     return {k: rank_agreement([-t[k] for t in terms], list(truth)) for k in common}
+
+
+def interval95(values: Sequence[float]) -> Optional[List[float]]:
+    """The 95% percentile interval of ``values`` (draws of a bootstrap or a simulation;
+    NaN left out), or None if none is left."""
+    return _percentiles(list(values))
 
 
 def _percentiles(values: List[float]) -> Optional[List[float]]:
@@ -802,3 +813,133 @@ def seed_choice_effects(choices: Dict[str, Dict[str, object]], seeds: Dict[str, 
 
 def _sign(x: float) -> int:
     return (x > 0) - (x < 0)
+
+
+def _front_hypervolume(archs: Sequence[str], truth: Dict[str, float], cost: Dict[str, float],
+                       ref: Tuple[float, float]) -> float:
+    """The 2-D hypervolume of ``archs`` at their true accuracy and their cost."""
+    from smnas.search.pareto import hypervolume_2d
+
+    return hypervolume_2d([(a, truth[a], cost[a]) for a in archs], ref_cost=ref[1], ref_acc=ref[0])
+
+
+def _score_front(scores: Dict[str, float], cost: Dict[str, float]) -> List[tuple]:
+    """The (arch, score, cost) points a search keeps by ``scores`` against ``cost``: its
+    Pareto front, by cost."""
+    from smnas.search.pareto import pareto_front
+
+    return pareto_front([(a, scores[a], cost[a]) for a in scores])
+
+
+def front_recovery(scores: Dict[str, float], truth: Dict[str, float], cost: Dict[str, float],
+                   finalists: int = 6) -> dict:
+    """How much of the true accuracy-cost front the finalists a ranking leads to recover:
+    what the modular stage retrains, where Kendall tau weighs every pair alike.
+
+    The finalists are picked as the search picks them (``smnas.modular.finalists``: up to
+    ``finalists`` spread by cost along the front of the scores against ``cost``) and valued
+    at their true accuracy: their hypervolume over that of the whole true front (1: they hold
+    every true trade-off), with the reference point at the worst true accuracy and 1.1x the
+    highest cost. Few finalists cannot cover a long front: compare rankings at one
+    ``finalists``, and against :func:`front_recovery_references`.
+
+    Args:
+        scores: ``{arch: score}``, higher better.
+        truth: ``{arch: true accuracy}`` (at least every arch of ``scores``).
+        cost: ``{arch: cost}`` (e.g. GFLOPs), lower better.
+        finalists: how many the search keeps.
+
+    Returns:
+        ``hv_ratio``; ``finalists`` and ``true_front`` (subnets, by cost); ``on_true_front``
+        (how many finalists are on the true front).
+    """
+    from smnas.search.pareto import spread_along
+
+    archs = [a for a in scores if a in truth and a in cost]
+    ref = (min(truth[a] for a in archs), 1.1 * max(cost[a] for a in archs))
+    picked = [p[0] for p in spread_along(_score_front({a: scores[a] for a in archs}, cost), finalists)]
+    true_front = [p[0] for p in _score_front({a: truth[a] for a in archs}, cost)]
+    whole = _front_hypervolume(true_front, truth, cost, ref)
+    ratio = _front_hypervolume(picked, truth, cost, ref) / whole if whole > 0 else float('nan')
+    return dict(hv_ratio=ratio, finalists=picked, true_front=true_front,
+                on_true_front=len(set(picked) & set(true_front)))
+
+
+def front_recovery_references(seeds: Dict[str, Dict[str, float]], truth_seeds: List[str],
+                              cost: Dict[str, float], sims: int = 2000, seed: int = 0) -> dict:
+    """What :func:`front_recovery`'s ``hv_ratio`` means here: its value for random scores
+    (what any ranking gets for nothing: the cheapest subnet is on every front) and for one
+    seed's from-scratch mAPs judged by the mean of the other seeds (training against itself).
+
+    Args:
+        seeds: ``{arch: {seed: mAP}}``.
+        truth_seeds: the seeds every subnet has; their mean is the truth.
+        cost: ``{arch: cost}``.
+        sims: random rankings drawn.
+        seed: seed of the draws.
+
+    Returns:
+        ``random``: ``mean`` and ``ci95`` of the random rankings' ratio; with two truth seeds
+        or more, ``seed_vs_rest``: ``{seed: ratio}`` and ``mean_seed_vs_rest``.
+    """
+    archs = [a for a in seeds if a in cost]
+    truth = {a: statistics.fmean(seeds[a][k] for k in truth_seeds) for a in archs}
+    rng = random.Random(seed)
+    draws = []
+    for _ in range(sims):
+        shuffled = [rng.random() for _ in archs]
+        draws.append(front_recovery(dict(zip(archs, shuffled)), truth, cost)['hv_ratio'])
+    out = dict(random=dict(mean=statistics.fmean(draws), ci95=_percentiles(draws)))
+    if len(truth_seeds) >= 2:
+        per = {}
+        for s in truth_seeds:
+            rest = {a: statistics.fmean(seeds[a][k] for k in truth_seeds if k != s) for a in archs}
+            per[s] = front_recovery({a: seeds[a][s] for a in archs}, rest, cost)['hv_ratio']
+        out.update(seed_vs_rest=per, mean_seed_vs_rest=statistics.fmean(per.values()))
+    return out
+
+
+def front_recovery_draws(rankings: Dict[str, Dict[str, float]], seeds: Dict[str, Dict[str, float]],
+                         truth_seeds: List[str], cost: Dict[str, float], resamples: int = 500,
+                         seed: int = 0) -> Optional[Dict[str, List[float]]]:
+    """:func:`front_recovery`'s ``hv_ratio`` of each ranking under the truth's own noise: the
+    truth's seeds resampled with replacement, every ranking valued against each resample's
+    mean (the same draws for all: their differences are paired).
+
+    Args:
+        rankings: ``{name: {arch: score}}``, higher better.
+        seeds: ``{arch: {seed: mAP}}``.
+        truth_seeds: the seeds every subnet has (two or more, else None).
+        cost: ``{arch: cost}``.
+        resamples: the draws.
+        seed: seed of the draws.
+
+    Returns:
+        ``{name: [ratio per draw]}``, or None with fewer than two truth seeds.
+    """
+    if len(truth_seeds) < 2:
+        return None
+    archs = [a for a in seeds if a in cost]
+    rng = random.Random(seed)
+    out = {name: [] for name in rankings}
+    for _ in range(resamples):
+        draw = [rng.choice(truth_seeds) for _ in truth_seeds]
+        truth = {a: statistics.fmean(seeds[a][k] for k in draw) for a in archs}
+        for name, scores in rankings.items():
+            ranked = {a: scores[a] for a in archs if a in scores}
+            out[name].append(front_recovery(ranked, truth, cost)['hv_ratio'])
+    return out
+
+
+def paired_difference(a: Sequence[float], b: Sequence[float], observed: float) -> Dict[str, object]:
+    """A difference of two measures taken over the same draws (e.g. two rankings'
+    :func:`front_recovery_draws`), as :func:`paired_tau_difference` gives one.
+
+    Args:
+        a, b: the two measures, draw by draw.
+        observed: a - b on the data themselves.
+
+    Returns:
+        ``difference``, ``difference_ci95`` (of a - b over the draws) and ``beyond_noise``.
+    """
+    return _difference(observed, [x - y for x, y in zip(a, b)])

@@ -1,8 +1,8 @@
 """The rank record's Markdown tables (smnas.benchmarks.rank_tables)."""
 import pytest
 
-from smnas.benchmarks.rank_tables import (ordinal, projected_from, projection_table, recipe_table,
-                                          truth_table, write_tables)
+from smnas.benchmarks.rank_tables import (front_table, ordinal, projected_from, projection_table,
+                                          recipe_table, truth_table, write_tables)
 from smnas.benchmarks.stats import disattenuated_tau, rank_agreement
 
 # Six subnets, seeds 0-1 of each and seed 2 of two only (half-way through it)
@@ -89,6 +89,23 @@ def test_the_projection_table_corrects_every_recipe_for_the_truths_noise(record)
     assert _cells(lines[0])[3:] == ['against a truth of 3 seeds', 'against a truth of 4 seeds']
 
 
+def test_the_front_table_sets_each_recipes_finalists_beside_cost_alone_and_chance(record):
+    from smnas.benchmarks.rank_report import GroundTruth
+
+    rankings = {n: {a: s['mAP'] for a, s in v['inherited'].items()} for n, v in record['variants'].items()}
+    front = GroundTruth.of(SEEDS).front_recovery(rankings, GFLOPS, 'good')
+    assert front_table(record) == ''  # a record from before the front was measured
+    lines = front_table(dict(record, front_recovery=front)).splitlines()
+    rows = [_cells(line) for line in lines[2:]]
+    # the truth rises with the FLOPs: every subnet is on the true front, and 'good' (the truth's
+    # order) and cost alone keep all six; 'bad' (its reverse) only the cheapest
+    assert rows[0] == ['**good (the default)**', '1.000 [1.00, 1.00]', '6 of 6', '']
+    assert rows[1] == ['bad', '0.000 [0.00, 0.00]', '1 of 1', '**-1.000 [-1.00, -1.00], beyond noise**']
+    assert rows[2] == ['by GFLOPs alone (baseline)', '1.000 [1.00, 1.00]', '6 of 6', '+0.000 [+0.00, +0.00]']
+    assert rows[3][0] == 'random rankings (mean)' and rows[4][0].startswith('one seed judged by')
+    assert _cells(lines[0])[1] == "6 finalists' share of the true front's hypervolume [95% CI]"
+
+
 def test_the_projection_of_an_earlier_truth_is_set_beside_the_measured_tau(record):
     # the record of a 1-seed truth, where 'good' measured 0.6 and 'bad' is not ranked yet
     rel = dict(true_std=0.02, noise_std=0.02)  # one seed's reliability 1/2, two seeds' 2/3
@@ -166,10 +183,10 @@ def _readme_shows(record: dict, text: str) -> None:
 
     found = re.findall(r'<!-- rank_tables:(\w+) -->\n(.*?)\n[ \t]*<!-- /rank_tables:\1 -->', text, re.S)
     shown = {name: [_cells(line.strip()) for line in block.strip().splitlines()] for name, block in found}
-    assert set(shown) == {'truth', 'recipes', 'projected'}
+    assert set(shown) == {'truth', 'recipes', 'projected', 'front'}
     refs = [m for c in shown['recipes'][0] for m in re.findall(r'^minus (\w+) by mAP', c)]
     printed = {'truth': truth_table(record), 'recipes': recipe_table(record, refs[1:]),
-               'projected': projection_table(record)}
+               'projected': projection_table(record), 'front': front_table(record)}
     hint = 'rerun: .venv/bin/python benchmarks/rank_tables.py --reference ... --write benchmarks/README.md'
     for name, table in printed.items():
         rows = [_cells(line) for line in table.splitlines()]

@@ -421,3 +421,45 @@ def test_the_corrected_taus_interval_resamples_the_reliability_too():
     assert hi - lo > 0.8
     ties = dict.fromkeys(seeds, 0.5)  # a ranking of all-equal scores has no tau
     assert disattenuated_tau_interval(ties, seeds, ['0', '1', '2'], resamples=400) is None
+
+
+# Four subnets by cost; the true front is a, b and d (c costs more than b for less mAP).
+# Reference point: (worst mAP 0.1, 1.1 x cost 4.4): the front's hypervolume is
+# 1 x (0.1 - 0.1) + 2 x (0.3 - 0.1) + 0.4 x (0.4 - 0.1) = 0.52.
+FRONT_COST = {'a': 1.0, 'b': 2.0, 'c': 3.0, 'd': 4.0}
+FRONT_TRUTH = {'a': 0.1, 'b': 0.3, 'c': 0.2, 'd': 0.4}
+
+
+def test_front_recovery_values_the_finalists_a_ranking_leads_to_at_their_true_map():
+    from smnas.benchmarks.stats import front_recovery
+
+    exact = front_recovery(FRONT_TRUTH, FRONT_TRUTH, FRONT_COST)
+    assert exact['true_front'] == ['a', 'b', 'd'] and exact['finalists'] == ['a', 'b', 'd']
+    assert exact['hv_ratio'] == pytest.approx(1.0) and exact['on_true_front'] == 3
+    # preferring the cheapest: it dominates every other subnet, and holds no area above the worst
+    cheap = front_recovery({'a': 0.4, 'b': 0.3, 'c': 0.2, 'd': 0.1}, FRONT_TRUTH, FRONT_COST)
+    assert cheap['finalists'] == ['a'] and cheap['hv_ratio'] == pytest.approx(0.0)
+    # by cost: every subnet is on its front; 2 finalists spread by cost are the ends
+    both = front_recovery(FRONT_COST, FRONT_TRUTH, FRONT_COST, finalists=2)
+    assert both['finalists'] == ['a', 'd'] and both['hv_ratio'] == pytest.approx(0.4 * 0.3 / 0.52)
+    assert front_recovery(FRONT_COST, FRONT_TRUTH, FRONT_COST)['hv_ratio'] == pytest.approx(1.0)
+
+
+def test_front_recovery_draws_resample_the_truths_seeds_and_pair_the_rankings():
+    from smnas.benchmarks.stats import front_recovery_draws, front_recovery_references, paired_difference
+
+    noiseless = {a: {'0': m, '1': m, '2': m} for a, m in FRONT_TRUTH.items()}
+    rankings = {'exact': FRONT_TRUTH, 'cheap': {'a': 0.4, 'b': 0.3, 'c': 0.2, 'd': 0.1}}
+    draws = front_recovery_draws(rankings, noiseless, ['0', '1', '2'], FRONT_COST, resamples=50)
+    assert draws['exact'] == [pytest.approx(1.0)] * 50 and draws['cheap'] == [pytest.approx(0.0)] * 50
+    d = paired_difference(draws['cheap'], draws['exact'], -1.0)
+    assert d['beyond_noise'] and d['difference_ci95'] == [pytest.approx(-1.0)] * 2
+    assert not paired_difference(draws['exact'], draws['exact'], 0.0)['beyond_noise']
+    assert front_recovery_draws(rankings, noiseless, ['0'], FRONT_COST) is None  # one seed: no noise known
+    # seed 1 swaps b and c: the truth's noise now reaches the exact ranking's front
+    noisy = dict(noiseless, b={'0': 0.3, '1': 0.15, '2': 0.3}, c={'0': 0.2, '1': 0.35, '2': 0.2})
+    spread = front_recovery_draws({'exact': FRONT_TRUTH}, noisy, ['0', '1', '2'], FRONT_COST, resamples=200)
+    assert min(spread['exact']) < 1.0 - 1e-9 and max(spread['exact']) == pytest.approx(1.0)
+    ref = front_recovery_references(noiseless, ['0', '1', '2'], FRONT_COST, sims=300)
+    assert ref['seed_vs_rest'] == {s: pytest.approx(1.0) for s in '012'}  # training agrees with itself
+    assert 0.0 < ref['random']['mean'] < 1.0 and ref['random']['ci95'][0] == pytest.approx(0.0)
