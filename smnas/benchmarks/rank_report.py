@@ -149,7 +149,7 @@ class GroundTruth:
         out = {name: front_recovery({a: scores[a] for a in archs if a in scores}, self.truth, cost, finalists)
                for name, scores in rankings.items()}
         seeds = {a: {k: self.seeds[a][k] for k in self.truth_seeds} for a in archs}
-        draws = front_recovery_draws(rankings, seeds, self.truth_seeds, cost) or {}
+        draws = front_recovery_draws(rankings, seeds, self.truth_seeds, cost, finalists) or {}
         for name, r in out.items():
             if name in draws:
                 r['hv_ratio_ci95'] = interval95(draws[name])
@@ -157,7 +157,7 @@ class GroundTruth:
                 r['minus_default'] = paired_difference(draws[name], draws[default],
                                                        r['hv_ratio'] - out[default]['hv_ratio'])
         return dict(finalists=finalists, rankings=out,
-                    reference=front_recovery_references(seeds, self.truth_seeds, cost))
+                    reference=front_recovery_references(seeds, self.truth_seeds, cost, finalists))
 
     def projected_tau(self, scores: Dict[str, float]) -> Optional[dict]:
         """A recipe's ranking, its tau against this truth projected to the true order and to

@@ -866,7 +866,8 @@ def front_recovery(scores: Dict[str, float], truth: Dict[str, float], cost: Dict
 
 
 def front_recovery_references(seeds: Dict[str, Dict[str, float]], truth_seeds: List[str],
-                              cost: Dict[str, float], sims: int = 2000, seed: int = 0) -> dict:
+                              cost: Dict[str, float], finalists: int = 6, sims: int = 2000,
+                              seed: int = 0) -> dict:
     """What :func:`front_recovery`'s ``hv_ratio`` means here: its value for random scores
     (what any ranking gets for nothing: the cheapest subnet is on every front) and for one
     seed's from-scratch mAPs judged by the mean of the other seeds (training against itself).
@@ -875,6 +876,7 @@ def front_recovery_references(seeds: Dict[str, Dict[str, float]], truth_seeds: L
         seeds: ``{arch: {seed: mAP}}``.
         truth_seeds: the seeds every subnet has; their mean is the truth.
         cost: ``{arch: cost}``.
+        finalists: how many the search keeps.
         sims: random rankings drawn.
         seed: seed of the draws.
 
@@ -888,20 +890,20 @@ def front_recovery_references(seeds: Dict[str, Dict[str, float]], truth_seeds: L
     draws = []
     for _ in range(sims):
         shuffled = [rng.random() for _ in archs]
-        draws.append(front_recovery(dict(zip(archs, shuffled)), truth, cost)['hv_ratio'])
+        draws.append(front_recovery(dict(zip(archs, shuffled)), truth, cost, finalists)['hv_ratio'])
     out = dict(random=dict(mean=statistics.fmean(draws), ci95=_percentiles(draws)))
     if len(truth_seeds) >= 2:
         per = {}
         for s in truth_seeds:
             rest = {a: statistics.fmean(seeds[a][k] for k in truth_seeds if k != s) for a in archs}
-            per[s] = front_recovery({a: seeds[a][s] for a in archs}, rest, cost)['hv_ratio']
+            per[s] = front_recovery({a: seeds[a][s] for a in archs}, rest, cost, finalists)['hv_ratio']
         out.update(seed_vs_rest=per, mean_seed_vs_rest=statistics.fmean(per.values()))
     return out
 
 
 def front_recovery_draws(rankings: Dict[str, Dict[str, float]], seeds: Dict[str, Dict[str, float]],
-                         truth_seeds: List[str], cost: Dict[str, float], resamples: int = 500,
-                         seed: int = 0) -> Optional[Dict[str, List[float]]]:
+                         truth_seeds: List[str], cost: Dict[str, float], finalists: int = 6,
+                         resamples: int = 500, seed: int = 0) -> Optional[Dict[str, List[float]]]:
     """:func:`front_recovery`'s ``hv_ratio`` of each ranking under the truth's own noise: the
     truth's seeds resampled with replacement, every ranking valued against each resample's
     mean (the same draws for all: their differences are paired).
@@ -911,6 +913,7 @@ def front_recovery_draws(rankings: Dict[str, Dict[str, float]], seeds: Dict[str,
         seeds: ``{arch: {seed: mAP}}``.
         truth_seeds: the seeds every subnet has (two or more, else None).
         cost: ``{arch: cost}``.
+        finalists: how many the search keeps.
         resamples: the draws.
         seed: seed of the draws.
 
@@ -927,7 +930,7 @@ def front_recovery_draws(rankings: Dict[str, Dict[str, float]], seeds: Dict[str,
         truth = {a: statistics.fmean(seeds[a][k] for k in draw) for a in archs}
         for name, scores in rankings.items():
             ranked = {a: scores[a] for a in archs if a in scores}
-            out[name].append(front_recovery(ranked, truth, cost)['hv_ratio'])
+            out[name].append(front_recovery(ranked, truth, cost, finalists)['hv_ratio'])
     return out
 
 
