@@ -46,7 +46,8 @@ from mmengine.config import Config, DictAction
 
 from smnas.benchmarks.records import (TRUTH, VARIANT, logged_train_seconds, state_from_record, subnet_seeds,
                                       variant_names)
-from smnas.benchmarks.rank_report import INHERITED_BOOTSTRAP, GroundTruth, print_summary, subnet_choices
+from smnas.benchmarks.rank_report import (INHERITED_BOOTSTRAP, GroundTruth, mean_scores, member_agreement,
+                                          print_summary, seed_groups, subnet_choices)
 from smnas.benchmarks.stats import linear_fit, paired_tau_difference, rank_agreement
 from smnas.benchmarks.store import JsonStore
 from smnas.data.prepare import prepare_data
@@ -69,9 +70,10 @@ def _plain(obj):
 FEW_SHOT_KEYS = {'neck': 'neck_channels', 'head': 'head_channels', 'base': 'bases', 'expand': 'expansions'}
 
 
-#: the supernet's keys that make its training recipe (what recipes' --cfg-options change)
+#: the supernet's keys that make its training recipe (what recipes' --cfg-options change);
+#: its seed too, so that a second seed of the default recipe is not taken for the default
 RECIPE_KEYS = ('extremes', 'num_random_subnets', 'sampling', 'average_members', 'distill', 'distill_weight',
-               'part')
+               'part', 'seed')
 
 
 def training_recipe(config: str, cfg_options=None) -> dict:
@@ -598,13 +600,26 @@ class RankFidelity:
                 variants[name]['mean_inherited_mAP_se'] = statistics.fmean(ses)
             if len(archs) >= 2:  # a ranking needs two subnets trained from scratch
                 variants[name].update(gt.rank_recipe(inh, archs, rows, min_arch, choices))
+        scored = {n: v.get('inherited', {}) for n, v in vstates.items()}
+        # One recipe trained with several seeds: how alike its supernets rank, and a ranking
+        # by the mean of their scores (each subnet scored once per supernet)
+        for first, members in seed_groups(vstates).items():
+            inh = mean_scores([scored[m] for m in members])
+            archs = [a for a in rows if a in inh]
+            name = f'{first}_x{len(members)}'
+            if len(archs) >= 2 and name not in vstates:
+                scored[name] = inh
+                variants[name] = dict(
+                    subnets=len(archs), ensemble_of=members, mAP_inherited={a: inh[a]['mAP'] for a in inh},
+                    inherited=inh, supernet_seconds=sum(variants[m]['supernet_seconds'] for m in members),
+                    members_agreement=member_agreement({m: scored[m] for m in members}),
+                    **gt.rank_recipe(inh, archs, rows, min_arch, choices))
         # The recipe the config trains by default (base, unless the record's base trained
         # another); the table's scores and the costs are its, every recipe is paired with it.
         dv = default_variant(self.config, vstates)
         dflt = vstates.get(dv, {}).get('inherited', {})
         # Each recipe against the default on the same subnets, paired: is it better beyond noise?
-        for name, v in vstates.items():
-            inh = v.get('inherited', {})
+        for name, inh in scored.items():
             common = [a for a in rows if a in inh and a in dflt]
             if name != dv and len(common) >= 3:
                 variants[name]['tau_minus_default'] = paired_tau_difference(

@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
-STEPS=${STEPS:-"truth base per_weight ft50 no_extremes fewshot_neck distill_outputs ft50_distill fewshot_distill fair summary"}
+STEPS=${STEPS:-"truth base per_weight ft50 no_extremes fewshot_neck distill_outputs ft50_distill fewshot_distill distill_seed1 fair summary"}
 # Seeds per subnet of the truth: 2 gave seed-vs-seed tau 0.55 and an oracle of 0.78; 3 an oracle
 # of 0.79, one seed against two 0.60; 4 (2026-12-05) two truths of 2 seeds each at 0.70 and an
 # oracle of 0.85; 5 (2026-12-05 22:30) 2 against 3 at 0.73 and an oracle of 0.87, and the
@@ -100,6 +100,14 @@ if wanted fewshot_distill; then
     step variant fewshot_distill
     "${RANK[@]}" --search-subnets 0 --supernet-procs 2 --variant fewshot_distill --supernet-of distill_outputs \
         --few-shot neck --cfg-options "${DISTILL[@]}"
+fi
+# The default recipe again with another seed (the random members, the initial weights and the
+# data order): how much one supernet's ranking owes to its seed, and what a ranking by the mean
+# of two supernets' scores buys (the summary's seed ensembles)
+if wanted distill_seed1; then
+    step variant distill_outputs_seed1
+    "${RANK[@]}" --search-subnets 0 --supernet-procs 2 --variant distill_outputs_seed1 \
+        --cfg-options "${DISTILL[@]}" model.seed=1 randomness.seed=1
 fi
 if wanted fair; then
     step variant fair

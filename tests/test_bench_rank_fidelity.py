@@ -491,6 +491,38 @@ def test_a_recipe_not_ranked_yet_is_kept_apart_and_restored(rank_record, tmp_pat
     assert again['variants_under_way']['early']['cfg_options'] == {'model.distill': 'outputs'}
 
 
+def test_two_seeds_of_a_recipe_also_rank_by_their_mean_scores(rank_record, tmp_path):
+    """Two supernets of one recipe and different seeds: each ranks on its own, and a third
+    ranking by their mean score, with how alike the two rank; a new machine makes it again
+    from its members (it is no state of its own) and ranks the same."""
+    r = rank_record
+    a, b, c = r['subnets']
+    rec = json.loads(r['record'].read_text())
+    opts = {'model.distill': 'outputs'}
+    rec['variants']['d'] = dict(mAP_inherited={a: 0.1, b: 0.4, c: 0.3}, cfg_options=opts,
+                                supernet_seconds=5.0)
+    rec['variants']['d_seed1'] = dict(mAP_inherited={a: 0.3, b: 0.1, c: 0.35},
+                                      cfg_options=dict(opts, **{'model.seed': 1}), supernet_seconds=6.0)
+    r['record'].write_text(json.dumps(rec))
+    out = r['restore']('seeds').run()
+    assert set(out['variants']) == {'base', 'd', 'd_seed1', 'd_x2'}
+    x2 = out['variants']['d_x2']
+    assert x2['ensemble_of'] == ['d', 'd_seed1'] and x2['supernet_seconds'] == 11.0
+    assert x2['mAP_inherited'] == {a: pytest.approx(0.2), b: pytest.approx(0.25), c: pytest.approx(0.325)}
+    # against seed 0 (0.1, 0.2, 0.3): d puts b first (1/3), d_seed1 a above b (1/3), their mean neither
+    assert out['variants']['d']['kendall_tau'] == pytest.approx(1 / 3)
+    assert out['variants']['d_seed1']['kendall_tau'] == pytest.approx(1 / 3)
+    assert x2['kendall_tau'] == pytest.approx(1.0)
+    assert x2['members_agreement']['mean_kendall_tau'] == pytest.approx(-1 / 3)
+    # paired with the default (base, which ranks as seed 0 does), as every recipe is
+    assert out['variants']['d']['tau_minus_default']['difference'] == pytest.approx(1 / 3 - 1)
+    assert x2['tau_minus_default']['difference'] == pytest.approx(0.0)
+    r['record'].write_text(json.dumps(out))
+    again = r['restore']('again').run()
+    assert not (tmp_path / 'again' / 'variant_d_x2.json').exists()
+    assert again['variants'] == out['variants']
+
+
 def test_recipes_of_another_record_rank_against_this_truth(rank_record, tmp_path):
     """A truth trained elsewhere (a GPU run) checks the recipes scored here: the other
     record's inherited scores rank against this work dir's truth, marked as imported."""

@@ -34,6 +34,73 @@ def subnet_choices(archs) -> dict:
     return out
 
 
+#: the options that only reseed a supernet's training (its random members, initial weights and
+#: data order): variants that differ in these alone train the same recipe
+SEED_OPTIONS = ('model.seed', 'randomness.seed')
+
+
+def seed_groups(states: Dict[str, dict]) -> Dict[str, List[str]]:
+    """The variants that train one recipe with different seeds.
+
+    Args:
+        states: ``{variant: its state}`` (``cfg_options``, ``recipe``, ``supernet_iters``), in
+            the order their names sort (the first member names the group).
+
+    Returns:
+        ``{first member: [members]}`` for every recipe scored by two variants or more.
+    """
+    import json
+
+    groups: Dict[str, List[str]] = {}
+    for name, v in states.items():
+        if v.get('imported_from'):  # scored elsewhere: its options may not say all it trained
+            continue
+        opts = {k: o for k, o in (v.get('cfg_options') or {}).items() if k not in SEED_OPTIONS}
+        key = json.dumps([opts, v.get('recipe'), v.get('supernet_iters')], sort_keys=True, default=str)
+        groups.setdefault(key, []).append(name)
+    return {members[0]: members for members in groups.values() if len(members) > 1}
+
+
+def mean_scores(members: List[Dict[str, dict]]) -> Dict[str, dict]:
+    """The scores of a ranking by several supernets at once: each subnet's mean over
+    ``members`` (``{arch: score}`` each) of every score they all have, on the subnets they
+    all scored; a mean's ``mAP_se`` is that of a mean of independent scores."""
+    def have(a, key, within=None):
+        return all(((m[a].get(within) or {}) if within else m[a]).get(key) is not None for m in members)
+
+    archs = [a for a in members[0] if all(a in m for m in members[1:])]
+    out = {}
+    for a in archs:
+        out[a] = {k: statistics.fmean(m[a][k] for m in members) for k in ('mAP', 'mAP_50', 'val_loss')
+                  if have(a, k)}
+        terms = [t for t in members[0][a].get('val_loss_terms') or {} if have(a, t, 'val_loss_terms')]
+        if terms:
+            out[a]['val_loss_terms'] = {t: statistics.fmean(m[a]['val_loss_terms'][t] for m in members)
+                                        for t in terms}
+        if have(a, 'mAP_se'):
+            out[a]['mAP_se'] = sum(m[a]['mAP_se'] ** 2 for m in members) ** 0.5 / len(members)
+        for k in ('seconds', 'finetune_seconds'):  # each member scores it: the ranking's cost
+            if have(a, k):
+                out[a][k] = sum(m[a][k] for m in members)
+    return out
+
+
+def member_agreement(members: Dict[str, Dict[str, dict]]) -> Optional[dict]:
+    """How alike supernets of one recipe and different seeds rank the subnets they all
+    scored (by inherited mAP): :func:`~smnas.benchmarks.stats.rank_agreement` of each pair,
+    and their mean tau. None below 3 common subnets."""
+    names = list(members)
+    archs = [a for a in members[names[0]] if all(a in m for m in members.values())]
+    if len(archs) < 3:
+        return None
+    def maps(name):
+        return [members[name][a]['mAP'] for a in archs]
+
+    pairs = {f'{a}-{b}': rank_agreement(maps(a), maps(b)) for i, a in enumerate(names) for b in names[i + 1:]}
+    return dict(subnets=len(archs), pairs=pairs,
+                mean_kendall_tau=statistics.fmean(p['kendall_tau'] for p in pairs.values()))
+
+
 def _noise_trainings(seeds: Dict[str, Dict[str, float]],
                      truth_seeds: List[str]) -> Dict[str, Dict[str, float]]:
     # The noise of the trainings the truth averages, once it has two seeds (so that a seed
@@ -313,6 +380,12 @@ def print_summary(s: dict) -> None:
                   f'{v["kendall_p"]:.3f}), Spearman rho {v["spearman_rho"]:.3f} '
                   f'{_ci(v.get("spearman_rho_ci95"))}(p {v["spearman_p"]:.3f}) over {v["subnets"]} '
                   f'subnets{resolved}')
+            agree = v.get('members_agreement')
+            if v.get('ensemble_of'):
+                alike = (f'; they rank alike at Kendall tau {agree["mean_kendall_tau"]:.3f} over '
+                         f'{agree["subnets"]} subnets' if agree else '')
+                print(f'    ranked by the mean score of {", ".join(v["ensemble_of"])} (one recipe, '
+                      f'{len(v["ensemble_of"])} seeds){alike}')
             if 'mean_inherited_mAP_se' in v:
                 print(f'    standard error of a score with inherited weights, over the val images: '
                       f'{v["mean_inherited_mAP_se"]:.4f} on average ({INHERITED_BOOTSTRAP} resamples)')

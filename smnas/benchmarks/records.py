@@ -78,6 +78,8 @@ def state_from_record(rec: dict) -> Tuple[dict, Dict[str, dict]]:
     variants = {}
     # those with no ranking yet too: a record keeps their supernet's time and any first scores
     for name, v in {**rec.get('variants_under_way', {}), **rec['variants']}.items():
+        if v.get('ensemble_of'):  # a ranking by its members' scores, made again by the summary
+            continue
         # whole scores where the record has them (val loss, noise, time), else the mAPs
         inherited = {a: dict(m) for a, m in v['inherited'].items()} if v.get('inherited') \
             else {a: dict(mAP=m) for a, m in v['mAP_inherited'].items()}

@@ -1,7 +1,8 @@
 """The rank benchmark's numbers from stored trainings and scores (smnas.benchmarks.rank_report)."""
 import pytest
 
-from smnas.benchmarks.rank_report import GroundTruth, print_summary, subnet_choices
+from smnas.benchmarks.rank_report import (GroundTruth, mean_scores, member_agreement, print_summary,
+                                          seed_groups, subnet_choices)
 
 # Four subnets of two head widths; seeds 0-1 of every one, seed 2 of one only (a run stopped
 # half-way through seed 2): the truth is the mean of seeds 0 and 1.
@@ -61,3 +62,49 @@ def test_the_report_names_a_recipe_not_ranked_yet(capsys):
              variants={}, variants_under_way={'distill': dict(subnets=0)}, scratch_over_inherited=None)
     print_summary(s)
     assert 'distill: not ranked yet (0 subnets scored' in capsys.readouterr().out
+    # a ranking by two seeds' mean scores says whose, and how alike they rank
+    s['variants'] = {'d_x2': dict(mAP_inherited={A: 0.3}, kendall_tau=0.5, kendall_p=0.1, spearman_rho=0.6,
+                                  spearman_p=0.1, subnets=3, ensemble_of=['d', 'd_seed1'],
+                                  members_agreement=dict(subnets=3, mean_kendall_tau=1 / 3))}
+    print_summary(s)
+    assert ('ranked by the mean score of d, d_seed1 (one recipe, 2 seeds); they rank alike at Kendall '
+            'tau 0.333 over 3 subnets') in capsys.readouterr().out
+
+
+def test_variants_that_differ_in_their_seeds_alone_form_a_group():
+    r = dict(supernet_of=None, finetune_iters=0)
+    distill = {'model.distill': 'outputs', 'model.sampling': 'fair'}
+    states = {
+        'base': dict(cfg_options={'model.distill': False}, recipe=r),
+        'distill': dict(cfg_options=distill, recipe=r),
+        'distill_seed1': dict(cfg_options=dict(distill, **{'model.seed': 1, 'randomness.seed': 1}), recipe=r),
+        'distill_seed2': dict(cfg_options=dict(distill, **{'model.seed': 2}), recipe=r),
+        # the same supernet options, fine-tuned before scoring: another recipe
+        'ft50_distill': dict(cfg_options=distill, recipe=dict(r, supernet_of='distill', finetune_iters=50)),
+        # another schedule, or scores made elsewhere: not the same recipe either
+        'distill_long': dict(cfg_options=dict(distill, **{'model.seed': 1}), recipe=r, supernet_iters=3000),
+        'distill_imported': dict(cfg_options=distill, recipe=r, imported_from='elsewhere.json'),
+    }
+    assert seed_groups(states) == {'distill': ['distill', 'distill_seed1', 'distill_seed2']}
+    assert seed_groups({k: states[k] for k in ('base', 'distill', 'ft50_distill')}) == {}
+
+
+def test_several_supernets_rank_by_their_mean_scores():
+    one = {A: dict(mAP=0.30, mAP_se=0.003, val_loss=1.0, val_loss_terms={'loss_cls': 0.4}, seconds=10.0),
+           B: dict(mAP=0.32, mAP_se=0.004, val_loss=0.9, val_loss_terms={'loss_cls': 0.3}, seconds=12.0),
+           C: dict(mAP=0.40, val_loss=0.8, seconds=11.0)}
+    two = {A: dict(mAP=0.36, mAP_se=0.004, val_loss=0.8, val_loss_terms={'loss_cls': 0.2}, seconds=20.0),
+           B: dict(mAP=0.30, mAP_se=0.003, val_loss=1.1, seconds=22.0)}  # C not scored yet
+    m = mean_scores([one, two])
+    assert set(m) == {A, B}  # the subnets both scored
+    assert m[A]['mAP'] == pytest.approx(0.33) and m[B]['val_loss'] == pytest.approx(1.0)
+    assert m[A]['mAP_se'] == pytest.approx(0.0025)  # sqrt(0.003^2 + 0.004^2) / 2
+    assert m[A]['val_loss_terms'] == {'loss_cls': pytest.approx(0.3)}
+    assert 'val_loss_terms' not in m[B]  # a term one member lacks is left out
+    assert m[A]['seconds'] == 30.0  # scored once by each supernet
+    # A over B by the first, B over A by the second: on 3 subnets they order C alike
+    three = {**two, C: dict(mAP=0.45)}
+    agreement = member_agreement({'one': one, 'two': three})
+    assert agreement['subnets'] == 3 and set(agreement['pairs']) == {'one-two'}
+    assert agreement['mean_kendall_tau'] == pytest.approx(1 / 3)
+    assert member_agreement({'one': one, 'two': two}) is None  # 2 common subnets rank nothing

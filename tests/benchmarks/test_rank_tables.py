@@ -106,6 +106,18 @@ def test_the_front_table_sets_each_recipes_finalists_beside_cost_alone_and_chanc
     assert _cells(lines[0])[1] == "6 finalists' share of the true front's hypervolume [95% CI]"
 
 
+def test_a_ranking_by_several_seeds_says_so_in_every_table(record):
+    from smnas.benchmarks.rank_report import GroundTruth
+
+    x2 = dict(record['variants']['good'], ensemble_of=['good', 'good_seed1'])
+    rec = dict(record, variants=dict(record['variants'], good_x2=x2))
+    rankings = {n: {a: s['mAP'] for a, s in v['inherited'].items()} for n, v in rec['variants'].items()}
+    rec['front_recovery'] = GroundTruth.of(SEEDS).front_recovery(rankings, GFLOPS, 'good')
+    name = 'good_x2 (mean of 2 seeds)'
+    assert f'| {name}, mAP |' in recipe_table(rec, resamples=50)
+    assert f'| {name} |' in projection_table(rec) and f'| {name} |' in front_table(rec)
+
+
 def test_the_projection_of_an_earlier_truth_is_set_beside_the_measured_tau(record):
     # the record of a 1-seed truth, where 'good' measured 0.6 and 'bad' is not ranked yet
     rel = dict(true_std=0.02, noise_std=0.02)  # one seed's reliability 1/2, two seeds' 2/3
