@@ -143,7 +143,7 @@ def recipe_table(record: dict, references: Sequence[str] = (), resamples: int = 
             paired = ['' if ref == name and score == 'mAP' else _paired(mine, ref_maps[ref], truth, resamples)
                       for ref in refs]
             mark = name == default and score == 'mAP'
-            title = f'{_label(variants, name)}, {label}' + (' (the default)' if mark else '')
+            title = f'{_label(record, name)}, {label}' + (' (the default)' if mark else '')
             lines.append(_row([f'**{title}**' if mark else title,
                                f'{tau:.3f}{_ci(r.get("kendall_tau_ci95"))}',
                                f'{r["spearman_rho"]:.3f}{_ci(r.get("spearman_rho_ci95"))}',
@@ -155,10 +155,14 @@ def recipe_table(record: dict, references: Sequence[str] = (), resamples: int = 
     return '\n'.join(lines)
 
 
-def _label(variants: dict, name: str) -> str:
-    """A recipe's name in a table; a ranking by several seeds' mean scores says so."""
-    members = (variants.get(name) or {}).get('ensemble_of')
-    return f'{name} (mean of {len(members)} seeds)' if members else name
+def _label(record: dict, name: str) -> str:
+    """A recipe's name in a table: a ranking by several seeds' mean scores says so, and one
+    that ranks fewer subnets than the truth has (scoring under way) says how many."""
+    v = record['variants'].get(name) or {}
+    whole = sum('mAP_scratch_mean' in r for r in record['subnets'].values())
+    parts = ([f'mean of {len(v["ensemble_of"])} seeds'] if v.get('ensemble_of') else []) + (
+        [f'{v["subnets"]} of {whole} subnets'] if v.get('subnets') and v['subnets'] < whole else [])
+    return f'{name} ({", ".join(parts)})' if parts else name
 
 
 def projected_from(previous: dict, variant: str, seeds: int) -> Optional[float]:
@@ -212,7 +216,7 @@ def projection_table(record: dict, previous: Optional[dict] = None) -> str:
         p = v.get('projected_tau')
         if not p:
             continue
-        title = _label(variants, name) + (' (the default)' if name == record.get('default_variant') else '')
+        title = _label(record, name) + (' (the default)' if name == record.get('default_variant') else '')
         vs_true = f'{p["vs_true"]:.2f}{_ci(p.get("vs_true_ci95"))}'
         row = [title, f'{v["kendall_tau"]:.3f}', vs_true]
         row += [f'{p["vs_seeds"][k]:.2f}' if k in p['vs_seeds'] else '' for k in ks]
@@ -246,7 +250,7 @@ def front_table(record: dict) -> str:
     order = [default] + sorted(n for n in rankings if n not in (default, 'by_cost')) + ['by_cost']
     titles = {default: f'**{default} (the default)**', 'by_cost': 'by GFLOPs alone (baseline)'}
     for name in [n for n in order if n in rankings]:
-        r, title = rankings[name], titles.get(name) or _label(record.get('variants') or {}, name)
+        r, title = rankings[name], titles.get(name) or _label(record, name)
         diff = r.get('minus_default')
         lines.append(_row([title, f'{r["hv_ratio"]:.3f}{_ci(r.get("hv_ratio_ci95"))}',
                            f'{r["on_true_front"]} of {len(r["finalists"])}',

@@ -116,6 +116,10 @@ def test_a_ranking_by_several_seeds_says_so_in_every_table(record):
     name = 'good_x2 (mean of 2 seeds)'
     assert f'| {name}, mAP |' in recipe_table(rec, resamples=50)
     assert f'| {name} |' in projection_table(rec) and f'| {name} |' in front_table(rec)
+    # its second seed scored 4 of the 6 subnets so far: the rows say so
+    rec['variants']['good_x2'] = dict(x2, subnets=4)
+    assert '| good_x2 (mean of 2 seeds, 4 of 6 subnets), mAP |' in recipe_table(rec, resamples=50)
+    assert '| good (the default) |' in projection_table(rec)  # a whole one: its name alone
 
 
 def test_the_projection_of_an_earlier_truth_is_set_beside_the_measured_tau(record):
