@@ -5,6 +5,7 @@ agreement, each recipe's ranking against it, and the printed report.
 stored trainings and scores (plain dicts), so that tests and other tools call them
 directly.
 """
+import json
 import statistics
 from dataclasses import dataclass
 from typing import Dict, List, Optional
@@ -49,8 +50,6 @@ def seed_groups(states: Dict[str, dict]) -> Dict[str, List[str]]:
     Returns:
         ``{first member: [members]}`` for every recipe scored by two variants or more.
     """
-    import json
-
     groups: Dict[str, List[str]] = {}
     for name, v in states.items():
         if v.get('imported_from'):  # scored elsewhere: its options may not say all it trained
@@ -93,6 +92,7 @@ def member_agreement(members: Dict[str, Dict[str, dict]]) -> Optional[dict]:
     archs = [a for a in members[names[0]] if all(a in m for m in members.values())]
     if len(archs) < 3:
         return None
+
     def maps(name):
         return [members[name][a]['mAP'] for a in archs]
 
