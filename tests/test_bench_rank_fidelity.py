@@ -404,6 +404,7 @@ def test_a_record_restores_and_ranks_against_whole_seeds(rank_record, tmp_path):
     for e in effects.values():
         assert sum(v['n'] for v in e['values'].values()) == 3
         assert e['within']['pairs'] + e['across']['pairs'] == 3
+    assert 'truth_choice_effects_split' not in out  # two truths of disjoint seeds need 3 seeds
     # ranking by size alone, the baseline any recipe must beat: the same order as inherited here
     assert out['baselines']['gflops']['kendall_tau'] == pytest.approx(1 / 3)
     assert 'params_m' not in out['baselines']  # every subnet of the record has 1.0 M: no order
@@ -428,6 +429,14 @@ def test_a_record_restores_and_ranks_against_whole_seeds(rank_record, tmp_path):
         oracle = out['ground_truth_reliability']['oracle_tau']
         assert 0 < oracle < 1 and base['tau_over_oracle'] == pytest.approx(base['kendall_tau'] / oracle)
         assert (base['resolved_pairs'], base['resolved_pairs_agreed']) == (2, agreed)
+    # a third seed of every subnet: split truths (1 against 2 seeds) per choice, as the splits
+    three = {a: {'0': 0.1, '1': 0.5, '2': 0.3}, b: {'0': 0.2, '1': 0.2, '2': 0.25},
+             c: {'0': 0.3, '1': 0.4, '2': 0.2}}
+    r['record'].write_text(json.dumps(_record(r['space'], three, r['inherited'], r['noise'])))
+    out = r['restore']('three_seeds').run()
+    split = out['truth_choice_effects_split']
+    assert out['truth_seeds'] == ['0', '1', '2'] and set(split) == set(out['truth_choice_effects'])
+    assert all(e['seed_pairs'] == 3 for e in split.values())
     # a second recipe that ranks as the truth does: the best, and its gain over base is paired
     rec = _record(r['space'], far, {a: 0.1, b: 0.4, c: 0.3}, r['noise'])  # base: tau -1/3
     rec['variants']['exact'] = dict(mAP_inherited={a: 0.2, b: 0.1, c: 0.3}, cfg_options={},

@@ -166,6 +166,7 @@ class GroundTruth:
     def record_fields(self, choices: dict) -> dict:
         """The results file's keys on the truth itself: ``ground_truth_seeds``,
         ``truth_choice_effects`` (one seed against another, per choice of ``choices``),
+        ``truth_choice_effects_split`` (the means of two halves of the seeds, from 3 seeds),
         ``projected_24`` and ``ground_truth_reliability``; none without two seeds."""
         out = {}
         if not self.agreement:
@@ -173,6 +174,9 @@ class GroundTruth:
         out['ground_truth_seeds'] = self.agreement
         if len(self.truth_seeds) >= 2:  # the ceiling of every recipe's choice_effects
             out['truth_choice_effects'] = seed_choice_effects(choices, self.seeds, self.truth_seeds)
+        if len(self.truth_seeds) >= 3:  # two truths of half the seeds each: nearer this truth's own
+            out['truth_choice_effects_split'] = seed_choice_effects(choices, self.seeds, self.truth_seeds,
+                                                                    split=True)
         sd = self.agreement['pooled_std']
         if sd == sd and len(self.truth) >= 2:
             # What a ground truth of 24 subnets spread between the extremes measured here
@@ -338,11 +342,15 @@ def _taus(rankings: dict) -> str:
 
 def _effects(effects: dict) -> str:
     """choice_effects as one line: per choice, tau of the values' means and the pairs'
-    tau within and across its values."""
+    tau within (each value's where recorded) and across its values."""
     def tau(t):
         return '-' if t is None else f'{t:.2f}'
+
+    def each(e):
+        per = ', '.join(f'{v} {tau(m["tau"])}' for v, m in e['values'].items() if 'tau' in m)
+        return f': {per}' if per else ''
     return '; '.join(f'{c} means {tau(e["tau_of_means"])}, within {tau(e["within"]["tau"])} '
-                     f'({e["within"]["pairs"]} pairs), across {tau(e["across"]["tau"])}'
+                     f'({e["within"]["pairs"]} pairs{each(e)}), across {tau(e["across"]["tau"])}'
                      for c, e in effects.items())
 
 
@@ -463,6 +471,10 @@ def print_summary(s: dict) -> None:
                   + ', '.join(f'{k} {v:+.4f}' for k, v in o['offsets'].items()) + ')')
     if s.get('truth_choice_effects'):
         print('  seed against seed: ' + _effects(s['truth_choice_effects']))
+    if s.get('truth_choice_effects_split'):
+        sizes = ((s.get('ground_truth_seeds') or {}).get('split') or {}).get('sizes')
+        halves = f'{sizes[0]} seeds against {sizes[1]}' if sizes else 'half the seeds against the rest'
+        print(f'  {halves}: ' + _effects(s['truth_choice_effects_split']))
     if 'projected_24' in s:
         p = s['projected_24']
         print('projected: 24 subnets spread evenly between the extremes measured here would rank alike '

@@ -434,17 +434,33 @@ def split_seed_agreement(seeds: Dict[str, Dict[str, float]], truth_seeds: List[s
     n = len(truth_seeds)
     if n < 3:
         return None
-    half = n // 2
     maps = list(seeds.values())
     splits = {}
-    for one in itertools.combinations(truth_seeds, half):
-        other = [k for k in truth_seeds if k not in one]
-        if half == n - half and truth_seeds[0] not in one:
-            continue  # 2 against 2: each split once
+    for one, other in seed_splits(truth_seeds):
         x = [statistics.fmean(m[k] for k in one) for m in maps]
         y = [statistics.fmean(m[k] for k in other) for m in maps]
         splits[f'{"+".join(one)} vs {"+".join(other)}'] = float(kendalltau(x, y)[0])
-    return dict(sizes=[half, n - half], splits=splits, kendall_tau=statistics.fmean(splits.values()))
+    return dict(sizes=[n // 2, n - n // 2], splits=splits, kendall_tau=statistics.fmean(splits.values()))
+
+
+def seed_splits(truth_seeds: Sequence[str]) -> List[Tuple[List[str], List[str]]]:
+    """Every split of ``truth_seeds`` into two halves that share no seed (the smaller half
+    first; with an even count, each split once).
+
+    Args:
+        truth_seeds: the seeds every subnet has.
+
+    Returns:
+        ``[(one half, the other half), ...]``.
+    """
+    n = len(truth_seeds)
+    half = n // 2
+    out = []
+    for one in itertools.combinations(truth_seeds, half):
+        if half == n - half and truth_seeds[0] not in one:
+            continue  # 2 against 2: each split once
+        out.append((list(one), [k for k in truth_seeds if k not in one]))
+    return out
 
 
 def _seed_key(seed: str):
@@ -740,11 +756,15 @@ def choice_effects(choices: Dict[str, Dict[str, object]], scores: Dict[str, floa
         truth: each subnet's from-scratch mAP (higher is better).
 
     Returns:
-        choice -> ``values`` ({value: n, score_mean, truth_mean}, values in sorted order),
-        ``tau_of_means`` (Kendall tau between the values' mean scores and mean truths;
-        None with fewer than 2 values), and ``within`` / ``across``: ``pairs`` and ``tau``
-        ((concordant - discordant) / pairs; None without pairs). Subnets missing from
-        ``scores`` or ``truth`` are left out; choices with one value are left out.
+        choice -> ``values`` ({value: n, score_mean, truth_mean, and within the value's
+        subnets ``tau`` (their pairs' concordance; None below 2 subnets) and the spread
+        (max - min) of their scores and truths, ``score_spread`` / ``truth_spread``}, values
+        in sorted order): where the within-value pairs go wrong, and whether the score
+        separates the subnets the truth separates there; ``tau_of_means`` (Kendall tau between
+        the values' mean scores and mean truths; None with fewer than 2 values), and
+        ``within`` / ``across``: ``pairs`` and ``tau`` ((concordant - discordant) / pairs;
+        None without pairs). Subnets missing from ``scores`` or ``truth`` are left out;
+        choices with one value are left out.
     """
     from scipy.stats import kendalltau
 
@@ -756,7 +776,10 @@ def choice_effects(choices: Dict[str, Dict[str, object]], scores: Dict[str, floa
             continue
         per = {v: [a for a in archs if of[a] == v] for v in values}
         means = {v: dict(n=len(g), score_mean=statistics.fmean(scores[a] for a in g),
-                         truth_mean=statistics.fmean(truth[a] for a in g)) for v, g in per.items()}
+                         truth_mean=statistics.fmean(truth[a] for a in g), tau=_concordance(g, scores, truth),
+                         score_spread=_spread(scores[a] for a in g),
+                         truth_spread=_spread(truth[a] for a in g))
+                 for v, g in per.items()}
         split = {'within': [0, 0], 'across': [0, 0]}  # [pairs, concordant - discordant]
         for a, b in itertools.combinations(archs, 2):
             s = split['within' if of[a] == of[b] else 'across']
@@ -771,7 +794,7 @@ def choice_effects(choices: Dict[str, Dict[str, object]], scores: Dict[str, floa
 
 
 def seed_choice_effects(choices: Dict[str, Dict[str, object]], seeds: Dict[str, Dict[str, float]],
-                        truth_seeds: Sequence[str]) -> Optional[dict]:
+                        truth_seeds: Sequence[str], split: bool = False) -> Optional[dict]:
     """:func:`choice_effects` of the truth against itself, seed against seed, averaged over
     every pair of seeds: the ceiling of a recipe's ``choice_effects``. With 3 seeds one pair
     alone would make the ceiling depend on which two were picked.
@@ -780,17 +803,26 @@ def seed_choice_effects(choices: Dict[str, Dict[str, object]], seeds: Dict[str, 
         choices: choice name -> {subnet: its value of that choice}.
         seeds: subnet -> {seed: its from-scratch mAP}.
         truth_seeds: the seeds every subnet has (:func:`whole_seeds`).
+        split: compare the means of two halves of the seeds that share none
+            (:func:`seed_splits`, as :func:`split_seed_agreement`), averaged over every such
+            split, instead of one seed with another: how far two truths of about half the
+            seeds agree on each choice, where one seed against another says little.
 
     Returns:
-        choice -> ``values`` ({value: n, truth_mean over every seed}), and ``tau_of_means``,
+        choice -> ``values`` ({value: n, truth_mean over every seed, ``tau`` within the
+        value's subnets: the mean over the seed pairs}), and ``tau_of_means``,
         ``within`` and ``across`` ({pairs, tau}) each the mean over the seed pairs (None where
-        no pair has one), plus ``seed_pairs`` (how many pairs); None with fewer than 2 seeds.
+        no pair has one), plus ``seed_pairs`` (how many pairs, or splits); None with fewer
+        than 2 seeds (3 with ``split``).
     """
-    if len(truth_seeds) < 2:
+    if len(truth_seeds) < (3 if split else 2):
         return None
-    per_pair = [choice_effects(choices, {a: m[s0] for a, m in seeds.items()},
-                               {a: m[s1] for a, m in seeds.items()})
-                for s0, s1 in itertools.combinations(truth_seeds, 2)]
+    sides = (seed_splits(truth_seeds) if split
+             else [([a], [b]) for a, b in itertools.combinations(truth_seeds, 2)])
+
+    def mean_of(side):
+        return {a: statistics.fmean(m[s] for s in side) for a, m in seeds.items()}
+    per_pair = [choice_effects(choices, mean_of(one), mean_of(other)) for one, other in sides]
 
     def mean(values):
         values = [v for v in values if v is not None]
@@ -803,7 +835,8 @@ def seed_choice_effects(choices: Dict[str, Dict[str, object]], seeds: Dict[str, 
         for v, m in first['values'].items():
             of = [a for a, x in choices[name].items() if str(x) == v and a in seeds]
             values[v] = dict(n=m['n'], truth_mean=statistics.fmean(
-                statistics.fmean(seeds[a][s] for s in truth_seeds) for a in of))
+                statistics.fmean(seeds[a][s] for s in truth_seeds) for a in of),
+                tau=mean(p[name]['values'][v]['tau'] for p in per_pair))
         out[name] = dict(values=values, tau_of_means=mean(p['tau_of_means'] for p in pairs),
                          seed_pairs=len(pairs),
                          **{k: dict(pairs=first[k]['pairs'], tau=mean(p[k]['tau'] for p in pairs))
@@ -813,6 +846,20 @@ def seed_choice_effects(choices: Dict[str, Dict[str, object]], seeds: Dict[str, 
 
 def _sign(x: float) -> int:
     return (x > 0) - (x < 0)
+
+
+def _concordance(archs: Sequence[str], scores: Dict[str, float], truth: Dict[str, float]) -> Optional[float]:
+    """(concordant - discordant) / pairs of ``archs`` by ``scores`` against ``truth``; None
+    below 2 subnets."""
+    pairs = list(itertools.combinations(archs, 2))
+    if not pairs:
+        return None
+    return sum(_sign(scores[a] - scores[b]) * _sign(truth[a] - truth[b]) for a, b in pairs) / len(pairs)
+
+
+def _spread(values) -> float:
+    values = list(values)
+    return max(values) - min(values)
 
 
 def _front_hypervolume(archs: Sequence[str], truth: Dict[str, float], cost: Dict[str, float],

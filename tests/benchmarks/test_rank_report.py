@@ -71,6 +71,23 @@ def test_the_report_names_a_recipe_not_ranked_yet(capsys):
             'tau 0.333 over 3 subnets') in capsys.readouterr().out
 
 
+def test_the_report_prints_each_head_widths_tau_and_the_split_truths(capsys):
+    """Four seeds: the summary prints, per choice, the tau within each of its values, for
+    one seed against another and for two truths of 2 seeds each."""
+    seeds = {a: {k: m[k] for k in ('0', '1')} for a, m in SEEDS.items()}
+    for a, (x, y) in zip(seeds, ((0.31, 0.33), (0.30, 0.34), (0.51, 0.52), (0.50, 0.55))):
+        seeds[a].update({'2': x, '3': y})
+    fields = GroundTruth.of(seeds).record_fields(subnet_choices(seeds))
+    split = fields['truth_choice_effects_split']['head']
+    assert split['seed_pairs'] == 3 and set(split['values']) == {'128', '256'}
+    s = dict(subnets={A: dict(gflops=1.0, mAP_scratch_mean=0.31, scratch_seeds=4)}, variants={},
+             scratch_over_inherited=None, truth_seeds=['0', '1', '2', '3'], **fields)
+    print_summary(s)
+    out = capsys.readouterr().out
+    tau = split['values']['128']['tau']
+    assert '2 seeds against 2: ' in out and f'(2 pairs: 128 {tau:.2f}, 256 ' in out
+
+
 def test_variants_that_differ_in_their_seeds_alone_form_a_group():
     r = dict(supernet_of=None, finetune_iters=0)
     distill = {'model.distill': 'outputs', 'model.sampling': 'fair'}

@@ -208,10 +208,35 @@ def test_choice_effects_split_the_concordance_within_and_across_a_choices_values
     assert h['tau_of_means'] == 1.0 and h['values']['128']['n'] == 3
     assert h['across'] == dict(pairs=9, tau=1.0) and h['within'] == dict(pairs=6, tau=-1.0)
     assert abs(h['values']['256']['truth_mean'] - 0.41) < 1e-12
+    # each width's own pairs: all reversed; the score spreads 0.02 where the truth spreads 0.02
+    assert [m['tau'] for m in h['values'].values()] == [-1.0, -1.0]
+    assert h['values']['128']['score_spread'] == pytest.approx(0.02)
+    assert h['values']['256']['truth_spread'] == pytest.approx(0.02)
     assert e['neck']['within']['pairs'] + e['neck']['across']['pairs'] == 15
     # a subnet without a score is left out of every count
     del score['s0']
     assert choice_effects({'head': head}, score, truth)['head']['within']['pairs'] == 4
+
+
+def test_choice_effects_per_value_tau_finds_the_value_a_ranking_gets_wrong():
+    """Right within one head width, wrong within the other: the within tau mixes them, each
+    value's tau tells them apart (weighted by its pairs, they make the within tau); a value
+    with one subnet has no pairs and no tau."""
+    from smnas.benchmarks.stats import choice_effects
+
+    archs = [f's{i}' for i in range(7)]
+    head = dict(zip(archs, [128, 128, 128, 256, 256, 256, 512]))
+    truth = dict(zip(archs, [0.30, 0.31, 0.32, 0.40, 0.41, 0.42, 0.50]))
+    score = dict(zip(archs, [0.10, 0.11, 0.12, 0.22, 0.21, 0.20, 0.30]))
+    e = choice_effects({'head': head}, score, truth)['head']
+    v = e['values']
+    assert v['128']['tau'] == 1.0 and v['256']['tau'] == -1.0 and v['512']['tau'] is None
+    assert v['512']['score_spread'] == 0.0 and v['512']['n'] == 1
+    assert e['within'] == dict(pairs=6, tau=0.0)
+    # one pair of the first width swapped in score: 1 of its 3 pairs discords
+    score['s0'], score['s1'] = score['s1'], score['s0']
+    swapped = choice_effects({'head': head}, score, truth)['head']['values']
+    assert swapped['128']['tau'] == pytest.approx(1 / 3)
 
 
 def test_seed_choice_effects_average_every_pair_of_seeds():
@@ -228,13 +253,43 @@ def test_seed_choice_effects_average_every_pair_of_seeds():
     assert e['seed_pairs'] == 3
     assert e['within'] == dict(pairs=2, tau=pytest.approx((1 - 1 - 1) / 3))
     assert e['across'] == dict(pairs=4, tau=1.0) and e['tau_of_means'] == 1.0
-    assert e['values']['128'] == dict(n=2, truth_mean=pytest.approx((0.30 * 2 + 0.32 + 0.31 * 2 + 0.30) / 6))
+    assert e['values']['128'] == dict(n=2, truth_mean=pytest.approx((0.30 * 2 + 0.32 + 0.31 * 2 + 0.30) / 6),
+                                      tau=pytest.approx((1 - 1 - 1) / 3))
     # two seeds: exactly choice_effects of one against the other
     two = seed_choice_effects({'head': head}, seeds, ['0', '2'])['head']
     one = choice_effects({'head': head}, {a: m['0'] for a, m in seeds.items()},
                          {a: m['2'] for a, m in seeds.items()})['head']
     assert two['within'] == one['within'] and two['across'] == one['across']
     assert seed_choice_effects({'head': head}, seeds, ['0']) is None
+
+
+def test_seed_choice_effects_of_split_truths_compare_the_means_of_disjoint_halves():
+    """split=True: each of the 3 splits of 3 seeds (one against the mean of the other two) is
+    choice_effects of those means, and the result their average; the halves are the splits
+    split_seed_agreement ranks; fewer than 3 seeds give None."""
+    import statistics
+
+    from smnas.benchmarks.stats import choice_effects, seed_choice_effects, seed_splits, split_seed_agreement
+
+    archs = [f's{i}' for i in range(4)]
+    head = dict(zip(archs, [128, 128, 256, 256]))
+    seeds = {'s0': {'0': 0.30, '1': 0.30, '2': 0.32}, 's1': {'0': 0.31, '1': 0.31, '2': 0.30},
+             's2': {'0': 0.40, '1': 0.43, '2': 0.42}, 's3': {'0': 0.41, '1': 0.40, '2': 0.40}}
+    assert seed_splits(['0', '1', '2']) == [(['0'], ['1', '2']), (['1'], ['0', '2']), (['2'], ['0', '1'])]
+    assert [len(a) for a, _ in seed_splits(list('0123'))] == [2, 2, 2]  # 2 against 2, each once
+    splits = split_seed_agreement(seeds, ['0', '1', '2'])['splits']
+    assert list(splits) == ['0 vs 1+2', '1 vs 0+2', '2 vs 0+1']
+    e = seed_choice_effects({'head': head}, seeds, ['0', '1', '2'], split=True)['head']
+    each = [choice_effects({'head': head}, {a: statistics.fmean(m[k] for k in one) for a, m in seeds.items()},
+                           {a: statistics.fmean(m[k] for k in other) for a, m in seeds.items()})['head']
+            for one, other in seed_splits(['0', '1', '2'])]
+    assert e['seed_pairs'] == 3
+    assert e['within']['tau'] == pytest.approx(statistics.fmean(x['within']['tau'] for x in each))
+    assert e['values']['256']['tau'] == pytest.approx(
+        statistics.fmean(x['values']['256']['tau'] for x in each))
+    # seed 0 against the mean of 1 and 2: s0 < s1 (0.30 < 0.31) there, s0 > s1 (0.31 > 0.305) here
+    assert each[0]['values']['128']['tau'] == -1.0 and e['across']['tau'] == 1.0
+    assert seed_choice_effects({'head': head}, seeds, ['0', '1'], split=True) is None
 
 
 def test_loss_term_agreement_ranks_by_each_term_alone():
