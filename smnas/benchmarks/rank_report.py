@@ -282,11 +282,14 @@ class GroundTruth:
                    kendall_tau_seed0=float(kendalltau(x, [rows[a]['mAP_scratch'] for a in archs])[0]))
         se = self.agreement['se_of_mean'] if self.agreement else None
         out['by_score'] = score_agreement(inherited, archs, y, min_arch, se)
-        # which choices (head width, neck width, base, depth) it orders as training does
-        effects = {'mAP': choice_effects(choices, {a: inherited[a]['mAP'] for a in archs}, self.truth)}
+        # which choices (head width, neck width, base, depth) it orders as training does, and
+        # of the pairs training resolves, how many lie within a choice's value and how many it gets
+        resolved = self.resolved if self.agreement else None
+        effects = {'mAP': choice_effects(choices, {a: inherited[a]['mAP'] for a in archs}, self.truth,
+                                         resolved)}
         if all('val_loss' in inherited[a] for a in archs):
             effects['val_loss'] = choice_effects(choices, {a: -inherited[a]['val_loss'] for a in archs},
-                                                 self.truth)
+                                                 self.truth, resolved)
         out['choice_effects'] = effects
         terms = loss_term_agreement(inherited, archs, y)  # each term of the loss alone
         if terms:
@@ -342,16 +345,24 @@ def _taus(rankings: dict) -> str:
 
 def _effects(effects: dict) -> str:
     """choice_effects as one line: per choice, tau of the values' means and the pairs'
-    tau within (each value's where recorded) and across its values."""
+    tau within (each value's where recorded) and across its values, with how many of the
+    pairs the truth resolves there the ranking orders alike (where recorded)."""
     def tau(t):
         return '-' if t is None else f'{t:.2f}'
 
     def each(e):
         per = ', '.join(f'{v} {tau(m["tau"])}' for v, m in e['values'].items() if 'tau' in m)
         return f': {per}' if per else ''
-    return '; '.join(f'{c} means {tau(e["tau_of_means"])}, within {tau(e["within"]["tau"])} '
-                     f'({e["within"]["pairs"]} pairs{each(e)}), across {tau(e["across"]["tau"])}'
-                     for c, e in effects.items())
+
+    def agreed(s):  # of the pairs the truth resolves
+        return f'{s["resolved_agreed"]}/{s["resolved"]} resolved agreed' if 'resolved' in s else ''
+    parts = []
+    for c, e in effects.items():
+        w, x = e['within'], e['across']
+        inner = '; '.join(t for t in (f'{w["pairs"]} pairs{each(e)}', agreed(w)) if t)
+        parts.append(f'{c} means {tau(e["tau_of_means"])}, within {tau(w["tau"])} ({inner}), across '
+                     f'{tau(x["tau"])}' + (f' ({agreed(x)})' if agreed(x) else ''))
+    return '; '.join(parts)
 
 
 def _projected(p: dict) -> str:

@@ -743,7 +743,8 @@ def _mean_tau(taus: List[float]) -> float:
 
 
 def choice_effects(choices: Dict[str, Dict[str, object]], scores: Dict[str, float],
-                   truth: Dict[str, float]) -> Dict[str, dict]:
+                   truth: Dict[str, float],
+                   resolved: Optional[Sequence[Tuple[str, str]]] = None) -> Dict[str, dict]:
     """Which of the space's choices a ranking gets right: for each choice (head width, neck
     width, base...), the mean score and mean truth of each of its values, and Kendall's
     concordance split into the pairs of subnets that share the choice's value and those
@@ -754,6 +755,9 @@ def choice_effects(choices: Dict[str, Dict[str, object]], scores: Dict[str, floa
         choices: choice name -> {subnet: its value of that choice}.
         scores: each subnet's score (higher is better).
         truth: each subnet's from-scratch mAP (higher is better).
+        resolved: the pairs the truth orders beyond its noise, each (better, worse)
+            (:func:`resolved_pairs`); with them ``within`` and ``across`` also count
+            ``resolved`` pairs and ``resolved_agreed`` (those the score orders alike).
 
     Returns:
         choice -> ``values`` ({value: n, score_mean, truth_mean, and within the value's
@@ -790,6 +794,12 @@ def choice_effects(choices: Dict[str, Dict[str, object]], scores: Dict[str, floa
         out[name] = dict(values={str(v): m for v, m in means.items()},
                          tau_of_means=None if math.isnan(tau) else float(tau),
                          **{k: dict(pairs=p, tau=c / p if p else None) for k, (p, c) in split.items()})
+        if resolved is not None:
+            pairs = [(a, b) for a, b in resolved if a in of and b in of and a in scores and b in scores]
+            for k, same in (('within', True), ('across', False)):
+                mine = [(a, b) for a, b in pairs if (of[a] == of[b]) == same]
+                out[name][k].update(resolved=len(mine), resolved_agreed=sum(scores[a] > scores[b]
+                                                                              for a, b in mine))
     return out
 
 

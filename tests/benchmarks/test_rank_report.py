@@ -49,6 +49,11 @@ def test_a_recipe_is_ranked_against_the_truth():
     assert (r['resolved_pairs'], r['resolved_pairs_agreed']) == (4, 4)
     assert r['tau_over_oracle'] == pytest.approx(1 / gt.oracle) and r['tau_over_ceiling'] == pytest.approx(3)
     assert r['choice_effects']['mAP']['head']['tau_of_means'] == pytest.approx(1.0)
+    # the 4 pairs the truth resolves all lie across head widths, and the ranking orders them all
+    head = r['choice_effects']['mAP']['head']
+    assert (head['across']['resolved'], head['across']['resolved_agreed']) == (4, 4)
+    assert head['within']['resolved'] == 0
+    assert r['choice_effects']['val_loss']['head']['across']['resolved_agreed'] == 0  # reversed
     # corrected for the truth's noise: at least the tau measured, and falling toward it as the
     # projected truth averages more seeds
     p = r['projected_tau']

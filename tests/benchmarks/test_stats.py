@@ -237,6 +237,12 @@ def test_choice_effects_per_value_tau_finds_the_value_a_ranking_gets_wrong():
     score['s0'], score['s1'] = score['s1'], score['s0']
     swapped = choice_effects({'head': head}, score, truth)['head']['values']
     assert swapped['128']['tau'] == pytest.approx(1 / 3)
+    # of the pairs the truth resolves (better first), those within a width and those across
+    resolved = [('s2', 's0'), ('s5', 's3'), ('s6', 's0'), ('s3', 's2')]
+    e = choice_effects({'head': head}, score, truth, resolved)['head']
+    assert (e['within']['resolved'], e['within']['resolved_agreed']) == (2, 1)  # s5-s3 reversed
+    assert (e['across']['resolved'], e['across']['resolved_agreed']) == (2, 2)
+    assert 'resolved' not in choice_effects({'head': head}, score, truth)['head']['within']
 
 
 def test_seed_choice_effects_average_every_pair_of_seeds():
