@@ -12,8 +12,9 @@ from typing import Dict, List, Optional
 
 from supernet.space import Subnet
 
-from .stats import (attenuation_check, choice_effects, disattenuated_tau, disattenuated_tau_interval,
-                    front_recovery, front_recovery_draws, front_recovery_references, held_out_seed_check,
+from .stats import (attenuation_check, choice_effects, choice_reliability, disattenuated_tau,
+                    disattenuated_tau_interval, front_recovery, front_recovery_draws,
+                    front_recovery_references, held_out_seed_check,
                     interval95, loss_term_agreement, mean_reliability, paired_difference, projected_seed_tau,
                     rank_agreement, rank_error, resolved_pairs, score_agreement, seed_agreement,
                     seed_choice_effects, seed_offsets, split_seed_agreement, truth_reliability, whole_seeds)
@@ -167,6 +168,7 @@ class GroundTruth:
         """The results file's keys on the truth itself: ``ground_truth_seeds``,
         ``truth_choice_effects`` (one seed against another, per choice of ``choices``),
         ``truth_choice_effects_split`` (the means of two halves of the seeds, from 3 seeds),
+        ``truth_choice_reliability`` (the truth's noise projected within each choice's values),
         ``projected_24`` and ``ground_truth_reliability``; none without two seeds."""
         out = {}
         if not self.agreement:
@@ -177,6 +179,11 @@ class GroundTruth:
         if len(self.truth_seeds) >= 3:  # two truths of half the seeds each: nearer this truth's own
             out['truth_choice_effects_split'] = seed_choice_effects(choices, self.seeds, self.truth_seeds,
                                                                     split=True)
+        if self.reliability:  # how many seeds a truth needs to order the subnets within a choice
+            noisy = _noise_trainings(self.seeds, self.truth_seeds)
+            shift = (self.agreement.get('seed_offsets') or {}).get('offsets')
+            ks = sorted({1, 2, 3, 5, 7, 10, 20, 40, len(self.truth_seeds)})
+            out['truth_choice_reliability'] = choice_reliability(noisy, choices, ks, offsets=shift)
         sd = self.agreement['pooled_std']
         if sd == sd and len(self.truth) >= 2:
             # What a ground truth of 24 subnets spread between the extremes measured here
@@ -486,6 +493,10 @@ def print_summary(s: dict) -> None:
         sizes = ((s.get('ground_truth_seeds') or {}).get('split') or {}).get('sizes')
         halves = f'{sizes[0]} seeds against {sizes[1]}' if sizes else 'half the seeds against the rest'
         print(f'  {halves}: ' + _effects(s['truth_choice_effects_split']))
+    for c, r in (s.get('truth_choice_reliability') or {}).items():
+        print(f'  projected within one {c} value ({r["pairs"]} pairs), two truths of k seeds each (and one '
+              f'against the true order): ' + ', '.join(f'k={k} {p["seed_vs_seed"]:.2f} ({p["vs_true"]:.2f})'
+                                                      for k, p in r['projected'].items()))
     if 'projected_24' in s:
         p = s['projected_24']
         print('projected: 24 subnets spread evenly between the extremes measured here would rank alike '

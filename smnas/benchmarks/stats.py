@@ -592,13 +592,10 @@ def truth_reliability(seeds: Dict[str, Dict[str, float]], ks: Sequence[int] = (1
     """
     import numpy as np
 
-    parts = variance_split(seeds, offsets)
-    if parts is None:
+    shape = _true_values(seeds, offsets)
+    if shape is None:
         return None
-    true, noise, means = parts
-    means = np.asarray(means)
-    observed = float(means.var(ddof=1))
-    values = means.mean() + (means - means.mean()) * (math.sqrt(true / observed) if observed > 0 else 0.0)
+    _, values, true, noise = shape
     rng = np.random.default_rng(seed)
     projected = {}
     for k in ks:
@@ -609,7 +606,7 @@ def truth_reliability(seeds: Dict[str, Dict[str, float]], ks: Sequence[int] = (1
             # no spread between subnets: there is no true order for a ranking to find
             vs_true=_mean_tau(kendall_tau_rows(a, values)) if true > 0 else 0.0)
     reach = [k for k in ks if projected[str(k)]['seed_vs_seed'] >= target]
-    out = dict(subnets=len(means), noise_std=math.sqrt(noise), true_std=math.sqrt(true),
+    out = dict(subnets=len(values), noise_std=math.sqrt(noise), true_std=math.sqrt(true),
                icc=true / (true + noise) if true + noise > 0 else float('nan'), projected=projected,
                target=target, seeds_for_target=reach[0] if reach else None)
     if split:
@@ -620,6 +617,76 @@ def truth_reliability(seeds: Dict[str, Dict[str, float]], ks: Sequence[int] = (1
         taus = kendall_tau_rows(values + sa * z[:, 0], values + sb * z[:, 1])
         out['projected_split'] = dict(sizes=list(split), seed_vs_seed=_mean_tau(taus))
     return out
+
+
+def _true_values(seeds: Dict[str, Dict[str, float]], offsets: Optional[Dict[str, float]] = None):
+    """(archs, true values, true variance, noise variance) of the subnets with two seeds or
+    more, for projections: the measured means shrunk toward their mean until they vary as
+    much as the true mAPs do (the space's measured shape kept); None as :func:`variance_split`."""
+    import numpy as np
+
+    parts = variance_split(seeds, offsets)
+    if parts is None:
+        return None
+    true, noise, means = parts
+    archs = [a for a, m in seeds.items() if len(m) > 1]  # variance_split's subnets, in its order
+    means = np.asarray(means)
+    observed = float(means.var(ddof=1))
+    values = means.mean() + (means - means.mean()) * (math.sqrt(true / observed) if observed > 0 else 0.0)
+    return archs, values, true, noise
+
+
+def choice_reliability(seeds: Dict[str, Dict[str, float]], choices: Dict[str, Dict[str, object]],
+                       ks: Sequence[int] = (1, 2, 3, 5, 7, 10, 20, 40), sims: int = 2000, seed: int = 0,
+                       offsets: Optional[Dict[str, float]] = None) -> Optional[dict]:
+    """:func:`truth_reliability`'s projection over the pairs of subnets that share a choice's
+    value only (two subnets of one head width...): how many seeds a truth must average to
+    order them, where a space's large choices (the head width) decide most pairs across values
+    and leave the close ones within.
+
+    Args:
+        seeds: ``{arch: {seed: mAP}}``.
+        choices: choice name -> {subnet: its value} (:func:`choice_effects`'s).
+        ks: the numbers of seeds per subnet to project.
+        sims: simulated pairs of rankings per ``k``.
+        seed: seed of the simulation.
+        offsets: ``{seed: offset}`` common to every subnet, taken out of the noise first.
+
+    Returns:
+        None as :func:`truth_reliability`; else choice -> ``pairs`` (within its values) and
+        ``projected`` ``{k: {'seed_vs_seed', 'vs_true'}}``: the mean concordance
+        ((concordant - discordant) / pairs, as ``choice_effects``' ``within``) of two
+        independent k-seed truths, and of one against the true order (an oracle's there);
+        choices without such pairs are left out.
+    """
+    import numpy as np
+
+    shape = _true_values(seeds, offsets)
+    if shape is None:
+        return None
+    archs, values, true, noise = shape
+    rng = np.random.default_rng(seed)
+    out = {}
+    for name, of in choices.items():
+        pairs = [(i, j) for i, j in itertools.combinations(range(len(archs)), 2)
+                 if archs[i] in of and archs[j] in of and of[archs[i]] == of[archs[j]]]
+        if not pairs:
+            continue
+        i, j = (np.array(v) for v in zip(*pairs))
+        projected = {}
+        for k in ks:
+            a, b = values + rng.normal(0, math.sqrt(noise / k), (2, sims, values.size))
+            projected[str(k)] = dict(seed_vs_seed=_pair_concordance(a, b, i, j),
+                                     vs_true=_pair_concordance(a, values, i, j) if true > 0 else 0.0)
+        out[name] = dict(pairs=len(pairs), projected=projected)
+    return out
+
+
+def _pair_concordance(x, y, i, j) -> float:
+    # (concordant - discordant) / pairs over the pairs (i[n], j[n]), averaged over x's rows
+    import numpy as np
+
+    return float((np.sign(x[..., i] - x[..., j]) * np.sign(y[..., i] - y[..., j])).mean())
 
 
 def mean_reliability(reliability: dict, seeds: int) -> float:

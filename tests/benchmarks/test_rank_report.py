@@ -30,7 +30,11 @@ def test_the_truth_is_the_mean_of_the_seeds_every_subnet_has():
     assert gt.reliability == whole.reliability and gt.oracle == whole.oracle
     fields = gt.record_fields(subnet_choices(SEEDS))
     assert set(fields) == {'ground_truth_seeds', 'truth_choice_effects', 'projected_24',
-                           'ground_truth_reliability'}
+                           'ground_truth_reliability', 'truth_choice_reliability'}
+    # within one head width (A-B, C-D: 2 pairs), as projected from these trainings' noise
+    assert fields['truth_choice_reliability']['head']['pairs'] == 2
+    ks = fields['truth_choice_reliability']['head']['projected']
+    assert set(ks) == {'1', '2', '3', '5', '7', '10', '20', '40'}
     assert fields['ground_truth_reliability']['oracle_tau'] == gt.oracle
     assert 'attenuation_check' not in fields['ground_truth_reliability']  # it needs 3 seeds a subnet
     assert GroundTruth.of({a: {'0': m['0']} for a, m in SEEDS.items()}).record_fields({}) == {}  # one seed

@@ -146,6 +146,32 @@ def test_truth_reliability_projects_what_more_seeds_buy():
     assert truth_reliability(seeds, ks=(1, 2, 4, 16), target=0.8, sims=300) == r  # seeded
 
 
+def test_choice_reliability_projects_the_order_within_a_choices_values():
+    """Two head widths far apart, the subnets of each close together: across widths every
+    truth agrees, within one width two 1-seed truths barely do and more seeds close the gap;
+    a k-seed truth orders them at least as the true order does as another k-seed one; seeded."""
+    import random
+
+    from smnas.benchmarks.stats import choice_reliability
+
+    rng = random.Random(2)
+    values = [0.30 + 0.002 * i for i in range(8)] + [0.50 + 0.002 * i for i in range(8)]
+    seeds = _seeds_of(values, 0.01, 3, rng)
+    head = {f's{i}': 128 if i < 8 else 256 for i in range(16)}
+    one = {a: 0 for a in head}  # every subnet one value: every pair within it
+    r = choice_reliability(seeds, {'head': head, 'one': one}, ks=(1, 4, 64), sims=300)
+    within = [r['head']['projected'][k]['seed_vs_seed'] for k in ('1', '4', '64')]
+    assert r['head']['pairs'] == 2 * 28 and r['one']['pairs'] == 120
+    assert within == sorted(within) and within[0] < 0.4 and within[-1] > 0.8
+    # all pairs, the across ones included (resolved at any k), agree far better than within
+    assert r['one']['projected']['1']['seed_vs_seed'] > within[0] + 0.2
+    assert all(p['vs_true'] >= p['seed_vs_seed'] for p in r['head']['projected'].values())
+    assert choice_reliability(seeds, {'head': head, 'one': one}, ks=(1, 4, 64), sims=300) == r
+    # a choice of distinct values has no pair within one: left out
+    assert choice_reliability(seeds, {'each': {a: a for a in head}}, ks=(1,), sims=10) == {}
+    assert choice_reliability({'a': {'0': 0.1}}, {'head': {'a': 1}}) is None
+
+
 def test_truth_reliability_needs_three_subnets_with_two_seeds():
     from smnas.benchmarks.stats import truth_reliability
 
