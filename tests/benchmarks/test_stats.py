@@ -149,7 +149,8 @@ def test_truth_reliability_projects_what_more_seeds_buy():
 def test_choice_reliability_projects_the_order_within_a_choices_values():
     """Two head widths far apart, the subnets of each close together: across widths every
     truth agrees, within one width two 1-seed truths barely do and more seeds close the gap;
-    a k-seed truth orders them at least as the true order does as another k-seed one; seeded."""
+    a k-seed truth agrees with the true order at least as well as with another k-seed truth;
+    seeded."""
     import random
 
     from smnas.benchmarks.stats import choice_reliability
