@@ -13,11 +13,12 @@ from typing import Dict, List, Optional
 from supernet.space import Subnet
 
 from .stats import (attenuation_check, choice_effects, choice_reliability, disattenuated_tau,
-                    disattenuated_tau_interval, front_recovery, front_recovery_draws,
+                    disattenuated_tau_interval, dominant_choice, front_recovery, front_recovery_draws,
                     front_recovery_references, held_out_seed_check,
                     interval95, loss_term_agreement, mean_reliability, paired_difference, projected_seed_tau,
                     rank_agreement, rank_error, resolved_pairs, score_agreement, seed_agreement,
-                    seed_choice_effects, seed_offsets, split_seed_agreement, truth_reliability, whole_seeds)
+                    seed_choice_effects, seed_offsets, split_seed_agreement, stratified_effects,
+                    truth_reliability, whole_seeds)
 
 #: resamples of the val images for each inherited mAP's standard error (as the subnet search's)
 INHERITED_BOOTSTRAP = 50
@@ -169,7 +170,9 @@ class GroundTruth:
         ``truth_choice_effects`` (one seed against another, per choice of ``choices``),
         ``truth_choice_effects_split`` (the means of two halves of the seeds, from 3 seeds),
         ``truth_choice_reliability`` (the truth's noise projected within each choice's values),
-        ``projected_24`` and ``ground_truth_reliability``; none without two seeds."""
+        ``truth_stratified_effects`` (each choice's effect within one value of the choice that
+        orders most of the truth, with its standard error over the seeds), ``projected_24``
+        and ``ground_truth_reliability``; none without two seeds."""
         out = {}
         if not self.agreement:
             return out
@@ -179,6 +182,12 @@ class GroundTruth:
         if len(self.truth_seeds) >= 3:  # two truths of half the seeds each: nearer this truth's own
             out['truth_choice_effects_split'] = seed_choice_effects(choices, self.seeds, self.truth_seeds,
                                                                     split=True)
+        # the order left within the choice that orders most of the space (the head width
+        # here): each other choice's effect there, seed by seed, with its standard error
+        given = dominant_choice(choices, self.truth)
+        effects = given and stratified_effects(choices, self.seeds, self.truth_seeds, given)
+        if effects:
+            out['truth_stratified_effects'] = effects
         if self.reliability:  # how many seeds a truth needs to order the subnets within a choice
             noisy = _noise_trainings(self.seeds, self.truth_seeds)
             shift = (self.agreement.get('seed_offsets') or {}).get('offsets')
@@ -278,7 +287,8 @@ class GroundTruth:
 
         Returns:
             :func:`~smnas.benchmarks.stats.rank_agreement` by mAP, and ``kendall_tau_seed0``,
-            ``by_score`` (mAP, val loss, their blend), ``choice_effects``, ``by_loss_term``,
+            ``by_score`` (mAP, val loss, their blend), ``choice_effects``, ``stratified_effects``
+            (by mAP, beside the truth's), ``by_loss_term``,
             ``min_subnet``, ``tau_over_ceiling``, ``tau_over_oracle``, ``projected_tau``
             (:meth:`projected_tau`) and ``resolved_pairs`` (``_agreed``), where they apply.
         """
@@ -298,6 +308,12 @@ class GroundTruth:
             effects['val_loss'] = choice_effects(choices, {a: -inherited[a]['val_loss'] for a in archs},
                                                  self.truth, resolved)
         out['choice_effects'] = effects
+        # which choice it misjudges within the one that orders most of the space, and by how much
+        given = dominant_choice(choices, self.truth)
+        stratified = given and stratified_effects(choices, self.seeds, self.truth_seeds, given,
+                                                  {a: inherited[a]['mAP'] for a in archs})
+        if stratified:
+            out['stratified_effects'] = stratified
         terms = loss_term_agreement(inherited, archs, y)  # each term of the loss alone
         if terms:
             out['by_loss_term'] = terms
@@ -369,6 +385,19 @@ def _effects(effects: dict) -> str:
         inner = '; '.join(t for t in (f'{w["pairs"]} pairs{each(e)}', agreed(w)) if t)
         parts.append(f'{c} means {tau(e["tau_of_means"])}, within {tau(w["tau"])} ({inner}), across '
                      f'{tau(x["tau"])}' + (f' ({agreed(x)})' if agreed(x) else ''))
+    return '; '.join(parts)
+
+
+def _stratified(effects: dict, key: str = 'truth') -> str:
+    """stratified_effects as one line: per choice, each value's effect by ``key`` (``truth``
+    with its standard error, or ``score`` with the tau of the values' effects against the
+    truth's)."""
+    parts = []
+    for c, e in effects['choices'].items():
+        each = ', '.join(f'{v} {m[key]:+.4f}' + (f'±{m["truth_se"]:.4f}' if key == 'truth' else '')
+                         for v, m in e['values'].items())
+        tau = e.get('tau_of_effects')
+        parts.append(f'{c} {each}' + (f' (tau {tau:.2f})' if key == 'score' and tau is not None else ''))
     return '; '.join(parts)
 
 
@@ -445,6 +474,11 @@ def print_summary(s: dict) -> None:
                 print('    ranked by one term of the val loss: ' + _taus(v['by_loss_term']))
             for k, effects in (v.get('choice_effects') or {}).items():
                 print(f'    by {k}: ' + _effects(effects))
+            st = v.get('stratified_effects')
+            if st:
+                print(f'    within one {st["given"]} value, by mAP (each value\'s mean minus its '
+                      f'{st["given"]}\'s; tau of the values against the truth\'s): '
+                      + _stratified(st, 'score'))
     for n, v in (s.get('variants_under_way') or {}).items():
         print(f'{n}: not ranked yet ({v["subnets"]} subnets scored; rerun its command to go on)')
     d = s.get('default') or {}
@@ -497,6 +531,10 @@ def print_summary(s: dict) -> None:
         print(f'  projected within one {c} value ({r["pairs"]} pairs), two truths of k seeds each (and one '
               f'against the true order): ' + ', '.join(f'k={k} {p["seed_vs_seed"]:.2f} ({p["vs_true"]:.2f})'
                                                       for k, p in r['projected'].items()))
+    st = s.get('truth_stratified_effects')
+    if st:
+        print(f'  within one {st["given"]} value (the choice that orders most of the truth), each value\'s '
+              f'mean minus its {st["given"]}\'s, with its standard error over the seeds: ' + _stratified(st))
     if 'projected_24' in s:
         p = s['projected_24']
         print('projected: 24 subnets spread evenly between the extremes measured here would rank alike '

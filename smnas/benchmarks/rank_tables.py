@@ -265,8 +265,50 @@ def front_table(record: dict) -> str:
     return '\n'.join(lines)
 
 
+def within_table(record: dict) -> str:
+    """Where the order within the choice that orders most of the truth (the head width) comes
+    from, and which recipe sees it: one row per value of every other choice, its mean minus
+    the mean of its stratum (``truth_stratified_effects``: the truth's, with its standard
+    error over the seeds; ``variants.<v>.stratified_effects``: each recipe's, by inherited
+    mAP), and per choice the Kendall tau of the recipe's value effects against the truth's.
+
+    Args:
+        record: the rank-fidelity record (``truth_stratified_effects``, ``variants``,
+            ``default_variant``).
+
+    Returns:
+        A Markdown table; empty without ``truth_stratified_effects``.
+    """
+    truth = record.get('truth_stratified_effects')
+    if not truth:
+        return ''
+    default = record.get('default_variant')
+    variants = record['variants']
+    given = truth['given']
+    names = [n for n in [default] + sorted(n for n in variants if n != default)
+             if n in variants and (variants[n].get('stratified_effects') or {}).get('given') == given]
+    lines = _header([f'choice, value (mean minus its {given}\'s)',
+                     f'truth ({len(record.get("truth_seeds") or [])} seeds, ±SE)']
+                    + [f'**{n}**' if n == default else _label(record, n) for n in names])
+    for choice, e in truth['choices'].items():
+        mine = {n: variants[n]['stratified_effects']['choices'].get(choice) or {} for n in names}
+        for value, m in e['values'].items():
+            scores = [((mine[n].get('values') or {}).get(value) or {}).get('score') for n in names]
+            lines.append(_row([f'{choice} {value} ({m["n"]} subnet{"s" if m["n"] != 1 else ""})',
+                               f'{m["truth"]:+.4f} ± {m["truth_se"]:.4f}'] + [_signed(x) for x in scores]))
+        taus = [mine[n].get('tau_of_effects') for n in names]
+        lines.append(_row([f'{choice}: values ordered as the truth\'s (tau)', '']
+                          + ['-' if t is None else f'{t:.2f}' for t in taus]))
+    return '\n'.join(lines)
+
+
+def _signed(x: Optional[float]) -> str:
+    return '' if x is None else f'{x:+.4f}'
+
+
 #: the tables ``benchmarks/rank_tables.py`` prints, by name
-TABLES = {'truth': truth_table, 'recipes': recipe_table, 'projected': projection_table, 'front': front_table}
+TABLES = {'truth': truth_table, 'recipes': recipe_table, 'projected': projection_table, 'front': front_table,
+          'within': within_table}
 
 _MARKER = re.compile(r'^(?P<indent>[ \t]*)<!-- rank_tables:(?P<name>[\w-]+) -->[ \t]*$', re.M)
 

@@ -921,6 +921,97 @@ def seed_choice_effects(choices: Dict[str, Dict[str, object]], seeds: Dict[str, 
     return out
 
 
+def dominant_choice(choices: Dict[str, Dict[str, object]], truth: Dict[str, float]) -> Optional[str]:
+    """The choice whose values explain the largest share of the truth's variance (the
+    between-values sum of squares over the total): the choice that orders most of the space,
+    within whose values the rest of the order has to be found.
+
+    Args:
+        choices: choice name -> {subnet: its value of that choice}.
+        truth: each subnet's from-scratch mAP.
+
+    Returns:
+        The choice's name; None when no choice has two values or the truth does not vary.
+    """
+    best, share = None, 0.0
+    archs = [a for a in truth]
+    grand = statistics.fmean(truth[a] for a in archs) if archs else 0.0
+    total = sum((truth[a] - grand) ** 2 for a in archs)
+    for name, of in choices.items():
+        mine = [a for a in archs if a in of]
+        values = {of[a] for a in mine}
+        if len(values) < 2 or total <= 0:
+            continue
+        between = sum(len(g) * (statistics.fmean(truth[a] for a in g) - grand) ** 2
+                      for g in ([a for a in mine if of[a] == v] for v in values))
+        if between / total > share:
+            best, share = name, between / total
+    return best
+
+
+def _stratum_centred(of: Dict[str, object], values: Dict[str, float]) -> Dict[str, float]:
+    """Each subnet's value minus the mean of the subnets that share its value of ``of``."""
+    means = {v: statistics.fmean(values[a] for a in values if of[a] == v) for v in {of[a] for a in values}}
+    return {a: x - means[of[a]] for a, x in values.items()}
+
+
+def stratified_effects(choices: Dict[str, Dict[str, object]], seeds: Dict[str, Dict[str, float]],
+                       truth_seeds: Sequence[str], given: str,
+                       scores: Optional[Dict[str, float]] = None) -> Optional[dict]:
+    """Each choice's effect within one value of ``given``: for every other choice and each
+    of its values, the mean over the value's subnets of a subnet's mAP minus the mean of the
+    subnets that share its ``given`` value (its head width, say). Where ``given`` orders
+    most of the space (:func:`dominant_choice`), this is the order left to find within it,
+    and whether a ranking sees it: ``choice_effects`` says how often a ranking orders the
+    pairs within a head width alike, this says which choice it misjudges there and by how
+    much. The truth's effects are taken seed by seed (a seed's offset common to every subnet
+    cancels) and carry their standard error over the seeds.
+
+    Args:
+        choices: choice name -> {subnet: its value of that choice}.
+        seeds: subnet -> {seed: its from-scratch mAP}.
+        truth_seeds: the seeds every subnet has (:func:`whole_seeds`); two or more.
+        given: the choice to stratify by (a key of ``choices``).
+        scores: a ranking's score of each subnet (higher is better); its effects are
+            computed alike on the subnets it scores.
+
+    Returns:
+        ``given`` and ``choices``: choice -> ``values`` ({value: n, ``truth`` (the mean over
+        the seeds), ``truth_se`` (their standard deviation over sqrt(seeds)) and ``score``
+        with ``scores``}, in sorted order) and, with ``scores``, ``tau_of_effects`` (Kendall
+        tau of the values' score effects against their truth effects; None below 2 values
+        or where either side ties throughout). None with fewer than 2 seeds or without
+        ``given`` among ``choices``.
+    """
+    from scipy.stats import kendalltau
+
+    if len(truth_seeds) < 2 or given not in choices:
+        return None
+    strata = choices[given]
+    archs = [a for a in seeds if a in strata and (scores is None or a in scores)]
+    per_seed = [_stratum_centred(strata, {a: seeds[a][s] for a in archs}) for s in truth_seeds]
+    scored = _stratum_centred(strata, {a: scores[a] for a in archs}) if scores is not None else None
+    out = {}
+    for name, of in choices.items():
+        values = sorted({of[a] for a in archs if a in of})
+        if name == given or len(values) < 2:
+            continue
+        effects = {}
+        for v in values:
+            mine = [a for a in archs if of.get(a) == v]
+            each = [statistics.fmean(c[a] for a in mine) for c in per_seed]
+            effects[str(v)] = dict(n=len(mine), truth=statistics.fmean(each),
+                                   truth_se=statistics.stdev(each) / math.sqrt(len(each)))
+            if scored is not None:
+                effects[str(v)]['score'] = statistics.fmean(scored[a] for a in mine)
+        out[name] = dict(values=effects)
+        if scored is not None:
+            both = list(effects.values())
+            tau = kendalltau([e['score'] for e in both], [e['truth'] for e in both])[0]
+            out[name]['tau_of_effects'] = None if math.isnan(tau) else float(tau)
+    return dict(given=given, choices=out)
+
+
 def _sign(x: float) -> int:
     return (x > 0) - (x < 0)
 

@@ -30,7 +30,12 @@ def test_the_truth_is_the_mean_of_the_seeds_every_subnet_has():
     assert gt.reliability == whole.reliability and gt.oracle == whole.oracle
     fields = gt.record_fields(subnet_choices(SEEDS))
     assert set(fields) == {'ground_truth_seeds', 'truth_choice_effects', 'projected_24',
-                           'ground_truth_reliability', 'truth_choice_reliability'}
+                           'ground_truth_reliability', 'truth_choice_reliability', 'truth_stratified_effects'}
+    # the head width orders most of this truth: base and neck are measured within one head width
+    st = fields['truth_stratified_effects']
+    assert st['given'] == 'head' and set(st['choices']) == {'base', 'neck'}
+    # within the 256 head, D (neck 256) is 0.01 above the head's mean; C (neck 128) below it
+    assert st['choices']['neck']['values']['256']['truth'] == pytest.approx(0.01)
     # within one head width (A-B, C-D: 2 pairs), as projected from these trainings' noise
     assert fields['truth_choice_reliability']['head']['pairs'] == 2
     ks = fields['truth_choice_reliability']['head']['projected']
@@ -58,6 +63,12 @@ def test_a_recipe_is_ranked_against_the_truth():
     assert (head['across']['resolved'], head['across']['resolved_agreed']) == (4, 4)
     assert head['within']['resolved'] == 0
     assert r['choice_effects']['val_loss']['head']['across']['resolved_agreed'] == 0  # reversed
+    # scored by the truth itself: each choice's effect within a head width is the truth's
+    st = r['stratified_effects']
+    assert st['given'] == 'head'
+    for e in st['choices'].values():
+        assert e['tau_of_effects'] == pytest.approx(1.0)
+        assert all(m['score'] == pytest.approx(m['truth']) for m in e['values'].values())
     # corrected for the truth's noise: at least the tau measured, and falling toward it as the
     # projected truth averages more seeds
     p = r['projected_tau']
@@ -95,6 +106,11 @@ def test_the_report_prints_each_head_widths_tau_and_the_split_truths(capsys):
     out = capsys.readouterr().out
     tau = split['values']['128']['tau']
     assert '2 seeds against 2: ' in out and f'(2 pairs: 128 {tau:.2f}, 256 ' in out
+    # the neck's effect within a head width, with its standard error over the 4 seeds
+    n128, n256 = (fields['truth_stratified_effects']['choices']['neck']['values'][v] for v in ('128', '256'))
+    assert 'within one head value (the choice that orders most of the truth)' in out
+    assert (f"neck 128 {n128['truth']:+.4f}±{n128['truth_se']:.4f}, "
+            f"256 {n256['truth']:+.4f}±{n256['truth_se']:.4f}") in out
 
 
 def test_variants_that_differ_in_their_seeds_alone_form_a_group():

@@ -2,7 +2,7 @@
 import pytest
 
 from smnas.benchmarks.rank_tables import (front_table, ordinal, projected_from, projection_table,
-                                          recipe_table, truth_table, write_tables)
+                                          recipe_table, truth_table, within_table, write_tables)
 from smnas.benchmarks.stats import disattenuated_tau, rank_agreement
 
 # Six subnets, seeds 0-1 of each and seed 2 of two only (half-way through it)
@@ -106,6 +106,32 @@ def test_the_front_table_sets_each_recipes_finalists_beside_cost_alone_and_chanc
     assert _cells(lines[0])[1] == "6 finalists' share of the true front's hypervolume [95% CI]"
 
 
+def test_the_within_table_sets_each_recipes_effects_within_the_head_beside_the_truths(record):
+    from smnas.benchmarks.rank_report import subnet_choices
+    from smnas.benchmarks.stats import stratified_effects
+
+    assert within_table(record) == ''  # a record from before the effects were measured
+    choices = subnet_choices(ARCHS)
+    seeds = {a: {k: m[k] for k in ('0', '1')} for a, m in SEEDS.items()}
+    rec = dict(record, truth_stratified_effects=stratified_effects(choices, seeds, ['0', '1'], 'head'),
+               variants={n: dict(v, stratified_effects=stratified_effects(
+                   choices, seeds, ['0', '1'], 'head', {a: s['mAP'] for a, s in v['inherited'].items()}))
+                   for n, v in record['variants'].items()})
+    lines = within_table(rec).splitlines()
+    assert _cells(lines[0]) == ["choice, value (mean minus its head's)", 'truth (2 seeds, ±SE)', '**good**', 'bad']
+    rows = {r[0]: r[1:] for r in map(_cells, lines[2:])}
+    # within the 128 head the base rises by 0.03 a step (48, 56, 64: -0.03, 0, +0.03 there),
+    # 'good' scores as the truth, 'bad' its reverse; the 48 base also has the 256 head's lower subnet
+    base48 = rec['truth_stratified_effects']['choices']['base']['values']['48']
+    assert rows['base 48 (2 subnets)'] == [f'{base48["truth"]:+.4f} ± {base48["truth_se"]:.4f}',
+                                           f'{base48["truth"]:+.4f}', f'{-base48["truth"]:+.4f}']
+    assert rows["base: values ordered as the truth's (tau)"] == ['', '1.00', '-1.00']
+    assert "neck: values ordered as the truth's (tau)" in rows
+    # a recipe whose effects were stratified by another choice is left out
+    rec['variants']['bad']['stratified_effects']['given'] = 'neck'
+    assert _cells(within_table(rec).splitlines()[0])[2:] == ['**good**']
+
+
 def test_a_ranking_by_several_seeds_says_so_in_every_table(record):
     from smnas.benchmarks.rank_report import GroundTruth
 
@@ -199,10 +225,11 @@ def _readme_shows(record: dict, text: str) -> None:
 
     found = re.findall(r'<!-- rank_tables:(\w+) -->\n(.*?)\n[ \t]*<!-- /rank_tables:\1 -->', text, re.S)
     shown = {name: [_cells(line.strip()) for line in block.strip().splitlines()] for name, block in found}
-    assert set(shown) == {'truth', 'recipes', 'projected', 'front'}
+    assert set(shown) == {'truth', 'recipes', 'projected', 'front', 'within'}
     refs = [m for c in shown['recipes'][0] for m in re.findall(r'^minus (\w+) by mAP', c)]
     printed = {'truth': truth_table(record), 'recipes': recipe_table(record, refs[1:]),
-               'projected': projection_table(record), 'front': front_table(record)}
+               'projected': projection_table(record), 'front': front_table(record),
+               'within': within_table(record)}
     hint = 'rerun: .venv/bin/python benchmarks/rank_tables.py --reference ... --write benchmarks/README.md'
     for name, table in printed.items():
         rows = [_cells(line) for line in table.splitlines()]

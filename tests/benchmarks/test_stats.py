@@ -272,6 +272,56 @@ def test_choice_effects_per_value_tau_finds_the_value_a_ranking_gets_wrong():
     assert 'resolved' not in choice_effects({'head': head}, score, truth)['head']['within']
 
 
+def test_dominant_choice_is_the_one_that_explains_most_of_the_truth():
+    """Head width moves the truth by 0.10, neck width by 0.01: head dominates; a choice with
+    one value, or a truth that does not vary, names none."""
+    from smnas.benchmarks.stats import dominant_choice
+
+    archs = [f's{i}' for i in range(4)]
+    head = dict(zip(archs, [128, 128, 256, 256]))
+    neck = dict(zip(archs, [128, 256, 128, 256]))
+    truth = dict(zip(archs, [0.30, 0.31, 0.40, 0.41]))
+    assert dominant_choice({'neck': neck, 'head': head}, truth) == 'head'
+    assert dominant_choice({'neck': neck, 'head': head}, dict(zip(archs, [0.30, 0.40, 0.31, 0.41]))) == 'neck'
+    assert dominant_choice({'one': {a: 0 for a in archs}}, truth) is None
+    assert dominant_choice({'head': head}, {a: 0.3 for a in archs}) is None
+
+
+def test_stratified_effects_measure_each_choice_within_the_dominant_one():
+    """Two head widths 0.10 apart, and within each a 512 neck 0.02 below a 128 one: the neck's
+    effect within a head width is -0.01 / +0.01 whatever the heads' offset; a seed's offset
+    common to every subnet cancels (its standard error stays 0 where the seeds differ only by
+    it); a score that misses the neck's effect ties (tau None), one that reverses it gets -1."""
+    from smnas.benchmarks.stats import stratified_effects
+
+    archs = [f's{i}' for i in range(4)]
+    head = dict(zip(archs, [128, 128, 256, 256]))
+    neck = dict(zip(archs, [128, 512, 128, 512]))
+    base = dict(zip(archs, [0.30, 0.28, 0.40, 0.38]))
+    seeds = {a: {'0': base[a], '1': base[a] + 0.05, '2': base[a] - 0.02} for a in archs}
+    choices = {'head': head, 'neck': neck}
+    e = stratified_effects(choices, seeds, ['0', '1', '2'], 'head')
+    assert e['given'] == 'head' and set(e['choices']) == {'neck'}
+    v = e['choices']['neck']['values']
+    assert v['128']['truth'] == pytest.approx(0.01) and v['512']['truth'] == pytest.approx(-0.01)
+    assert v['128']['n'] == 2 and v['128']['truth_se'] == pytest.approx(0.0, abs=1e-12)
+    assert 'score' not in v['128'] and 'tau_of_effects' not in e['choices']['neck']
+    # noise on one subnet of one seed: the effect moves by its share, and carries a standard error
+    seeds['s1']['2'] -= 0.03
+    v = stratified_effects(choices, seeds, ['0', '1', '2'], 'head')['choices']['neck']['values']
+    assert v['512']['truth'] == pytest.approx(-0.01 - 0.03 / 2 / 2 / 3)
+    assert v['512']['truth_se'] > 0
+    # a ranking: each score's effect alike, and how it orders the values against the truth's
+    flat = {a: 0.5 + (0.1 if head[a] == 256 else 0) for a in archs}
+    e = stratified_effects(choices, seeds, ['0', '1', '2'], 'head', flat)['choices']['neck']
+    assert e['values']['512']['score'] == pytest.approx(0.0) and e['tau_of_effects'] is None
+    wrong = {a: flat[a] + (0.01 if neck[a] == 512 else 0) for a in archs}
+    e = stratified_effects(choices, seeds, ['0', '1', '2'], 'head', wrong)['choices']['neck']
+    assert e['tau_of_effects'] == pytest.approx(-1.0)
+    assert stratified_effects(choices, seeds, ['0'], 'head') is None  # one seed: no standard error
+    assert stratified_effects(choices, seeds, ['0', '1'], 'expand') is None
+
+
 def test_seed_choice_effects_average_every_pair_of_seeds():
     """Three seeds: the truth's ceiling per choice is the mean over the 3 seed pairs, not one
     pair's; the values' truth means are over every seed; fewer than 2 seeds give None."""
