@@ -118,7 +118,8 @@ def test_the_within_table_sets_each_recipes_effects_within_the_head_beside_the_t
                    choices, seeds, ['0', '1'], 'head', {a: s['mAP'] for a, s in v['inherited'].items()}))
                    for n, v in record['variants'].items()})
     lines = within_table(rec).splitlines()
-    assert _cells(lines[0]) == ["choice, value (mean minus its head's)", 'truth (2 seeds, ±SE)', '**good**', 'bad']
+    assert _cells(lines[0]) == ["choice, value (mean minus its head's)", 'truth (2 seeds, ±SE)',
+                                '**good**', 'bad']
     rows = {r[0]: r[1:] for r in map(_cells, lines[2:])}
     # within the 128 head the base rises by 0.03 a step (48, 56, 64: -0.03, 0, +0.03 there),
     # 'good' scores as the truth, 'bad' its reverse; the 48 base also has the 256 head's lower subnet
