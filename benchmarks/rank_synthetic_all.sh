@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
-STEPS=${STEPS:-"truth base per_weight ft50 no_extremes fewshot_neck distill_outputs ft50_distill fewshot_distill distill_seed1 fair summary"}
+STEPS=${STEPS:-"truth base per_weight ft50 no_extremes fewshot_neck distill_outputs ft50_distill fewshot_distill distill_seed1 fair distill_fairneck summary"}
 # Seeds per subnet of the truth: 2 gave seed-vs-seed tau 0.55 and an oracle of 0.78; 3 an oracle
 # of 0.79, one seed against two 0.60; 4 (2026-12-05) two truths of 2 seeds each at 0.70 and an
 # oracle of 0.85; 5 (2026-12-05 22:30) 2 against 3 at 0.73 and an oracle of 0.87, and the
@@ -113,6 +113,16 @@ if wanted fair; then
     step variant fair
     "${RANK[@]}" --search-subnets 0 --supernet-procs 2 --variant fair --cfg-options "${SANDWICH[@]}" \
         model.sampling=fair
+fi
+# The default recipe with a teacher that walks its neck through every width (its backbone and
+# head at their widest): every distilled recipe's teacher trains the widest neck at every step,
+# and none of them sees the neck width's effect within a head width that training from scratch
+# shows (the 512-wide neck 0.009 below the 128-wide; every recipe without distillation orders the
+# widths as training does): benchmarks/README.md, "What the order within one head width is made of".
+if wanted distill_fairneck; then
+    step variant distill_fairneck
+    "${RANK[@]}" --search-subnets 0 --supernet-procs 2 --variant distill_fairneck \
+        --cfg-options "${DISTILL[@]}" 'model.max_sampled=[neck]'
 fi
 # (as the base variant: its options say which recipe it trained)
 if wanted summary; then step summary; "${RANK[@]}" --summary-only --cfg-options "${SANDWICH[@]}"; fi

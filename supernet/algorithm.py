@@ -102,13 +102,22 @@ class SandwichSupernet(BaseModel):
             weights every member trains; per weight, every slice learns at the rate
             of a model trained alone. A member's weights are those with a non-zero
             gradient from its loss (the sliced ops leave the rest at exactly zero).
+        max_sampled: dimensions of the max member (:meth:`ModularSpace.dimensions`'
+            names: ``neck``, ``head``, ``base``, ``stage1``...) drawn fairly at every step
+            (each choice once per window of draws, seeded by the iteration) instead of at
+            their widest. With distillation the max member is the teacher, and it trains
+            the widest neck at every step: in such a supernet the widest neck is no longer
+            the one that learns slowest, as it is from scratch (benchmarks/README.md, "What
+            the order within one head width is made of"). ``('neck',)`` keeps the teacher's
+            backbone and head at their widest and walks its neck through every width.
         init_cfg: mmengine init config.
     """
 
     def __init__(self, architecture: dict, space: dict, num_random_subnets: int = 2,
                  distill=False, distill_weight: float = 1.0, seed: int = 0,
                  average_members: Union[bool, str] = True, sampling: str = 'uniform',
-                 part: Optional[dict] = None, extremes: Sequence[str] = ('max', 'min'), init_cfg=None):
+                 part: Optional[dict] = None, extremes: Sequence[str] = ('max', 'min'),
+                 max_sampled: Sequence[str] = (), init_cfg=None):
         super().__init__(data_preprocessor=dict(type='BaseDataPreprocessor'), init_cfg=init_cfg)
         self.space = ModularSpace.from_dict(dict(space))
         self.part = {k: list(v) for k, v in dict(part or {}).items()}
@@ -139,6 +148,15 @@ class SandwichSupernet(BaseModel):
         if not self.extremes and self.num_random_subnets < 1:
             raise ValueError('no member to train: extremes is empty and num_random_subnets is 0')
         self.seed = int(seed)
+        names = [n for n, _ in self.sample_space.dimensions()]
+        if isinstance(max_sampled, str) or not set(max_sampled) <= set(names):
+            raise ValueError(f'max_sampled must be a list of the space\'s dimensions {names}, '
+                             f'got {max_sampled!r}')
+        if max_sampled and 'max' not in self.extremes:
+            raise ValueError(f"max_sampled={list(max_sampled)} draws the max member's choices: "
+                             f"extremes must hold 'max', got {list(extremes)}")
+        #: the max member's dimensions drawn fairly at every step (the rest at their widest)
+        self.max_sampled = tuple(n for n in names if n in set(max_sampled))
         if average_members not in (True, False, 'per_weight'):
             raise ValueError(f"average_members must be True, False or 'per_weight', got {average_members!r}")
         self.average_members = average_members
@@ -231,7 +249,7 @@ class SandwichSupernet(BaseModel):
         """The subnets trained at ``iteration``: the extremes (max, min), then k seeded
         random ones."""
         sp = self.sample_space
-        members = [(e, sp.max_subnet() if e == 'max' else sp.min_subnet()) for e in self.extremes]
+        members = [(e, self.max_member(iteration) if e == 'max' else sp.min_subnet()) for e in self.extremes]
         if self.sampling == 'fair':
             k = self.num_random_subnets
             members += [(f'random{i}', self.fair_draw(iteration * k + i)) for i in range(k)]
@@ -240,16 +258,25 @@ class SandwichSupernet(BaseModel):
         members += [(f'random{i}', sp.sample(rng)) for i in range(self.num_random_subnets)]
         return members
 
+    def max_member(self, iteration: int) -> Subnet:
+        """The max member at ``iteration``: the widest subnet, with the dimensions of
+        ``max_sampled`` walked through seeded permutations of their choices (each once per
+        window of as many iterations as it has choices)."""
+        sp = self.sample_space
+        if not self.max_sampled:
+            return sp.max_subnet()
+        picks = sp.picks(sp.max_subnet())
+        for name, choices in sp.dimensions():
+            if name in self.max_sampled:
+                picks[name] = _fair_choice(choices, f'{self.seed}/max/{name}', iteration)
+        return sp.compose(picks)
+
     def fair_draw(self, index: int) -> Subnet:
         """The ``index``-th fair random member: each dimension walks through seeded
         permutations of its choices, so any ``n`` consecutive draws of a dimension with
         ``n`` choices use each exactly once (dimensions are permuted independently)."""
-        picks = {}
-        for d, (name, choices) in enumerate(self.sample_space.dimensions()):
-            n = len(choices)
-            perm = list(range(n))
-            random.Random(f'{self.seed}/{d}/{index // n}').shuffle(perm)
-            picks[name] = choices[perm[index % n]]
+        picks = {name: _fair_choice(choices, f'{self.seed}/{d}', index)
+                 for d, (name, choices) in enumerate(self.sample_space.dimensions())}
         return self.sample_space.compose(picks)
 
     def train_step(self, data, optim_wrapper, grad_sync=None) -> Dict[str, torch.Tensor]:
@@ -313,6 +340,15 @@ class SandwichSupernet(BaseModel):
     def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
         """The detector at the active subnet (max unless a mutator call changed it)."""
         return self.architecture(inputs, data_samples, mode)
+
+
+def _fair_choice(choices: list, stream: str, index: int):
+    """The ``index``-th draw of a walk through seeded permutations of ``choices``: any
+    ``len(choices)`` consecutive draws (from a multiple of it) use each choice once."""
+    n = len(choices)
+    perm = list(range(n))
+    random.Random(f'{stream}/{index // n}').shuffle(perm)
+    return choices[perm[index % n]]
 
 
 def _roi_stages(roi_head: Optional[nn.Module]) -> List[Tuple[nn.Module, nn.Module]]:

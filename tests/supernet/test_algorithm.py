@@ -77,6 +77,38 @@ def test_fair_sampling_trains_every_choice_equally_often():
         SPACE.validate(d)
 
 
+def test_max_sampled_walks_the_teachers_neck_through_every_width():
+    """max_sampled=['neck']: the max member keeps its widest backbone and head and takes
+    each neck width once per window of as many steps as there are widths (seeded by the
+    iteration: a resumed run draws the same); a teacher whose neck is narrower than a
+    student's still distils it; names outside the space, or no max member, are refused."""
+    import pytest
+
+    model = make(max_sampled=['neck'], extremes=['max'], distill='outputs', sampling='fair', seed=2)
+    widest = SPACE.max_subnet()
+    n = len(SPACE.neck_channels)
+    teachers = [model.sandwich_members(i)[0] for i in range(4 * n)]
+    assert {name for name, _ in teachers} == {'max'}
+    for start in range(0, 4 * n, n):
+        assert sorted(t.neck for _, t in teachers[start:start + n]) == sorted(SPACE.neck_channels)
+    assert all((t.base, t.stages, t.head) == (widest.base, widest.stages, widest.head) for _, t in teachers)
+    assert model.sandwich_members(5) == model.sandwich_members(5)
+    assert make(extremes=['max']).max_member(3) == widest  # by default the widest in every choice
+    # a teacher with the narrow neck, a student with the wide one
+    step = next(i for i in range(4 * n) if model.sandwich_members(i)[0][1].neck == min(SPACE.neck_channels)
+                and any(s.neck > min(SPACE.neck_channels) for _, s in model.sandwich_members(i)[1:]))
+    MessageHub.get_current_instance().update_info('iter', step)
+    log = model.train_step(demo_batch(batch_size=1, size=(96, 96)),
+                           OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.01)))
+    assert all(torch.isfinite(v) for v in log.values()) and 'random0.loss_distill_cls' in log
+    with pytest.raises(ValueError, match='dimensions'):
+        make(max_sampled=['neck_channels'])
+    with pytest.raises(ValueError, match='dimensions'):
+        make(max_sampled='neck')
+    with pytest.raises(ValueError, match="must hold 'max'"):
+        make(max_sampled=['neck'], extremes=[], num_random_subnets=2)
+
+
 ROI_TERMS = {'loss_distill_roi_cls', 'loss_distill_roi_reg'}
 
 

@@ -32,6 +32,9 @@ model = dict(
     # in-place distillation from the max member (its teacher): 'outputs', 'features', 'both', False
     distill='outputs',
     distill_weight=1.0,
+    # dimensions of the max member drawn fairly at every step instead of at their widest,
+    # e.g. ['neck']: a teacher that does not train the widest neck at every step
+    max_sampled=[],
     seed=0,
     architecture=dict(type='StructureSupernet', structure='r18_fpn-p2p5-p6_rpn_rcnn_800x600',
                       num_classes=80, overrides=dict()))
