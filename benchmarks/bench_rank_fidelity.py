@@ -73,7 +73,7 @@ FEW_SHOT_KEYS = {'neck': 'neck_channels', 'head': 'head_channels', 'base': 'base
 #: the supernet's keys that make its training recipe (what recipes' --cfg-options change);
 #: its seed too, so that a second seed of the default recipe is not taken for the default
 RECIPE_KEYS = ('extremes', 'num_random_subnets', 'sampling', 'average_members', 'distill', 'distill_weight',
-               'part', 'seed')
+               'part', 'seed', 'max_sampled')
 
 
 def training_recipe(config: str, cfg_options=None) -> dict:

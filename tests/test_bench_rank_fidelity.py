@@ -638,6 +638,9 @@ def test_the_default_variant_is_the_one_that_trains_the_configs_recipe():
            'unsaid': {'cfg_options': {}},  # an older record's variant: its recipe is unknown
            'now': {'cfg_options': {'model.seed': 0}, 'recipe': {'supernet_of': None, 'finetune_iters': 0}}}
     assert bench.default_variant(cfg, old) == 'now'
-    del old['now']
+    # a recipe that differs in its teacher alone (sorted before 'now') is not the config's
+    old['a_teacher'] = dict(old['now'], cfg_options={'model.max_sampled': ['neck']})
+    assert bench.default_variant(cfg, old) == 'now'
+    del old['now'], old['a_teacher']
     assert bench.default_variant(cfg, old) == 'base'  # none trains it: base, as before
 
