@@ -666,7 +666,11 @@ class RankFidelity:
                    best_variant=max(ranked, key=lambda n: variants[n]['kendall_tau']) if ranked else None,
                    kendall_p=b.get('kendall_p'), spearman_rho=b.get('spearman_rho'),
                    spearman_p=b.get('spearman_p'), truth_seeds=truth_seeds,
-                   truth_seed_tau=(agreement or {}).get('mean_seed_pair_tau'), variants=variants,
+                   truth_seed_tau=(agreement or {}).get('mean_seed_pair_tau'),
+                   # a truth averages seeds: two truths of disjoint halves of them (the mean over
+                   # every split; ground_truth_seeds.split has each) say whether it agrees with itself
+                   truth_split_tau=((agreement or {}).get('split') or {}).get('kendall_tau'),
+                   truth_split_sizes=((agreement or {}).get('split') or {}).get('sizes'), variants=variants,
                    supernet_seconds=variants.get(dv, {}).get('supernet_seconds', 0.0),
                    mean_inherited_seconds=mean_inh, mean_scratch_seconds=mean_scr,
                    scratch_over_inherited=mean_scr / mean_inh if mean_inh else None,

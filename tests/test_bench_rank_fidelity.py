@@ -405,6 +405,7 @@ def test_a_record_restores_and_ranks_against_whole_seeds(rank_record, tmp_path):
         assert sum(v['n'] for v in e['values'].values()) == 3
         assert e['within']['pairs'] + e['across']['pairs'] == 3
     assert 'truth_choice_effects_split' not in out  # two truths of disjoint seeds need 3 seeds
+    assert out['truth_split_tau'] is None and out['truth_split_sizes'] is None
     # ranking by size alone, the baseline any recipe must beat: the same order as inherited here
     assert out['baselines']['gflops']['kendall_tau'] == pytest.approx(1 / 3)
     assert 'params_m' not in out['baselines']  # every subnet of the record has 1.0 M: no order
@@ -418,6 +419,14 @@ def test_a_record_restores_and_ranks_against_whole_seeds(rank_record, tmp_path):
     for key in ('subnets', 'kendall_tau', 'spearman_rho', 'truth_seeds', 'ground_truth_noise',
                 'ground_truth_seeds', 'variants'):
         assert again[key] == out[key], key
+    # a third seed of every subnet: one seed against the mean of the other two, each way
+    two = dict(r['seeds'], **{c: {'0': 0.3, '1': 0.32}})
+    three = {k: dict(m, **{'2': m['0'] + 0.01}) for k, m in two.items()}
+    three[b] = dict(r['noise'])
+    r['record'].write_text(json.dumps(_record(r['space'], three, r['inherited'], r['noise'])))
+    split = r['restore']('split').run()
+    assert split['truth_split_sizes'] == [1, 2] == split['ground_truth_seeds']['split']['sizes']
+    assert split['truth_split_tau'] == split['ground_truth_seeds']['split']['kendall_tau']
     # c's seeds far ahead: the truth resolves c-a and c-b (by > 2*sqrt(2)*0.116), not a-b
     far = dict(r['seeds'], **{c: {'0': 0.9, '1': 0.92}})
     for inherited, agreed in (({a: 0.1, b: 0.2, c: 0.3}, 2), ({a: 0.1, b: 0.4, c: 0.3}, 1)):
