@@ -111,6 +111,17 @@ def test_the_report_prints_each_head_widths_tau_and_the_split_truths(capsys):
     assert 'within one head value (the choice that orders most of the truth)' in out
     assert (f"neck 128 {n128['truth']:+.4f}±{n128['truth_se']:.4f}, "
             f"256 {n256['truth']:+.4f}±{n256['truth_se']:.4f}") in out
+    # a recipe's: its own effects and how it orders the values against the truth's
+    gt = GroundTruth.of(seeds)
+    rows = {a: dict(mAP_scratch=m['0']) for a, m in seeds.items()}
+    reversed_ = {a: dict(mAP=-t) for a, t in gt.truth.items()}
+    r = gt.rank_recipe(reversed_, list(seeds), rows, A, subnet_choices(seeds))
+    neck = r['stratified_effects']['choices']['neck']
+    assert neck['tau_of_effects'] == pytest.approx(-1.0)
+    print_summary(dict(s, variants={'rev': dict(r, mAP_inherited={a: m['mAP'] for a, m in reversed_.items()},
+                                                 subnets=4)}))
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith('    within one head value'))
+    assert f"neck 128 {neck['values']['128']['score']:+.4f}, 256 " in line and '(tau -1.00)' in line
 
 
 def test_variants_that_differ_in_their_seeds_alone_form_a_group():
