@@ -922,9 +922,11 @@ def seed_choice_effects(choices: Dict[str, Dict[str, object]], seeds: Dict[str, 
 
 
 def dominant_choice(choices: Dict[str, Dict[str, object]], truth: Dict[str, float]) -> Optional[str]:
-    """The choice whose values explain the largest share of the truth's variance (the
-    between-values sum of squares over the total): the choice that orders most of the space,
-    within whose values the rest of the order has to be found.
+    """The choice whose values explain the largest share of the truth's variance, adjusted
+    for how many values it has (1 - the within-values variance over the total, each over
+    its degrees of freedom: a choice of many values explains much by chance alone): the
+    choice that orders most of the space, within whose values the rest of the order has
+    to be found.
 
     Args:
         choices: choice name -> {subnet: its value of that choice}.
@@ -940,12 +942,13 @@ def dominant_choice(choices: Dict[str, Dict[str, object]], truth: Dict[str, floa
     for name, of in choices.items():
         mine = [a for a in archs if a in of]
         values = {of[a] for a in mine}
-        if len(values) < 2 or total <= 0:
+        if len(values) < 2 or total <= 0 or len(mine) <= len(values):
             continue
-        between = sum(len(g) * (statistics.fmean(truth[a] for a in g) - grand) ** 2
-                      for g in ([a for a in mine if of[a] == v] for v in values))
-        if between / total > share:
-            best, share = name, between / total
+        groups = [[truth[a] for a in mine if of[a] == v] for v in values]
+        within = sum(sum((x - statistics.fmean(g)) ** 2 for x in g) for g in groups)
+        explained = 1 - (within / (len(mine) - len(values))) / (total / (len(archs) - 1))
+        if explained > share:
+            best, share = name, explained
     return best
 
 
