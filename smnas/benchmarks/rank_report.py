@@ -165,6 +165,14 @@ class GroundTruth:
         oracle = reliability['projected'][str(len(truth_seeds))]['vs_true'] if reliability else None
         return cls(seeds, truth_seeds, truth, agreement, resolved, reliability, oracle)
 
+    def stratified_effects(self, choices: dict, scores: Optional[Dict[str, float]] = None) -> Optional[dict]:
+        """The order left within the choice that orders most of this truth (the head width
+        here): :func:`~smnas.benchmarks.stats.stratified_effects` given
+        :func:`~smnas.benchmarks.stats.dominant_choice`, of the truth and, with ``scores``,
+        of a ranking beside it; None where no choice orders the truth or it has one seed."""
+        given = dominant_choice(choices, self.truth)
+        return stratified_effects(choices, self.seeds, self.truth_seeds, given, scores) if given else None
+
     def record_fields(self, choices: dict) -> dict:
         """The results file's keys on the truth itself: ``ground_truth_seeds``,
         ``truth_choice_effects`` (one seed against another, per choice of ``choices``),
@@ -182,10 +190,7 @@ class GroundTruth:
         if len(self.truth_seeds) >= 3:  # two truths of half the seeds each: nearer this truth's own
             out['truth_choice_effects_split'] = seed_choice_effects(choices, self.seeds, self.truth_seeds,
                                                                     split=True)
-        # the order left within the choice that orders most of the space (the head width
-        # here): each other choice's effect there, seed by seed, with its standard error
-        given = dominant_choice(choices, self.truth)
-        effects = given and stratified_effects(choices, self.seeds, self.truth_seeds, given)
+        effects = self.stratified_effects(choices)
         if effects:
             out['truth_stratified_effects'] = effects
         if self.reliability:  # how many seeds a truth needs to order the subnets within a choice
@@ -309,9 +314,7 @@ class GroundTruth:
                                                  self.truth, resolved)
         out['choice_effects'] = effects
         # which choice it misjudges within the one that orders most of the space, and by how much
-        given = dominant_choice(choices, self.truth)
-        stratified = given and stratified_effects(choices, self.seeds, self.truth_seeds, given,
-                                                  {a: inherited[a]['mAP'] for a in archs})
+        stratified = self.stratified_effects(choices, {a: inherited[a]['mAP'] for a in archs})
         if stratified:
             out['stratified_effects'] = stratified
         terms = loss_term_agreement(inherited, archs, y)  # each term of the loss alone

@@ -936,7 +936,7 @@ def dominant_choice(choices: Dict[str, Dict[str, object]], truth: Dict[str, floa
         The choice's name; None when no choice has two values or the truth does not vary.
     """
     best, share = None, 0.0
-    archs = [a for a in truth]
+    archs = list(truth)
     grand = statistics.fmean(truth[a] for a in archs) if archs else 0.0
     total = sum((truth[a] - grand) ** 2 for a in archs)
     for name, of in choices.items():
