@@ -119,6 +119,8 @@ fi
 # and none of them sees the neck width's effect within a head width that training from scratch
 # shows (the 512-wide neck 0.009 below the 128-wide; every recipe without distillation orders the
 # widths as training does): benchmarks/README.md, "What the order within one head width is made of".
+# Scored 2026-12-06: the neck order did not come back and the order across head widths by mAP was
+# lost (0.609 by mAP, 0.754 by val loss; the default 0.710).
 if wanted distill_fairneck; then
     step variant distill_fairneck
     "${RANK[@]}" --search-subnets 0 --supernet-procs 2 --variant distill_fairneck \
