@@ -473,8 +473,11 @@ def print_summary(s: dict) -> None:
             if m:
                 print(f'    the min subnet ranks {m["rank_inherited"]} of {m["of"]} inherited, '
                       f'{m["rank_scratch"]} from scratch ({m["error"]} places apart){_band(m)}')
-            if v.get('by_loss_term'):
-                print('    ranked by one term of the val loss: ' + _taus(v['by_loss_term']))
+            for term, r in (v.get('by_loss_term') or {}).items():
+                d = r.get('tau_minus_mAP')
+                print(f'    ranked by one term of the val loss, {term}: tau {r["kendall_tau"]:.3f} '
+                      f'{_ci(r.get("kendall_tau_ci95"))}'.rstrip()
+                      + (f'; minus by mAP {_paired(d)}' if d else ''))
             for k, effects in (v.get('choice_effects') or {}).items():
                 print(f'    by {k}: ' + _effects(effects))
             st = v.get('stratified_effects')

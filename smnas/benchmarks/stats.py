@@ -194,18 +194,26 @@ def loss_term_agreement(inh: Dict[str, dict], archs: Sequence[str], truth: Seque
     negated: lower is better), over ``archs`` when every one has the term.
 
     Args:
-        inh: each subnet's inherited scores; ``val_loss_terms``: {term: value}.
+        inh: each subnet's inherited scores (``mAP``); ``val_loss_terms``: {term: value}.
         archs: the subnets, in the order of ``truth``.
         truth: their from-scratch mAP.
 
     Returns:
-        ``{term: rank_agreement(...)}``; empty when a subnet has no terms.
+        ``{term: rank_agreement(...)}``, each with ``tau_minus_mAP``
+        (:func:`paired_tau_difference` against ranking by the inherited mAP); empty when a
+        subnet has no terms.
     """
     terms = [inh[a].get('val_loss_terms') or {} for a in archs]
     if len(archs) < 2 or not all(terms):
         return {}
     common = sorted(set.intersection(*(set(t) for t in terms)))
-    return {k: rank_agreement([-t[k] for t in terms], list(truth)) for k in common}
+    maps, y = [inh[a]['mAP'] for a in archs], list(truth)
+    out = {}
+    for k in common:
+        x = [-t[k] for t in terms]
+        # one term of several picked after the fact: whether it beats the mAP beyond noise
+        out[k] = dict(rank_agreement(x, y), tau_minus_mAP=paired_tau_difference(x, maps, y))
+    return out
 
 
 def interval95(values: Sequence[float]) -> Optional[List[float]]:

@@ -376,17 +376,25 @@ def test_seed_choice_effects_of_split_truths_compare_the_means_of_disjoint_halve
 
 
 def test_loss_term_agreement_ranks_by_each_term_alone():
-    """Each term of the val loss ranks the subnets on its own (lower is better); a subnet
-    scored without terms leaves nothing to rank."""
+    """Each term of the val loss ranks the subnets on its own (lower is better), paired
+    against the ranking by mAP; a subnet scored without terms leaves nothing to rank."""
     from smnas.benchmarks.stats import loss_term_agreement
 
-    archs = ['a', 'b', 'c', 'd']
-    truth = [0.1, 0.2, 0.3, 0.4]
-    inh = {a: dict(val_loss_terms=dict(loss_cls=1.0 - i / 10, loss_bbox=i / 10, loss_x=1.0))
+    archs = ['a', 'b', 'c', 'd', 'e', 'f']
+    truth = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
+    # the mAP orders the truth but for one swapped pair; loss_cls orders it exactly
+    maps = [0.1, 0.3, 0.2, 0.4, 0.5, 0.6]
+    inh = {a: dict(mAP=maps[i], val_loss_terms=dict(loss_cls=1.0 - i / 10, loss_bbox=i / 10, loss_x=1.0))
            for i, a in enumerate(archs)}
     out = loss_term_agreement(inh, archs, truth)
     assert out['loss_cls']['kendall_tau'] == pytest.approx(1.0)
     assert out['loss_bbox']['kendall_tau'] == pytest.approx(-1.0)
+    # tau of the mAP is 1 - 2 * 1/15; the terms' differences are measured on the same draws
+    assert out['loss_cls']['tau_minus_mAP']['difference'] == pytest.approx(2 / 15)
+    assert out['loss_bbox']['tau_minus_mAP']['difference'] == pytest.approx(-2 + 2 / 15)
+    assert out['loss_bbox']['tau_minus_mAP']['beyond_noise']
+    lo, hi = out['loss_cls']['tau_minus_mAP']['difference_ci95']
+    assert 0 <= lo <= hi
     del inh['c']['val_loss_terms']['loss_x']  # a term some subnet lacks is left out
     assert set(loss_term_agreement(inh, archs, truth)) == {'loss_cls', 'loss_bbox'}
     inh['d'] = {}
