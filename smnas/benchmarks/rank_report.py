@@ -475,8 +475,7 @@ def print_summary(s: dict) -> None:
                       f'{m["rank_scratch"]} from scratch ({m["error"]} places apart){_band(m)}')
             for term, r in (v.get('by_loss_term') or {}).items():
                 d = r.get('tau_minus_mAP')
-                print(f'    ranked by one term of the val loss, {term}: tau {r["kendall_tau"]:.3f} '
-                      f'{_ci(r.get("kendall_tau_ci95"))}'.rstrip()
+                print('    ranked by one term of the val loss, ' + _taus({term: r})
                       + (f'; minus by mAP {_paired(d)}' if d else ''))
             for k, effects in (v.get('choice_effects') or {}).items():
                 print(f'    by {k}: ' + _effects(effects))
