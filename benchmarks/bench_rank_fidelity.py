@@ -47,7 +47,8 @@ from mmengine.config import Config, DictAction
 from smnas.benchmarks.records import (TRUTH, VARIANT, logged_train_seconds, state_from_record, subnet_seeds,
                                       variant_names)
 from smnas.benchmarks.rank_report import (INHERITED_BOOTSTRAP, GroundTruth, mean_scores, member_agreement,
-                                          print_summary, seed_groups, subnet_choices)
+                                          pooled_loss_terms, print_summary, seed_groups,
+                                          subnet_choices)
 from smnas.benchmarks.stats import linear_fit, paired_tau_difference, rank_agreement
 from smnas.benchmarks.store import JsonStore
 from smnas.data.prepare import prepare_data
@@ -692,6 +693,11 @@ class RankFidelity:
                 baselines[key] = rank_agreement([rows[a][key] for a in have], [truth[a] for a in have])
         if baselines:
             out['baselines'] = baselines
+        # Each val-loss term against the mAP over every supernet trained on its own: one
+        # supernet's difference is within noise, pooled they may show beyond it
+        pooled = pooled_loss_terms(variants, truth)
+        if pooled:
+            out['loss_terms_pooled'] = pooled
         # What the search would retrain: each recipe's finalists (by inherited mAP) against
         # the true accuracy-FLOPs front
         front = gt.front_recovery({n: v['mAP_inherited'] for n, v in variants.items()},

@@ -14,8 +14,8 @@ from supernet.space import Subnet
 
 from .stats import (attenuation_check, choice_effects, choice_reliability, disattenuated_tau,
                     disattenuated_tau_interval, dominant_choice, front_recovery, front_recovery_draws,
-                    front_recovery_references, held_out_seed_check,
-                    interval95, loss_term_agreement, mean_reliability, paired_difference, projected_seed_tau,
+                    front_recovery_references, held_out_seed_check, interval95, loss_term_agreement,
+                    mean_reliability, paired_difference, pooled_tau_difference, projected_seed_tau,
                     rank_agreement, rank_error, resolved_pairs, score_agreement, seed_agreement,
                     seed_choice_effects, seed_offsets, split_seed_agreement, stratified_effects,
                     truth_reliability, whole_seeds)
@@ -101,6 +101,62 @@ def member_agreement(members: Dict[str, Dict[str, dict]]) -> Optional[dict]:
     pairs = {f'{a}-{b}': rank_agreement(maps(a), maps(b)) for i, a in enumerate(names) for b in names[i + 1:]}
     return dict(subnets=len(archs), pairs=pairs,
                 mean_kendall_tau=statistics.fmean(p['kendall_tau'] for p in pairs.values()))
+
+
+def own_supernets(variants: Dict[str, dict]) -> List[str]:
+    """The recipes that trained a supernet of their own and scored its inherited weights
+    as they are: no other recipe's supernet (``supernet_of``), no fine-tune, no few-shot
+    parts, no mean of several, no scores imported from elsewhere. Their rankings are
+    independent of one another (a recipe on another's supernet shares its noise); a record
+    that does not say how a recipe scored (no ``recipe``) leaves it out.
+
+    Args:
+        variants: ``{name: variant}`` as the record holds them (``recipe``...).
+
+    Returns:
+        Their names, in the record's order.
+    """
+    out = []
+    for name, v in variants.items():
+        r = v.get('recipe')
+        if (isinstance(r, dict) and r.get('supernet_of') is None and not r.get('finetune_iters')
+                and r.get('few_shot') is None and not v.get('ensemble_of') and not v.get('imported_from')):
+            out.append(name)
+    return out
+
+
+def pooled_loss_terms(variants: Dict[str, dict], truth: Dict[str, float]) -> Optional[dict]:
+    """Each term of the inherited val loss against the inherited mAP, pooled over the
+    independent supernets (:func:`own_supernets`) that scored every subnet of the truth
+    with its terms: :func:`~smnas.benchmarks.stats.pooled_tau_difference`, on the subnets
+    they all scored. Whether ranking by a term beats ranking by the mAP beyond noise, as no
+    one supernet can say.
+
+    Args:
+        variants: ``{name: variant}`` with ``inherited`` (``{arch: scores}``).
+        truth: ``{arch: the truth's mAP}``.
+
+    Returns:
+        ``{term: difference}`` (each with ``supernets``: the names pooled), or None when
+        fewer than two supernets or three common subnets have the terms.
+    """
+    def with_terms(v):
+        inh = v.get('inherited') or {}
+        return bool(inh) and all(s.get('val_loss_terms') and 'mAP' in s for s in inh.values())
+
+    names = [n for n in own_supernets(variants) if with_terms(variants[n])]
+    if len(names) < 2:
+        return None
+    archs = [a for a in truth if all(a in variants[n]['inherited'] for n in names)]
+    if len(archs) < 3:
+        return None
+    inh = [variants[n]['inherited'] for n in names]
+    terms = sorted(set.intersection(*(set(i[a]['val_loss_terms']) for i in inh for a in archs)))
+    y = [truth[a] for a in archs]
+    return {t: dict(pooled_tau_difference([([-i[a]['val_loss_terms'][t] for a in archs],
+                                             [i[a]['mAP'] for a in archs]) for i in inh], y),
+                    supernets=names, subnets=len(archs))
+            for t in terms}
 
 
 def _noise_trainings(seeds: Dict[str, Dict[str, float]],
@@ -497,6 +553,13 @@ def print_summary(s: dict) -> None:
             print('    ' + _projected(d['projected_tau']))
     if s.get('baselines'):
         print('baselines (ranking by size alone): ' + _taus(s['baselines']))
+    pooled = s.get('loss_terms_pooled') or {}
+    if pooled:
+        first = next(iter(pooled.values()))
+        print(f'each val-loss term minus the mAP, pooled over the {len(first["supernets"])} supernets '
+              f'trained on their own ({", ".join(first["supernets"])}; {first["subnets"]} subnets):')
+        for term, d in pooled.items():
+            print(f'    {term}: tau {_paired(d)}; each ' + ', '.join(f'{e:+.3f}' for e in d['each']))
     if s.get('front_recovery'):
         print(_fronts(s['front_recovery']))
     if 'ground_truth_seeds' in s:

@@ -135,6 +135,45 @@ def paired_tau_difference(x: Sequence[float], y: Sequence[float], truth: Sequenc
     return _difference(diff, draws.tolist())
 
 
+def pooled_tau_difference(pairs: Sequence[Tuple[Sequence[float], Sequence[float]]],
+                          truth: Sequence[float], resamples: int = 2000, seed: int = 0) -> Dict[str, object]:
+    """:func:`paired_tau_difference` pooled over several scorings of the same items: the
+    mean over ``pairs`` of tau(x, truth) - tau(y, truth), every pair resampled on the same
+    draws of the items. One supernet's difference between two scores is mostly noise;
+    pooled over independently trained supernets, a score that ranks better in each shows
+    beyond it, and one that wins in some and loses in others does not.
+
+    Args:
+        pairs: ``(x, y)`` per supernet: the two scorings to compare (e.g. one loss term
+            negated, and the mAP), each in the order of ``truth``.
+        truth: the items' ground truth.
+        resamples: bootstrap draws.
+        seed: seed of the draws.
+
+    Returns:
+        ``difference`` (the mean), ``difference_ci95``, ``beyond_noise``, ``each`` (every
+        pair's own difference) and ``pooled`` (how many pairs).
+    """
+    from scipy.stats import kendalltau
+
+    import numpy as np
+
+    if not pairs:
+        raise ValueError('pooled_tau_difference needs at least one pair of scorings')
+    idx = _draws(len(truth), resamples, seed)
+    bt = np.asarray(truth, float)[idx]
+    each, draws = [], np.zeros(resamples)
+    for x, y in pairs:
+        if not len(x) == len(y) == len(truth):
+            raise ValueError(f'every scoring must score the {len(truth)} items of the truth, '
+                             f'not {len(x)} and {len(y)}')
+        each.append(float(kendalltau(x, truth)[0] - kendalltau(y, truth)[0]))
+        draws += (kendall_tau_rows(np.asarray(x, float)[idx], bt)
+                  - kendall_tau_rows(np.asarray(y, float)[idx], bt))
+    return dict(_difference(statistics.fmean(each), (draws / len(pairs)).tolist()),
+                each=each, pooled=len(pairs))
+
+
 def _difference(observed: float, draws: List[float]) -> Dict[str, object]:
     # a difference with the 95% percentile interval of its paired draws
     ci = _percentiles(draws)

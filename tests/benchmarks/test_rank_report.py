@@ -1,8 +1,8 @@
 """The rank benchmark's numbers from stored trainings and scores (smnas.benchmarks.rank_report)."""
 import pytest
 
-from smnas.benchmarks.rank_report import (GroundTruth, mean_scores, member_agreement, print_summary,
-                                          seed_groups, subnet_choices)
+from smnas.benchmarks.rank_report import (GroundTruth, mean_scores, member_agreement, own_supernets,
+                                          pooled_loss_terms, print_summary, seed_groups, subnet_choices)
 
 # Four subnets of two head widths; seeds 0-1 of every one, seed 2 of one only (a run stopped
 # half-way through seed 2): the truth is the mean of seeds 0 and 1.
@@ -161,3 +161,40 @@ def test_several_supernets_rank_by_their_mean_scores():
     assert agreement['subnets'] == 3 and set(agreement['pairs']) == {'one-two'}
     assert agreement['mean_kendall_tau'] == pytest.approx(1 / 3)
     assert member_agreement({'one': one, 'two': two}) is None  # 2 common subnets rank nothing
+
+
+def test_loss_terms_are_pooled_over_the_supernets_trained_on_their_own(capsys):
+    """Only supernets trained and scored on their own are pooled (a recipe on another's
+    supernet, fine-tuned, few-shot, a mean of seeds or imported scores shares another's
+    noise); each term's difference is the mean of theirs."""
+    own = dict(supernet_of=None, finetune_iters=0, few_shot=None)
+    truth = {a: t for a, t in zip((A, B, C, D), (0.1, 0.2, 0.3, 0.4))}
+
+    def scored(maps, bbox):  # loss_bbox orders the truth exactly, loss_cls backwards, the mAP as given
+        return {a: dict(mAP=m, val_loss_terms=dict(loss_bbox=b, loss_cls=1 - b))
+                for a, m, b in zip(truth, maps, bbox)}
+
+    exact = (0.4, 0.3, 0.2, 0.1)
+    variants = {
+        'd0': dict(recipe=own, inherited=scored((0.1, 0.3, 0.2, 0.4), exact)),  # mAP: one pair swapped
+        'd1': dict(recipe=own, inherited=scored((0.2, 0.1, 0.3, 0.4), exact)),
+        'base': dict(recipe=own, inherited={a: dict(mAP=t) for a, t in truth.items()}),  # no terms
+        'ft': dict(recipe=dict(own, supernet_of='d0', finetune_iters=50), inherited=scored(exact, exact)),
+        'fs': dict(recipe=dict(own, supernet_of='d0', few_shot='neck'), inherited=scored(exact, exact)),
+        'd_x2': dict(ensemble_of=['d0', 'd1'], inherited=scored(exact, exact)),
+        'old': dict(inherited=scored(exact, exact)),  # a record that does not say how it scored
+        'imp': dict(recipe=own, imported_from='x.json', inherited=scored(exact, exact)),
+    }
+    assert own_supernets(variants) == ['d0', 'd1', 'base']
+    pooled = pooled_loss_terms(variants, truth)
+    assert set(pooled) == {'loss_bbox', 'loss_cls'}
+    bbox = pooled['loss_bbox']
+    assert bbox['supernets'] == ['d0', 'd1'] and bbox['subnets'] == 4
+    # each mAP ranking has tau 2/3 (one of 6 pairs swapped); loss_bbox 1
+    assert bbox['each'] == pytest.approx([1 / 3, 1 / 3]) and bbox['difference'] == pytest.approx(1 / 3)
+    assert pooled['loss_cls']['difference'] == pytest.approx(-5 / 3) and pooled['loss_cls']['beyond_noise']
+    assert pooled_loss_terms({k: variants[k] for k in ('d0', 'base', 'ft')}, truth) is None  # one supernet
+    print_summary(dict(subnets={}, variants={}, scratch_over_inherited=None, loss_terms_pooled=pooled))
+    out = capsys.readouterr().out
+    assert 'pooled over the 2 supernets trained on their own (d0, d1; 4 subnets)' in out
+    assert '    loss_bbox: tau +0.333 ' in out and 'each +0.333, +0.333' in out

@@ -202,6 +202,41 @@ def test_paired_tau_difference_sees_a_better_ranking_and_not_an_equal_one():
     assert paired_tau_difference(good, poor, truth, resamples=400) == d  # seeded
 
 
+def test_pooled_tau_difference_is_the_mean_of_each_pairs_on_the_same_draws():
+    """Pooled over supernets, a score that ranks a little better in each shows beyond the
+    noise no one of them leaves out; one that wins in one and loses in another does not."""
+    import random
+
+    from smnas.benchmarks.stats import paired_tau_difference, pooled_tau_difference
+
+    rng = random.Random(1)
+    truth = [0.01 * i for i in range(24)]
+
+    def scoring(sd):
+        return [t + rng.gauss(0, sd) for t in truth]
+
+    pairs = [(scoring(0.03), scoring(0.06)) for _ in range(4)]
+    each = [paired_tau_difference(x, y, truth, resamples=400) for x, y in pairs]
+    d = pooled_tau_difference(pairs, truth, resamples=400)
+    assert d['pooled'] == 4 and d['each'] == pytest.approx([e['difference'] for e in each])
+    assert d['difference'] == pytest.approx(sum(d['each']) / 4)
+    assert d['beyond_noise'] and 0 < d['difference_ci95'][0]
+    # the pooled interval is narrower than one pair's (the pairs' noise averages out)
+    assert d['difference_ci95'][1] - d['difference_ci95'][0] < min(
+        e['difference_ci95'][1] - e['difference_ci95'][0] for e in each)
+    # one pair and its mirror: a mean difference of exactly 0 in every draw
+    x, y = pairs[0]
+    even = pooled_tau_difference([(x, y), (y, x)], truth, resamples=200)
+    assert even['difference'] == 0 and even['difference_ci95'] == [0.0, 0.0] and not even['beyond_noise']
+    # one pair: the paired difference itself
+    one = pooled_tau_difference([(x, y)], truth, resamples=400)
+    assert one['difference_ci95'] == each[0]['difference_ci95']
+    with pytest.raises(ValueError, match='at least one pair'):
+        pooled_tau_difference([], truth)
+    with pytest.raises(ValueError, match='the 24 items'):
+        pooled_tau_difference([(x[:5], y[:5])], truth)
+
+
 def test_score_agreement_says_when_the_loss_ranks_beyond_noise_better_than_the_map():
     """A val loss that orders 20 subnets as the truth does, against an mAP that orders them
     backwards: the loss's tau minus the mAP's is 2, beyond noise; the blend ties them."""
