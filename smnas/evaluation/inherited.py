@@ -70,6 +70,23 @@ def _search_config(cfg: Config, work_dir: str, batch_size: Optional[int] = None,
     return cfg
 
 
+def check_loss_terms(terms) -> Optional[List[str]]:
+    """``terms`` as a list of loss-term names (None: every term of the detector's loss).
+
+    Raises:
+        ValueError: an empty list, or anything but a name or a list of names.
+    """
+    if terms is None:
+        return None
+    if isinstance(terms, str):
+        terms = [terms]
+    terms = list(terms)
+    if not terms or not all(isinstance(t, str) and t for t in terms):
+        raise ValueError(f'the val loss terms must be a non-empty list of loss names such as '
+                         f"['loss_bbox'] (or None: every term), not {terms!r}")
+    return terms
+
+
 class InheritedEvaluator:
     """Validation bbox mAP of any subnet of one trained supernet.
 
@@ -91,6 +108,9 @@ class InheritedEvaluator:
             setting (``benchmarks/README.md`` measures how far).
         bootstrap: resamples of the val images for each score's ``mAP_se`` (0: no
             standard error); needs ``lean_metric``.
+        loss_terms: the terms of the detector's loss that the val loss sums (e.g.
+            ``['loss_bbox']``: the RoI head's box regression alone); None: every term.
+            Each term is reported in ``val_loss_terms`` either way.
 
     Raises:
         smnas.modular.export.NotASupernetCheckpoint: not a supernet checkpoint, or one of
@@ -99,7 +119,7 @@ class InheritedEvaluator:
 
     def __init__(self, cfg: Config, checkpoint: str, work_dir: str, batch_size: Optional[int] = None,
                  cache_mb: float = 1024, lean_metric: bool = True, precision: str = 'fp32',
-                 bootstrap: int = 0):
+                 bootstrap: int = 0, loss_terms: Optional[List[str]] = None):
         from mmengine.runner import Runner
         from supernet.engine import unwrap_model
         from supernet.space import ModularSpace
@@ -122,6 +142,7 @@ class InheritedEvaluator:
         self.model = unwrap_model(self.runner.model)
         check_checkpoint_weights(ckpt, self.model, checkpoint)
         self.precision = check_precision(precision)
+        self.loss_terms = check_loss_terms(loss_terms)
         self.cache_mb = float(cache_mb or 0)
         self._train_cfg = cfg  # the training images and optimizer, for fine-tuning
         self._train_loader = None
@@ -253,7 +274,8 @@ class InheritedEvaluator:
 
     def val_loss(self, subnet, images: Optional[int] = None, seed: int = 0) -> float:
         """The detector's training loss of ``subnet`` on the val images (no gradient): the
-        mean over batches of the sum of its loss terms. A score that needs no score
+        mean over batches of the sum of its loss terms (of :attr:`loss_terms`, where
+        set). A score that needs no score
         threshold or NMS and sees every anchor; the RPN's and R-CNN's samplers draw from a
         generator seeded by ``seed``, so every subnet is charged on the same draws. The
         forward runs at :attr:`precision`, on the val images as they are scored (no batch
@@ -286,9 +308,16 @@ class InheritedEvaluator:
 
         torch.manual_seed(seed * 1_000_003 + index)
         losses = self.model.architecture.loss(data['inputs'], data['data_samples'])
-        loss, terms = self.model.parse_losses(losses)
+        loss, logged = self.model.parse_losses(losses)
         # parse_losses sums every key that names a loss (a cascade's are 's0.loss_cls'...)
-        return float(loss), {k: float(v) for k, v in terms.items() if 'loss' in k and k != 'loss'}
+        terms = {k: float(v) for k, v in logged.items() if 'loss' in k and k != 'loss'}
+        if self.loss_terms is None:
+            return float(loss), terms
+        missing = [t for t in self.loss_terms if t not in terms]
+        if missing:
+            raise ValueError(f'the val loss should sum {", ".join(missing)}, which this detector\'s loss '
+                             f'does not have; its terms: {", ".join(sorted(terms))}')
+        return sum(terms[t] for t in self.loss_terms), terms
 
     @contextlib.contextmanager
     def finetuned(self, subnet, iters: int, lr: Optional[float] = None, seed: int = 0):

@@ -378,3 +378,29 @@ def test_an_unknown_scoring_precision_is_refused_with_the_choices():
     assert check_precision(None) == 'fp32' and check_precision('bf16') == 'bf16'
     with pytest.raises(ValueError, match="'int8' is not one of fp32, bf16, fp16"):
         check_precision('int8')
+
+
+def test_the_val_loss_of_some_terms_sums_those_alone(setup, tmp_path):
+    """``loss_terms``: the val loss sums the named terms (every term still reported); a
+    term the detector lacks is refused with the ones it has."""
+    from smnas.evaluation.inherited import check_loss_terms
+
+    cfg, ckpt, _ = setup
+    every = InheritedEvaluator(Config(cfg.to_dict()), ckpt, str(tmp_path / 'e'))
+    box = InheritedEvaluator(Config(cfg.to_dict()), ckpt, str(tmp_path / 'f'), loss_terms=['loss_bbox'])
+    whole, part = every.evaluate('max', loss_seed=1), box.evaluate('max', loss_seed=1)
+    assert part['val_loss_terms'] == pytest.approx(whole['val_loss_terms'])
+    assert part['val_loss'] == pytest.approx(whole['val_loss_terms']['loss_bbox'], rel=1e-6)
+    assert part['val_loss'] < whole['val_loss']
+    assert box.val_loss('max', seed=1) == pytest.approx(part['val_loss'], rel=1e-6)
+    two = InheritedEvaluator(Config(cfg.to_dict()), ckpt, str(tmp_path / 'g'),
+                             loss_terms=['loss_bbox', 'loss_cls'])
+    assert two.val_loss('max', seed=1) == pytest.approx(
+        whole['val_loss_terms']['loss_bbox'] + whole['val_loss_terms']['loss_cls'], rel=1e-6)
+    wrong = InheritedEvaluator(Config(cfg.to_dict()), ckpt, str(tmp_path / 'h'), loss_terms=['loss_box'])
+    with pytest.raises(ValueError, match=r"sum loss_box, which .*its terms: loss_bbox, loss_cls, loss_rpn"):
+        wrong.val_loss('max', images=1)
+    assert check_loss_terms('loss_bbox') == ['loss_bbox'] and check_loss_terms(None) is None
+    for bad in ([], [''], [3]):
+        with pytest.raises(ValueError, match='non-empty list of loss names'):
+            check_loss_terms(bad)

@@ -1,5 +1,7 @@
 """Subnet search on a tiny supernet and tiny data: inherited-weight evaluation, FLOPs
 range, determinism, resume, and refusal of wrong checkpoints."""
+import json
+
 import pytest
 import torch
 from mmengine.config import Config
@@ -220,6 +222,32 @@ def test_a_finetune_before_scoring_scores_the_finetuned_weights(setup, tmp_path)
     cfg.merge_from_dict({'subnet_search.finetune_iters': 0})
     with pytest.raises(ValueError, match='scored its subnets with'):
         SubnetSearch(cfg, ckpt, str(tmp_path / 'w')).open()
+
+
+def test_ranking_by_some_terms_of_the_val_loss(setup, tmp_path):
+    """subnet_search.val_loss_terms: the study minimises the sum of those terms alone, the
+    study says so (and is not resumed otherwise), and a term the detector lacks is refused
+    before any subnet is scored."""
+    cfg, ckpt = setup
+    cfg = Config(cfg.to_dict())
+    cfg.merge_from_dict({'subnet_search.n_trials': 2, 'subnet_search.score': 'val_loss',
+                         'subnet_search.map_of': 'every', 'subnet_search.val_loss_terms': ['loss_bbox']})
+    s = SubnetSearch(cfg, ckpt, str(tmp_path / 'w'))
+    study = s.run()
+    done = {a: o for a, o in arch_outcomes(study).items() if o['state'] == 'complete'}
+    assert len(done) == 2
+    for arch, o in done.items():
+        stored = json.loads((s.results_dir / arch / 'result.json').read_text())
+        assert o['values'][0] == pytest.approx(-stored['val_loss_terms']['loss_bbox'], rel=1e-6)
+        assert stored['val_loss'] == pytest.approx(stored['val_loss_terms']['loss_bbox'], rel=1e-6)
+    assert study.user_attrs['meta']['scoring'] == {'val_loss_terms': ['loss_bbox']}
+    cfg.merge_from_dict({'subnet_search.val_loss_terms': None})
+    with pytest.raises(ValueError, match='scored its subnets with'):
+        SubnetSearch(cfg, ckpt, str(tmp_path / 'w')).open()
+    cfg.merge_from_dict({'subnet_search.val_loss_terms': ['loss_box']})
+    with pytest.raises(ValueError, match="sum loss_box, which this detector's loss does not have"):
+        SubnetSearch(cfg, ckpt, str(tmp_path / 'x'))
+    assert not (tmp_path / 'x' / 'trials').exists()
 
 
 @pytest.mark.parametrize('map_of', ['every', 'front'])
