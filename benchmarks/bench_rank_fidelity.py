@@ -604,10 +604,16 @@ class RankFidelity:
         scored = {n: v.get('inherited', {}) for n, v in vstates.items()}
         # One recipe trained with several seeds: how alike its supernets rank, and a ranking
         # by the mean of their scores (each subnet scored once per supernet)
-        for first, members in seed_groups(vstates).items():
+        for members in seed_groups(vstates).values():
+            # a seed still training or scoring joins once it has scored every subnet the
+            # others have: until then the ranking is that of the seeds done
+            most = max(sum(a in scored[m] for a in rows) for m in members)
+            members = [m for m in members if sum(a in scored[m] for a in rows) == most]
+            if len(members) < 2:
+                continue
             inh = mean_scores([scored[m] for m in members])
             archs = [a for a in rows if a in inh]
-            name = f'{first}_x{len(members)}'
+            name = f'{members[0]}_x{len(members)}'
             if len(archs) >= 2 and name not in vstates:
                 scored[name] = inh
                 variants[name] = dict(

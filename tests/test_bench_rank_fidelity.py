@@ -539,6 +539,18 @@ def test_two_seeds_of_a_recipe_also_rank_by_their_mean_scores(rank_record, tmp_p
     again = r['restore']('again').run()
     assert not (tmp_path / 'again' / 'variant_d_x2.json').exists()
     assert again['variants'] == out['variants']
+    # a third seed scored on some subnets only (its supernet still training, or scoring):
+    # the mean stays that of the two done, until it has scored as many
+    rec['variants']['d_seed2'] = dict(mAP_inherited={a: 0.5}, cfg_options=dict(opts, **{'model.seed': 2}),
+                                      supernet_seconds=7.0)
+    r['record'].write_text(json.dumps(rec))
+    third = r['restore']('third').run()
+    assert 'd_x3' not in third['variants'] and third['variants']['d_x2'] == x2
+    rec['variants']['d_seed2']['mAP_inherited'] = {a: 0.5, b: 0.1, c: 0.35}  # and once it has
+    r['record'].write_text(json.dumps(rec))
+    x3 = r['restore']('whole').run()['variants']
+    assert 'd_x2' not in x3 and x3['d_x3']['ensemble_of'] == ['d', 'd_seed1', 'd_seed2']
+    assert x3['d_x3']['mAP_inherited'][a] == pytest.approx(0.3)
 
 
 def test_recipes_of_another_record_rank_against_this_truth(rank_record, tmp_path):
