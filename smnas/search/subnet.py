@@ -52,10 +52,11 @@ SUBNET_DEFAULTS = dict(
     score='mAP',
     # The terms of the detector's loss that the val loss sums (e.g. ['loss_bbox'], the RoI
     # head's box regression alone; a cascade's are named 's0.loss_bbox'...); None: all of them.
-    # On the 24-subnet rank benchmark the box loss alone ranked at or above the mAP on each
-    # of three distilled supernets, +0.065 [-0.04, 0.17] pooled (within noise), the RPN's
-    # classification loss far below it (benchmarks/README.md, "ranked by one term of the
-    # val loss"): not the default until a pooled interval leaves out 0.
+    # Only with score='val_loss'. On the 24-subnet rank benchmark the box loss alone ranked
+    # at or above the mAP on each of four supernets (three distilled, one not), +0.082 [-0.01,
+    # 0.17] pooled (within noise), the RPN's classification loss far below it
+    # (benchmarks/README.md, "ranked by one term of the val loss"): not the default until a
+    # pooled interval leaves out 0.
     val_loss_terms=None,
     # A short fine-tune of each subnet alone before it is scored: `finetune_iters` SGD steps on
     # the training images (seeded alike for every subnet) at `finetune_lr` (None: a tenth of
@@ -154,6 +155,9 @@ class SubnetSearch(EvolutionarySearch):
             raise ValueError(f"subnet_search.score must be one of {', '.join(map(repr, self.SCORES))}, "
                              f"not {opts['score']!r}")
         self.score_key, self.score_sign = opts['score'], self.SCORES[opts['score']]
+        if opts['val_loss_terms'] is not None and self.score_key != 'val_loss':
+            raise ValueError(f"subnet_search.val_loss_terms says what the val loss sums: it needs "
+                             f"score='val_loss', not {self.score_key!r}")
         if opts['map_of'] not in ('front', 'every'):
             raise ValueError(f"subnet_search.map_of must be 'front' or 'every', not {opts['map_of']!r}")
         # the mAP of a subnet ranked by another score waits for the front (see score_front)

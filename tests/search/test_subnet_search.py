@@ -248,6 +248,9 @@ def test_ranking_by_some_terms_of_the_val_loss(setup, tmp_path):
     with pytest.raises(ValueError, match="sum loss_box, which this detector's loss does not have"):
         SubnetSearch(cfg, ckpt, str(tmp_path / 'x'))
     assert not (tmp_path / 'x' / 'trials').exists()
+    cfg.merge_from_dict({'subnet_search.val_loss_terms': ['loss_bbox'], 'subnet_search.score': 'mAP'})
+    with pytest.raises(ValueError, match="needs score='val_loss', not 'mAP'"):
+        SubnetSearch(cfg, ckpt, str(tmp_path / 'y'))
 
 
 @pytest.mark.parametrize('map_of', ['every', 'front'])
