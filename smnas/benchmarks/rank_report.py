@@ -127,10 +127,10 @@ def own_supernets(variants: Dict[str, dict]) -> List[str]:
 
 def pooled_loss_terms(variants: Dict[str, dict], truth: Dict[str, float]) -> Optional[dict]:
     """Each term of the inherited val loss against the inherited mAP, pooled over the
-    independent supernets (:func:`own_supernets`) that scored every subnet of the truth
-    with its terms: :func:`~smnas.benchmarks.stats.pooled_tau_difference`, on the subnets
-    they all scored. Whether ranking by a term beats ranking by the mAP beyond noise, as no
-    one supernet can say.
+    independent supernets (:func:`own_supernets`) that scored each of their subnets with
+    the loss's terms: :func:`~smnas.benchmarks.stats.pooled_tau_difference`, on the
+    subnets of the truth they all scored. Whether ranking by a term beats ranking by the
+    mAP beyond noise, as no one supernet can say.
 
     Args:
         variants: ``{name: variant}`` with ``inherited`` (``{arch: scores}``).

@@ -123,16 +123,8 @@ def paired_tau_difference(x: Sequence[float], y: Sequence[float], truth: Sequenc
         ``difference``, ``difference_ci95`` ([low, high]; None if every draw tied) and
         ``beyond_noise``: whether that interval leaves out 0.
     """
-    from scipy.stats import kendalltau
-
-    import numpy as np
-
-    diff = float(kendalltau(x, truth)[0] - kendalltau(y, truth)[0])
-    idx = _draws(len(x), resamples, seed)
-    bt = np.asarray(truth, float)[idx]
-    # nan (left out) where the draw's truth or either scoring ties everywhere
-    draws = kendall_tau_rows(np.asarray(x, float)[idx], bt) - kendall_tau_rows(np.asarray(y, float)[idx], bt)
-    return _difference(diff, draws.tolist())
+    d = pooled_tau_difference([(x, y)], truth, resamples, seed)
+    return {k: d[k] for k in ('difference', 'difference_ci95', 'beyond_noise')}
 
 
 def pooled_tau_difference(pairs: Sequence[Tuple[Sequence[float], Sequence[float]]],
@@ -168,6 +160,7 @@ def pooled_tau_difference(pairs: Sequence[Tuple[Sequence[float], Sequence[float]
             raise ValueError(f'every scoring must score the {len(truth)} items of the truth, '
                              f'not {len(x)} and {len(y)}')
         each.append(float(kendalltau(x, truth)[0] - kendalltau(y, truth)[0]))
+        # nan (left out) where the draw's truth or either scoring ties everywhere
         draws += (kendall_tau_rows(np.asarray(x, float)[idx], bt)
                   - kendall_tau_rows(np.asarray(y, float)[idx], bt))
     return dict(_difference(statistics.fmean(each), (draws / len(pairs)).tolist()),
