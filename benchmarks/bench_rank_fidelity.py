@@ -607,8 +607,8 @@ class RankFidelity:
         for members in seed_groups(vstates).values():
             # a seed still training or scoring joins once it has scored every subnet the
             # others have: until then the ranking is that of the seeds done
-            most = max(sum(a in scored[m] for a in rows) for m in members)
-            members = [m for m in members if sum(a in scored[m] for a in rows) == most]
+            count = {m: sum(a in scored[m] for a in rows) for m in members}
+            members = [m for m in members if count[m] == max(count.values())]
             if len(members) < 2:
                 continue
             inh = mean_scores([scored[m] for m in members])
