@@ -46,6 +46,8 @@ class TrialResult:
         detections: the COCO-format detections its mAP was computed from (for paired
             comparisons with another model on the same images).
         metrics: every metric of the evaluator.
+        member_scores: a subnet scored by an ensemble of supernets: its scores with each
+            supernet's weights (the scores above are their mean).
         versions: library versions of the process that produced it.
         extra: keys of the stored file this record does not know.
     """
@@ -72,6 +74,7 @@ class TrialResult:
     mAP_ci95: Optional[List[float]] = None
     detections: Optional[str] = None
     metrics: Optional[Dict[str, float]] = None
+    member_scores: Optional[List[Dict[str, Any]]] = None
     versions: Optional[Dict[str, str]] = None
     extra: Dict[str, Any] = field(default_factory=dict)
 

@@ -7,6 +7,9 @@
     python tools/search_subnet.py CONFIG --checkpoint SN --report-only
     # few-shot: one checkpoint per part (tools/train_supernet.py, model.part)
     python tools/search_subnet.py CONFIG --checkpoint SN_N128 SN_N256 SN_N512
+    # an ensemble: --checkpoint once per supernet (e.g. one recipe, several seeds); each
+    # subnet scored by its mean score over them
+    python tools/search_subnet.py CONFIG --checkpoint SN_SEED0 --checkpoint SN_SEED1
 
 Subnets are scored with inherited weights, by val bbox mAP or (``--cfg-options
 subnet_search.score=val_loss``) by the detector's loss on the val images, against FLOPs
@@ -31,9 +34,10 @@ from smnas.search.subnet import SubnetSearch
 def parse_args():
     p = argparse.ArgumentParser(description='SM-NAS subnet search over a trained supernet')
     p.add_argument('config', help='the supernet config')
-    p.add_argument('--checkpoint', required=True, nargs='+',
+    p.add_argument('--checkpoint', required=True, nargs='+', action='append',
                    help="the trained supernet's checkpoint, or a few-shot supernet's: every part's "
-                        '(each subnet is scored with the weights of its part)')
+                        '(each subnet is scored with the weights of its part); given again, another '
+                        'supernet of an ensemble (each subnet scored by its mean score over them)')
     p.add_argument('--work-dir', help='default: work_dirs/<config name>_search')
     p.add_argument('--storage', help='Optuna storage URL (default: sqlite in the work dir)')
     p.add_argument('--flops-range', nargs=2, type=float, metavar=('LO', 'HI'),

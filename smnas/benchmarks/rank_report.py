@@ -65,23 +65,16 @@ def seed_groups(states: Dict[str, dict]) -> Dict[str, List[str]]:
 def mean_scores(members: List[Dict[str, dict]]) -> Dict[str, dict]:
     """The scores of a ranking by several supernets at once: each subnet's mean over
     ``members`` (``{arch: score}`` each) of every score they all have, on the subnets they
-    all scored; a mean's ``mAP_se`` is that of a mean of independent scores."""
-    def have(a, key, within=None):
-        return all(((m[a].get(within) or {}) if within else m[a]).get(key) is not None for m in members)
+    all scored (:func:`smnas.modular.ensemble.mean_score`, as a search over an ensemble
+    scores), and the seconds each member's scoring took, summed."""
+    from ..modular.ensemble import mean_score  # here: smnas.modular loads mmdet, the tables need none
 
     archs = [a for a in members[0] if all(a in m for m in members[1:])]
     out = {}
     for a in archs:
-        out[a] = {k: statistics.fmean(m[a][k] for m in members) for k in ('mAP', 'mAP_50', 'val_loss')
-                  if have(a, k)}
-        terms = [t for t in members[0][a].get('val_loss_terms') or {} if have(a, t, 'val_loss_terms')]
-        if terms:
-            out[a]['val_loss_terms'] = {t: statistics.fmean(m[a]['val_loss_terms'][t] for m in members)
-                                        for t in terms}
-        if have(a, 'mAP_se'):
-            out[a]['mAP_se'] = sum(m[a]['mAP_se'] ** 2 for m in members) ** 0.5 / len(members)
+        out[a] = mean_score([m[a] for m in members])
         for k in ('seconds', 'finetune_seconds'):  # each member scores it: the ranking's cost
-            if have(a, k):
+            if all(m[a].get(k) is not None for m in members):
                 out[a][k] = sum(m[a][k] for m in members)
     return out
 

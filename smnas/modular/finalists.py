@@ -59,7 +59,9 @@ def export_finalists(search, study, k: int = 6) -> List[Finalist]:
     outcomes = search.outcomes(study)  # with the front's mAP scored after the search
     for i, (arch, m, cost) in enumerate(select_finalists(study, k)):
         out = _dir(search) / f'E{i}'
-        cfg_path, ckpt_path = export_to_files(search.cfg, search.parts.checkpoint_of(arch), arch, str(out))
+        # an ensemble's first supernet gives the inherited weights (they are retrained anyway)
+        weights = search.supernets.first.checkpoint_of(arch)
+        cfg_path, ckpt_path = export_to_files(search.cfg, weights, arch, str(out))
         attrs = outcomes[arch].get('attrs', {})
         # the search's cost is FLOPs, or a predicted latency (then FLOPs are an attribute)
         flops = attrs.get('flops', cost)

@@ -97,7 +97,9 @@ class SupernetParts:
         whole = [p for p, part in parts.items() if not part]
         if whole:
             raise InvalidParts(f'{", ".join(whole)}: a supernet of the whole space; several checkpoints '
-                               f'must each be a part (trained with model.part) of one split')
+                               f'must each be a part (trained with model.part) of one split; to score '
+                               f'by the mean of several supernets, give each as its own supernet of an '
+                               f'ensemble (tools/search_subnet.py: --checkpoint once per supernet)')
         keys = {p: sorted(part) for p, part in parts.items()}
         if any(len(k) != 1 for k in keys.values()) or len({k[0] for k in keys.values()}) != 1:
             raise InvalidParts('few-shot parts split the space on one choice list, the same for every '

@@ -120,7 +120,8 @@ def write_subnet_report(search, study, finalists: Optional[List[Finalist]] = Non
     device = next((f.device for f in finalists if f.device), 'n/a')
     lines = [
         '# SM-NAS modular stage: subnet search and finalists', '',
-        f'- supernet config: `{search.cfg.filename}`', f'- supernet checkpoint: `{search.parts.describe()}`',
+        f'- supernet config: `{search.cfg.filename}`',
+        f'- supernet checkpoint: `{search.supernets.describe()}`',
         f'- work dir: `{wd}`', f'- storage: `{search.storage}`',
         f'- written: {time.strftime("%Y-%m-%d %H:%M:%S")}',
         f'- space: {search.space.count()} subnets {search.space.to_dict()}',

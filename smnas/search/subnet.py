@@ -10,6 +10,8 @@ excludes every subnet is refused before any evaluation.
 Evaluation runs in this process on one loaded supernet; more workers are more
 processes running the same command against the same storage.
 """
+import contextlib
+import functools
 import os
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
@@ -118,7 +120,10 @@ class SubnetSearch(EvolutionarySearch):
         checkpoint: the trained supernet (``tools/train_supernet.py``), or a few-shot
             supernet: the checkpoints of its parts, one subnet in exactly one
             (:class:`~smnas.modular.parts.SupernetParts`); each subnet is scored with its
-            part's weights.
+            part's weights. Or an ensemble, a list of those (one per supernet, e.g. one
+            recipe trained with several seeds): each subnet's scores are the mean of its
+            scores with each supernet's weights
+            (:class:`~smnas.modular.ensemble.SupernetEnsemble`), each one stored.
         work_dir: study, per-subnet results, TensorBoard events and report.
         storage: Optuna storage URL (default: sqlite in the work dir).
         flops_range: (lo, hi) GFLOPs, overriding the config.
@@ -128,7 +133,8 @@ class SubnetSearch(EvolutionarySearch):
     Raises:
         smnas.modular.export.NotASupernetCheckpoint: a checkpoint that is not a supernet
             of this config's space.
-        smnas.modular.parts.InvalidParts: several checkpoints that do not split the space.
+        smnas.modular.parts.InvalidParts: several checkpoints that do not split the space;
+            a checkpoint in two supernets of an ensemble.
         ValueError: a FLOPs range that excludes every subnet; an unknown ``score``.
     """
     label = 'subnet'
@@ -148,7 +154,7 @@ class SubnetSearch(EvolutionarySearch):
         from supernet.space import ModularSpace
 
         from ..evaluation.inherited import InheritedEvaluator
-        from ..modular.parts import SupernetParts
+        from ..modular.ensemble import SupernetEnsemble, as_checkpoint_groups
 
         opts = dict(SUBNET_DEFAULTS, **dict(cfg.get('subnet_search', {})))
         if opts['score'] not in self.SCORES:
@@ -167,15 +173,16 @@ class SubnetSearch(EvolutionarySearch):
         super().__init__(work_dir, opts, storage, workers=1, study_name=opts['study_name'],
                          results_dir=results_dir)
         self.cfg = cfg
-        paths = [checkpoint] if isinstance(checkpoint, (str, os.PathLike)) else list(checkpoint)
-        self.parts = SupernetParts.from_checkpoints([os.path.abspath(p) for p in paths],
-                                                    ModularSpace.from_dict(dict(cfg.model.space)))
-        #: the checkpoint (one supernet), or every part's (few-shot)
-        self.checkpoint = self.parts.paths[0] if self.parts.key is None else self.parts.paths
+        groups = [[os.path.abspath(p) for p in g] for g in as_checkpoint_groups(checkpoint)]
+        #: the supernet (or several: an ensemble) whose weights score the subnets
+        self.supernets = SupernetEnsemble.from_checkpoints(groups,
+                                                           ModularSpace.from_dict(dict(cfg.model.space)))
+        #: the checkpoint (one supernet), every part's (few-shot), or one of those per supernet
+        self.checkpoint = self.supernets.checkpoints()
         # The effective config (overrides included), so that the search can be reopened.
         self.config_path = self.work_dir / 'supernet_config.py'
         atomic_write_text(self.config_path, cfg.pretty_text)
-        self.evaluator = InheritedEvaluator(cfg, self.parts.paths[0], str(self.work_dir / 'eval'),
+        self.evaluator = InheritedEvaluator(cfg, self.supernets.first.paths[0], str(self.work_dir / 'eval'),
                                             batch_size=opts['val_batch_size'], cache_mb=opts['val_cache_mb'],
                                             precision=opts['precision'], bootstrap=opts['bootstrap'],
                                             loss_terms=opts['val_loss_terms'])
@@ -250,7 +257,6 @@ class SubnetSearch(EvolutionarySearch):
         """``n`` subnets inside the FLOPs range at evenly spaced FLOPs quantiles of a seeded
         sample, the range's cheapest and costliest included; ends first, then ever finer
         between them, so that a search stopped early has covered the range."""
-        import functools
         import random
 
         from supernet.space import Subnet
@@ -264,12 +270,14 @@ class SubnetSearch(EvolutionarySearch):
         return [self.space.picks(Subnet.parse(s)) for s in coarse_to_fine(picks)]
 
     def meta(self) -> dict:
-        # a fine-tune before scoring, or few-shot parts' weights, change every score: a study
-        # scored otherwise is not resumed
+        # a fine-tune before scoring, few-shot parts' weights, or an ensemble's mean change
+        # every score: a study scored otherwise is not resumed
         iters = int(self.opts['finetune_iters'])
         scoring = dict(finetune_iters=iters, finetune_lr=self.opts['finetune_lr']) if iters else {}
-        if self.parts.key is not None:
-            scoring['few_shot'] = self.parts.key
+        if self.supernets.few_shot is not None:
+            scoring['few_shot'] = self.supernets.few_shot
+        if len(self.supernets.members) > 1:
+            scoring['ensemble'] = len(self.supernets.members)
         if self.evaluator.loss_terms is not None:  # the val loss of some terms only
             scoring['val_loss_terms'] = self.evaluator.loss_terms
         return dict(space=self.space.to_dict(), space_count=self.space.count(),
@@ -320,17 +328,38 @@ class SubnetSearch(EvolutionarySearch):
                 gap = max(gap, abs(self.score_sign * attrs[f'{self.score_key}_screen'] - o['values'][0]))
         return bar, gap
 
-    def _scoring_weights(self, arch: str):
-        """A block inside which the supernet holds the weights ``arch`` is scored with: those
-        it inherits (from its part's checkpoint in a few-shot supernet), fine-tuned first
-        when ``finetune_iters`` is set (seeded alike for every subnet)."""
-        import contextlib
-
-        self.evaluator.use_checkpoint(self.parts.checkpoint_of(arch))
+    def _scoring_weights(self, arch: str, supernet):
+        """A block inside which the evaluator holds the weights ``arch`` is scored with: those
+        it inherits from ``supernet`` (from its part's checkpoint in a few-shot supernet),
+        fine-tuned first when ``finetune_iters`` is set (seeded alike for every subnet)."""
+        self.evaluator.use_checkpoint(supernet.checkpoint_of(arch))
         iters = int(self.opts['finetune_iters'])
         if not iters:
             return contextlib.nullcontext(0.0)
         return self.evaluator.finetuned(arch, iters, self.opts['finetune_lr'], seed=int(self.opts['seed']))
+
+    @contextlib.contextmanager
+    def _scorer(self, arch: str, measure):
+        """A block that yields ``score(images=None)``: ``measure(images)`` of ``arch`` with
+        its scoring weights. With an ensemble, the mean over its supernets
+        (:func:`~smnas.modular.ensemble.mean_score`), each one's scores under
+        ``member_scores``; with one supernet its weights (and their fine-tune) are set once
+        for every call in the block."""
+        from ..modular.ensemble import mean_score
+
+        members = self.supernets.members
+        if len(members) == 1:
+            with self._scoring_weights(arch, members[0]):
+                yield lambda images=None: measure(images)
+            return
+
+        def score(images=None):
+            runs = []
+            for supernet in members:
+                with self._scoring_weights(arch, supernet):
+                    runs.append(measure(images))
+            return dict(mean_score(runs), member_scores=runs)
+        yield score
 
     def _score(self, arch: str, images: Optional[int] = None) -> dict:
         """``arch``'s scores on ``images`` val images (None: all of them): its mAP and
@@ -358,16 +387,16 @@ class SubnetSearch(EvolutionarySearch):
         flops = self.table.flops(arch)
         screen, images = None, self.evaluator.num_images
         try:
-            with self._scoring_weights(arch):
+            with self._scorer(arch, functools.partial(self._score, arch)) as score:
                 if self.screen_images:
-                    screen = self._score(arch, images=self.screen_images)
+                    screen = score(self.screen_images)
                     bar, margin = self.screen_bar(flops)
                     metrics = screen
                     images = self.screen_images
                     if self.score_sign * screen[self.score_key] + margin >= bar:
-                        metrics, images = self._score(arch), self.evaluator.num_images
+                        metrics, images = score(), self.evaluator.num_images
                 else:
-                    metrics = self._score(arch)
+                    metrics = score()
         except Exception as e:  # one broken subnet must not end the search
             msg = f'{type(e).__name__}: {e}'
             write_failure(result_dir, arch, msg)
@@ -420,8 +449,12 @@ class SubnetSearch(EvolutionarySearch):
                 if not stored or stored.get('status') != 'ok' or stored.get('mAP') is not None:
                     continue
                 t0 = time.time()
-                with self._scoring_weights(arch):  # the weights its loss was scored with
-                    metrics = self.evaluator.evaluate(arch)
+                # the weights its loss was scored with
+                with self._scorer(arch, lambda images, arch=arch: self.evaluator.evaluate(arch)) as score:
+                    metrics = score()
+                if 'member_scores' in metrics:  # each supernet's mAP beside its loss
+                    metrics['member_scores'] = [dict(s, **m) for s, m in zip(stored['member_scores'],
+                                                                                metrics['member_scores'])]
                 write_result(d, TrialResult.from_dict(dict(stored, **metrics, map_seconds=time.time() - t0)))
             scored.append(arch)
             print(f'[subnet] front {i + 1}/{len(front)}: {arch} inherited mAP {metrics["mAP"]:.4f} '

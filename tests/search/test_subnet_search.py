@@ -455,3 +455,50 @@ def test_a_few_shot_supernet_scores_each_subnet_with_its_parts_weights(setup, tm
         SubnetSearch(cfg, ckpt, str(tmp_path / 'w')).open()
     with pytest.raises(InvalidParts, match='of the space only'):
         SubnetSearch(cfg, parts[space['neck_channels'][0]], str(tmp_path / 'x'))
+
+
+def test_an_ensemble_scores_each_subnet_by_its_mean_over_the_supernets(setup, tmp_path):
+    """--checkpoint once per supernet: each subnet's loss (the study's value) and the front's
+    mAP (scored after the search) are the means of its scores with each supernet's weights,
+    each stored; the finalists take the first supernet's weights; a study scored with one
+    supernet is not resumed with the ensemble."""
+    from smnas.evaluation.inherited import InheritedEvaluator
+    from smnas.modular import export_finalists
+
+    cfg, ckpt = setup
+    cfg = Config(cfg.to_dict())
+    cfg.merge_from_dict({'subnet_search.n_trials': 3, 'subnet_search.score': 'val_loss',
+                         'subnet_search.map_of': 'front'})
+    other = str(tmp_path / 'seed1.pth')
+    meta = dict(supernet_space=dict(cfg.model.space))
+    torch.save(dict(state_dict=build_detector(cfg.model, seed=11).state_dict(), meta=meta), other)
+    s = SubnetSearch(cfg, [[ckpt], [other]], str(tmp_path / 'w'))
+    study = s.run()
+    assert study.user_attrs['meta']['scoring'] == {'ensemble': 2}
+    assert study.user_attrs['meta']['checkpoint'] == [ckpt, other]
+    seed = int(s.opts['seed'])
+    alone = [InheritedEvaluator(cfg, p, str(tmp_path / f'alone{i}'), batch_size=s.evaluator.batch_size)
+             for i, p in enumerate((ckpt, other))]
+    done = {a: o for a, o in arch_outcomes(study).items() if o['state'] == 'complete'}
+    assert len(done) == 3
+    for arch, o in done.items():
+        losses = [e.val_loss(arch, seed=seed) for e in alone]
+        assert losses[0] != pytest.approx(losses[1], rel=1e-3)  # two supernets, two scores
+        assert -o['values'][0] == pytest.approx(sum(losses) / 2, rel=1e-5)
+        stored = json.loads((s.results_dir / arch / 'result.json').read_text())
+        assert [m['val_loss'] for m in stored['member_scores']] == pytest.approx(losses, rel=1e-5)
+    front = [a for a, _, _ in s.front(study)]
+    for arch in front:  # the front's mAP: each supernet's, then their mean
+        stored = json.loads((s.results_dir / arch / 'result.json').read_text())
+        maps = [e.evaluate(arch)['mAP'] for e in alone]
+        assert [m['mAP'] for m in stored['member_scores']] == pytest.approx(maps, abs=1e-6)
+        assert stored['mAP'] == pytest.approx(sum(maps) / 2, abs=1e-6)
+        assert all('val_loss' in m for m in stored['member_scores'])  # kept beside each mAP
+    for f in export_finalists(s, study, k=1):
+        weights = torch.load(f.checkpoint, map_location='cpu', weights_only=False)['state_dict']
+        first = torch.load(ckpt, map_location='cpu', weights_only=False)['state_dict']
+        key = next(k for k in weights if k.startswith('roi_head.bbox_head') and k.endswith('weight'))
+        w = weights[key]
+        assert torch.equal(w, first['architecture.' + key][tuple(slice(0, n) for n in w.shape)])
+    with pytest.raises(ValueError, match='scored its subnets with'):
+        SubnetSearch(cfg, ckpt, str(tmp_path / 'w')).open()
