@@ -15,6 +15,7 @@ rerun (studies, checkpoints and per-architecture results live in the work dir).
 ``pipeline.json`` records each stage's outcome and time.
 """
 import argparse
+import copy
 import sys
 import time
 from pathlib import Path
@@ -73,12 +74,15 @@ class Pipeline:
 
     Args:
         cfg: a pipeline config: ``pipeline = dict(structural=dict(config=..., cfg_options=...),
-            structure=None, supernet=dict(config=..., cfg_options=...),
+            structure=None, supernet=dict(config=..., cfg_options=..., seeds=1),
             subnet_search=dict(cfg_options=..., flops_range=None, finalists=6),
             retrain=dict(cfg_options=..., iters=None, timeout=None, onnx=True))`` (``iters``: the
-            finalists' schedule, the supernet's rescaled to this many iterations). Stage config paths are
-            relative to the pipeline config's folder.
-        work_dir: where every stage writes (``structural/``, ``supernet/``, ``search/``).
+            finalists' schedule, the supernet's rescaled to this many iterations; ``seeds``: supernets
+            trained, each with other seeds, whose mean scores rank the subnets, an ensemble:
+            :class:`~smnas.modular.ensemble.SupernetEnsemble`). Stage config paths are relative
+            to the pipeline config's folder.
+        work_dir: where every stage writes (``structural/``, ``supernet/`` and
+            ``supernet_seed<k>/`` for more seeds, ``search/``).
     """
 
     def __init__(self, cfg: Config, work_dir: str):
@@ -138,6 +142,7 @@ class Pipeline:
         plan.supernet_iters = int(sn.train_cfg.max_iters)
         plan.supernet_members = len(sn.model.get('extremes', ('max', 'min'))) + \
             int(sn.model.get('num_random_subnets', 2))
+        plan.supernet_seeds = self.supernet_seeds()
         search = self.spec.get('subnet_search', {})
         opts = dict(sn.get('subnet_search', {}))
         opts.update({k.split('.', 1)[1]: v for k, v in dict(search.get('cfg_options') or {}).items()
@@ -217,8 +222,17 @@ class Pipeline:
                      passed_over=passed, report=str(search.work_dir / 'report.md'))
         return structure
 
-    def supernet(self, structure: str) -> Path:
-        """Train (or resume) the supernet around ``structure``; returns its final checkpoint."""
+    def supernet_seeds(self) -> int:
+        """How many supernets the modular stage trains (``pipeline.supernet.seeds``)."""
+        seeds = self.spec['supernet'].get('seeds', 1)
+        if not isinstance(seeds, int) or isinstance(seeds, bool) or seeds < 1:
+            raise PipelineError(f'pipeline.supernet.seeds must be a whole number >= 1, not {seeds!r}')
+        return seeds
+
+    def supernet(self, structure: str) -> List[Path]:
+        """Train (or resume) the supernet around ``structure``, and the others of an
+        ensemble (``pipeline.supernet.seeds``: the same config, its ``model.seed`` and
+        ``randomness.seed`` plus k); returns their final checkpoints."""
         from .modular.structure import with_structure_space
         from .structural.builder import set_input_size
 
@@ -230,7 +244,27 @@ class Pipeline:
         # ...and its own input size, scaled as the structural stage trained it
         size = self.input_size(structure)
         set_input_size(cfg, size)
-        d = self.work_dir / 'supernet'
+        seeds = self.supernet_seeds()
+        finals = []
+        for k in range(seeds):
+            d = self.work_dir / ('supernet' if k == 0 else f'supernet_seed{k}')
+            one = copy.deepcopy(cfg) if k else cfg
+            if k:  # another draw of the training's noise: its random members, initial weights, data order
+                rnd = dict(cfg.get('randomness') or {})
+                one.model.seed = int(cfg.model.get('seed') or 0) + k
+                one.randomness = dict(rnd, seed=int(rnd.get('seed') or 0) + k)
+            label = f'supernet {k + 1} of {seeds}' if seeds > 1 else 'supernet'
+            finals.append(self._train_one_supernet(one, structure, d, label, seeds - k - 1))
+        self._record('supernet', t0, config=str(self.work_dir / 'supernet' / 'config.py'),
+                     checkpoint=str(finals[0]), checkpoints=[str(f) for f in finals], input_size=list(size),
+                     block=cfg.model.space.get('block', 'basic'),
+                     max_depths=list(cfg.model.space.max_depths),
+                     expansions=list(cfg.model.space.get('expansions') or []))
+        return finals
+
+    def _train_one_supernet(self, cfg: Config, structure: str, d: Path, label: str, after: int) -> Path:
+        """Train (or resume) one supernet of ``cfg`` in ``d``; ``after``: how many more are
+        trained after it (their time is part of the stage's ETA)."""
         d.mkdir(parents=True, exist_ok=True)
         cfg_path = d / 'config.py'
         if cfg_path.is_file():
@@ -241,34 +275,35 @@ class Pipeline:
         atomic_write_text(cfg_path, cfg.pretty_text)
         final = supernet_checkpoint(d, cfg.train_cfg.max_iters)
         if final.is_file():
-            self._say(f'2/4 supernet already trained: {final}')
-        else:
-            self._say(f'2/4 supernet training ({cfg.train_cfg.max_iters} iterations) -> {d} '
-                      f'(log: {d / "train.log"})' + self.eta.line('supernet'))
-            start = (time.time(), None)
+            self._say(f'2/4 {label} already trained: {final}')
+            return final
+        self._say(f'2/4 {label} training ({cfg.train_cfg.max_iters} iterations) -> {d} '
+                  f'(log: {d / "train.log"})' + self.eta.line('supernet'))
+        start = (time.time(), None)
 
-            def progress(it, total, eta):
-                nonlocal start
-                if start[1] is None:
-                    start = (time.time(), it)  # the first logged step (a resume starts midway)
-                elif it > start[1]:
-                    members = self.eta.plan.supernet_members
-                    self.eta.rates['iter_s'] = (time.time() - start[0]) / (it - start[1]) / members
-                self._say(f'2/4 supernet: iteration {it}/{total}, stage ETA {eta}'
-                          + self.eta.line('supernet', parse_hms(eta)))
-            try:
-                train_supernet(cfg_path, d, cfg.train_cfg.max_iters, d / 'train.log', progress)
-            except JobFailed as e:
-                raise PipelineError(str(e)) from None
-            self._rate()  # keep the measured rate for a resumed run
-        self._record('supernet', t0, config=str(cfg_path), checkpoint=str(final), input_size=list(size),
-                     block=cfg.model.space.get('block', 'basic'),
-                     max_depths=list(cfg.model.space.max_depths),
-                     expansions=list(cfg.model.space.get('expansions') or []))
+        def progress(it, total, eta):
+            nonlocal start
+            if start[1] is None:
+                start = (time.time(), it)  # the first logged step (a resume starts midway)
+            elif it > start[1]:
+                members = self.eta.plan.supernet_members
+                self.eta.rates['iter_s'] = (time.time() - start[0]) / (it - start[1]) / members
+            left = parse_hms(eta)
+            one = self.eta.stage_seconds('supernet')
+            if after and left is not None and one is not None:  # the supernets still to train
+                left += after * one / self.eta.plan.supernet_seeds
+            self._say(f'2/4 {label}: iteration {it}/{total}, stage ETA {eta}'
+                      + self.eta.line('supernet', left))
+        try:
+            train_supernet(cfg_path, d, cfg.train_cfg.max_iters, d / 'train.log', progress)
+        except JobFailed as e:
+            raise PipelineError(str(e)) from None
+        self._rate()  # keep the measured rate for a resumed run
         return final
 
-    def search(self, checkpoint: Path):
-        """Run (or resume) the subnet search; export the finalists."""
+    def search(self, checkpoints: List[Path]):
+        """Run (or resume) the subnet search over the supernets' checkpoints (one, or an
+        ensemble's); export the finalists."""
         from .modular import export_finalists, load_finalists
         from .reports.subnet import write_subnet_report
         from .search.subnet import SubnetSearch
@@ -279,7 +314,8 @@ class Pipeline:
         if spec.get('cfg_options'):
             cfg.merge_from_dict(dict(spec['cfg_options']))
         d = self.work_dir / 'search'
-        search = SubnetSearch(cfg, str(checkpoint), str(d), flops_range=spec.get('flops_range'))
+        search = SubnetSearch(cfg, [[str(c)] for c in checkpoints], str(d),
+                              flops_range=spec.get('flops_range'))
         self._say(f'3/4 subnet search -> {d}' + self.eta.line('subnet_search'))
         if self.eta.plan.val_images == 0:
             self.eta.plan.val_images = search.evaluator.num_images if hasattr(search, 'evaluator') else 0
@@ -349,8 +385,8 @@ class Pipeline:
         """All stages in order; returns the final report's path."""
         t0 = time.time()
         structure = self.structural()
-        checkpoint = self.supernet(structure)
-        search, study = self.search(checkpoint)
+        checkpoints = self.supernet(structure)
+        search, study = self.search(checkpoints)
         records = self.retrain(search, study)
         path = self.report(structure, records)
         self._say(f'done in {time.time() - t0:.0f}s (this run); report: {path}')

@@ -128,3 +128,34 @@ def test_a_structural_stage_whose_trials_all_time_out_says_so_and_how_to_go_on(p
     assert 'finished no candidate; failed: r18_fpn-p3p5-p6_' in msg and 'timeout: still running after' in msg
     assert 'raise search.trial_timeout' in msg and 'search.retry_failed=True' in msg
     assert msg.endswith('structural/report.md')
+
+
+def test_an_ensemble_of_supernets_is_trained_with_other_seeds_and_searched_together(pipeline_cfg, tmp_path):
+    """pipeline.supernet.seeds: the supernet trained again in supernet_seed<k>/ with its
+    seeds plus k, and the search ranks each subnet by its mean over them; a count that is
+    not a whole number >= 1 is refused."""
+    import torch
+
+    structure = 'r18_fpn-p3p5-p6_rpn_rcnn_512x512'
+    cfg = pipeline_cfg
+    cfg.pipeline.structure = structure
+    cfg.pipeline.supernet.seeds = 2
+    work = tmp_path / 'work'
+    p = Pipeline(cfg, str(work))
+    assert p.eta.plan.supernet_seeds == 2
+    checkpoints = p.supernet(structure)
+    assert [c.parent.name for c in checkpoints] == ['supernet', 'supernet_seed1']
+    first, second = (Config.fromfile(str(work / d / 'config.py')) for d in ('supernet', 'supernet_seed1'))
+    assert (second.model.seed, second.randomness.seed) == (first.model.seed + 1, first.randomness.seed + 1)
+    weights = [torch.load(c, map_location='cpu', weights_only=False)['state_dict'] for c in checkpoints]
+    assert any(not torch.equal(weights[0][k], weights[1][k]) for k in weights[0])  # two trainings
+    state = json.loads((work / 'pipeline.json').read_text())
+    assert state['stages']['supernet']['checkpoints'] == [str(c) for c in checkpoints]
+    search, study = p.search(checkpoints)
+    assert study.user_attrs['meta']['scoring'] == {'ensemble': 2}
+    result = next((work / 'search' / 'trials').glob('*/result.json'))
+    assert len(json.loads(result.read_text())['member_scores']) == 2
+    for bad in (0, 1.5, True):
+        cfg.pipeline.supernet.seeds = bad
+        with pytest.raises(PipelineError, match='seeds must be a whole number >= 1'):
+            Pipeline(cfg, str(tmp_path / 'bad'))

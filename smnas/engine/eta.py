@@ -29,6 +29,7 @@ class PipelinePlan:
         structural_trials, structural_iters: candidates and their iterations (0 when the
             structure is given).
         supernet_iters, supernet_members: sandwich steps and subnets per step.
+        supernet_seeds: supernets trained (an ensemble: each subnet scored by each).
         search_trials: subnets scored; val_images: images each is scored on.
         finalists, retrain_iters: retrained models and their iterations.
     """
@@ -36,6 +37,7 @@ class PipelinePlan:
     structural_iters: int = 0
     supernet_iters: int = 0
     supernet_members: int = 3
+    supernet_seeds: int = 1
     search_trials: int = 0
     val_images: int = 0
     finalists: int = 0
@@ -63,11 +65,11 @@ class PipelineEta:
         if 'iter_s' not in r:
             return None
         if stage == 'supernet':
-            return p.supernet_iters * p.supernet_members * r['iter_s']
+            return p.supernet_seeds * p.supernet_iters * p.supernet_members * r['iter_s']
         if 'image_s' not in r:
             return None
         if stage == 'subnet_search':
-            return p.search_trials * p.val_images * r['image_s']
+            return p.supernet_seeds * p.search_trials * p.val_images * r['image_s']
         if stage == 'retrain':
             return p.finalists * (p.retrain_iters * r['iter_s'] + p.val_images * r['image_s'])
         raise ValueError(f'unknown stage {stage!r}')
