@@ -22,6 +22,15 @@ def test_stages_are_priced_from_the_rates():
     assert eta.remaining('supernet', stage_left=100) == pytest.approx(100 + 903)
 
 
+def test_an_ensemble_trains_each_supernet_and_scores_each_subnet_with_each():
+    from dataclasses import replace
+
+    eta = PipelineEta(replace(PLAN, supernet_seeds=3), dict(trial_s=40.0, iter_s=0.5, image_s=0.02))
+    assert eta.stage_seconds('supernet') == 3 * 300 * 3 * 0.5
+    assert eta.stage_seconds('subnet_search') == pytest.approx(3 * 20 * 50 * 0.02)
+    assert eta.stage_seconds('retrain') == pytest.approx(3 * (600 * 0.5 + 50 * 0.02))  # one each
+
+
 def test_unknown_until_measured():
     eta = PipelineEta(PLAN, dict(trial_s=40.0))
     assert eta.remaining('structural') is None
