@@ -599,16 +599,22 @@ class RankFidelity:
             ses = [inh[a]['mAP_se'] for a in inh if inh[a].get('mAP_se') is not None]
             if ses:  # each inherited score's own noise, over the val images
                 variants[name]['mean_inherited_mAP_se'] = statistics.fmean(ses)
-            if len(archs) >= 2:  # a ranking needs two subnets trained from scratch
+            if len(archs) == len(rows) >= 2:  # a ranking needs two subnets trained from scratch
                 variants[name].update(gt.rank_recipe(inh, archs, rows, min_arch, choices))
+            elif len(archs) >= 2:
+                # Scoring under way: a first look, kept apart from the rankings (a tau over a
+                # subset does not compare with one over every subnet) and with the scores, so
+                # that a record written now, on a machine then lost, rescores none of them.
+                variants[name]['interim'] = {k: v for k, v in rank_agreement(
+                    [inh[a]['mAP'] for a in archs], [truth[a] for a in archs]).items()
+                    if k in ('kendall_tau', 'kendall_tau_ci95', 'spearman_rho')}
         scored = {n: v.get('inherited', {}) for n, v in vstates.items()}
         # One recipe trained with several seeds: how alike its supernets rank, and a ranking
         # by the mean of their scores (each subnet scored once per supernet)
         for members in seed_groups(vstates).values():
-            # a seed still training or scoring joins once it has scored every subnet the
-            # others have: until then the ranking is that of the seeds done
-            count = {m: sum(a in scored[m] for a in rows) for m in members}
-            members = [m for m in members if count[m] == max(count.values())]
+            # a seed still training or scoring joins once it has scored every subnet: until
+            # then the ranking is that of the seeds done
+            members = [m for m in members if all(a in scored[m] for a in rows)]
             if len(members) < 2:
                 continue
             inh = mean_scores([scored[m] for m in members])

@@ -62,7 +62,7 @@ class SharedScores(SubnetSearch):
     def __init__(self, proto: SubnetSearch, work_dir: Path, opts: dict):
         EvolutionarySearch.__init__(self, str(work_dir), dict(SUBNET_DEFAULTS, **opts), None, workers=1,
                                     study_name='subnet', results_dir=str(proto.results_dir))
-        for key in ('cfg', 'checkpoint', 'parts', 'config_path', 'evaluator', 'screen_images', 'space',
+        for key in ('cfg', 'checkpoint', 'supernets', 'config_path', 'evaluator', 'screen_images', 'space',
                     'input_size', 'table', 'span', 'range', 'latency', 'score_key', 'score_sign',
                     'defer_map'):
             setattr(self, key, getattr(proto, key))

@@ -509,6 +509,32 @@ def test_a_recipe_not_ranked_yet_is_kept_apart_and_restored(rank_record, tmp_pat
     assert again['variants_under_way']['early']['cfg_options'] == {'model.distill': 'outputs'}
 
 
+def test_a_recipe_scored_on_some_subnets_is_under_way_with_a_first_look(rank_record, tmp_path):
+    """A recipe that has scored 2 of the 3 subnets (its scoring stopped with the machine) is
+    no ranking yet: under way, with a first look over those 2 and every score kept, so the
+    record written then restores them and a rerun scores only the third; nor does a seed of
+    it join an ensemble until it has scored them all."""
+    r = rank_record
+    a, b, c = r['subnets']
+    rec = json.loads(r['record'].read_text())
+    opts = {'model.distill': 'outputs'}
+    rec['variants']['half'] = dict(mAP_inherited={a: 0.4, b: 0.1}, cfg_options=opts, supernet_seconds=7.0)
+    rec['variants']['half_seed1'] = dict(mAP_inherited={a: 0.1, b: 0.2, c: 0.3},
+                                         cfg_options=dict(opts, **{'model.seed': 1}), supernet_seconds=6.0)
+    r['record'].write_text(json.dumps(rec))
+    out = r['restore']('part').run()
+    assert 'half' not in out['variants'] and 'half_x2' not in out['variants']
+    half = out['variants_under_way']['half']
+    assert half['subnets'] == 2 and 'kendall_tau' not in half
+    assert half['interim']['kendall_tau'] == pytest.approx(-1.0)  # a above b, seed 0 the reverse
+    assert half['inherited'] == {a: {'mAP': 0.4}, b: {'mAP': 0.1}}
+    assert out['variants']['half_seed1']['kendall_tau'] == pytest.approx(1.0)
+    assert out['best_variant'] in out['variants']
+    r['record'].write_text(json.dumps(out))
+    again = r['restore']('again').run()
+    assert again['variants_under_way']['half']['inherited'] == half['inherited']
+
+
 def test_two_seeds_of_a_recipe_also_rank_by_their_mean_scores(rank_record, tmp_path):
     """Two supernets of one recipe and different seeds: each ranks on its own, and a third
     ranking by their mean score, with how alike the two rank; a new machine makes it again

@@ -534,7 +534,10 @@ def print_summary(s: dict) -> None:
                       f'{st["given"]}\'s; tau of the values against the truth\'s): '
                       + _stratified(st, 'score'))
     for n, v in (s.get('variants_under_way') or {}).items():
-        print(f'{n}: not ranked yet ({v["subnets"]} subnets scored; rerun its command to go on)')
+        first = v.get('interim')
+        look = (f'; a first look over them, not comparable with the rankings over every subnet: '
+                f'tau {first["kendall_tau"]:.3f} {_ci(first.get("kendall_tau_ci95"))}'.rstrip() if first else '')
+        print(f'{n}: not ranked yet ({v["subnets"]} subnets scored{look}; rerun its command to go on)')
     d = s.get('default') or {}
     if 'kendall_tau' in d:
         m = d.get('min_subnet') or {}
