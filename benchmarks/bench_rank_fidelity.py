@@ -186,7 +186,7 @@ class RankFidelity:
                  record=None, truth_first: bool = False, jobs: int = 1, supernet_of: str = None,
                  finetune_iters: int = 0, finetune_lr: float = None, few_shot: str = None,
                  few_shot_iters: int = None, seed_order: str = 'seed', supernet_procs: int = 1,
-                 scratch_fit_from: str = None, score_jobs: int = 1):
+                 scratch_fit_from: str = None, score_jobs: int = 1, means=None):
         self.config = config
         # subnets scored with inherited weights side by side, each in its own process
         self.score_jobs = max(1, int(score_jobs))
@@ -242,6 +242,8 @@ class RankFidelity:
                                  f'another --work-dir')
             if self.is_base:
                 truth['scratch'] = schedule
+        if means:
+            self.add_means(means)
         with self.variant_store.update() as v:
             # Every invocation's options are kept: a rerun that only resumes (or only adds a
             # search option) must not erase what an earlier one ran with.
@@ -252,6 +254,26 @@ class RankFidelity:
             if v.setdefault('recipe', recipe) != recipe:
                 raise SystemExit(f'the variant {variant!r} was scored with {v["recipe"]}; give it the same '
                                  f'options, or another --variant name')
+
+    def add_means(self, means: list) -> None:
+        """Rank by the mean score over several recipes' supernets too (each a list of
+        variant names, scored in this work dir): the search's ensemble of different
+        supernets (``tools/search_subnet.py --checkpoint A --checkpoint B``). Kept in the
+        truth's state and the record, so every later summary ranks them.
+
+        Args:
+            means: lists of two or more variant names.
+        """
+        known = set(variant_names(self.work_dir))
+        for members in means:
+            members = list(members)
+            missing = [m for m in members if m not in known]
+            if len(set(members)) < 2 or len(set(members)) < len(members) or missing:
+                raise SystemExit(f'--mean-of takes two or more different variants of {self.work_dir} '
+                                 f'(it has {", ".join(sorted(known))}), not {",".join(members)}')
+            with self.truth.update() as truth:
+                if members not in truth.setdefault('means', []):
+                    truth['means'].append(members)
 
     def _restore(self, record: str) -> None:
         """A new machine: what an earlier run recorded is not trained again."""
@@ -610,20 +632,26 @@ class RankFidelity:
                     if k in ('kendall_tau', 'kendall_tau_ci95', 'spearman_rho')}
         scored = {n: v.get('inherited', {}) for n, v in vstates.items()}
         # One recipe trained with several seeds: how alike its supernets rank, and a ranking
-        # by the mean of their scores (each subnet scored once per supernet)
-        for members in seed_groups(vstates).values():
+        # by the mean of their scores (each subnet scored once per supernet, as the search's
+        # ensemble scores it); and the means over other recipes' supernets asked for (--mean-of).
+        groups = [(f'{members[0]}_x{len(members)}', members, True) for members in seed_groups(vstates).values()]
+        groups += [('+'.join(members), members, False) for members in state.get('means', [])]
+        for name, members, seeds_of_one in groups:
             # a seed still training or scoring joins once it has scored every subnet: until
-            # then the ranking is that of the seeds done
-            members = [m for m in members if all(a in scored[m] for a in rows)]
-            if len(members) < 2:
+            # then the ranking is that of the seeds done (a mean over recipes waits for all)
+            done = [m for m in members if m in scored and all(a in scored[m] for a in rows)]
+            if len(done) < (2 if seeds_of_one else len(members)):
                 continue
+            members = done
+            if seeds_of_one:
+                name = f'{members[0]}_x{len(members)}'
             inh = mean_scores([scored[m] for m in members])
             archs = [a for a in rows if a in inh]
-            name = f'{members[0]}_x{len(members)}'
             if len(archs) >= 2 and name not in vstates:
                 scored[name] = inh
                 variants[name] = dict(
-                    subnets=len(archs), ensemble_of=members, mAP_inherited={a: inh[a]['mAP'] for a in inh},
+                    subnets=len(archs), ensemble_of=members, mean_over='seeds' if seeds_of_one else 'recipes',
+                    mAP_inherited={a: inh[a]['mAP'] for a in inh},
                     inherited=inh, supernet_seconds=sum(variants[m]['supernet_seconds'] for m in members),
                     members_agreement=member_agreement({m: scored[m] for m in members}),
                     **gt.rank_recipe(inh, archs, rows, min_arch, choices))
@@ -695,6 +723,8 @@ class RankFidelity:
                    versions=collect_env_versions())
         if under_way:
             out['variants_under_way'] = under_way
+        if state.get('means'):
+            out['means_of'] = state['means']
         if len(state.get('noise', {}).get('mAP', {})) > 1:
             out['ground_truth_noise'] = self.noise_summary(rows, state)
         # What a ranking costs nothing to beat: bigger is better, by FLOPs or by parameters.
@@ -860,6 +890,10 @@ def main():
     p.add_argument('--supernet-procs', type=int, default=1,
                    help='train supernets data-parallel in this many local processes (torchrun; on a CPU '
                         'each gets its share of the cores), with the same total batch')
+    p.add_argument('--mean-of', metavar='A,B', action='append', default=[],
+                   help='also rank by the mean score over these variants\' supernets (comma-separated; '
+                        'repeat for another mean); kept in the record. Seeds of one recipe are averaged '
+                        'without it')
     p.add_argument('--variants-from', metavar='RECORD',
                    help="rank another record's recipes (same space) against this work dir's truth")
     args = p.parse_args()
@@ -876,7 +910,7 @@ def main():
                          args.variant, args.noise_seeds, args.scratch_seeds, args.json, args.truth_first,
                          args.jobs, args.supernet_of, args.finetune_iters, args.finetune_lr, args.few_shot,
                          args.few_shot_iters, args.seed_order, args.supernet_procs, args.scratch_fit_from,
-                         args.score_jobs)
+                         args.score_jobs, [m.split(',') for m in args.mean_of])
     if args.variants_from:
         bench.import_variants(args.variants_from)
     s = bench.summary() if args.summary_only else bench.run()

@@ -579,6 +579,35 @@ def test_two_seeds_of_a_recipe_also_rank_by_their_mean_scores(rank_record, tmp_p
     assert x3['d_x3']['mAP_inherited'][a] == pytest.approx(0.3)
 
 
+def test_a_mean_over_two_recipes_supernets_ranks_and_is_kept_in_the_record(rank_record, tmp_path):
+    """``--mean-of d,e``: a ranking by the mean score of two recipes' supernets (the search's
+    ensemble of any supernets of the space), said to be over recipes; the record keeps the
+    request, so a new machine ranks by it again without being told; a name the work dir has
+    no state of is refused."""
+    r = rank_record
+    a, b, c = r['subnets']
+    rec = json.loads(r['record'].read_text())
+    rec['variants']['d'] = dict(mAP_inherited={a: 0.1, b: 0.4, c: 0.3}, cfg_options={'model.distill': 'outputs'},
+                                supernet_seconds=5.0)
+    rec['variants']['e'] = dict(mAP_inherited={a: 0.3, b: 0.1, c: 0.35}, cfg_options={'model.extremes': []},
+                                supernet_seconds=6.0)
+    r['record'].write_text(json.dumps(rec))
+    out = r['restore']('mixed', means=[['d', 'e']]).run()
+    mixed = out['variants']['d+e']
+    assert mixed['ensemble_of'] == ['d', 'e'] and mixed['mean_over'] == 'recipes'
+    assert mixed['mAP_inherited'][b] == pytest.approx(0.25) and mixed['supernet_seconds'] == 11.0
+    assert mixed['kendall_tau'] == pytest.approx(1.0)  # (0.2, 0.25, 0.325) as seed 0's order
+    assert out['means_of'] == [['d', 'e']]
+    r['record'].write_text(json.dumps(out))
+    again = r['restore']('again').run()
+    assert not (tmp_path / 'again' / 'variant_d+e.json').exists()
+    assert again['variants']['d+e'] == mixed
+    with pytest.raises(SystemExit, match='two or more different variants'):
+        r['restore']('bad', means=[['d', 'nope']])
+    with pytest.raises(SystemExit, match='two or more different variants'):
+        r['restore']('bad', means=[['d', 'd']])
+
+
 def test_recipes_of_another_record_rank_against_this_truth(rank_record, tmp_path):
     """A truth trained elsewhere (a GPU run) checks the recipes scored here: the other
     record's inherited scores rank against this work dir's truth, marked as imported."""

@@ -491,8 +491,9 @@ def print_summary(s: dict) -> None:
             if v.get('ensemble_of'):
                 alike = (f'; they rank alike at Kendall tau {agree["mean_kendall_tau"]:.3f} over '
                          f'{agree["subnets"]} subnets' if agree else '')
-                print(f'    ranked by the mean score of {", ".join(v["ensemble_of"])} (one recipe, '
-                      f'{len(v["ensemble_of"])} seeds){alike}')
+                what = ('recipes' if v.get('mean_over') == 'recipes' else
+                        f'one recipe, {len(v["ensemble_of"])} seeds')
+                print(f'    ranked by the mean score of {", ".join(v["ensemble_of"])} ({what}){alike}')
             if 'mean_inherited_mAP_se' in v:
                 print(f'    standard error of a score with inherited weights, over the val images: '
                       f'{v["mean_inherited_mAP_se"]:.4f} on average ({INHERITED_BOOTSTRAP} resamples)')

@@ -96,6 +96,8 @@ def state_from_record(rec: dict) -> Tuple[dict, Dict[str, dict]]:
         if v.get('imported_from'):  # scored elsewhere, ranked against this record's truth
             variants[name]['imported_from'] = v['imported_from']
     truth = dict(space=rec['space'], scratch=rec.get('scratch_schedule'), subnets=subnets)
+    if rec.get('means_of'):  # the means over several recipes' supernets it ranks by
+        truth['means'] = [list(m) for m in rec['means_of']]
     noise = rec.get('ground_truth_noise')
     if noise:
         truth['noise'] = dict(arch=noise['arch'], mAP=dict(noise['mAP_by_seed']))
