@@ -49,7 +49,7 @@ from smnas.benchmarks.records import (TRUTH, VARIANT, logged_train_seconds, stat
 from smnas.benchmarks.rank_report import (INHERITED_BOOTSTRAP, GroundTruth, mean_scores, member_agreement,
                                           pooled_loss_terms, print_summary, seed_groups,
                                           subnet_choices)
-from smnas.benchmarks.stats import linear_fit, paired_tau_difference, rank_agreement
+from smnas.benchmarks.stats import ensemble_projection, linear_fit, paired_tau_difference, rank_agreement
 from smnas.benchmarks.store import JsonStore
 from smnas.data.prepare import prepare_data
 from smnas.engine import read_config, rescale_schedule, with_seed
@@ -634,7 +634,8 @@ class RankFidelity:
         # One recipe trained with several seeds: how alike its supernets rank, and a ranking
         # by the mean of their scores (each subnet scored once per supernet, as the search's
         # ensemble scores it); and the means over other recipes' supernets asked for (--mean-of).
-        groups = [(f'{members[0]}_x{len(members)}', members, True) for members in seed_groups(vstates).values()]
+        groups = [(f'{members[0]}_x{len(members)}', members, True)
+                  for members in seed_groups(vstates).values()]
         groups += [('+'.join(members), members, False) for members in state.get('means', [])]
         for name, members, seeds_of_one in groups:
             # a seed still training or scoring joins once it has scored every subnet: until
@@ -654,6 +655,11 @@ class RankFidelity:
                     mAP_inherited={a: inh[a]['mAP'] for a in inh},
                     inherited=inh, supernet_seconds=sum(variants[m]['supernet_seconds'] for m in members),
                     members_agreement=member_agreement({m: scored[m] for m in members}),
+                    # seeds of one recipe: what a mean of more of them would rank at, and the
+                    # most any number could (the recipe's own order, its seed noise averaged away)
+                    **(dict(members_projection=ensemble_projection(
+                        [{a: scored[m][a]['mAP'] for a in archs} for m in members],
+                        {a: truth[a] for a in archs})) if seeds_of_one else {}),
                     **gt.rank_recipe(inh, archs, rows, min_arch, choices))
         # The recipe the config trains by default (base, unless the record's base trained
         # another); the table's scores and the costs are its, every recipe is paired with it.

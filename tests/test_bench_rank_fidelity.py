@@ -587,10 +587,10 @@ def test_a_mean_over_two_recipes_supernets_ranks_and_is_kept_in_the_record(rank_
     r = rank_record
     a, b, c = r['subnets']
     rec = json.loads(r['record'].read_text())
-    rec['variants']['d'] = dict(mAP_inherited={a: 0.1, b: 0.4, c: 0.3}, cfg_options={'model.distill': 'outputs'},
-                                supernet_seconds=5.0)
-    rec['variants']['e'] = dict(mAP_inherited={a: 0.3, b: 0.1, c: 0.35}, cfg_options={'model.extremes': []},
-                                supernet_seconds=6.0)
+    rec['variants']['d'] = dict(mAP_inherited={a: 0.1, b: 0.4, c: 0.3},
+                                cfg_options={'model.distill': 'outputs'}, supernet_seconds=5.0)
+    rec['variants']['e'] = dict(mAP_inherited={a: 0.3, b: 0.1, c: 0.35},
+                                cfg_options={'model.extremes': []}, supernet_seconds=6.0)
     r['record'].write_text(json.dumps(rec))
     out = r['restore']('mixed', means=[['d', 'e']]).run()
     mixed = out['variants']['d+e']

@@ -494,6 +494,12 @@ def print_summary(s: dict) -> None:
                 what = ('recipes' if v.get('mean_over') == 'recipes' else
                         f'one recipe, {len(v["ensemble_of"])} seeds')
                 print(f'    ranked by the mean score of {", ".join(v["ensemble_of"])} ({what}){alike}')
+            proj = v.get('members_projection')
+            if proj:
+                print(f'    a mean of more seeds of it, projected (one seed\'s reliability '
+                      f'{proj["reliability"]:.2f}): '
+                      + ', '.join(f'{k} {t:.3f}' for k, t in proj['projected'].items())
+                      + f'; any number: {proj["limit"]:.3f} {_ci(proj.get("limit_ci95"))}'.rstrip())
             if 'mean_inherited_mAP_se' in v:
                 print(f'    standard error of a score with inherited weights, over the val images: '
                       f'{v["mean_inherited_mAP_se"]:.4f} on average ({INHERITED_BOOTSTRAP} resamples)')
@@ -536,8 +542,8 @@ def print_summary(s: dict) -> None:
                       + _stratified(st, 'score'))
     for n, v in (s.get('variants_under_way') or {}).items():
         first = v.get('interim')
-        look = (f'; a first look over them, not comparable with the rankings over every subnet: '
-                f'tau {first["kendall_tau"]:.3f} {_ci(first.get("kendall_tau_ci95"))}'.rstrip() if first else '')
+        look = (f'; a first look over them, not comparable with the rankings over every subnet: tau '
+                f'{first["kendall_tau"]:.3f} {_ci(first.get("kendall_tau_ci95"))}'.rstrip() if first else '')
         print(f'{n}: not ranked yet ({v["subnets"]} subnets scored{look}; rerun its command to go on)')
     d = s.get('default') or {}
     if 'kendall_tau' in d:

@@ -770,6 +770,70 @@ def disattenuated_tau(tau: float, reliability: float, to_reliability: float = 1.
     return 2 / math.pi * math.asin(r_true * math.sqrt(to_reliability))
 
 
+def ensemble_projection(members: Sequence[Dict[str, float]], truth: Dict[str, float],
+                        ks: Sequence[int] = (1, 2, 3, 5, 10), resamples: int = 2000,
+                        seed: int = 0) -> Optional[dict]:
+    """How a ranking by the mean score of K supernets of one recipe (K seeds) would agree
+    with the truth, projected from the few trained.
+
+    Each supernet's score is taken as the recipe's own order plus seed noise that is
+    independent between supernets (classical test theory, as :func:`disattenuated_tau`
+    takes the truth): two supernets' correlation is then the reliability of one, the
+    Spearman-Brown formula gives that of a mean of K, and a mean's correlation with the
+    truth is that of the recipe's own order times the square root of its reliability.
+    Correlations come from taus by Greiner's ``r = sin(pi tau / 2)``, each averaged over
+    the members (or their pairs) before the projection. The ``limit`` (K to infinity) is
+    what no number of seeds of this recipe can beat against this truth: the recipe's bias,
+    not its seed noise.
+
+    Args:
+        members: each supernet's ``{arch: score}`` (higher ranked better), two or more.
+        truth: ``{arch: mAP}`` trained from scratch.
+        ks: supernet counts to project to.
+        resamples: bootstrap draws of the subnets for the limit's interval.
+        seed: seed of the draws.
+
+    Returns:
+        None with fewer than 2 members or 3 common subnets, or when the members share no
+        order (their mean correlation at or below 0); else ``members``, ``subnets``,
+        ``member_tau`` (the mean of each member's tau against the truth), ``members_tau``
+        (the mean over pairs of members), ``reliability`` (of one member's ranking),
+        ``projected`` (``{K: tau}``), ``limit`` and ``limit_ci95`` (the subnets resampled,
+        every tau estimated again in each draw).
+    """
+    import numpy as np
+
+    archs = [a for a in truth if all(a in m for m in members)]
+    if len(members) < 2 or len(archs) < 3:
+        return None
+    x = np.array([[m[a] for a in archs] for m in members], float)
+    t = np.array([truth[a] for a in archs], float)
+    pairs = list(itertools.combinations(range(len(members)), 2))
+
+    def project(idx):
+        """Per draw of subnets (rows of ``idx``): the reliability of one member, and the
+        correlation of the recipe's own order with the truth (nan where the members share
+        no order, or a draw ties everywhere)."""
+        r_t = np.mean([np.sin(np.pi / 2 * kendall_tau_rows(m[idx], t[idx])) for m in x], axis=0)
+        rho = np.mean([np.sin(np.pi / 2 * kendall_tau_rows(x[i][idx], x[j][idx])) for i, j in pairs], axis=0)
+        with np.errstate(invalid='ignore', divide='ignore'):
+            own = np.where(rho > 0, np.clip(r_t / np.sqrt(np.where(rho > 0, rho, 1.0)), -1.0, 1.0), np.nan)
+        return rho, own
+
+    def tau_of(r: float) -> float:
+        return 2 / math.pi * math.asin(r)
+
+    rho, r_own = (float(v[0]) for v in project(np.arange(len(archs))[None]))
+    if r_own != r_own:
+        return None
+    projected = {int(k): tau_of(r_own * math.sqrt(k * rho / (1 + (k - 1) * rho))) for k in ks}
+    limits = [tau_of(float(r)) for r in project(_draws(len(archs), resamples, seed))[1] if r == r]
+    return dict(members=len(members), subnets=len(archs),
+                member_tau=statistics.fmean(float(v) for v in kendall_tau_rows(x, t)),
+                members_tau=statistics.fmean(float(kendall_tau_rows(x[i], x[j])[0]) for i, j in pairs),
+                reliability=rho, projected=projected, limit=tau_of(r_own), limit_ci95=_percentiles(limits))
+
+
 def attenuation_check(seeds: Dict[str, Dict[str, float]], truth_seeds: List[str],
                       reliability: dict) -> Optional[dict]:
     """:func:`disattenuated_tau` checked on the truth itself: each seed's ranking is a

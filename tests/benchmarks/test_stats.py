@@ -644,3 +644,43 @@ def test_front_recovery_draws_resample_the_truths_seeds_and_pair_the_rankings():
     ref = front_recovery_references(noiseless, ['0', '1', '2'], FRONT_COST, sims=300)
     assert ref['seed_vs_rest'] == {s: pytest.approx(1.0) for s in '012'}  # training agrees with itself
     assert 0.0 < ref['random']['mean'] < 1.0 and ref['random']['ci95'][0] == pytest.approx(0.0)
+
+
+def test_ensemble_projection_predicts_the_mean_of_more_supernets():
+    """Supernets of one recipe drawn from the model (its own order, off the truth by a bias;
+    each seed adding noise of its own): projected from two of them, the tau of the mean of
+    10 is what the mean of 10 drawn measures, and the limit is the recipe's own order's tau,
+    above any finite mean's; members that share no order project nothing."""
+    import random
+
+    from scipy.stats import kendalltau
+
+    from smnas.benchmarks.stats import ensemble_projection
+
+    rng = random.Random(5)
+    n = 600
+    truth = {i: rng.gauss(0.4, 0.02) for i in range(n)}
+    own = {i: v + rng.gauss(0, 0.008) for i, v in truth.items()}  # what every seed of the recipe shares
+
+    def member():
+        return {i: v + rng.gauss(0, 0.01) for i, v in own.items()}
+
+    def tau(scores):
+        return kendalltau([scores[i] for i in range(n)], [truth[i] for i in range(n)])[0]
+
+    two = [member(), member()]
+    p = ensemble_projection(two, truth, ks=(1, 2, 10), resamples=200)
+    assert p['members'] == 2 and p['subnets'] == n and 0 < p['reliability'] < 1
+    ten = [member() for _ in range(10)]
+    mean10 = {i: sum(m[i] for m in ten) / 10 for i in truth}
+    assert p['projected'][1] == pytest.approx(p['member_tau'], abs=0.01)
+    assert p['projected'][2] == pytest.approx(tau({i: two[0][i] + two[1][i] for i in truth}), abs=0.03)
+    assert p['projected'][10] == pytest.approx(tau(mean10), abs=0.03)
+    assert p['projected'][10] > p['projected'][2] > p['projected'][1] + 0.02
+    assert p['limit'] == pytest.approx(tau(own), abs=0.03) and p['limit'] > p['projected'][10]
+    low, high = p['limit_ci95']
+    assert low < p['limit'] < high
+    # seeds with nothing in common: no order to project
+    noise = {i: rng.random() for i in truth}
+    assert ensemble_projection([noise, {i: -v for i, v in noise.items()}], truth) is None
+    assert ensemble_projection(two[:1], truth) is None
