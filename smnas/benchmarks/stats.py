@@ -823,10 +823,12 @@ def ensemble_projection(members: Sequence[Dict[str, float]], truth: Dict[str, fl
     def tau_of(r: float) -> float:
         return 2 / math.pi * math.asin(r)
 
+    from ..modular.ensemble import reliability_of_mean
+
     rho, r_own = (float(v[0]) for v in project(np.arange(len(archs))[None]))
     if r_own != r_own:
         return None
-    projected = {int(k): tau_of(r_own * math.sqrt(k * rho / (1 + (k - 1) * rho))) for k in ks}
+    projected = {int(k): tau_of(r_own * math.sqrt(reliability_of_mean(rho, k))) for k in ks}
     limits = [tau_of(float(r)) for r in project(_draws(len(archs), resamples, seed))[1] if r == r]
     return dict(members=len(members), subnets=len(archs),
                 member_tau=statistics.fmean(float(v) for v in kendall_tau_rows(x, t)),

@@ -8,9 +8,10 @@ times the supernet training and K times each subnet's scoring (benchmarks/README
 ``distill_outputs_x2``, ``distill_outputs_x3`` against each seed alone). Each member is a
 supernet of the whole space or a few-shot supernet (:class:`~smnas.modular.parts.SupernetParts`).
 """
+import math
 import statistics
 from dataclasses import dataclass
-from typing import Dict, List, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from supernet.space import ModularSpace
 
@@ -122,3 +123,53 @@ def mean_score(runs: Sequence[dict]) -> dict:
     if terms:
         out['val_loss_terms'] = {t: statistics.fmean(r['val_loss_terms'][t] for r in runs) for t in terms}
     return out
+
+
+def reliability_of_mean(reliability: float, k: int) -> float:
+    """The Spearman-Brown formula: the reliability of a mean of ``k`` scorings, each of
+    ``reliability`` (the share of one scoring's spread over subnets that every scoring
+    shares) and each with noise of its own, independent of the others'.
+
+    Args:
+        reliability: one scoring's, in (0, 1].
+        k: scorings averaged.
+
+    Returns:
+        The mean's reliability.
+    """
+    return k * reliability / (1 + (k - 1) * reliability)
+
+
+def members_agreement(scores: Sequence[Sequence[float]], ks: Sequence[int] = (2, 4, 8)) -> Optional[dict]:
+    """How alike an ensemble's supernets rank the subnets they all scored, and what that
+    says of the ranking by their mean.
+
+    Two supernets of one recipe share the recipe's own order and differ by the noise of
+    their trainings; their correlation over the subnets is then the reliability of one
+    supernet's scores (taken from Kendall's tau by Greiner's ``r = sin(pi tau / 2)``,
+    averaged over the pairs), and :func:`reliability_of_mean` gives the mean's. The mean
+    averages the members' own noise away, not what they share: against training it ranks
+    no better than the recipe's own order (``smnas.benchmarks.stats.ensemble_projection``
+    projects that where a ground truth exists).
+
+    Args:
+        scores: each member's scores of the same subnets, in the same order (2 or more
+            members, 3 or more subnets).
+        ks: ensemble sizes to project the mean's reliability to.
+
+    Returns:
+        None with fewer than 2 members or 3 subnets, or when a member scores every subnet
+        alike; else ``members``, ``subnets``, ``kendall_tau`` (the mean over pairs),
+        ``reliability`` (of one member), ``mean_reliability`` (of the mean of all of them;
+        None when the members share no order) and ``projected`` (``{k: reliability}``).
+    """
+    from scipy.stats import kendalltau
+
+    if len(scores) < 2 or len(scores[0]) < 3 or any(len(set(s)) < 2 for s in scores):
+        return None
+    taus = [kendalltau(a, b)[0] for i, a in enumerate(scores) for b in scores[i + 1:]]
+    rho = statistics.fmean(math.sin(math.pi * t / 2) for t in taus)
+    shared = rho > 0
+    return dict(members=len(scores), subnets=len(scores[0]), kendall_tau=statistics.fmean(taus),
+                reliability=rho, mean_reliability=reliability_of_mean(rho, len(scores)) if shared else None,
+                projected={int(k): reliability_of_mean(rho, k) for k in ks} if shared else {})

@@ -170,5 +170,43 @@ def write_subnet_report(search, study, finalists: Optional[List[Finalist]] = Non
                             [[f'`{arch}`', f'{flops / 1e9:.3f}', with_se(by_arch[arch])] +
                              [f'{by_arch[arch][k]:.4f}' for k in extra] for arch, _, flops in front])
     lines += ['', f'All {len(rows)} evaluated subnets: `trials.csv`.']
+    lines += _ensemble_lines(search, done)
     atomic_write_text(out['report'], '\n'.join(lines) + '\n')
     return out
+
+
+def _ensemble_lines(search, done: List[dict]) -> List[str]:
+    """With several supernets: how alike they rank the subnets they all scored by the
+    search's score, and how reliable the ranking by their mean is
+    (:func:`~smnas.modular.ensemble.members_agreement`)."""
+    from ..modular.ensemble import members_agreement
+    from ..search.trial import read_stored
+
+    k = len(search.supernets.members)
+    if k < 2:
+        return []
+    key = search.score_key
+    each = []
+    for r in done:
+        members = (read_stored(search.results_dir / r['arch']) or {}).get('member_scores') or []
+        if len(members) == k and all(m.get(key) is not None for m in members):
+            each.append([m[key] for m in members])
+    agreement = members_agreement(list(zip(*each))) if each else None
+    lines = ['', '## Supernet ensemble', '',
+             f'Each subnet scored with each of the {k} supernets\' weights and ranked by the mean '
+             f'(`member_scores` in its `result.json`).']
+    if agreement is None:
+        return lines + ['Too few subnets scored by every supernet to say how alike they rank.']
+    a = agreement
+    lines.append(f'Over the {a["subnets"]} subnets they all scored, the supernets rank by {key} alike at '
+                 f'Kendall tau {a["kendall_tau"]:.3f} (the mean over pairs).')
+    if a['mean_reliability'] is None:
+        return lines + ['They share no order: their mean ranks by noise; check each supernet\'s training.']
+    more = ', '.join(f'{n} supernets {r:.3f}' for n, r in a['projected'].items() if n > k)
+    return lines + [
+        f'The reliability of one supernet\'s scores (the share of their spread over subnets that the '
+        f'supernets share; Greiner\'s r = sin(pi tau / 2)) is {a["reliability"]:.3f}, of the mean of '
+        f'the {k} {a["mean_reliability"]:.3f}' + (f'; of a mean of {more}' if more else '') + '. A mean '
+        'averages each supernet\'s training noise away, not what they share: it ranks no better than '
+        'their recipe\'s own order (the rank benchmark measures that against training: '
+        '`benchmarks/README.md`, "How far more seeds go").']

@@ -4,7 +4,8 @@ import pytest
 import torch
 from supernet.space import ModularSpace
 
-from smnas.modular.ensemble import SupernetEnsemble, as_checkpoint_groups, mean_score
+from smnas.modular.ensemble import (SupernetEnsemble, as_checkpoint_groups, mean_score, members_agreement,
+                                   reliability_of_mean)
 from smnas.modular.parts import InvalidParts
 
 SPACE = ModularSpace(bases=(16, 24), max_depths=(1, 2, 1, 2), neck_channels=(32, 64),
@@ -54,3 +55,26 @@ def test_a_subnets_scores_are_the_mean_over_the_supernets():
     assert m['val_loss_terms'] == {'loss_cls': pytest.approx(0.3)}  # a term one lacks is left out
     assert 'mAP_ci95' not in m  # an interval of each is not one of the mean
     assert mean_score([dict(mAP=0.2), dict(mAP=0.4, val_loss=1.0)]) == {'mAP': pytest.approx(0.3)}
+
+
+def test_members_agreement_is_the_reliability_of_one_supernet_and_of_their_mean():
+    """Members that share an order and add noise of their own: one member's reliability is
+    their correlation, the mean's rises by Spearman-Brown; members in full agreement are
+    reliable at 1; opposite or constant members give no reliability."""
+    import random
+
+    rng = random.Random(0)
+    own = [rng.gauss(0, 1) for _ in range(400)]
+    members = [[v + rng.gauss(0, 0.7) for v in own] for _ in range(3)]  # reliability 1 / 1.49
+    a = members_agreement(members, ks=(2, 6))
+    assert a['members'] == 3 and a['subnets'] == 400
+    assert a['reliability'] == pytest.approx(1 / 1.49, abs=0.05)
+    assert a['mean_reliability'] == pytest.approx(reliability_of_mean(a['reliability'], 3))
+    assert a['reliability'] < a['projected'][2] < a['mean_reliability'] < a['projected'][6] < 1
+    assert reliability_of_mean(0.5, 2) == pytest.approx(2 / 3)
+    same = members_agreement([own, [2 * v + 1 for v in own]])
+    assert same['kendall_tau'] == pytest.approx(1.0) and same['mean_reliability'] == pytest.approx(1.0)
+    opposite = members_agreement([own, [-v for v in own]])
+    assert opposite['kendall_tau'] == pytest.approx(-1.0) and opposite['mean_reliability'] is None
+    assert members_agreement([own, [1.0] * len(own)]) is None
+    assert members_agreement([own]) is None and members_agreement([own[:2], own[:2]]) is None

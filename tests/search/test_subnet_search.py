@@ -309,6 +309,7 @@ def test_ranking_by_val_loss(setup, tmp_path, map_of):
     for f in finalists:
         assert f.mAP_inherited == outcomes[f.arch]['attrs']['mAP']
     report = (write_subnet_report(s, study, finalists)['report']).read_text()
+    assert '## Supernet ensemble' not in report  # one supernet
     assert "subnet_search.score='val_loss'" in report and '| subnet | GFLOPs | mAP | val_loss |' in report
     assert '50 bootstrap resamples' in report and 'not scored yet' not in report
     assert ("subnet_search.map_of='front'" in report) == (map_of == 'front')
@@ -500,5 +501,15 @@ def test_an_ensemble_scores_each_subnet_by_its_mean_over_the_supernets(setup, tm
         key = next(k for k in weights if k.startswith('roi_head.bbox_head') and k.endswith('weight'))
         w = weights[key]
         assert torch.equal(w, first['architecture.' + key][tuple(slice(0, n) for n in w.shape)])
+    # the report says how alike the two rank the subnets they scored, by the search's score
+    from smnas.modular.ensemble import members_agreement
+    from smnas.reports.subnet import write_subnet_report
+
+    report = write_subnet_report(s, study)['report'].read_text()
+    section = report[report.index('## Supernet ensemble'):]
+    losses = [json.loads((s.results_dir / a / 'result.json').read_text())['member_scores'] for a in done]
+    agreement = members_agreement([[m[i]['val_loss'] for m in losses] for i in range(2)])
+    assert 'Over the 3 subnets they all scored' in section
+    assert f'Kendall tau {agreement["kendall_tau"]:.3f}' in section
     with pytest.raises(ValueError, match='scored its subnets with'):
         SubnetSearch(cfg, ckpt, str(tmp_path / 'w')).open()
