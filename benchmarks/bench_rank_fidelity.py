@@ -46,10 +46,9 @@ from mmengine.config import Config, DictAction
 
 from smnas.benchmarks.records import (TRUTH, VARIANT, logged_train_seconds, state_from_record, subnet_seeds,
                                       variant_names)
-from smnas.benchmarks.rank_report import (INHERITED_BOOTSTRAP, GroundTruth, mean_scores, member_agreement,
-                                          pooled_loss_terms, print_summary, seed_groups,
+from smnas.benchmarks.rank_report import (INHERITED_BOOTSTRAP, GroundTruth, pooled_loss_terms, print_summary,
                                           subnet_choices)
-from smnas.benchmarks.stats import ensemble_projection, linear_fit, paired_tau_difference, rank_agreement
+from smnas.benchmarks.stats import linear_fit, rank_agreement
 from smnas.benchmarks.store import JsonStore
 from smnas.data.prepare import prepare_data
 from smnas.engine import read_config, rescale_schedule, with_seed
@@ -603,81 +602,15 @@ class RankFidelity:
         seeds = {a: subnet_seeds(a, r, state.get('noise', {})) for a, r in rows.items()}
         gt = GroundTruth.of(seeds)
         truth, truth_seeds, agreement = gt.truth, gt.truth_seeds, gt.agreement
-        variants = {}
         min_arch = str(ModularSpace.from_dict(state['space']).min_subnet())
         choices = subnet_choices(rows)
-        for name, v in vstates.items():
-            inh = v.get('inherited', {})
-            archs = [a for a in rows if a in inh]
-            variants[name] = dict(subnets=len(archs), cfg_options=v.get('cfg_options') or {},
-                                  supernet_iters=v.get('supernet_iters'),
-                                  supernet_seconds=self.supernet_seconds(name, v),
-                                  supernet_wall_seconds=v.get('supernet_wall_seconds'),
-                                  imported_from=v.get('imported_from'), recipe=v.get('recipe'),
-                                  mAP_inherited={a: inh[a]['mAP'] for a in inh},
-                                  # every score as stored (val loss, noise, time): a record
-                                  # restores a variant's scores whole, not only their mAPs
-                                  inherited=inh)
-            ses = [inh[a]['mAP_se'] for a in inh if inh[a].get('mAP_se') is not None]
-            if ses:  # each inherited score's own noise, over the val images
-                variants[name]['mean_inherited_mAP_se'] = statistics.fmean(ses)
-            if len(archs) == len(rows) >= 2:  # a ranking needs two subnets trained from scratch
-                variants[name].update(gt.rank_recipe(inh, archs, rows, min_arch, choices))
-            elif len(archs) >= 2:
-                # Scoring under way: a first look, kept apart from the rankings (a tau over a
-                # subset does not compare with one over every subnet) and with the scores, so
-                # that a record written now, on a machine then lost, rescores none of them.
-                variants[name]['interim'] = {k: v for k, v in rank_agreement(
-                    [inh[a]['mAP'] for a in archs], [truth[a] for a in archs]).items()
-                    if k in ('kendall_tau', 'kendall_tau_ci95', 'spearman_rho')}
-        scored = {n: v.get('inherited', {}) for n, v in vstates.items()}
-        # One recipe trained with several seeds: how alike its supernets rank, and a ranking
-        # by the mean of their scores (each subnet scored once per supernet, as the search's
-        # ensemble scores it); and the means over other recipes' supernets asked for (--mean-of).
-        groups = [(f'{members[0]}_x{len(members)}', members, True)
-                  for members in seed_groups(vstates).values()]
-        groups += [('+'.join(members), members, False) for members in state.get('means', [])]
-        for name, members, seeds_of_one in groups:
-            # a seed still training or scoring joins once it has scored every subnet: until
-            # then the ranking is that of the seeds done (a mean over recipes waits for all)
-            done = [m for m in members if m in scored and all(a in scored[m] for a in rows)]
-            if len(done) < (2 if seeds_of_one else len(members)):
-                continue
-            members = done
-            if seeds_of_one:
-                name = f'{members[0]}_x{len(members)}'
-            inh = mean_scores([scored[m] for m in members])
-            archs = [a for a in rows if a in inh]
-            if len(archs) >= 2 and name not in vstates:
-                scored[name] = inh
-                variants[name] = dict(
-                    subnets=len(archs), ensemble_of=members, mean_over='seeds' if seeds_of_one else 'recipes',
-                    mAP_inherited={a: inh[a]['mAP'] for a in inh},
-                    inherited=inh, supernet_seconds=sum(variants[m]['supernet_seconds'] for m in members),
-                    members_agreement=member_agreement({m: scored[m] for m in members}),
-                    # seeds of one recipe: what a mean of more of them would rank at, and the
-                    # most any number could (the recipe's own order, its seed noise averaged away)
-                    **(dict(members_projection=ensemble_projection(
-                        [{a: scored[m][a]['mAP'] for a in archs} for m in members],
-                        {a: truth[a] for a in archs})) if seeds_of_one else {}),
-                    **gt.rank_recipe(inh, archs, rows, min_arch, choices))
         # The recipe the config trains by default (base, unless the record's base trained
         # another); the table's scores and the costs are its, every recipe is paired with it.
         dv = default_variant(self.config, vstates)
         dflt = vstates.get(dv, {}).get('inherited', {})
-        # Each recipe against the default on the same subnets, paired: is it better beyond noise?
-        for name, inh in scored.items():
-            common = [a for a in rows if a in inh and a in dflt]
-            if name != dv and len(common) >= 3:
-                variants[name]['tau_minus_default'] = paired_tau_difference(
-                    [inh[a]['mAP'] for a in common], [dflt[a]['mAP'] for a in common],
-                    [truth[a] for a in common])
-            # and by the val loss (the search's default score), where both have it
-            lossy = [a for a in common if 'val_loss' in inh[a] and 'val_loss' in dflt[a]]
-            if name != dv and len(lossy) >= 3:
-                variants[name]['tau_minus_default_by_loss'] = paired_tau_difference(
-                    [-inh[a]['val_loss'] for a in lossy], [-dflt[a]['val_loss'] for a in lossy],
-                    [truth[a] for a in lossy])
+        variants = gt.rank_variants(vstates, rows, min_arch, choices, dv,
+                                    {n: self.supernet_seconds(n, v) for n, v in vstates.items()},
+                                    state.get('means', []))
         # nan (a ranking of all-equal scores) is not a tau to compare
         ranked = [n for n, v in variants.items()
                   if v.get('kendall_tau', float('nan')) == v.get('kendall_tau')]

@@ -8,17 +8,17 @@ directly.
 import json
 import statistics
 from dataclasses import dataclass
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 from supernet.space import Subnet
 
 from .stats import (attenuation_check, choice_effects, choice_reliability, disattenuated_tau,
-                    disattenuated_tau_interval, dominant_choice, front_recovery, front_recovery_draws,
-                    front_recovery_references, held_out_seed_check, interval95, loss_term_agreement,
-                    mean_reliability, paired_difference, pooled_tau_difference, projected_seed_tau,
-                    rank_agreement, rank_error, resolved_pairs, score_agreement, seed_agreement,
-                    seed_choice_effects, seed_offsets, split_seed_agreement, stratified_effects,
-                    truth_reliability, whole_seeds)
+                    disattenuated_tau_interval, dominant_choice, ensemble_projection, front_recovery,
+                    front_recovery_draws, front_recovery_references, held_out_seed_check, interval95,
+                    loss_term_agreement, mean_reliability, paired_difference, paired_tau_difference,
+                    pooled_tau_difference, projected_seed_tau, rank_agreement, rank_error, resolved_pairs,
+                    score_agreement, seed_agreement, seed_choice_effects, seed_offsets,
+                    split_seed_agreement, stratified_effects, truth_reliability, whole_seeds)
 
 #: resamples of the val images for each inherited mAP's standard error (as the subnet search's)
 INHERITED_BOOTSTRAP = 50
@@ -384,6 +384,98 @@ class GroundTruth:
             agreed = sum(inherited[a]['mAP'] > inherited[b]['mAP'] for a, b in pairs)
             out.update(resolved_pairs=len(pairs), resolved_pairs_agreed=agreed)
         return out
+
+    def rank_variants(self, states: Dict[str, dict], rows: dict, min_arch: str, choices: dict,
+                      default: str, supernet_seconds: Dict[str, float],
+                      means: Sequence[Sequence[str]] = ()) -> Dict[str, dict]:
+        """Every recipe's ranking against this truth, the rankings by the mean scores of
+        several supernets, and each paired with the default recipe.
+
+        A recipe that has scored every subnet the truth trained is ranked
+        (:meth:`rank_recipe`); one that has scored only some is kept with its scores and a
+        first look (``interim``: a tau over a subset does not compare with one over every
+        subnet), so that a record written mid-scoring rescores none of them. Seeds of one
+        recipe (:func:`seed_groups`) are also ranked by their mean score, with how alike
+        they rank and what a mean of more seeds would reach
+        (:func:`~smnas.benchmarks.stats.ensemble_projection`); so are the means over other
+        recipes' supernets asked for.
+
+        Args:
+            states: ``{variant: its state}`` (``inherited`` scores, ``cfg_options``...).
+            rows: ``{arch: the truth's row}`` of the subnets trained from scratch.
+            min_arch: the space's min subnet.
+            choices: :func:`subnet_choices` of the ranked subnets.
+            default: the default recipe, which every other is paired with
+                (``tau_minus_default``, by mAP, and ``tau_minus_default_by_loss``).
+            supernet_seconds: each variant's supernet training time.
+            means: lists of variants whose supernets are also ranked by their mean score
+                (named ``a+b``), once each has scored every subnet.
+
+        Returns:
+            ``{name: ranking}``: a ranked recipe carries ``kendall_tau``; one under way does not.
+        """
+        variants = {}
+        for name, v in states.items():
+            inh = v.get('inherited', {})
+            archs = [a for a in rows if a in inh]
+            variants[name] = dict(subnets=len(archs), cfg_options=v.get('cfg_options') or {},
+                                  supernet_iters=v.get('supernet_iters'),
+                                  supernet_seconds=supernet_seconds.get(name, 0.0),
+                                  supernet_wall_seconds=v.get('supernet_wall_seconds'),
+                                  imported_from=v.get('imported_from'), recipe=v.get('recipe'),
+                                  mAP_inherited={a: inh[a]['mAP'] for a in inh},
+                                  # every score as stored (val loss, noise, time): a record
+                                  # restores a variant's scores whole, not only their mAPs
+                                  inherited=inh)
+            ses = [inh[a]['mAP_se'] for a in inh if inh[a].get('mAP_se') is not None]
+            if ses:  # each inherited score's own noise, over the val images
+                variants[name]['mean_inherited_mAP_se'] = statistics.fmean(ses)
+            if len(archs) == len(rows) >= 2:  # a ranking needs two subnets trained from scratch
+                variants[name].update(self.rank_recipe(inh, archs, rows, min_arch, choices))
+            elif len(archs) >= 2:
+                first = rank_agreement([inh[a]['mAP'] for a in archs], [self.truth[a] for a in archs])
+                variants[name]['interim'] = {k: first[k] for k in ('kendall_tau', 'kendall_tau_ci95',
+                                                                   'spearman_rho')}
+        scored = {n: v.get('inherited', {}) for n, v in states.items()}
+        groups = [(members, True) for members in seed_groups(states).values()]
+        groups += [(list(members), False) for members in means]
+        for members, seeds_of_one in groups:
+            # a seed still training or scoring joins once it has scored every subnet: until
+            # then the ranking is that of the seeds done (a mean over recipes waits for all)
+            done = [m for m in members if m in scored and all(a in scored[m] for a in rows)]
+            if len(done) < (2 if seeds_of_one else len(members)):
+                continue
+            name = f'{done[0]}_x{len(done)}' if seeds_of_one else '+'.join(done)
+            inh = mean_scores([scored[m] for m in done])
+            archs = [a for a in rows if a in inh]
+            if len(archs) < 2 or name in states:
+                continue
+            scored[name] = inh
+            variants[name] = dict(
+                subnets=len(archs), ensemble_of=done, mean_over='seeds' if seeds_of_one else 'recipes',
+                mAP_inherited={a: inh[a]['mAP'] for a in inh}, inherited=inh,
+                supernet_seconds=sum(variants[m]['supernet_seconds'] for m in done),
+                members_agreement=member_agreement({m: scored[m] for m in done}),
+                **self.rank_recipe(inh, archs, rows, min_arch, choices))
+            if seeds_of_one:  # what a mean of more seeds would rank at, and of any number
+                variants[name]['members_projection'] = ensemble_projection(
+                    [{a: scored[m][a]['mAP'] for a in archs} for m in done],
+                    {a: self.truth[a] for a in archs})
+        # each recipe against the default on the same subnets, paired: better beyond noise?
+        dflt = scored.get(default, {})
+        for name, inh in scored.items():
+            common = [a for a in rows if a in inh and a in dflt]
+            if name != default and len(common) >= 3:
+                variants[name]['tau_minus_default'] = paired_tau_difference(
+                    [inh[a]['mAP'] for a in common], [dflt[a]['mAP'] for a in common],
+                    [self.truth[a] for a in common])
+            # and by the val loss, where both have it
+            lossy = [a for a in common if 'val_loss' in inh[a] and 'val_loss' in dflt[a]]
+            if name != default and len(lossy) >= 3:
+                variants[name]['tau_minus_default_by_loss'] = paired_tau_difference(
+                    [-inh[a]['val_loss'] for a in lossy], [-dflt[a]['val_loss'] for a in lossy],
+                    [self.truth[a] for a in lossy])
+        return variants
 
 
 def _ci(interval) -> str:

@@ -45,6 +45,36 @@ def test_the_truth_is_the_mean_of_the_seeds_every_subnet_has():
     assert GroundTruth.of({a: {'0': m['0']} for a, m in SEEDS.items()}).record_fields({}) == {}  # one seed
 
 
+def test_every_recipe_is_ranked_with_its_seeds_mean_and_paired_with_the_default():
+    """rank_variants on plain states: a recipe that scored every subnet is ranked, one that
+    scored some is under way with a first look; two seeds of a recipe also rank by their
+    mean (with its projection to more seeds), a mean over recipes where asked; each is
+    paired with the default on the same subnets."""
+    gt = GroundTruth.of(SEEDS)
+    rows = {a: dict(mAP_scratch=m['0']) for a, m in SEEDS.items()}
+    order = {A: 0.1, B: 0.2, C: 0.3, D: 0.4}  # the truth's order
+    swapped = {A: 0.2, B: 0.1, C: 0.4, D: 0.3}  # both within-head pairs swapped
+
+    def state(scores, **opts):
+        return dict(inherited={a: dict(mAP=m) for a, m in scores.items()}, cfg_options=opts)
+
+    states = {'d': state(order, **{'model.distill': 'outputs'}),
+              'd_seed1': state(swapped, **{'model.distill': 'outputs', 'model.seed': 1}),
+              'e': state(swapped), 'late': state({A: 0.3, C: 0.1})}
+    v = gt.rank_variants(states, rows, A, subnet_choices(SEEDS), 'd', {'d': 5.0, 'd_seed1': 6.0},
+                         means=[['d', 'e'], ['d', 'late']])
+    assert v['d']['kendall_tau'] == pytest.approx(1.0) and v['e']['kendall_tau'] == pytest.approx(1 / 3)
+    assert 'kendall_tau' not in v['late'] and v['late']['interim']['kendall_tau'] == pytest.approx(-1.0)
+    x2 = v['d_x2']
+    assert x2['ensemble_of'] == ['d', 'd_seed1'] and x2['mean_over'] == 'seeds'
+    assert x2['supernet_seconds'] == 11
+    assert x2['members_agreement']['mean_kendall_tau'] == pytest.approx(1 / 3)
+    assert set(x2['members_projection']['projected']) == {1, 2, 3, 5, 10}
+    assert v['d+e']['mean_over'] == 'recipes' and 'members_projection' not in v['d+e']
+    assert 'd+late' not in v  # late has not scored every subnet
+    assert v['e']['tau_minus_default']['difference'] == pytest.approx(1 / 3 - 1)
+    assert 'tau_minus_default' not in v['d']
+
 def test_a_recipe_is_ranked_against_the_truth():
     gt = GroundTruth.of(SEEDS)
     rows = {a: dict(mAP_scratch=m['0']) for a, m in SEEDS.items()}
