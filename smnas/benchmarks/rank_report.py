@@ -385,6 +385,24 @@ class GroundTruth:
             out.update(resolved_pairs=len(pairs), resolved_pairs_agreed=agreed)
         return out
 
+    def _members_projection(self, members: List[Dict[str, dict]], archs: List[str]) -> dict:
+        """``members_projection`` (by mAP) and ``members_projection_by_score`` (by the val
+        loss and by each of its terms alone, lower ranked better, where every member has
+        it): :func:`~smnas.benchmarks.stats.ensemble_projection` of seeds of one recipe."""
+        truth = {a: self.truth[a] for a in archs}
+
+        def score(run: dict, key: str):
+            return run.get('val_loss') if key == 'val_loss' else (run.get('val_loss_terms') or {}).get(key)
+
+        out = dict(members_projection=ensemble_projection(
+            [{a: m[a]['mAP'] for a in archs} for m in members], truth))
+        keys = ['val_loss'] + list(members[0][archs[0]].get('val_loss_terms') or {})
+        by = {k: ensemble_projection([{a: -score(m[a], k) for a in archs} for m in members], truth)
+              for k in keys if all(score(m[a], k) is not None for m in members for a in archs)}
+        if by:
+            out['members_projection_by_score'] = by
+        return out
+
     def rank_variants(self, states: Dict[str, dict], rows: dict, min_arch: str, choices: dict,
                       default: str, supernet_seconds: Dict[str, float],
                       means: Sequence[Sequence[str]] = ()) -> Dict[str, dict]:
@@ -458,9 +476,7 @@ class GroundTruth:
                 members_agreement=member_agreement({m: scored[m] for m in done}),
                 **self.rank_recipe(inh, archs, rows, min_arch, choices))
             if seeds_of_one:  # what a mean of more seeds would rank at, and of any number
-                variants[name]['members_projection'] = ensemble_projection(
-                    [{a: scored[m][a]['mAP'] for a in archs} for m in done],
-                    {a: self.truth[a] for a in archs})
+                variants[name].update(self._members_projection([scored[m] for m in done], archs))
         # each recipe against the default on the same subnets, paired: better beyond noise?
         dflt = scored.get(default, {})
         for name, inh in scored.items():
@@ -592,6 +608,12 @@ def print_summary(s: dict) -> None:
                       f'{proj["reliability"]:.2f}): '
                       + ', '.join(f'{k} {t:.3f}' for k, t in proj['projected'].items())
                       + f'; any number: {proj["limit"]:.3f} {_ci(proj.get("limit_ci95"))}'.rstrip())
+                by = v.get('members_projection_by_score') or {}
+                if by:
+                    limits = [f'{k} {p["limit"]:.3f} {_ci(p.get("limit_ci95"))}'.rstrip()
+                              for k, p in by.items() if p]
+                    print('    ranked by the val loss or one of its terms instead, any number of seeds: '
+                          + ', '.join(limits))
             if 'mean_inherited_mAP_se' in v:
                 print(f'    standard error of a score with inherited weights, over the val images: '
                       f'{v["mean_inherited_mAP_se"]:.4f} on average ({INHERITED_BOOTSTRAP} resamples)')

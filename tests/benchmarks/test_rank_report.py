@@ -55,8 +55,8 @@ def test_every_recipe_is_ranked_with_its_seeds_mean_and_paired_with_the_default(
     order = {A: 0.1, B: 0.2, C: 0.3, D: 0.4}  # the truth's order
     swapped = {A: 0.2, B: 0.1, C: 0.4, D: 0.3}  # both within-head pairs swapped
 
-    def state(scores, **opts):
-        return dict(inherited={a: dict(mAP=m) for a, m in scores.items()}, cfg_options=opts)
+    def state(scores, **opts):  # the val loss orders as the mAP
+        return dict(inherited={a: dict(mAP=m, val_loss=1 - m) for a, m in scores.items()}, cfg_options=opts)
 
     states = {'d': state(order, **{'model.distill': 'outputs'}),
               'd_seed1': state(swapped, **{'model.distill': 'outputs', 'model.seed': 1}),
@@ -70,6 +70,7 @@ def test_every_recipe_is_ranked_with_its_seeds_mean_and_paired_with_the_default(
     assert x2['supernet_seconds'] == 11
     assert x2['members_agreement']['mean_kendall_tau'] == pytest.approx(1 / 3)
     assert set(x2['members_projection']['projected']) == {1, 2, 3, 5, 10}
+    assert x2['members_projection_by_score']['val_loss'] == x2['members_projection']
     assert v['d+e']['mean_over'] == 'recipes' and 'members_projection' not in v['d+e']
     assert 'd+late' not in v  # late has not scored every subnet
     assert v['e']['tau_minus_default']['difference'] == pytest.approx(1 / 3 - 1)
