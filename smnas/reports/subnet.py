@@ -196,7 +196,8 @@ def _ensemble_lines(search, done: List[dict]) -> List[str]:
              f'Each subnet scored with each of the {k} supernets\' weights and ranked by the mean '
              f'(`member_scores` in its `result.json`).']
     if agreement is None:
-        return lines + ['Too few subnets scored by every supernet to say how alike they rank.']
+        return lines + [f'{len(each)} subnets scored by every supernet by {key}, or one supernet scoring '
+                        f'them all alike: too little to say how alike they rank (3 or more needed).']
     a = agreement
     lines.append(f'Over the {a["subnets"]} subnets they all scored, the supernets rank by {key} alike at '
                  f'Kendall tau {a["kendall_tau"]:.3f} (the mean over pairs).')
