@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
-STEPS=${STEPS:-"truth base per_weight ft50 no_extremes fewshot_neck distill_outputs ft50_distill fewshot_distill distill_seed1 fair distill_fairneck distill_seed2 summary"}
+STEPS=${STEPS:-"truth base per_weight ft50 no_extremes fewshot_neck distill_outputs ft50_distill fewshot_distill distill_seed1 fair distill_fairneck distill_seed2 max_fair summary"}
 # Seeds per subnet of the truth: 2 gave seed-vs-seed tau 0.55 and an oracle of 0.78; 3 an oracle
 # of 0.79, one seed against two 0.60; 4 (2026-12-05) two truths of 2 seeds each at 0.70 and an
 # oracle of 0.85; 5 (2026-12-05 22:30) 2 against 3 at 0.73 and an oracle of 0.87, and the
@@ -134,6 +134,14 @@ if wanted distill_seed2; then
     step variant distill_outputs_seed2
     "${RANK[@]}" --search-subnets 0 --supernet-procs 2 --variant distill_outputs_seed2 \
         --cfg-options "${DISTILL[@]}" model.seed=2 randomness.seed=2
+fi
+# The default's sampling without its distillation (the max member and 2 fair random members a
+# step, no teacher): separates what training the max member at every step does to the order
+# within a head width from what distillation does (benchmarks/README.md, its written predictions)
+if wanted max_fair; then
+    step variant max_fair
+    "${RANK[@]}" --search-subnets 0 --supernet-procs 2 --variant max_fair \
+        --cfg-options 'model.extremes=[max]' model.num_random_subnets=2 model.sampling=fair model.distill=False
 fi
 # (as the base variant: its options say which recipe it trained). Also ranked by the mean score
 # of two recipes' supernets, the default (each of its first two seeds) and the best without
