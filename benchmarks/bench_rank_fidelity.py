@@ -267,7 +267,7 @@ class RankFidelity:
         for members in means:
             members = list(members)
             missing = [m for m in members if m not in known]
-            if len(set(members)) < 2 or len(set(members)) < len(members) or missing:
+            if len(members) < 2 or len(set(members)) < len(members) or missing:
                 raise SystemExit(f'--mean-of takes two or more different variants of {self.work_dir} '
                                  f'(it has {", ".join(sorted(known))}), not {",".join(members)}')
             with self.truth.update() as truth:

@@ -160,9 +160,9 @@ def _label(record: dict, name: str) -> str:
     that ranks fewer subnets than the truth has (scoring under way) says how many."""
     v = record['variants'].get(name) or {}
     whole = sum('mAP_scratch_mean' in r for r in record['subnets'].values())
-    mean = f'mean of {len(v.get("ensemble_of") or [])} {v.get("mean_over", "seeds")}'
-    parts = ([mean] if v.get('ensemble_of') else []) + (
-        [f'{v["subnets"]} of {whole} subnets'] if v.get('subnets') and v['subnets'] < whole else [])
+    parts = [f'mean of {len(v["ensemble_of"])} {v.get("mean_over", "seeds")}'] if v.get('ensemble_of') else []
+    if v.get('subnets') and v['subnets'] < whole:
+        parts.append(f'{v["subnets"]} of {whole} subnets')
     return f'{name} ({", ".join(parts)})' if parts else name
 
 
