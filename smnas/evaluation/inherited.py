@@ -10,8 +10,9 @@ cheaper, noisier score: the subnet search screens proposals with it.
 """
 import contextlib
 import copy
+import fnmatch
 import os
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from mmengine.config import Config
 
@@ -71,7 +72,8 @@ def _search_config(cfg: Config, work_dir: str, batch_size: Optional[int] = None,
 
 
 def check_loss_terms(terms) -> Optional[List[str]]:
-    """``terms`` as a list of loss-term names (None: every term of the detector's loss).
+    """``terms`` as a list of loss-term names or shell-style patterns (None: every term of
+    the detector's loss).
 
     Raises:
         ValueError: an empty list, or anything but a name or a list of names.
@@ -85,6 +87,29 @@ def check_loss_terms(terms) -> Optional[List[str]]:
         raise ValueError(f'the val loss terms must be a non-empty list of loss names such as '
                          f"['loss_bbox'] (or None: every term), not {terms!r}")
     return terms
+
+
+def select_loss_terms(wanted: List[str], terms: Sequence[str]) -> List[str]:
+    """The names among ``terms`` that ``wanted`` asks for, each of its entries a name or a
+    shell-style pattern: ``'*loss_bbox'`` is the RoI head's box loss of a Faster R-CNN
+    (``loss_bbox``) and every stage's of a cascade (``s0.loss_bbox``, ``s1.loss_bbox``...),
+    not the RPN's (``loss_rpn_bbox``). One setting can then serve every head of a space.
+
+    Args:
+        wanted: names or patterns (:func:`check_loss_terms`).
+        terms: the detector's loss terms.
+
+    Returns:
+        The matched names, in the order of ``terms``.
+
+    Raises:
+        ValueError: an entry of ``wanted`` that matches no term (the terms are listed).
+    """
+    unmatched = [w for w in wanted if not any(fnmatch.fnmatchcase(t, w) for t in terms)]
+    if unmatched:
+        raise ValueError(f'the val loss should sum {", ".join(unmatched)}, which this detector\'s loss '
+                         f'does not have; its terms: {", ".join(sorted(terms))}')
+    return [t for t in terms if any(fnmatch.fnmatchcase(t, w) for w in wanted)]
 
 
 class InheritedEvaluator:
@@ -108,8 +133,9 @@ class InheritedEvaluator:
             setting (``benchmarks/README.md`` measures how far).
         bootstrap: resamples of the val images for each score's ``mAP_se`` (0: no
             standard error); needs ``lean_metric``.
-        loss_terms: the terms of the detector's loss that the val loss sums (e.g.
-            ``['loss_bbox']``: the RoI head's box regression alone); None: every term.
+        loss_terms: the terms of the detector's loss that the val loss sums, names or
+            shell-style patterns (e.g. ``['loss_bbox']``: the RoI head's box regression
+            alone; ``['*loss_bbox']`` also a cascade's every stage's); None: every term.
             Each term is reported in ``val_loss_terms`` either way.
 
     Raises:
@@ -313,11 +339,7 @@ class InheritedEvaluator:
         terms = {k: float(v) for k, v in logged.items() if 'loss' in k and k != 'loss'}
         if self.loss_terms is None:
             return float(loss), terms
-        missing = [t for t in self.loss_terms if t not in terms]
-        if missing:
-            raise ValueError(f'the val loss should sum {", ".join(missing)}, which this detector\'s loss '
-                             f'does not have; its terms: {", ".join(sorted(terms))}')
-        return sum(terms[t] for t in self.loss_terms), terms
+        return sum(terms[t] for t in select_loss_terms(self.loss_terms, list(terms))), terms
 
     @contextlib.contextmanager
     def finetuned(self, subnet, iters: int, lr: Optional[float] = None, seed: int = 0):

@@ -52,8 +52,9 @@ SUBNET_DEFAULTS = dict(
     # places from its from-scratch rank, within its noise); without distillation the loss
     # ranked a little better (0.65 against 0.56, within noise). The loss alone costs about 0.9x the mAP alone.
     score='mAP',
-    # The terms of the detector's loss that the val loss sums (e.g. ['loss_bbox'], the RoI
-    # head's box regression alone; a cascade's are named 's0.loss_bbox'...); None: all of them.
+    # The terms of the detector's loss that the val loss sums, names or shell-style patterns
+    # (['loss_bbox']: the RoI head's box regression alone; ['*loss_bbox'] also every cascade
+    # stage's, 's0.loss_bbox'..., not the RPN's); None: all of them.
     # Only with score='val_loss'. On the 24-subnet rank benchmark the box loss alone ranked
     # at or above the mAP on each of four supernets (three distilled, one not), +0.082 [-0.01,
     # 0.17] pooled (within noise), the RPN's classification loss far below it

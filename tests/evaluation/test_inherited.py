@@ -400,7 +400,27 @@ def test_the_val_loss_of_some_terms_sums_those_alone(setup, tmp_path):
     wrong = InheritedEvaluator(Config(cfg.to_dict()), ckpt, str(tmp_path / 'h'), loss_terms=['loss_box'])
     with pytest.raises(ValueError, match=r"sum loss_box, which .*its terms: loss_bbox, loss_cls, loss_rpn"):
         wrong.val_loss('max', images=1)
+    pattern = InheritedEvaluator(Config(cfg.to_dict()), ckpt, str(tmp_path / 'p'), loss_terms=['*_bbox'])
+    assert pattern.val_loss('max', seed=1) == pytest.approx(
+        whole['val_loss_terms']['loss_bbox'] + whole['val_loss_terms']['loss_rpn_bbox'], rel=1e-6)
     assert check_loss_terms('loss_bbox') == ['loss_bbox'] and check_loss_terms(None) is None
     for bad in ([], [''], [3]):
         with pytest.raises(ValueError, match='non-empty list of loss names'):
             check_loss_terms(bad)
+
+
+def test_loss_term_patterns_pick_the_same_head_in_every_structure():
+    """A pattern names a term in every head: '*loss_bbox' is a Faster R-CNN's RoI box loss and
+    each cascade stage's, never the RPN's; a pattern that matches nothing is refused with the
+    detector's terms."""
+    from smnas.evaluation.inherited import select_loss_terms
+
+    rcnn = ['loss_rpn_cls', 'loss_rpn_bbox', 'loss_cls', 'loss_bbox']
+    cascade = ['loss_rpn_cls', 'loss_rpn_bbox', 's0.loss_cls', 's0.loss_bbox', 's1.loss_cls', 's1.loss_bbox']
+    assert select_loss_terms(['*loss_bbox'], rcnn) == ['loss_bbox']
+    assert select_loss_terms(['*loss_bbox'], cascade) == ['s0.loss_bbox', 's1.loss_bbox']
+    assert select_loss_terms(['loss_bbox', 'loss_cls'], rcnn) == ['loss_cls', 'loss_bbox']  # each once
+    assert select_loss_terms(['loss_*', 'loss_cls'], rcnn) == rcnn
+    with pytest.raises(ValueError, match=r'sum loss_bbox, which .*its terms: loss_rpn_bbox, loss_rpn_cls, '
+                                         r's0.loss_bbox'):
+        select_loss_terms(['loss_bbox'], cascade)
