@@ -56,8 +56,8 @@ SUBNET_DEFAULTS = dict(
     # (['loss_bbox']: the RoI head's box regression alone; ['*loss_bbox'] also every cascade
     # stage's, 's0.loss_bbox'..., not the RPN's); None: all of them.
     # Only with score='val_loss'. On the 24-subnet rank benchmark the box loss alone ranked
-    # at or above the mAP on each of four supernets (three distilled, one not), +0.082 [-0.01,
-    # 0.17] pooled (within noise), the RPN's classification loss far below it
+    # at or above the mAP on four supernets of five (the fifth 0.022 below), +0.061 [-0.02,
+    # 0.15] pooled (within noise), the RPN's classification loss far below it
     # (benchmarks/README.md, "ranked by one term of the val loss"): not the default until a
     # pooled interval leaves out 0.
     val_loss_terms=None,
