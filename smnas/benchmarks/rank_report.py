@@ -604,8 +604,10 @@ def print_summary(s: dict) -> None:
                 print(f'    ranked by the mean score of {", ".join(v["ensemble_of"])} ({what}){alike}')
             proj = v.get('members_projection')
             if proj:
-                print(f'    a mean of more seeds of it, projected (one seed\'s reliability '
-                      f'{proj["reliability"]:.2f}): '
+                sd = proj.get('member_tau_sd')  # absent from records made before it
+                spread = f' +- {sd:.3f} (sd over seeds)' if sd is not None else ''
+                print(f'    one seed alone: tau {proj["member_tau"]:.3f}{spread}; a mean of more seeds '
+                      f'of it, projected (one seed\'s reliability {proj["reliability"]:.2f}): '
                       + ', '.join(f'{k} {t:.3f}' for k, t in proj['projected'].items())
                       + f'; any number: {proj["limit"]:.3f} {_ci(proj.get("limit_ci95"))}'.rstrip())
                 by = v.get('members_projection_by_score') or {}

@@ -796,7 +796,8 @@ def ensemble_projection(members: Sequence[Dict[str, float]], truth: Dict[str, fl
     Returns:
         None with fewer than 2 members or 3 common subnets, or when the members share no
         order (their mean correlation at or below 0); else ``members``, ``subnets``,
-        ``member_tau`` (the mean of each member's tau against the truth), ``members_tau``
+        ``member_tau`` (the mean of each member's tau against the truth), ``member_tau_sd``
+        (their sample standard deviation: how far one supernet's seed moves it), ``members_tau``
         (the mean over pairs of members), ``reliability`` (of one member's ranking),
         ``projected`` (``{K: tau}``), ``limit`` and ``limit_ci95`` (the subnets resampled,
         every tau estimated again in each draw).
@@ -830,8 +831,9 @@ def ensemble_projection(members: Sequence[Dict[str, float]], truth: Dict[str, fl
         return None
     projected = {int(k): tau_of(r_own * math.sqrt(reliability_of_mean(rho, k))) for k in ks}
     limits = [tau_of(float(r)) for r in project(_draws(len(archs), resamples, seed))[1] if r == r]
-    return dict(members=len(members), subnets=len(archs),
-                member_tau=statistics.fmean(float(v) for v in kendall_tau_rows(x, t)),
+    each = [float(v) for v in kendall_tau_rows(x, t)]
+    return dict(members=len(members), subnets=len(archs), member_tau=statistics.fmean(each),
+                member_tau_sd=statistics.stdev(each),
                 members_tau=statistics.fmean(float(kendall_tau_rows(x[i], x[j])[0]) for i, j in pairs),
                 reliability=rho, projected=projected, limit=tau_of(r_own), limit_ci95=_percentiles(limits))
 

@@ -674,6 +674,7 @@ def test_ensemble_projection_predicts_the_mean_of_more_supernets():
     ten = [member() for _ in range(10)]
     mean10 = {i: sum(m[i] for m in ten) / 10 for i in truth}
     assert p['projected'][1] == pytest.approx(p['member_tau'], abs=0.01)
+    assert p['member_tau_sd'] == pytest.approx(abs(tau(two[0]) - tau(two[1])) / 2 ** 0.5)
     assert p['projected'][2] == pytest.approx(tau({i: two[0][i] + two[1][i] for i in truth}), abs=0.03)
     assert p['projected'][10] == pytest.approx(tau(mean10), abs=0.03)
     assert p['projected'][10] > p['projected'][2] > p['projected'][1] + 0.02
