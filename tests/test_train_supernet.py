@@ -50,7 +50,7 @@ def test_trains_validates_max_and_min_and_resumes(tiny_data, tmp_path):
 
 def test_torchrun_two_processes_on_the_cpu(tiny_data, tmp_path):
     """``train_supernet(procs=2)``: torchrun, two gloo processes of one thread each, as
-    ``torchrun --nproc_per_node=2 tools/train_supernet.py CONFIG --launcher pytorch``."""
+    ``torchrun --standalone --nproc_per_node=2 tools/train_supernet.py CONFIG --launcher pytorch``."""
     from smnas.engine import read_config
     from smnas.engine.jobs import per_process_batch, train_supernet
 
@@ -66,6 +66,25 @@ def test_torchrun_two_processes_on_the_cpu(tiny_data, tmp_path):
     assert "type='SandwichDistributed'" in log
     with pytest.raises(ValueError, match='does not split over 3'):
         per_process_batch(4, 3)
+
+
+def test_a_failed_torchrun_training_says_what_each_worker_raised(tiny_data, tmp_path):
+    """The launcher's own error says only that a child failed: the workers' exceptions,
+    far above it in the log, are in the message, so a user (or a CI log) sees the cause."""
+    from smnas.engine import read_config
+    from smnas.engine.jobs import JobFailed, per_process_batch, train_supernet
+
+    work = tmp_path / 'ddp'
+    work.mkdir()
+    cfg = read_config(CFG, tiny_supernet_cfg_options(tiny_data, 2))
+    cfg.train_dataloader.batch_size = per_process_batch(2, 2)
+    cfg.train_dataloader.dataset.ann_file = 'no_such_annotations.json'
+    cfg.dump(str(work / 'config.py'))
+    with pytest.raises(JobFailed) as failed:
+        train_supernet(work / 'config.py', work, 2, work / 'train.log', procs=2)
+    message = str(failed.value)
+    assert str(work / 'train.log') in message and 'ChildFailedError' in message, message
+    assert message.count('no_such_annotations.json does not exist') == 2, message  # rank 0 and rank 1
 
 
 @pytest.mark.parametrize('structure', [

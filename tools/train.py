@@ -3,7 +3,7 @@
     python tools/train.py configs/baseline/faster-rcnn_r18-gnws_fpn_bccd.py
     python tools/train.py CONFIG --work-dir work_dirs/run1 --resume            # latest checkpoint
     python tools/train.py CONFIG --cfg-options train_cfg.max_iters=50
-    torchrun --nproc_per_node=2 tools/train.py CONFIG --launcher pytorch       # DDP (CPU: gloo)
+    torchrun --standalone --nproc_per_node=2 tools/train.py CONFIG --launcher pytorch   # DDP (CPU: gloo)
 
 TensorBoard: tensorboard --logdir <work-dir>
 """

@@ -1,9 +1,9 @@
 # COCO-scale supernet for GPUs: the paper's modular space (bases 48-72, up to 3-4-6-3
 # bottleneck blocks as R50's, neck and head 128/256/512) around an R50 Cascade R-CNN at 800x600,
 # GN + WS from scratch. One command per machine (the same on CPUs with gloo):
-#   torchrun --nproc_per_node=8 tools/train_supernet.py configs/supernet/coco_cascade3.py \
+#   torchrun --standalone --nproc_per_node=8 tools/train_supernet.py configs/supernet/coco_cascade3.py \
 #       --launcher pytorch --work-dir /shared/smnas/supernet
-# Several machines: add --nnodes/--node_rank/--master_addr as for any torchrun job.
+# Several machines: --nnodes/--node_rank/--master_addr (instead of --standalone) as for any torchrun job.
 _base_ = [
     '../_base_/models/supernet.py',
     '../_base_/datasets/coco.py',

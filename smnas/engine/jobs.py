@@ -210,13 +210,37 @@ def per_process_batch(total: int, procs: int) -> int:
     return total // procs
 
 
-def free_port() -> int:
-    """A TCP port on this machine that nothing listens on now (for a local rendezvous)."""
-    import socket
+_ERROR_LINE = re.compile(r'^\s*(?:\[rank\d+\]:\s*)?[A-Za-z_][\w.]*(?:Error|Exception|Failed|Exit):')
 
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
+
+def failure_excerpt(log_path, last_lines: int = 15, window: int = 2000) -> str:
+    """What a failed job's log says about why: the distinct exception lines among its
+    last ``window`` lines (under torchrun each worker's own error comes before the
+    launcher's ``ChildFailedError``, often far above the end), then its last lines.
+
+    Args:
+        log_path: the job's log (a missing or unreadable file gives '').
+        last_lines: how many of its last non-blank lines to quote.
+        window: how far back from the end to look for exceptions.
+
+    Returns:
+        The excerpt ('' for an empty or missing log).
+    """
+    try:
+        with open(log_path, 'rb') as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 512 * 1024))  # a long log's end is enough
+            lines = f.read().decode('utf-8', 'replace').splitlines()[-window:]
+    except OSError:
+        return ''
+    lines = [line.rstrip() for line in lines if line.strip()]
+    errors = list(dict.fromkeys(line.strip() for line in lines if _ERROR_LINE.match(line)))
+    parts = []
+    if errors:
+        parts.append('errors:\n' + '\n'.join(f'  {e}' for e in errors[-8:]))
+    if lines:
+        parts.append('last lines:\n' + '\n'.join(f'  {line}' for line in lines[-last_lines:]))
+    return '\n'.join(parts)
 
 
 def train_supernet(cfg_path, work_dir, max_iters: int, log_path=None,
@@ -258,7 +282,9 @@ def train_supernet(cfg_path, work_dir, max_iters: int, log_path=None,
                '--resume']
         env = None
         if procs > 1:
-            cmd = ['-m', 'torch.distributed.run', f'--nproc_per_node={procs}', f'--master_port={free_port()}',
+            # --standalone: the rendezvous store binds a port the system picks, so no other
+            # process (a parallel job, a database client) can take it between choice and bind
+            cmd = ['-m', 'torch.distributed.run', '--standalone', f'--nproc_per_node={procs}',
                    *cmd, '--launcher', 'pytorch']
             if not _has_cuda():
                 env = {'OMP_NUM_THREADS': str(max(1, (os.cpu_count() or 1) // procs))}
@@ -268,6 +294,7 @@ def train_supernet(cfg_path, work_dir, max_iters: int, log_path=None,
             follow.stop()
     if rc != 0 or not final.is_file():
         where = log_path or work_dir
+        why = failure_excerpt(log_path) if log_path is not None else ''
         raise JobFailed(f'supernet training failed (exit code {rc}); its log is in {where}; '
-                        f'rerun the same command to resume it')
+                        f'rerun the same command to resume it' + (f'. Its log\'s {why}' if why else ''))
     return final

@@ -4,7 +4,7 @@ import subprocess
 import sys
 import time
 
-from smnas.engine.jobs import run_isolated
+from smnas.engine.jobs import failure_excerpt, run_isolated
 from smnas.utils.paths import REPO_ROOT
 
 SLEEPER = 'import time; time.sleep(60)'
@@ -35,6 +35,27 @@ def test_a_job_logs_and_returns_its_exit_code(tmp_path):
     log = tmp_path / 'job.log'
     rc, cause = run_isolated([sys.executable, '-c', 'print("hello"); raise SystemExit(3)'], log)
     assert (rc, cause) == (3, None) and 'hello' in log.read_text()
+
+
+def test_a_failure_excerpt_names_each_exception_far_above_the_end(tmp_path):
+    log = tmp_path / 'job.log'
+    worker = ['Traceback (most recent call last):', '  File "train.py", line 3, in <module>',
+              '[rank1]: ValueError: bad width 7']
+    launcher = ['Traceback (most recent call last):', '  File "run.py", line 9, in main',
+                'torch.distributed.elastic.multiprocessing.errors.ChildFailedError:',
+                *(f'  detail {i}' for i in range(100))]
+    log.write_text('\n'.join(['config line'] * 50 + worker + [''] * 3 + worker + launcher) + '\n')
+    text = failure_excerpt(log, last_lines=5)
+    errors, last = text.split('last lines:')
+    # each distinct error once, in order; the 100 lines between them and the end left out
+    assert errors.split('\n')[1:3] == ['  [rank1]: ValueError: bad width 7',
+                                       '  torch.distributed.elastic.multiprocessing.errors.ChildFailedError:']
+    assert last.split('\n')[1:] == [f'    detail {i}' for i in range(95, 100)]
+    assert 'detail 94' not in text and 'config line' not in text
+    # no exception: only the last lines; no log: nothing
+    log.write_text('a\nb\n\nc\n')
+    assert failure_excerpt(log, last_lines=2) == 'last lines:\n  b\n  c'
+    assert failure_excerpt(tmp_path / 'missing.log') == ''
 
 
 def test_log_progress_reports_each_new_iteration_line(tmp_path):
