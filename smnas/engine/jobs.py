@@ -210,6 +210,25 @@ def per_process_batch(total: int, procs: int) -> int:
     return total // procs
 
 
+def read_tail(path, n_bytes: int) -> str:
+    """The last ``n_bytes`` of a file as text ('' when it is missing or unreadable).
+
+    Args:
+        path: the file (a job's log).
+        n_bytes: how much of its end to read.
+
+    Returns:
+        The text, undecodable bytes replaced.
+    """
+    try:
+        with open(path, 'rb') as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - n_bytes))
+            return f.read().decode('utf-8', errors='replace')
+    except OSError:
+        return ''
+
+
 _ERROR_LINE = re.compile(r'^\s*(?:\[rank\d+\]:\s*)?[A-Za-z_][\w.]*(?:Error|Exception|Failed|Exit):')
 
 
@@ -226,13 +245,7 @@ def failure_excerpt(log_path, last_lines: int = 15, window: int = 2000) -> str:
     Returns:
         The excerpt ('' for an empty or missing log).
     """
-    try:
-        with open(log_path, 'rb') as f:
-            f.seek(0, os.SEEK_END)
-            f.seek(max(0, f.tell() - 512 * 1024))  # a long log's end is enough
-            lines = f.read().decode('utf-8', 'replace').splitlines()[-window:]
-    except OSError:
-        return ''
+    lines = read_tail(log_path, 512 * 1024).splitlines()[-window:]  # a long log's end is enough
     lines = [line.rstrip() for line in lines if line.strip()]
     errors = list(dict.fromkeys(line.strip() for line in lines if _ERROR_LINE.match(line)))
     parts = []

@@ -11,7 +11,6 @@ training again, and an interrupted training resumes from its last checkpoint.
 import argparse
 import fcntl
 import json
-import os
 import signal
 import sys
 import time
@@ -19,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Dict, Optional
 
-from ..engine.jobs import run_isolated
+from ..engine.jobs import read_tail, run_isolated
 from ..records import TrialResult
 from ..utils import atomic_write_json
 
@@ -60,16 +59,6 @@ def write_failure(trial_dir: Path, arch: str, error: str, **details) -> dict:
     failure = dict(status='failed', arch=arch, error=error, **details)
     atomic_write_json(Path(trial_dir) / FAILURE, failure, indent=1)
     return failure
-
-
-def _tail(path: Path, n: int = 4000) -> str:
-    try:
-        with open(path, 'rb') as f:
-            f.seek(0, os.SEEK_END)
-            f.seek(max(0, f.tell() - n))
-            return f.read().decode('utf-8', errors='replace')
-    except OSError:
-        return ''
 
 
 def _cause(log: str, returncode: int) -> str:
@@ -147,7 +136,7 @@ def _run_locked(cfg, trial_dir: Path, timeout: Optional[float], env: Optional[Di
     result = read_result(trial_dir)
     if rc == 0 and result is not None:
         return result
-    log_tail = _tail(log_path)
+    log_tail = read_tail(log_path, 4000)
     cause = cause or _cause(log_tail, rc)
     write_failure(trial_dir, cfg.candidate['arch'], cause, returncode=rc, seconds=round(time.time() - t0, 1),
                   log=str(log_path), log_tail=log_tail[-2000:])
