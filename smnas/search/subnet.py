@@ -66,7 +66,9 @@ SUBNET_DEFAULTS = dict(
     # the config's lr); the inherited weights are restored after each. On the 24-subnet rank
     # benchmark 50 steps on the configs' recipe lifted the mAP's Kendall tau from 0.730 to
     # 0.773 [0.63, 0.88] (within noise; 190 of 195 resolved pairs in training's order) at 1.53x
-    # the scoring time per subnet (benchmarks/README.md, "ft50_distill"). 0: none.
+    # the scoring time per subnet (benchmarks/README.md, "ft50_distill"); on the recipe's third
+    # seed it lowered the tau (0.812 to 0.739): pooled over the two seeds -0.014 [-0.11, +0.07],
+    # no gain beyond a seed's draw, so it stays off. 0: none.
     finetune_iters=0,
     finetune_lr=None,
     # When the search ranks by the val loss, which subnets get an inherited mAP too:
