@@ -174,29 +174,31 @@ def test_rank_synthetic_all_runs_every_step_with_flags_the_bench_has(tmp_path):
     subprocess.run(['bash', 'benchmarks/rank_synthetic_all.sh'], cwd=REPO_ROOT, check=True, timeout=60,
                    env=dict(os.environ, PY=str(fake)), capture_output=True)
     calls = log.read_text().splitlines()
-    assert len(calls) == 16
+    assert len(calls) == 18
     assert '--truth-first' in calls[0] and all('--truth-first' not in c for c in calls[1:])
     assert [re.search(r'--variant (\S+)', c)[1] if '--variant' in c else None for c in calls] == [
         None, None, 'per_weight', 'ft50', 'no_extremes', 'fewshot_neck', 'distill_outputs', 'ft50_distill',
         'fewshot_distill', 'distill_outputs_seed1', 'fair', 'distill_fairneck', 'distill_outputs_seed2',
-        'max_fair', 'ft50_distill_seed2', None]
+        'max_fair', 'ft50_distill_seed2', 'distill_outputs_seed3', 'distill_outputs_seed4', None]
     assert "model.extremes=[]" in calls[4]  # quoted for the shell, one option for the bench
     # base and the recipes measured against it pin the sandwich they trained, whatever the
     # configs' default; no_extremes is the configs' recipe, distillation adds the max member
     pinned = [i for i, c in enumerate(calls) if 'model.extremes=[max,min] model.num_random_subnets=1' in c]
-    assert pinned == [1, 2, 3, 5, 10, 15]
-    assert all('model.distill=False' in calls[i] for i in (1, 2, 3, 4, 5, 10, 13, 15))
+    assert pinned == [1, 2, 3, 5, 10, 17]
+    assert all('model.distill=False' in calls[i] for i in (1, 2, 3, 4, 5, 10, 13, 17))
     # the default's sampling without its teacher
     assert ('model.extremes=[max] model.num_random_subnets=2 model.sampling=fair model.distill=False'
             in calls[13])
     # the recipes on top of distillation start from its supernet, with its recipe
     assert all('model.extremes=[max] model.num_random_subnets=2 model.sampling=fair model.distill=outputs'
-               in calls[i] for i in (6, 7, 8, 9, 11, 12))
+               in calls[i] for i in (6, 7, 8, 9, 11, 12, 15, 16))
     # and one whose teacher walks its neck through every width, a supernet of its own
     assert "model.max_sampled=[neck]" in calls[11] and '--supernet-of' not in calls[11]
     # the default recipe again with other seeds
     assert 'model.seed=1 randomness.seed=1' in calls[9] and '--supernet-of' not in calls[9]
     assert 'model.seed=2 randomness.seed=2' in calls[12] and '--supernet-of' not in calls[12]
+    assert all(f'model.seed={s} randomness.seed={s}' in calls[i] and '--supernet-of' not in calls[i]
+               for s, i in ((3, 15), (4, 16)))
     assert '--supernet-of distill_outputs --finetune-iters 50' in calls[7]
     # and on the third seed's supernet, with that seed's options
     assert ('--supernet-of distill_outputs_seed2 --finetune-iters 50' in calls[14]
