@@ -1,6 +1,6 @@
-"""Print the rank-fidelity record's tables as Markdown, for ``benchmarks/README.md``: the
-from-scratch truth, every recipe against it, and each recipe's tau corrected for the
-truth's noise (``smnas.benchmarks.rank_tables``).
+"""Print the rank-fidelity record's tables as Markdown, for ``benchmarks/README.md``: where
+the issue's goals stand, the from-scratch truth, every recipe against it, and each recipe's
+tau corrected for the truth's noise (``smnas.benchmarks.rank_tables``).
 
     .venv/bin/python benchmarks/rank_tables.py                       # every table
     .venv/bin/python benchmarks/rank_tables.py --tables recipes --reference no_extremes

@@ -1,5 +1,5 @@
-"""The rank-fidelity record's tables as Markdown: the from-scratch truth, every recipe
-against it, and each recipe's tau corrected for the truth's noise.
+"""The rank-fidelity record's tables as Markdown: where the goals stand, the from-scratch
+truth, every recipe against it, and each recipe's tau corrected for the truth's noise.
 
 ``benchmarks/README.md`` shows these tables; printing them from the record
 (``benchmarks/results/rank_fidelity.json``) rather than copying numbers by hand keeps
@@ -7,7 +7,8 @@ the README and the record alike whenever a seed or a recipe is added
 (``python benchmarks/rank_tables.py``; ``--write`` puts them between the README's markers).
 """
 import re
-from typing import Callable, Dict, List, Optional, Sequence
+import statistics
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from .stats import blend_scores, disattenuated_tau, mean_reliability, paired_tau_difference
 
@@ -303,13 +304,101 @@ def within_table(record: dict) -> str:
     return '\n'.join(lines)
 
 
+#: the issue's goals: two truths agree at this tau; a recipe's tau and its lower 95% bound;
+#: how many places off the min subnet's inherited rank may be
+GOALS = dict(truth_tau=0.8, tau=0.8, tau_low=0.6, min_places=2)
+
+
+def _default_seeds(record: dict) -> Tuple[List[str], Optional[str]]:
+    # The default recipe's supernets, one per seed, and the ranking by their mean scores: the
+    # largest seed ensemble that starts with the default (the summary names it <default>_xN).
+    default = record['default_variant']
+    ensembles = [n for n, v in record['variants'].items()
+                 if v.get('mean_over') == 'seeds' and (v.get('ensemble_of') or [None])[0] == default]
+    if not ensembles:
+        return [default], None
+    best = max(ensembles, key=lambda n: len(record['variants'][n]['ensemble_of']))
+    return list(record['variants'][best]['ensemble_of']), best
+
+
+def _meets(v: dict) -> bool:
+    low = (v.get('kendall_tau_ci95') or [float('-inf')])[0]
+    return v['kendall_tau'] >= GOALS['tau'] and low >= GOALS['tau_low']
+
+
+def _count(k: int, n: int) -> str:
+    return 'yes' if k == n else 'no' if k == 0 else f'by {k} seed{"s" * (k > 1)} of {n}'
+
+
+def goals_table(record: dict) -> str:
+    """Where the issue's goals stand, from the record: the truth's agreement with itself,
+    the default recipe's tau on each of its seeds' supernets and by their mean scores, and
+    the min subnet's rank error on each.
+
+    Args:
+        record: the rank-fidelity record (``truth_split_tau`` or ``truth_seed_tau``,
+            ``default_variant`` and its seeds' variants, each with ``kendall_tau``,
+            ``kendall_tau_ci95`` and ``min_subnet``).
+
+    Returns:
+        A Markdown table of the three goals: what was measured and whether it is met (a
+        goal met on some seeds only says on how many). A seed's tau that meets the goal (its
+        lower bound too) is in bold.
+    """
+    variants = record['variants']
+    split, sizes = record.get('truth_split_tau'), record.get('truth_split_sizes')
+    one = record.get('truth_seed_tau')
+    if split is not None and sizes:
+        each = f'{sizes[0]} seeds each' if len(set(sizes)) == 1 else f'{" and ".join(map(str, sizes))} seeds'
+        truth = (f'two truths of {each}, no seed shared: {split:.3f} '
+                 f'(mean over the splits); one training against another {one:.2f}')
+        met = 'yes' if split >= GOALS['truth_tau'] else 'no'
+    elif one is not None:
+        truth, met = f'one training against another {one:.3f}', 'yes' if one >= GOALS['truth_tau'] else 'no'
+    else:
+        truth, met = 'not measured: fewer than two whole seeds', 'no'
+    lines = _header(['goal', 'measured', 'met'])
+    lines.append(_row([f'the truth agrees with itself, tau >= {GOALS["truth_tau"]}', truth, met]))
+
+    members, ensemble = _default_seeds(record)
+    seeds = [str((variants[m].get('cfg_options') or {}).get('model.seed', 0)) for m in members]
+    taus = [variants[m]['kendall_tau'] for m in members]
+    cells = [f'{t:.3f}{_ci(variants[m].get("kendall_tau_ci95"))}' for m, t in zip(members, taus)]
+    cells = [f'**{c}**' if _meets(variants[m]) else c for m, c in zip(members, cells)]
+    of = f'seed {seeds[0]}' if len(members) == 1 else f'seeds {", ".join(seeds)}'
+    measured = f'its {len(members)} supernet{"s" if len(members) > 1 else ""} ({of}): {", ".join(cells)}'
+    met = _count(sum(_meets(variants[m]) for m in members), len(members))
+    if len(members) > 1:
+        measured += f'; one supernet {statistics.fmean(taus):.3f} +- {statistics.stdev(taus):.3f}'
+    if ensemble:
+        e = variants[ensemble]
+        measured += (f'; the mean score of the {len(members)} (`{ensemble}`) {e["kendall_tau"]:.3f}'
+                     f'{_ci(e.get("kendall_tau_ci95"))}')
+        met += f'; their mean: {"yes" if _meets(e) else "no"}'
+    goal = (f'the default recipe (`{record["default_variant"]}`) tau >= {GOALS["tau"]}, '
+            f'lower bound >= {GOALS["tau_low"]}')
+    lines.append(_row([goal, measured, met]))
+
+    errors = [variants[m]['min_subnet'] for m in members]
+    beyond = sum(e.get('error_beyond_noise', 0) > 0 for e in errors)
+    measured = (f'{of}: {", ".join(str(e["error"]) for e in errors)} places '
+                f'({beyond} beyond its from-scratch noise band)')
+    met = _count(sum(e['error'] <= GOALS['min_places'] for e in errors), len(errors))
+    if ensemble:
+        e = variants[ensemble]['min_subnet']
+        measured += f'; their mean: {e["error"]}'
+        met += f'; their mean: {"yes" if e["error"] <= GOALS["min_places"] else "no"}'
+    lines.append(_row([f'the min subnet <= {GOALS["min_places"]} places off', measured, met]))
+    return '\n'.join(lines)
+
+
 def _signed(x: Optional[float]) -> str:
     return '' if x is None else f'{x:+.4f}'
 
 
 #: the tables ``benchmarks/rank_tables.py`` prints, by name
-TABLES = {'truth': truth_table, 'recipes': recipe_table, 'projected': projection_table, 'front': front_table,
-          'within': within_table}
+TABLES = {'goals': goals_table, 'truth': truth_table, 'recipes': recipe_table, 'projected': projection_table,
+          'front': front_table, 'within': within_table}
 
 _MARKER = re.compile(r'^(?P<indent>[ \t]*)<!-- rank_tables:(?P<name>[\w-]+) -->[ \t]*$', re.M)
 

@@ -1,7 +1,7 @@
 """The rank record's Markdown tables (smnas.benchmarks.rank_tables)."""
 import pytest
 
-from smnas.benchmarks.rank_tables import (front_table, ordinal, projected_from, projection_table,
+from smnas.benchmarks.rank_tables import (front_table, goals_table, ordinal, projected_from, projection_table,
                                           recipe_table, truth_table, within_table, write_tables)
 from smnas.benchmarks.stats import disattenuated_tau, rank_agreement
 
@@ -149,6 +149,32 @@ def test_a_ranking_by_several_seeds_says_so_in_every_table(record):
     assert '| good (the default) |' in projection_table(rec)  # a whole one: its name alone
 
 
+def test_the_goals_table_says_which_goal_each_seed_and_their_mean_meet(record):
+    rows = lambda rec: [_cells(line) for line in goals_table(rec).splitlines()[2:]]  # noqa: E731
+    # one supernet of the default, in the truth's order; no truth of two halves yet
+    truth, default, min_subnet = rows(dict(record, truth_seed_tau=0.6))
+    assert truth[1:] == ['one training against another 0.600', 'no']
+    assert default[0] == 'the default recipe (`good`) tau >= 0.8, lower bound >= 0.6'
+    assert default[1].startswith('its 1 supernet (seed 0): **1.000') and default[2] == 'yes'
+    assert min_subnet[1:] == ['seed 0: 0 places (0 beyond its from-scratch noise band)', 'yes']
+    assert rows(dict(record))[0][1:] == ['not measured: fewer than two whole seeds', 'no']
+    # two truths that agree, and a second seed that ranks in reverse, its min subnet 5 places off
+    bad = dict(record['variants']['bad'], cfg_options={'model.seed': 1})
+    x2 = dict(record['variants']['bad'], ensemble_of=['good', 'good_seed1'], mean_over='seeds',
+              kendall_tau=0.7, kendall_tau_ci95=[0.5, 0.9], min_subnet=dict(error=2))
+    rec = dict(record, truth_seed_tau=0.6, truth_split_tau=0.81, truth_split_sizes=[1, 1],
+               variants=dict(record['variants'], good_seed1=bad, good_x2=x2))
+    truth, default, min_subnet = rows(rec)
+    assert truth[1:] == ['two truths of 1 seeds each, no seed shared: 0.810 (mean over the splits); '
+                         'one training against another 0.60', 'yes']
+    assert default[1].startswith('its 2 supernets (seeds 0, 1): **1.000')
+    assert ', -1.000 [' in default[1] and '; one supernet 0.000 +- 1.414' in default[1]
+    assert default[1].endswith('the mean score of the 2 (`good_x2`) 0.700 [0.50, 0.90]')
+    assert default[2] == 'by 1 seed of 2; their mean: no'  # 0.7: below 0.8
+    assert min_subnet[1:] == ['seeds 0, 1: 0, 5 places (0 beyond its from-scratch noise band); their mean: 2',
+                              'by 1 seed of 2; their mean: yes']
+
+
 def test_the_projection_of_an_earlier_truth_is_set_beside_the_measured_tau(record):
     # the record of a 1-seed truth, where 'good' measured 0.6 and 'bad' is not ranked yet
     rel = dict(true_std=0.02, noise_std=0.02)  # one seed's reliability 1/2, two seeds' 2/3
@@ -226,10 +252,11 @@ def _readme_shows(record: dict, text: str) -> None:
 
     found = re.findall(r'<!-- rank_tables:(\w+) -->\n(.*?)\n[ \t]*<!-- /rank_tables:\1 -->', text, re.S)
     shown = {name: [_cells(line.strip()) for line in block.strip().splitlines()] for name, block in found}
-    assert set(shown) == {'truth', 'recipes', 'projected', 'front', 'within'}
+    assert set(shown) == {'goals', 'truth', 'recipes', 'projected', 'front', 'within'}
     refs = [m for c in shown['recipes'][0] for m in re.findall(r'^minus (\w+) by mAP', c)]
-    printed = {'truth': truth_table(record), 'recipes': recipe_table(record, refs[1:]),
-               'projected': projection_table(record), 'front': front_table(record),
+    printed = {'goals': goals_table(record), 'truth': truth_table(record),
+               'recipes': recipe_table(record, refs[1:]), 'projected': projection_table(record),
+               'front': front_table(record),
                'within': within_table(record)}
     hint = 'rerun: .venv/bin/python benchmarks/rank_tables.py --reference ... --write benchmarks/README.md'
     for name, table in printed.items():
