@@ -270,10 +270,15 @@ def test_the_readmes_tables_are_the_committed_records():
     """benchmarks/README.md shows what the committed record says: its tables, between their
     markers, are those ``benchmarks/rank_tables.py --write`` prints from the record (the
     recipes paired with the references the README's header names; the projection table's
-    last columns, from an earlier record that git keeps, left out of the comparison)."""
+    last columns, from an earlier record that git keeps, left out of the comparison). The
+    project's README shows the goals table, as printed."""
     import json
 
     from smnas.testing import REPO_ROOT
 
     record = json.loads((REPO_ROOT / 'benchmarks/results/rank_fidelity.json').read_text())
     _readme_shows(record, (REPO_ROOT / 'benchmarks/README.md').read_text())
+    readme = (REPO_ROOT / 'README.md').read_text()
+    assert write_tables(readme, lambda name: goals_table(record)) == readme, \
+        'rerun: .venv/bin/python benchmarks/rank_tables.py --write README.md'
+    assert '<!-- rank_tables:goals -->' in readme
