@@ -1,5 +1,5 @@
 """benchmarks/bench_rank_fidelity.py end to end at toy scale (its numbers come from real runs),
-and its record restored on a new machine."""
+its steps (smnas.benchmarks.rank_fidelity), and its record restored on a new machine."""
 import json
 import shutil
 import signal
@@ -8,10 +8,13 @@ import sys
 
 import pytest
 
+from smnas.benchmarks.rank_fidelity import (RankFidelity, coverage_order, default_variant, scratch_fit_rows,
+                                            training_recipe, truth_batches)
+from smnas.engine import read_config
 from smnas.testing import config_path
 from smnas.utils.paths import REPO_ROOT
 
-from .tool_helpers import TINY_BENCH_SPACE, load_bench, run_tool, tiny_options
+from .tool_helpers import TINY_BENCH_SPACE, run_tool, tiny_options
 
 
 @pytest.fixture(scope='module')
@@ -160,15 +163,14 @@ def test_the_stage_re_measured_with_an_earlier_runs_scratch_fit(rank_run, tmp_pa
 
 
 def test_a_scratch_fit_needs_two_timed_trainings(tmp_path):
-    bench = load_bench('bench_rank_fidelity')
     path = tmp_path / 'cost.json'
     path.write_text(json.dumps({'subnets_trained_from_scratch': {'a': dict(gflops=1.0, seconds=10.0),
                                                                  'b': dict(gflops=2.0, seconds=None)}}))
     with pytest.raises(SystemExit, match='1 timed from-scratch trainings'):
-        bench.scratch_fit_rows(str(path))
+        scratch_fit_rows(str(path))
     path.write_text('{}')
     with pytest.raises(SystemExit, match='not a cost breakdown'):
-        bench.scratch_fit_rows(str(path))
+        scratch_fit_rows(str(path))
 
 
 def test_rank_fidelity_trains_the_median_subnet_again_for_noise(rank_run):
@@ -358,10 +360,9 @@ def rank_record(tmp_path):
     middle one has seeds 0-2 from the noise run)."""
     from supernet.space import ModularSpace
 
-    bench = load_bench('bench_rank_fidelity')
     cfg = str(config_path('supernet/quickstart_synthetic.py'))
     opts = {'model.space.bases': [16, 24], 'model.space.neck_channels': [32, 64], 'prepare_data': None}
-    space = json.loads(json.dumps(bench.read_config(cfg, opts).model.space.to_dict()))
+    space = json.loads(json.dumps(read_config(cfg, opts).model.space.to_dict()))
     ms = ModularSpace.from_dict(space)
     a, b, c = str(ms.min_subnet()), '24_1-21-21-12_n32_h256', str(ms.max_subnet())
     assert len({a, b, c}) == 3 and ms.validate(b)
@@ -372,7 +373,7 @@ def rank_record(tmp_path):
     record.write_text(json.dumps(_record(space, seeds, inherited, noise)))
 
     def restore(name: str, **kw):  # a new machine: an empty work dir, the record
-        return bench.RankFidelity(cfg, str(tmp_path / name), opts, scratch_iters=3, search_subnets=0,
+        return RankFidelity(cfg, str(tmp_path / name), opts, scratch_iters=3, search_subnets=0,
                                   record=str(record), **kw)
 
     return dict(restore=restore, record=record, subnets=(a, b, c), space=space, seeds=seeds,
@@ -663,26 +664,25 @@ def test_the_record_keeps_every_training_of_a_stopped_run(rank_record, monkeypat
 
 
 def test_truth_batches_train_seed_after_seed_with_no_barrier_after_seed_0():
-    batches = load_bench('bench_rank_fidelity').truth_batches
     # seed 0 of every subnet first (the later seeds of a subnet need it); then seeds 1 and 2
     # in one queue: seed 2's first trainings start beside seed 1's last ones
-    assert batches(['a', 'b'], 3) == [[('a', (0,)), ('b', (0,))],
+    assert truth_batches(['a', 'b'], 3) == [[('a', (0,)), ('b', (0,))],
                                       [('a', (1,)), ('b', (1,)), ('a', (2,)), ('b', (2,))]]
-    assert batches(['a', 'b'], 1) == [[('a', (0,)), ('b', (0,))]]
-    assert batches(['a', 'b'], 2, 'subnet') == [[('a', (0, 1)), ('b', (0, 1))]]
+    assert truth_batches(['a', 'b'], 1) == [[('a', (0,)), ('b', (0,))]]
+    assert truth_batches(['a', 'b'], 2, 'subnet') == [[('a', (0, 1)), ('b', (0, 1))]]
     with pytest.raises(ValueError, match="'seed' or 'subnet'"):
-        batches(['a'], 2, 'random')
+        truth_batches(['a'], 2, 'random')
 
 
 def test_inherited_scoring_order_spreads_every_prefix_over_the_flops_range():
-    order = load_bench('bench_rank_fidelity').coverage_order
     items = [f's{i:02d}' for i in range(24)]  # sorted by FLOPs
-    out = order(items)
+    out = coverage_order(items)
     assert sorted(out) == items and out[:3] == ['s00', 's23', 's11']
     for k in (3, 5, 9, 17):  # any prefix leaves no wide gap in the range
         idx = sorted(items.index(x) for x in out[:k])
         assert max(b - a for a, b in zip(idx, idx[1:])) <= 2 * 23 / (k - 1) + 1
-    assert order([]) == [] and order(['a']) == ['a'] and order(['a', 'b', 'c']) == ['a', 'c', 'b']
+    assert coverage_order([]) == [] and coverage_order(['a']) == ['a']
+    assert coverage_order(['a', 'b', 'c']) == ['a', 'c', 'b']
 
 
 def test_the_committed_rank_record_reports_the_configs_recipe_and_score_as_its_default():
@@ -691,10 +691,9 @@ def test_the_committed_rank_record_reports_the_configs_recipe_and_score_as_its_d
     regenerated record would report another recipe's tau as the default's)."""
     from smnas.search.subnet import SUBNET_DEFAULTS
 
-    bench = load_bench('bench_rank_fidelity')
     rec = json.loads((REPO_ROOT / 'benchmarks' / 'results' / 'rank_fidelity.json').read_text())
     cfg = str(config_path('supernet/rank_synthetic.py'))
-    assert bench.default_variant(cfg, rec['variants']) == rec['default_variant'] == rec['default']['variant']
+    assert default_variant(cfg, rec['variants']) == rec['default_variant'] == rec['default']['variant']
     assert rec['default']['score'] == SUBNET_DEFAULTS['score']
     by = rec['variants'][rec['default_variant']]['by_score'][rec['default']['score']]
     assert rec['default']['kendall_tau'] == by['kendall_tau']
@@ -705,18 +704,17 @@ def test_the_default_variant_is_the_one_that_trains_the_configs_recipe():
     another (a record made before the configs' default changed): then the variant whose
     options give the config's recipe is the default; recipes scored with another's
     supernet are not candidates."""
-    bench = load_bench('bench_rank_fidelity')
     cfg = str(config_path('supernet/quickstart_synthetic.py'))
-    other = {'model.sampling': 'fair' if bench.training_recipe(cfg)['sampling'] != 'fair' else 'uniform'}
-    assert bench.training_recipe(cfg, other) != bench.training_recipe(cfg)
-    assert bench.default_variant(cfg, {'base': {'cfg_options': {}}, 'x': {'cfg_options': other}}) == 'base'
+    other = {'model.sampling': 'fair' if training_recipe(cfg)['sampling'] != 'fair' else 'uniform'}
+    assert training_recipe(cfg, other) != training_recipe(cfg)
+    assert default_variant(cfg, {'base': {'cfg_options': {}}, 'x': {'cfg_options': other}}) == 'base'
     old = {'base': {'cfg_options': other}, 'ft': {'cfg_options': {}, 'recipe': {'supernet_of': 'base'}},
            'unsaid': {'cfg_options': {}},  # an older record's variant: its recipe is unknown
            'now': {'cfg_options': {'model.seed': 0}, 'recipe': {'supernet_of': None, 'finetune_iters': 0}}}
-    assert bench.default_variant(cfg, old) == 'now'
+    assert default_variant(cfg, old) == 'now'
     # a recipe that differs in its teacher alone (sorted before 'now') is not the config's
     old['a_teacher'] = dict(old['now'], cfg_options={'model.max_sampled': ['neck']})
-    assert bench.default_variant(cfg, old) == 'now'
+    assert default_variant(cfg, old) == 'now'
     del old['now'], old['a_teacher']
-    assert bench.default_variant(cfg, old) == 'base'  # none trains it: base, as before
+    assert default_variant(cfg, old) == 'base'  # none trains it: base, as before
 
