@@ -284,9 +284,25 @@ class RankFidelity:
             atomic_write_json(self.record, self.summary(), indent=1)
 
     def supernet_dir(self, variant: str) -> Path:
+        """Where a recipe's supernet trains (``supernet`` for base, ``supernet_<variant>`` else).
+
+        Args:
+            variant: the recipe's name.
+
+        Returns:
+            The folder of its checkpoints and logs, inside the work dir.
+        """
         return self.work_dir / ('supernet' if variant == 'base' else f'supernet_{variant}')
 
     def train_supernet(self) -> Path:
+        """This recipe's supernet, trained or resumed to its schedule's end.
+
+        A recipe that scores with another's supernet (``supernet_of``) trains nothing and needs
+        that one finished. The training's logged seconds go into the variant's state.
+
+        Returns:
+            The final checkpoint.
+        """
         if self.supernet_of:
             final = supernet_checkpoint(self.supernet_dir(self.supernet_of), self.cfg.train_cfg.max_iters)
             if not final.is_file():
@@ -311,6 +327,15 @@ class RankFidelity:
         return final
 
     def run(self) -> dict:
+        """Every step this run still owes, each resumed from what the work dir stores.
+
+        With ``truth_first`` and the base recipe: the subnets' picks and their from-scratch
+        trainings only. Otherwise the recipe's supernet and its inherited scores, then (base
+        recipe) the from-scratch truth and the search whose cost is priced.
+
+        Returns:
+            The summary (what the record holds).
+        """
         from smnas.search.subnet import val_input_size
 
         prepare_data(self.cfg.get('prepare_data'))
@@ -362,6 +387,14 @@ class RankFidelity:
             return list(truth['subnets'])
 
     def part_dir(self, value) -> Path:
+        """Where the few-shot supernet of one choice trains.
+
+        Args:
+            value: the choice of the split key (a neck width, say).
+
+        Returns:
+            ``supernet_<variant>_<key><value>`` inside the work dir.
+        """
         return self.work_dir / f'supernet_{self.variant}_{self.few_shot}{value}'
 
     def train_parts(self, ckpt: Path) -> dict:
