@@ -84,6 +84,7 @@ class TrialResult:
 
     @classmethod
     def from_dict(cls, d: dict) -> 'TrialResult':
+        """A result from its JSON dict; keys this version does not know are kept in ``extra``."""
         known, extra = _split(cls, {k: v for k, v in d.items() if k != 'status'})
         return cls(**known, extra=extra)
 
@@ -145,6 +146,7 @@ class Finalist:
 
     @property
     def retrained(self) -> bool:
+        """Whether a from-scratch retraining of this finalist has finished."""
         return self.mAP_retrained is not None
 
     def record_retraining(self, result: TrialResult, run_dir: str, overrides: Optional[dict],
@@ -168,5 +170,6 @@ class Finalist:
 
     @classmethod
     def from_dict(cls, d: dict) -> 'Finalist':
+        """A finalist from its JSON dict; keys this version does not know are kept in ``extra``."""
         known, extra = _split(cls, d)
         return cls(**known, extra=extra)

@@ -81,6 +81,7 @@ class Subnet:
 
     @classmethod
     def from_dict(cls, d: dict) -> 'Subnet':
+        """The subnet of :meth:`to_dict`'s dict (JSON lists become tuples)."""
         return cls(int(d['base']), tuple(d['stages']), int(d['neck']), int(d['head']),
                    None if d.get('expand') is None else int(d['expand']))
 
@@ -190,6 +191,7 @@ class ModularSpace:
 
     @classmethod
     def from_dict(cls, d: dict) -> 'ModularSpace':
+        """The space of :meth:`to_dict`'s dict (JSON lists become tuples)."""
         return cls(**{k: v if isinstance(v, str) else tuple(v) for k, v in d.items()})
 
     def stage_choices(self, s: int) -> List[str]:

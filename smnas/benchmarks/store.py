@@ -27,6 +27,7 @@ class JsonStore:
         return json.loads(self.path.read_text()) if self.path.is_file() else {}
 
     def exists(self) -> bool:
+        """Whether the file has been written yet."""
         return self.path.is_file()
 
     @contextmanager

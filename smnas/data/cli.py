@@ -34,6 +34,7 @@ def detect_format(root: Path) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``smnas-convert-dataset`` and ``tools/convert_dataset.py``."""
     p = argparse.ArgumentParser(
         description='Convert a Pascal VOC or YOLO detection dataset to COCO JSON with '
         'train/val(/test) splits, normalising images and reporting every dropped or fixed item.')

@@ -137,10 +137,12 @@ class ConversionResult:
 
     @property
     def total_images(self) -> int:
+        """Images written, over every split."""
         return sum(self.images.values())
 
     @property
     def total_boxes(self) -> int:
+        """Boxes written, over every split and class."""
         return sum(sum(c.values()) for c in self.boxes.values())
 
 

@@ -177,11 +177,13 @@ class LogProgress(threading.Thread):
             self.report(int(it), int(total), eta)
 
     def run(self) -> None:
+        """The thread's loop: read every ``poll`` seconds until stopped, then once more."""
         while not self._done.wait(self.poll):
             self.read()
         self.read()
 
     def stop(self) -> None:
+        """Stop following, after reporting what the log holds now."""
         self._done.set()
         self.join()
 

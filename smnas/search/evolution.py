@@ -323,9 +323,18 @@ class EvolutionarySearch:
         return ref
 
     def format_cost(self, cost: float) -> str:
+        """A cost as the console shows it, in ``cost_unit``."""
         return f'{cost:.0f} {self.cost_unit}'.strip()
 
     def progress_line(self, st: dict) -> str:
+        """One console line from :meth:`status`: trials done and failed, ETA, the front's best.
+
+        Args:
+            st: the study's status.
+
+        Returns:
+            The line, without a newline.
+        """
         finished = st['done'] + st['failed']
         left = max(self.target - finished, 0)
         eta, left_s = '', (None if left else 0.0)

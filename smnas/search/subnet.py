@@ -293,6 +293,7 @@ class SubnetSearch(EvolutionarySearch):
                     search={k: v for k, v in self.opts.items()}, config=str(self.config_path.resolve()))
 
     def format_cost(self, cost: float) -> str:
+        """A cost as the console shows it: milliseconds (latency model) or GFLOPs."""
         return f'{cost:.1f} ms' if self.latency is not None else f'{cost / 1e9:.2f} GFLOPs'
 
     def propose(self, trial: optuna.Trial) -> str:
@@ -477,6 +478,12 @@ class SubnetSearch(EvolutionarySearch):
         return outcomes
 
     def run(self) -> optuna.Study:
+        """Search the FLOPs range (see :meth:`EvolutionarySearch.run`), then score the front's
+        mAP where scoring deferred it.
+
+        Returns:
+            The Optuna study, every trial stored.
+        """
         (lo, hi), (a, b) = self.range, self.span
         w, h = self.input_size
         print(f'[subnet] {self.space.count()} subnets; GFLOPs at {w}x{h}: {a / 1e9:.2f}-{b / 1e9:.2f}, '

@@ -100,6 +100,7 @@ class Candidate:
 
     @property
     def two_stage(self) -> bool:
+        """Whether the head works on proposals (Faster or Cascade R-CNN), not dense (RetinaNet)."""
         return self.head not in ONE_STAGE_HEADS
 
     @property
