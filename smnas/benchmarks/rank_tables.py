@@ -10,10 +10,11 @@ import re
 import statistics
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from .stats import blend_scores, disattenuated_tau, mean_reliability, paired_tau_difference
+from .stats import (BOX_TERM, blend_scores, box_blend_scores, disattenuated_tau, mean_reliability,
+                    paired_tau_difference)
 
 #: the scores a recipe is ranked by, in the record's ``by_score`` order, and their labels
-SCORES = (('mAP', 'mAP'), ('val_loss', 'val loss'), ('blend', 'blend'))
+SCORES = (('mAP', 'mAP'), ('val_loss', 'val loss'), ('blend', 'blend'), ('box_blend', 'mAP + box loss'))
 
 
 def ordinal(n: int) -> str:
@@ -75,7 +76,13 @@ def _scores(inherited: Dict[str, dict], score: str, archs: List[str]) -> Optiona
     loss = [-inherited[a]['val_loss'] for a in archs]
     if score == 'val_loss':
         return loss
-    return blend_scores([inherited[a]['mAP'] for a in archs], loss)
+    maps = [inherited[a]['mAP'] for a in archs]
+    if score == 'blend':
+        return blend_scores(maps, loss)
+    box = [(inherited[a].get('val_loss_terms') or {}).get(BOX_TERM) for a in archs]
+    if None in box or len(set(box)) < 2:
+        return None
+    return box_blend_scores(maps, box)
 
 
 def _paired(x: Optional[List[float]], y: Optional[List[float]], truth: List[float], resamples: int) -> str:

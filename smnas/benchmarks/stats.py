@@ -181,11 +181,58 @@ def blend_scores(maps: Sequence[float], neg_loss: Sequence[float]) -> List[float
     return list((rankdata(maps) + rankdata(neg_loss)) / 2)
 
 
+#: the val loss term that :func:`box_blend_scores` weighs against the mAP
+BOX_TERM = 'loss_bbox'
+
+
+def box_blend_scale(maps: Sequence[float], losses: Sequence[float]) -> float:
+    """The weight of the box loss in :func:`box_blend_scores`: the ratio of the two scores'
+    standard deviations over ``maps`` and ``losses`` (of the same subnets), so that each
+    moves the blend alike over them.
+
+    Args:
+        maps: the subnets' inherited mAP.
+        losses: their inherited box loss (lower is better).
+
+    Returns:
+        ``pstdev(maps) / pstdev(losses)``.
+
+    Raises:
+        ValueError: fewer than two subnets, or losses that are all equal (no scale).
+    """
+    if len(maps) != len(losses) or len(maps) < 2:
+        raise ValueError(f'a blend scale needs the mAP and the loss of the same two or more subnets, '
+                         f'not {len(maps)} and {len(losses)}')
+    sd = statistics.pstdev(losses)
+    if not sd > 0:
+        raise ValueError(f'the box loss is the same for all {len(losses)} subnets: no scale to weigh it by')
+    return statistics.pstdev(maps) / sd
+
+
+def box_blend_scores(maps: Sequence[float], losses: Sequence[float],
+                     scale: Optional[float] = None) -> List[float]:
+    """The linear blend of the inherited mAP and the box loss, ``mAP - scale * loss``
+    (higher is better), as ``subnet_search.score='box_blend'`` ranks subnets.
+
+    Args:
+        maps: the subnets' inherited mAP.
+        losses: their inherited box loss.
+        scale: the loss's weight; None: :func:`box_blend_scale` over these subnets.
+
+    Returns:
+        One blend per subnet.
+    """
+    if scale is None:
+        scale = box_blend_scale(maps, losses)
+    return [m - scale * v for m, v in zip(maps, losses)]
+
+
 def score_agreement(inh: Dict[str, dict], archs: Sequence[str], truth: Sequence[float],
                     min_arch: Optional[str] = None, truth_se: Optional[float] = None) -> dict:
     """Rank agreement with the truth of each inherited score: the mAP, the val loss
     (negated: lower is better) and their blend (the mean of the two ranks), for the
-    subnets that have both.
+    subnets that have both; and ``box_blend`` (:func:`box_blend_scores`, the search's
+    ``score='box_blend'``) where every one of them has the box loss among its terms.
 
     Args:
         inh: each subnet's inherited scores (``mAP``, ``val_loss``).
@@ -197,8 +244,9 @@ def score_agreement(inh: Dict[str, dict], archs: Sequence[str], truth: Sequence[
             to the ranks the truth cannot tell from its own (:func:`rank_error`'s ``se``).
 
     Returns:
-        ``{score: rank_agreement(...)}`` for ``mAP``, ``val_loss`` and ``blend``; the last two
-        with ``tau_minus_mAP`` (:func:`paired_tau_difference` against ranking by mAP).
+        ``{score: rank_agreement(...)}`` for ``mAP``, ``val_loss``, ``blend`` (and
+        ``box_blend``); all but the mAP with ``tau_minus_mAP`` (:func:`paired_tau_difference`
+        against ranking by mAP).
         Empty with fewer than two subnets scored both ways.
     """
     have = [i for i, a in enumerate(archs) if 'val_loss' in inh[a]]
@@ -206,17 +254,19 @@ def score_agreement(inh: Dict[str, dict], archs: Sequence[str], truth: Sequence[
         return {}
     maps = [inh[archs[i]]['mAP'] for i in have]
     neg_loss = [-inh[archs[i]]['val_loss'] for i in have]
-    blend = blend_scores(maps, neg_loss)
+    scores = [('mAP', maps), ('val_loss', neg_loss), ('blend', blend_scores(maps, neg_loss))]
+    box = [(inh[archs[i]].get('val_loss_terms') or {}).get(BOX_TERM) for i in have]
+    if None not in box and len(set(box)) > 1:
+        scores.append(('box_blend', box_blend_scores(maps, box)))
     y = [truth[i] for i in have]
-    out = {name: rank_agreement(x, y) for name, x in
-           (('mAP', maps), ('val_loss', neg_loss), ('blend', blend))}
-    # whether ranking by the loss (or the blend) beats ranking by mAP beyond noise
-    for name, x in (('val_loss', neg_loss), ('blend', blend)):
+    out = {name: rank_agreement(x, y) for name, x in scores}
+    # whether ranking by the loss (or a blend) beats ranking by mAP beyond noise
+    for name, x in scores[1:]:
         out[name]['tau_minus_mAP'] = paired_tau_difference(x, maps, y)
     if min_arch is not None:
         names = [archs[i] for i in have]
         t = dict(zip(names, y))
-        for name, x in (('mAP', maps), ('val_loss', neg_loss), ('blend', blend)):
+        for name, x in scores:
             out[name]['min_subnet'] = rank_error(min_arch, dict(zip(names, map(float, x))), t, truth_se)
     return out
 
