@@ -41,6 +41,9 @@ class TrialResult:
         val_loss, val_loss_screen: the detector's training loss on the val images (on
             the screening subset), the score of a search that ranks by it.
         val_loss_terms: each term of ``val_loss`` (``loss_rpn_cls``, ``loss_cls``...).
+        box_blend: ``mAP - scale * val_loss``, the score of a search that ranks by the
+            blend of the two (``subnet_search.score='box_blend'``; the scale in its
+            ``box_blend.json``).
         mAP_se, mAP_ci95: the mAP's noise, a bootstrap over the images it was scored on
             (:mod:`smnas.evaluation.bootstrap`): standard error and 95% interval.
         detections: the COCO-format detections its mAP was computed from (for paired
@@ -70,6 +73,7 @@ class TrialResult:
     val_loss: Optional[float] = None
     val_loss_screen: Optional[float] = None
     val_loss_terms: Optional[Dict[str, float]] = None
+    box_blend: Optional[float] = None
     mAP_se: Optional[float] = None
     mAP_ci95: Optional[List[float]] = None
     detections: Optional[str] = None

@@ -62,7 +62,7 @@ def test_rank_fidelity_scores_subnets_spread_over_flops(rank_run):
     # the keys, and the other ranking scores (val loss, and its blend with mAP)
     assert out['default_variant'] == 'base' and 'truth_seed_tau' in out
     base = out['variants']['base']
-    assert set(base['by_score']) == {'mAP', 'val_loss', 'blend'}
+    assert set(base['by_score']) == {'mAP', 'val_loss', 'blend', 'box_blend'}  # a Faster R-CNN: loss_bbox
     assert {'difference', 'beyond_noise'} <= set(base['by_score']['val_loss']['tau_minus_mAP'])
     assert base['by_score']['mAP']['kendall_tau'] == pytest.approx(base['kendall_tau'], nan_ok=True)
     # the min subnet (picked with the max, trained at every sandwich step): its two ranks

@@ -354,7 +354,7 @@ def test_score_against_truth_scores_both_ways_resumes_and_refuses_another_checkp
         assert r['truth_mAP'] == pytest.approx(0.1 * i + 0.01)  # seed 2 is not a truth seed
         assert r['val_loss'] == pytest.approx(ev.val_loss(a, seed=0), rel=1e-5)
         assert r['mAP'] == pytest.approx(ev.evaluate(a)['mAP'])
-    assert set(rec['by_score']) == {'mAP', 'val_loss', 'blend'}
+    assert set(rec['by_score']) == {'mAP', 'val_loss', 'blend', 'box_blend'}
     assert 'tau_minus_mAP' in rec['by_score']['val_loss']
     assert json.loads(out.read_text())['by_score'] == json.loads(json.dumps(rec['by_score']))
     capsys.readouterr()

@@ -16,10 +16,11 @@ from ..utils import atomic_write_text
 from .plots import new_figure, save_figure, style_axes
 from .tables import duplicate_counts, finalists_table, markdown_table, noise_lines, write_csv
 
-COLUMNS = ('arch', 'state', 'trial', 'mAP', 'mAP_se', 'mAP_50', 'val_loss', 'gflops', 'eval_images',
-           'mAP_screen', 'val_loss_screen', 'eval_seconds', 'duplicates', 'error')
+COLUMNS = ('arch', 'state', 'trial', 'mAP', 'mAP_se', 'mAP_50', 'val_loss', 'box_blend', 'gflops',
+           'eval_images', 'mAP_screen', 'val_loss_screen', 'eval_seconds', 'duplicates', 'error')
 #: a search's score -> what its axis and tables call it
-SCORE_LABELS = {'mAP': 'val bbox mAP', 'val_loss': 'val loss (lower is better)'}
+SCORE_LABELS = {'mAP': 'val bbox mAP', 'val_loss': 'val loss (lower is better)',
+                'box_blend': 'val bbox mAP - scale x box loss'}
 
 
 def search_rows(study, outcomes: Optional[Dict[str, dict]] = None) -> List[Dict[str, object]]:
@@ -37,6 +38,7 @@ def search_rows(study, outcomes: Optional[Dict[str, dict]] = None) -> List[Dict[
         rows.append(dict(arch=arch, state=o['state'], trial=o['trial'], mAP=a.get('mAP', ''),
                          mAP_se=a.get('mAP_se', ''),
                          mAP_50=a.get('mAP_50', ''), val_loss=a.get('val_loss', ''),
+                         box_blend=a.get('box_blend', ''),
                          gflops=round(a['flops'] / 1e9, 4) if 'flops' in a else '',
                          eval_seconds=round(a['eval_seconds'], 2) if 'eval_seconds' in a else '',
                          eval_images=a.get('eval_images', ''), mAP_screen=a.get('mAP_screen', ''),

@@ -43,9 +43,10 @@ SUBNET_DEFAULTS = dict(
     # worth it on CPUs with AMX (and on GPUs); benchmarks/README.md measures its speed and
     # how it moves scores and ranks against fp32.
     precision='fp32',
-    # What a subnet is ranked by: 'mAP' (val bbox mAP with inherited weights) or 'val_loss'
+    # What a subnet is ranked by: 'mAP' (val bbox mAP with inherited weights), 'val_loss'
     # (the detector's training loss on the val images with inherited weights, lower is
-    # better; `map_of` says which subnets get an mAP too). Against 24 subnets trained from
+    # better; `map_of` says which subnets get an mAP too) or 'box_blend' (both, one pass:
+    # `blend_calibration` below). Against 24 subnets trained from
     # scratch (benchmarks/README.md, "Every recipe against the 7-seed truth"), the configs'
     # recipe (distillation of the max member's outputs) ranked at Kendall tau 0.73 by the
     # mAP, 0.66 by the loss (the difference within noise; each put the min subnet 0-3
@@ -61,6 +62,13 @@ SUBNET_DEFAULTS = dict(
     # (benchmarks/README.md, "ranked by one term of the val loss"): not the default until a
     # pooled interval leaves out 0.
     val_loss_terms=None,
+    # score='box_blend' ranks by mAP - scale * (the val loss of `val_loss_terms`, by default
+    # every box regression term but the RPN's: '*loss_bbox'), the scale the ratio of the two
+    # scores' standard deviations over `blend_calibration` subnets spread over the FLOPs range,
+    # scored before the search (they are the spread first generation's first, so with
+    # init='spread' they cost nothing extra) and kept in the work dir's box_blend.json.
+    # benchmarks/README.md ("A blend of the mAP and the box loss") measures it against the mAP.
+    blend_calibration=8,
     # A short fine-tune of each subnet alone before it is scored: `finetune_iters` SGD steps on
     # the training images (seeded alike for every subnet) at `finetune_lr` (None: a tenth of
     # the config's lr); the inherited weights are restored after each. On the 24-subnet rank
@@ -146,9 +154,11 @@ class SubnetSearch(EvolutionarySearch):
     cost_unit = 'GFLOPs'
     cost_scale = 1e9
     result_keys = ('mAP', 'mAP_50', 'mAP_se', 'flops', 'latency_ms', 'eval_seconds', 'mAP_screen',
-                   'eval_images', 'val_loss', 'val_loss_screen')
+                   'eval_images', 'val_loss', 'val_loss_screen', 'box_blend')
     #: subnet_search.score -> its sign in the study (which maximises): losses are minimised
-    SCORES = {'mAP': 1, 'val_loss': -1}
+    SCORES = {'mAP': 1, 'val_loss': -1, 'box_blend': 1}
+    #: the val loss terms of score='box_blend' unless ``val_loss_terms`` names others
+    BLEND_TERMS = ['*loss_bbox']
 
     def __init__(self, cfg: Config, checkpoint: Union[str, Sequence[str]], work_dir: str,
                  storage: Optional[str] = None,
@@ -164,13 +174,22 @@ class SubnetSearch(EvolutionarySearch):
             raise ValueError(f"subnet_search.score must be one of {', '.join(map(repr, self.SCORES))}, "
                              f"not {opts['score']!r}")
         self.score_key, self.score_sign = opts['score'], self.SCORES[opts['score']]
-        if opts['val_loss_terms'] is not None and self.score_key != 'val_loss':
+        loss_terms = opts['val_loss_terms']
+        if loss_terms is not None and self.score_key == 'mAP':
             raise ValueError(f"subnet_search.val_loss_terms says what the val loss sums: it needs "
-                             f"score='val_loss', not {self.score_key!r}")
+                             f"score='val_loss' or 'box_blend', not {self.score_key!r}")
+        if self.score_key == 'box_blend':
+            if loss_terms is None:
+                loss_terms = self.BLEND_TERMS
+            if int(opts['blend_calibration']) < 2:
+                raise ValueError(f"subnet_search.blend_calibration must be 2 or more subnets (the "
+                                 f"blend's scale is a ratio of spreads), not {opts['blend_calibration']}")
         if opts['map_of'] not in ('front', 'every'):
             raise ValueError(f"subnet_search.map_of must be 'front' or 'every', not {opts['map_of']!r}")
-        # the mAP of a subnet ranked by another score waits for the front (see score_front)
-        self.defer_map = self.score_key != 'mAP' and opts['map_of'] == 'front'
+        # the mAP of a subnet ranked by its loss alone waits for the front (see score_front)
+        self.defer_map = self.score_key == 'val_loss' and opts['map_of'] == 'front'
+        #: the box loss's weight in score='box_blend' (:meth:`calibrate_blend`)
+        self.blend_scale: Optional[float] = None
         if flops_range is not None:
             opts['flops_range'] = [float(v) for v in flops_range]
         super().__init__(work_dir, opts, storage, workers=1, study_name=opts['study_name'],
@@ -188,7 +207,7 @@ class SubnetSearch(EvolutionarySearch):
         self.evaluator = InheritedEvaluator(cfg, self.supernets.first.paths[0], str(self.work_dir / 'eval'),
                                             batch_size=opts['val_batch_size'], cache_mb=opts['val_cache_mb'],
                                             precision=opts['precision'], bootstrap=opts['bootstrap'],
-                                            loss_terms=opts['val_loss_terms'])
+                                            loss_terms=loss_terms)
         self.screen_images = self._screen_images(opts)
         self.space = self.evaluator.space
         if self.evaluator.loss_terms is not None:
@@ -260,9 +279,20 @@ class SubnetSearch(EvolutionarySearch):
         """``n`` subnets inside the FLOPs range at evenly spaced FLOPs quantiles of a seeded
         sample, the range's cheapest and costliest included; ends first, then ever finer
         between them, so that a search stopped early has covered the range."""
-        import random
-
         from supernet.space import Subnet
+
+        return [self.space.picks(Subnet.parse(s)) for s in self.spread(n)]
+
+    def spread(self, n: int) -> List[str]:
+        """The subnets of :meth:`initial_population`, as strings, in its order.
+
+        Args:
+            n: how many.
+
+        Returns:
+            Up to ``n`` subnets, the FLOPs range's ends first.
+        """
+        import random
 
         from .pareto import coarse_to_fine, spread_subnets
 
@@ -270,7 +300,78 @@ class SubnetSearch(EvolutionarySearch):
         flops = functools.lru_cache(maxsize=None)(self.table.flops)  # the range and the spread price alike
         picks = spread_subnets(self.space, flops, n, random.Random(int(self.opts['seed'])),
                                keep=lambda s: lo <= flops(s) <= hi)
-        return [self.space.picks(Subnet.parse(s)) for s in coarse_to_fine(picks)]
+        return [str(s) for s in coarse_to_fine(picks)]
+
+    def calibrate_blend(self) -> Optional[float]:
+        """The box loss's weight in ``score='box_blend'``: the ratio of the mAP's and the
+        loss's standard deviations over the first ``blend_calibration`` subnets of
+        :meth:`spread` (the first generation's), each scored on every val image and its
+        result stored with its blend, so that its trial reuses it. Kept in
+        ``box_blend.json`` (the subnets' scores with it); a resumed search, or another
+        worker on the same work dir, reads it back.
+
+        Returns:
+            The scale, or None when the search ranks by another score.
+
+        Raises:
+            RuntimeError: fewer than two of the subnets could be scored.
+        """
+        import json
+
+        from ..benchmarks.stats import box_blend_scale
+        from ..utils import atomic_write_json
+
+        if self.score_key != 'box_blend':
+            return None
+        path = self.work_dir / 'box_blend.json'
+        with file_lock(self.work_dir / 'box_blend.lock'):
+            if not path.is_file():
+                n = int(self.opts['blend_calibration'])
+                archs = self.spread(max(int(self.opts['population_size']), n))[:n]
+                scored = {}
+                for i, arch in enumerate(archs):
+                    stored = read_stored(self.results_dir / arch) or {}
+                    if stored.get('status') == 'failed' and not self.opts['retry_failed']:
+                        print(f'[subnet] blend scale {i + 1}/{len(archs)}: {arch} failed before: '
+                              f'{stored.get("error")}', flush=True)
+                        continue
+                    if stored.get('status') != 'ok' or stored.get('val_loss') is None:
+                        try:
+                            stored = self.evaluate(arch, self.results_dir / arch).to_dict()
+                        except TrialFailed as e:
+                            print(f'[subnet] blend scale {i + 1}/{len(archs)}: {arch} failed: {e}',
+                                  flush=True)
+                            continue
+                    scored[arch] = stored
+                    print(f'[subnet] blend scale {i + 1}/{len(archs)}: {arch} inherited mAP '
+                          f'{stored["mAP"]:.4f}, loss {stored["val_loss"]:.4f}', flush=True)
+                if len(scored) < 2:
+                    raise RuntimeError(f'the box blend\'s scale needs two or more of the {len(archs)} '
+                                       f'subnets spread over the FLOPs range scored; {len(scored)} were '
+                                       f'(failures in {self.results_dir}/<subnet>/)')
+                scale = box_blend_scale([r['mAP'] for r in scored.values()],
+                                        [r['val_loss'] for r in scored.values()])
+                atomic_write_json(path, dict(scale=scale, loss_terms=self.evaluator.loss_terms,
+                                             subnets={a: dict(mAP=r['mAP'], val_loss=r['val_loss'])
+                                                      for a, r in scored.items()}), indent=1)
+            self.blend_scale = float(json.loads(path.read_text())['scale'])
+            for arch in json.loads(path.read_text())['subnets']:
+                stored = read_stored(self.results_dir / arch)
+                if stored and stored.get('status') == 'ok' and stored.get('box_blend') is None:
+                    write_result(self.results_dir / arch,
+                                 TrialResult.from_dict(self._with_blend(stored)))
+        print(f'[subnet] box blend: mAP - {self.blend_scale:.4g} x {"+".join(self.evaluator.loss_terms)}',
+              flush=True)
+        return self.blend_scale
+
+    def _with_blend(self, metrics: dict) -> dict:
+        # the blend of a search that ranks by it, once its scale is known
+        if self.score_key != 'box_blend' or self.blend_scale is None:
+            return metrics
+        out = dict(metrics, box_blend=metrics['mAP'] - self.blend_scale * metrics['val_loss'])
+        if metrics.get('member_scores'):  # an ensemble: each supernet's blend beside its scores
+            out['member_scores'] = [self._with_blend(m) for m in metrics['member_scores']]
+        return out
 
     def meta(self) -> dict:
         # a fine-tune before scoring, few-shot parts' weights, or an ensemble's mean change
@@ -283,6 +384,8 @@ class SubnetSearch(EvolutionarySearch):
             scoring['ensemble'] = len(self.supernets.members)
         if self.evaluator.loss_terms is not None:  # the val loss of some terms only
             scoring['val_loss_terms'] = self.evaluator.loss_terms
+        if self.blend_scale is not None:
+            scoring['box_blend_scale'] = self.blend_scale
         return dict(space=self.space.to_dict(), space_count=self.space.count(),
                     objective=self.opts['objective'], score=self.score_key, scoring=scoring or None,
                     latency_model=None if self.latency is None else self.latency.to_dict(),
@@ -370,7 +473,7 @@ class SubnetSearch(EvolutionarySearch):
         mAP@0.5, and its val loss when the search ranks by it; the loss alone when the
         mAP waits for the front (``map_of='front'``)."""
         # the samplers seeded alike for every subnet: each is charged on the same draws
-        seed = int(self.opts['seed']) if self.score_key == 'val_loss' else None
+        seed = int(self.opts['seed']) if self.score_key != 'mAP' else None
         if self.defer_map:
             return dict(val_loss=self.evaluator.val_loss(arch, images=images, seed=seed))
         return self.evaluator.evaluate(arch, images=images, loss_seed=seed)
@@ -392,15 +495,16 @@ class SubnetSearch(EvolutionarySearch):
         screen, images = None, self.evaluator.num_images
         try:
             with self._scorer(arch, functools.partial(self._score, arch)) as score:
-                if self.screen_images:
-                    screen = score(self.screen_images)
+                # the blend's calibration scores every image: no scale yet to screen by
+                if self.screen_images and (self.score_key != 'box_blend' or self.blend_scale is not None):
+                    screen = self._with_blend(score(self.screen_images))
                     bar, margin = self.screen_bar(flops)
                     metrics = screen
                     images = self.screen_images
                     if self.score_sign * screen[self.score_key] + margin >= bar:
-                        metrics, images = score(), self.evaluator.num_images
+                        metrics, images = self._with_blend(score()), self.evaluator.num_images
                 else:
-                    metrics = score()
+                    metrics = self._with_blend(score())
         except Exception as e:  # one broken subnet must not end the search
             msg = f'{type(e).__name__}: {e}'
             write_failure(result_dir, arch, msg)
@@ -488,6 +592,7 @@ class SubnetSearch(EvolutionarySearch):
         w, h = self.input_size
         print(f'[subnet] {self.space.count()} subnets; GFLOPs at {w}x{h}: {a / 1e9:.2f}-{b / 1e9:.2f}, '
               f'searching {lo / 1e9:.2f}-{hi / 1e9:.2f}', flush=True)
+        self.calibrate_blend()
         study = super().run()
         if self.defer_map:
             self.score_front(study)

@@ -249,8 +249,56 @@ def test_ranking_by_some_terms_of_the_val_loss(setup, tmp_path):
         SubnetSearch(cfg, ckpt, str(tmp_path / 'x'))
     assert not (tmp_path / 'x' / 'trials').exists()
     cfg.merge_from_dict({'subnet_search.val_loss_terms': ['loss_bbox'], 'subnet_search.score': 'mAP'})
-    with pytest.raises(ValueError, match="needs score='val_loss', not 'mAP'"):
+    with pytest.raises(ValueError, match="needs score='val_loss' or 'box_blend', not 'mAP'"):
         SubnetSearch(cfg, ckpt, str(tmp_path / 'y'))
+
+
+def test_ranking_by_the_blend_of_map_and_box_loss(setup, tmp_path):
+    """subnet_search.score='box_blend': the box loss's weight is set once, before the search,
+    from the first generation's first subnets (the ratio of the two scores' spreads), kept in
+    box_blend.json and the study's meta; every subnet's value is mAP - scale * its box loss,
+    each subnet is scored once (the calibration's reused by their trials), and a resumed
+    search reads the scale back and scores nothing again."""
+    from smnas.benchmarks.stats import box_blend_scale
+    from smnas.reports.subnet import write_subnet_report
+
+    cfg, ckpt = setup
+    cfg = Config(cfg.to_dict())
+    cfg.merge_from_dict({'subnet_search.n_trials': 5, 'subnet_search.score': 'box_blend',
+                         'subnet_search.blend_calibration': 3})
+    s = SubnetSearch(cfg, ckpt, str(tmp_path / 'w'))
+    assert s.evaluator.loss_terms == ['*loss_bbox']
+    real, calls = s.evaluator.evaluate, []
+
+    def spread_map(subnet, *a, **kw):  # an untrained supernet's mAP is 0 everywhere: no spread
+        calls.append(str(subnet))
+        return dict(real(subnet, *a, **kw), mAP=(len(str(subnet)) % 5) / 10)
+    s.evaluator.evaluate = spread_map
+    study = s.run()
+    first = s.spread(4)[:3]
+    assert calls[:3] == first and len(calls) == len(set(calls)) == 5
+    kept = json.loads((tmp_path / 'w' / 'box_blend.json').read_text())
+    assert list(kept['subnets']) == first and kept['loss_terms'] == ['*loss_bbox']
+    assert kept['scale'] == pytest.approx(box_blend_scale([r['mAP'] for r in kept['subnets'].values()],
+                                                          [r['val_loss'] for r in kept['subnets'].values()]))
+    assert kept['scale'] > 0 and study.user_attrs['meta']['scoring']['box_blend_scale'] == kept['scale']
+    done = {a: o for a, o in arch_outcomes(study).items() if o['state'] == 'complete'}
+    assert len(done) == 5
+    for arch, o in done.items():
+        stored = json.loads((s.results_dir / arch / 'result.json').read_text())
+        assert stored['val_loss'] == pytest.approx(stored['val_loss_terms']['loss_bbox'], rel=1e-6)
+        assert o['values'][0] == pytest.approx(stored['mAP'] - kept['scale'] * stored['val_loss'])
+        assert stored['box_blend'] == pytest.approx(o['values'][0])
+    report = write_subnet_report(s, study)['report'].read_text()
+    assert "subnet_search.score='box_blend'" in report and '| mAP | box_blend |' in report
+    assert 'box_blend' in (tmp_path / 'w' / 'trials.csv').read_text().splitlines()[0].split(',')
+    again = SubnetSearch(cfg, ckpt, str(tmp_path / 'w'))
+    again.evaluator.evaluate = spread_map
+    again.run()
+    assert again.blend_scale == kept['scale'] and len(calls) == 5
+    cfg.merge_from_dict({'subnet_search.blend_calibration': 1})
+    with pytest.raises(ValueError, match='blend_calibration must be 2 or more'):
+        SubnetSearch(cfg, ckpt, str(tmp_path / 'x'))
 
 
 @pytest.mark.parametrize('map_of', ['every', 'front'])
