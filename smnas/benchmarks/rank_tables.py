@@ -337,15 +337,22 @@ def _count(k: int, n: int) -> str:
     return 'yes' if k == n else 'no' if k == 0 else f'by {k} seed{"s" * (k > 1)} of {n}'
 
 
+def _by(v: dict, score: str) -> dict:
+    # a variant's ranking by one score: its own fields by mAP, its by_score's otherwise
+    return v if score == 'mAP' else v['by_score'][score]
+
+
 def goals_table(record: dict) -> str:
     """Where the issue's goals stand, from the record: the truth's agreement with itself,
     the default recipe's tau on each of its seeds' supernets and by their mean scores, and
-    the min subnet's rank error on each.
+    the min subnet's rank error on each, all by the score the search ranks by by default
+    (``default.score``).
 
     Args:
         record: the rank-fidelity record (``truth_split_tau`` or ``truth_seed_tau``,
             ``default_variant`` and its seeds' variants, each with ``kendall_tau``,
-            ``kendall_tau_ci95`` and ``min_subnet``).
+            ``kendall_tau_ci95`` and ``min_subnet``, in its ``by_score`` too for a default
+            score other than the mAP).
 
     Returns:
         A Markdown table of the three goals: what was measured and whether it is met (a
@@ -368,31 +375,34 @@ def goals_table(record: dict) -> str:
     lines.append(_row([f'the truth agrees with itself, tau >= {GOALS["truth_tau"]}', truth, met]))
 
     members, ensemble = _default_seeds(record)
+    score = (record.get('default') or {}).get('score', 'mAP')
+    ranked = {n: _by(variants[n], score) for n in members + ([ensemble] if ensemble else [])}
     seeds = [str((variants[m].get('cfg_options') or {}).get('model.seed', 0)) for m in members]
-    taus = [variants[m]['kendall_tau'] for m in members]
-    cells = [f'{t:.3f}{_ci(variants[m].get("kendall_tau_ci95"))}' for m, t in zip(members, taus)]
-    cells = [f'**{c}**' if _meets(variants[m]) else c for m, c in zip(members, cells)]
+    taus = [ranked[m]['kendall_tau'] for m in members]
+    cells = [f'{t:.3f}{_ci(ranked[m].get("kendall_tau_ci95"))}' for m, t in zip(members, taus)]
+    cells = [f'**{c}**' if _meets(ranked[m]) else c for m, c in zip(members, cells)]
     of = f'seed {seeds[0]}' if len(members) == 1 else f'seeds {", ".join(seeds)}'
     measured = f'its {len(members)} supernet{"s" if len(members) > 1 else ""} ({of}): {", ".join(cells)}'
-    met = _count(sum(_meets(variants[m]) for m in members), len(members))
+    met = _count(sum(_meets(ranked[m]) for m in members), len(members))
     if len(members) > 1:
         measured += f'; one supernet {statistics.fmean(taus):.3f} +- {statistics.stdev(taus):.3f}'
     if ensemble:
-        e = variants[ensemble]
+        e = ranked[ensemble]
         measured += (f'; the mean score of the {len(members)} (`{ensemble}`) {e["kendall_tau"]:.3f}'
                      f'{_ci(e.get("kendall_tau_ci95"))}')
         met += f'; their mean: {"yes" if _meets(e) else "no"}'
-    goal = (f'the default recipe (`{record["default_variant"]}`) tau >= {GOALS["tau"]}, '
+    by = '' if score == 'mAP' else f' ranked by {dict(SCORES).get(score, score)}'
+    goal = (f'the default recipe (`{record["default_variant"]}`){by} tau >= {GOALS["tau"]}, '
             f'lower bound >= {GOALS["tau_low"]}')
     lines.append(_row([goal, measured, met]))
 
-    errors = [variants[m]['min_subnet'] for m in members]
+    errors = [ranked[m]['min_subnet'] for m in members]
     beyond = sum(e.get('error_beyond_noise', 0) > 0 for e in errors)
     measured = (f'{of}: {", ".join(str(e["error"]) for e in errors)} places '
                 f'({beyond} beyond its from-scratch noise band)')
     met = _count(sum(e['error'] <= GOALS['min_places'] for e in errors), len(errors))
     if ensemble:
-        e = variants[ensemble]['min_subnet']
+        e = ranked[ensemble]['min_subnet']
         measured += f'; their mean: {e["error"]}'
         met += f'; their mean: {"yes" if e["error"] <= GOALS["min_places"] else "no"}'
     lines.append(_row([f'the min subnet <= {GOALS["min_places"]} places off', measured, met]))

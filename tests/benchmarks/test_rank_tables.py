@@ -173,6 +173,16 @@ def test_the_goals_table_says_which_goal_each_seed_and_their_mean_meet(record):
     assert default[2] == 'by 1 seed of 2; their mean: no'  # 0.7: below 0.8
     assert min_subnet[1:] == ['seeds 0, 1: 0, 5 places (0 beyond its from-scratch noise band); their mean: 2',
                               'by 1 seed of 2; their mean: yes']
+    # a default score other than the mAP: every cell is that score's ranking (by_score)
+    by_blend = dict(kendall_tau=0.85, kendall_tau_ci95=[0.7, 0.95], min_subnet=dict(error=1))
+    blended = {n: dict(v, by_score=dict(v['by_score'], box_blend=by_blend))
+               for n, v in rec['variants'].items()}
+    _, default, min_subnet = rows(dict(rec, variants=blended, default=dict(score='box_blend')))
+    assert default[0] == ('the default recipe (`good`) ranked by mAP + box loss tau >= 0.8, '
+                          'lower bound >= 0.6')
+    assert default[1].startswith('its 2 supernets (seeds 0, 1): **0.850 [0.70, 0.95]**, **0.850')
+    assert default[2] == 'yes; their mean: yes'
+    assert min_subnet[1].startswith('seeds 0, 1: 1, 1 places')
 
 
 def test_the_projection_of_an_earlier_truth_is_set_beside_the_measured_tau(record):
