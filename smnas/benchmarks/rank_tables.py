@@ -409,13 +409,74 @@ def goals_table(record: dict) -> str:
     return '\n'.join(lines)
 
 
+#: the subnets a search scores to set the box blend's scale (``subnet_search.blend_calibration``)
+BLEND_CALIBRATION = 8
+
+
+def blend_table(record: dict, resamples: int = 2000) -> str:
+    """Ranking by the blend of the inherited mAP and the box loss against ranking by the mAP,
+    on every supernet whose subnets all have the box loss (a mean over supernets left out:
+    its members are in): each supernet's tau both ways and their paired difference, the
+    blend's tau with the scale a search would set (from the ``BLEND_CALIBRATION`` subnets of
+    :func:`~smnas.search.pareto.coarse_to_fine` over the subnets by FLOPs, as the search's
+    first generation starts), and the difference pooled over all of them and over the default
+    recipe's seeds (:func:`~smnas.benchmarks.stats.pooled_tau_difference`).
+
+    Args:
+        record: the rank-fidelity record.
+        resamples: the paired bootstrap's draws.
+
+    Returns:
+        A Markdown table, a row per supernet and the pooled rows.
+    """
+    from ..search.pareto import coarse_to_fine
+    from .stats import box_blend_scale, pooled_tau_difference
+
+    subnets = record['subnets']
+    archs = [a for a, r in subnets.items() if 'mAP_scratch_mean' in r]
+    truth = [subnets[a]['mAP_scratch_mean'] for a in archs]
+    first = coarse_to_fine(sorted(archs, key=lambda a: subnets[a]['gflops']))[:BLEND_CALIBRATION]
+    members, _ = _default_seeds(record)
+    lines = _header(['supernet', 'by mAP', 'by mAP + box loss', 'minus by mAP (paired)',
+                     'scale (all / search\'s)',
+                     f'by mAP + box loss, the search\'s scale ({len(first)} subnets)'])
+    pairs = {}
+    for name, v in record['variants'].items():
+        inh = v.get('inherited', {})
+        if v.get('ensemble_of') or _scores(inh, 'box_blend', archs) is None:
+            continue
+        maps = _scores(inh, 'mAP', archs)
+        box = [inh[a]['val_loss_terms'][BOX_TERM] for a in archs]
+        blend = box_blend_scores(maps, box)
+        at = dict(zip(archs, range(len(archs))))
+        scale = box_blend_scale([maps[at[a]] for a in first], [box[at[a]] for a in first])
+        taus = [rank_tau(x, truth) for x in (maps, blend, box_blend_scores(maps, box, scale))]
+        pairs[name] = (blend, maps)
+        lines.append(_row([_label(record, name), f'{taus[0]:.3f}', f'{taus[1]:.3f}',
+                           _paired(blend, maps, truth, resamples),
+                           f'{box_blend_scale(maps, box):.3f} / {scale:.3f}', f'{taus[2]:.3f}']))
+    for label, names in ((f'pooled over the {len(pairs)} supernets', list(pairs)),
+                         ("pooled over the default's seeds", [m for m in members if m in pairs])):
+        if len(names) > 1:
+            d = pooled_tau_difference([pairs[n] for n in names], truth, resamples)
+            lines.append(_row([label, '', '', _difference(d), '', '']))
+    return '\n'.join(lines)
+
+
+def rank_tau(x: Sequence[float], truth: Sequence[float]) -> float:
+    """Kendall tau-b of scores ``x`` against ``truth``."""
+    from scipy.stats import kendalltau
+
+    return float(kendalltau(x, truth)[0])
+
+
 def _signed(x: Optional[float]) -> str:
     return '' if x is None else f'{x:+.4f}'
 
 
 #: the tables ``benchmarks/rank_tables.py`` prints, by name
 TABLES = {'goals': goals_table, 'truth': truth_table, 'recipes': recipe_table, 'projected': projection_table,
-          'front': front_table, 'within': within_table}
+          'front': front_table, 'within': within_table, 'blend': blend_table}
 
 _MARKER = re.compile(r'^(?P<indent>[ \t]*)<!-- rank_tables:(?P<name>[\w-]+) -->[ \t]*$', re.M)
 

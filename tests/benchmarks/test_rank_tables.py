@@ -1,8 +1,9 @@
 """The rank record's Markdown tables (smnas.benchmarks.rank_tables)."""
 import pytest
 
-from smnas.benchmarks.rank_tables import (front_table, goals_table, ordinal, projected_from, projection_table,
-                                          recipe_table, truth_table, within_table, write_tables)
+from smnas.benchmarks.rank_tables import (blend_table, front_table, goals_table, ordinal, projected_from,
+                                          projection_table, recipe_table, truth_table, within_table,
+                                          write_tables)
 from smnas.benchmarks.stats import disattenuated_tau, rank_agreement
 
 # Six subnets, seeds 0-1 of each and seed 2 of two only (half-way through it)
@@ -183,6 +184,32 @@ def test_the_goals_table_says_which_goal_each_seed_and_their_mean_meet(record):
     assert default[1].startswith('its 2 supernets (seeds 0, 1): **0.850 [0.70, 0.95]**, **0.850')
     assert default[2] == 'yes; their mean: yes'
     assert min_subnet[1].startswith('seeds 0, 1: 1, 1 places')
+
+
+def test_the_blend_table_pairs_the_blend_with_the_map_on_every_supernet_that_has_the_box_loss(record):
+    """'good' ranks in the truth's order by mAP, its box loss says little (all but one alike);
+    'bad' tells apart one subnet by mAP, the wrong way (the truth's best last), and its box
+    loss orders all as the truth: the blend lifts 'bad' and leaves 'good' in order. A
+    supernet without the box loss, and a mean over supernets, get no row of their own."""
+    truth = {a: (m['0'] + m['1']) / 2 for a, m in SEEDS.items()}
+    variants = {}
+    for name, v in record['variants'].items():
+        bad = name == 'bad'
+        box = {a: 1.0 - 10 * truth[a] if bad else 1.0 + 0.01 * (a == ARCHS[0]) for a in ARCHS}
+        inh = {a: dict(s, mAP=0.3 - 0.1 * (a == ARCHS[-1]) if bad else s['mAP'],
+                       val_loss_terms=dict(loss_bbox=box[a])) for a, s in v['inherited'].items()}
+        variants[name] = dict(v, inherited=inh)
+    variants['none'] = record['variants']['good']  # no loss terms
+    variants['good_x2'] = dict(variants['good'], ensemble_of=['good', 'bad'], mean_over='seeds')
+    table = blend_table(dict(record, variants=variants), resamples=200)
+    rows = {c[0]: c for c in map(_cells, table.splitlines()[2:])}
+    # the mean's members are the default's seeds: pooled over them too (here the same two)
+    assert set(rows) == {'good', 'bad', 'pooled over the 2 supernets', "pooled over the default's seeds"}
+    assert rows["pooled over the default's seeds"][3] == rows['pooled over the 2 supernets'][3]
+    assert rows['good'][1:3] == ['1.000', '1.000'] and rows['good'][5] == '1.000'
+    assert float(rows['bad'][1]) < 0 and float(rows['bad'][2]) > float(rows['bad'][1]) + 0.8
+    assert rows['bad'][3].startswith('**+1.044 [')  # the paired difference: beyond noise, in bold
+    assert rows['pooled over the 2 supernets'][3].lstrip('*').startswith('+0.52')
 
 
 def test_the_projection_of_an_earlier_truth_is_set_beside_the_measured_tau(record):
