@@ -289,12 +289,12 @@ def _readme_shows(record: dict, text: str) -> None:
 
     found = re.findall(r'<!-- rank_tables:(\w+) -->\n(.*?)\n[ \t]*<!-- /rank_tables:\1 -->', text, re.S)
     shown = {name: [_cells(line.strip()) for line in block.strip().splitlines()] for name, block in found}
-    assert set(shown) == {'goals', 'truth', 'recipes', 'projected', 'front', 'within'}
+    assert set(shown) == {'goals', 'truth', 'recipes', 'projected', 'front', 'within', 'blend'}
     refs = [m for c in shown['recipes'][0] for m in re.findall(r'^minus (\w+) by mAP', c)]
     printed = {'goals': goals_table(record), 'truth': truth_table(record),
                'recipes': recipe_table(record, refs[1:]), 'projected': projection_table(record),
                'front': front_table(record),
-               'within': within_table(record)}
+               'within': within_table(record), 'blend': blend_table(record)}
     hint = 'rerun: .venv/bin/python benchmarks/rank_tables.py --reference ... --write benchmarks/README.md'
     for name, table in printed.items():
         rows = [_cells(line) for line in table.splitlines()]
