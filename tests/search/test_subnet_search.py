@@ -365,7 +365,8 @@ def test_ranking_by_val_loss(setup, tmp_path, map_of):
     with pytest.raises(ValueError, match="ranks by 'val_loss', this config by 'mAP'"):
         SubnetSearch(cfg, ckpt, str(tmp_path / 'w')).open()
     cfg.merge_from_dict({'subnet_search.score': 'loss'})
-    with pytest.raises(ValueError, match="subnet_search.score must be one of 'mAP', 'val_loss', not 'loss'"):
+    with pytest.raises(ValueError,
+                       match="subnet_search.score must be one of 'mAP', 'val_loss', 'box_blend', not 'loss'"):
         SubnetSearch(cfg, ckpt, str(tmp_path / 'x'))
     cfg.merge_from_dict({'subnet_search.score': 'val_loss', 'subnet_search.map_of': 'all'})
     with pytest.raises(ValueError, match="map_of must be 'front' or 'every', not 'all'"):
