@@ -64,7 +64,7 @@ class SharedScores(SubnetSearch):
                                     study_name='subnet', results_dir=str(proto.results_dir))
         for key in ('cfg', 'checkpoint', 'supernets', 'config_path', 'evaluator', 'screen_images', 'space',
                     'input_size', 'table', 'span', 'range', 'latency', 'score_key', 'score_sign',
-                    'defer_map'):
+                    'defer_map', 'blend_scale'):
             setattr(self, key, getattr(proto, key))
         self.target = min(int(self.opts['n_trials']), self.space.count())
         self._generations = {}
