@@ -10,8 +10,8 @@ import re
 import statistics
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from .stats import (BOX_TERM, blend_scores, box_blend_scores, disattenuated_tau, mean_reliability,
-                    paired_tau_difference)
+from ..evaluation.blend import BOX_TERM, box_blend_scale, box_blend_scores
+from .stats import blend_scores, disattenuated_tau, mean_reliability, paired_tau_difference
 
 #: the scores a recipe is ranked by, in the record's ``by_score`` order, and their labels
 SCORES = (('mAP', 'mAP'), ('val_loss', 'val loss'), ('blend', 'blend'), ('box_blend', 'mAP + box loss'))
@@ -430,7 +430,7 @@ def blend_table(record: dict, resamples: int = 2000) -> str:
         A Markdown table, a row per supernet and the pooled rows.
     """
     from ..search.pareto import coarse_to_fine
-    from .stats import box_blend_scale, pooled_tau_difference
+    from .stats import pooled_tau_difference
 
     subnets = record['subnets']
     archs = [a for a, r in subnets.items() if 'mAP_scratch_mean' in r]

@@ -6,6 +6,8 @@ import random
 import statistics
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from ..evaluation.blend import BOX_TERM, box_blend_scores
+
 
 def linear_fit(xs: Sequence[float], ys: Sequence[float]) -> Tuple[float, float, float]:
     """Least-squares ``y = a + b x``.
@@ -179,52 +181,6 @@ def blend_scores(maps: Sequence[float], neg_loss: Sequence[float]) -> List[float
     from scipy.stats import rankdata
 
     return list((rankdata(maps) + rankdata(neg_loss)) / 2)
-
-
-#: the val loss term that :func:`box_blend_scores` weighs against the mAP
-BOX_TERM = 'loss_bbox'
-
-
-def box_blend_scale(maps: Sequence[float], losses: Sequence[float]) -> float:
-    """The weight of the box loss in :func:`box_blend_scores`: the ratio of the two scores'
-    standard deviations over ``maps`` and ``losses`` (of the same subnets), so that each
-    moves the blend alike over them.
-
-    Args:
-        maps: the subnets' inherited mAP.
-        losses: their inherited box loss (lower is better).
-
-    Returns:
-        ``pstdev(maps) / pstdev(losses)``.
-
-    Raises:
-        ValueError: fewer than two subnets, or losses that are all equal (no scale).
-    """
-    if len(maps) != len(losses) or len(maps) < 2:
-        raise ValueError(f'a blend scale needs the mAP and the loss of the same two or more subnets, '
-                         f'not {len(maps)} and {len(losses)}')
-    sd = statistics.pstdev(losses)
-    if not sd > 0:
-        raise ValueError(f'the box loss is the same for all {len(losses)} subnets: no scale to weigh it by')
-    return statistics.pstdev(maps) / sd
-
-
-def box_blend_scores(maps: Sequence[float], losses: Sequence[float],
-                     scale: Optional[float] = None) -> List[float]:
-    """The linear blend of the inherited mAP and the box loss, ``mAP - scale * loss``
-    (higher is better), as ``subnet_search.score='box_blend'`` ranks subnets.
-
-    Args:
-        maps: the subnets' inherited mAP.
-        losses: their inherited box loss.
-        scale: the loss's weight; None: :func:`box_blend_scale` over these subnets.
-
-    Returns:
-        One blend per subnet.
-    """
-    if scale is None:
-        scale = box_blend_scale(maps, losses)
-    return [m - scale * v for m, v in zip(maps, losses)]
 
 
 def score_agreement(inh: Dict[str, dict], archs: Sequence[str], truth: Sequence[float],

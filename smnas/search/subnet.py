@@ -320,7 +320,7 @@ class SubnetSearch(EvolutionarySearch):
         """
         import json
 
-        from ..benchmarks.stats import box_blend_scale
+        from ..evaluation.blend import box_blend_scale
         from ..utils import atomic_write_json
 
         if self.score_key != 'box_blend':

@@ -1,9 +1,8 @@
 """Statistics of rank fidelity (smnas.benchmarks.stats)."""
 import pytest
 
-from smnas.benchmarks.stats import (box_blend_scale, box_blend_scores, kendall_tau_rows, linear_fit,
-                                    rank_agreement, resolved_pairs, score_agreement, seed_agreement,
-                                    spearman_rho_rows)
+from smnas.benchmarks.stats import (kendall_tau_rows, linear_fit, rank_agreement, resolved_pairs,
+                                    score_agreement, seed_agreement, spearman_rho_rows)
 
 
 def test_seed_agreement_of_a_ground_truth():
@@ -252,19 +251,6 @@ def test_score_agreement_says_when_the_loss_ranks_beyond_noise_better_than_the_m
     assert out['mAP']['min_subnet'] == dict(arch='s0', rank_inherited=1, rank_scratch=20, error=19, of=20)
     assert out['val_loss']['min_subnet']['error'] == 0
     assert 'min_subnet' not in score_agreement(inh, archs, truth)['mAP']
-
-
-def test_box_blend_weighs_the_box_loss_by_the_ratio_of_the_spreads():
-    """mAP 0.1-0.4 and a box loss 2-8 (each spread 4x apart): the loss weighs sd(mAP)/sd(loss)
-    = 0.05, so each moves the blend alike; a loss that never changes has no scale."""
-    maps, losses = [0.1, 0.2, 0.3, 0.4], [8.0, 6.0, 4.0, 2.0]
-    assert box_blend_scale(maps, losses) == pytest.approx(0.05)
-    assert box_blend_scores(maps, losses) == pytest.approx([-0.3, -0.1, 0.1, 0.3])
-    assert box_blend_scores(maps, losses, scale=0.0) == maps
-    with pytest.raises(ValueError, match='the same for all 4 subnets'):
-        box_blend_scale(maps, [1.0] * 4)
-    with pytest.raises(ValueError, match='not 4 and 3'):
-        box_blend_scale(maps, losses[:3])
 
 
 def test_score_agreement_ranks_by_the_box_blend_where_every_subnet_has_the_box_loss():
