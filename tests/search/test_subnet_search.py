@@ -259,7 +259,7 @@ def test_ranking_by_the_blend_of_map_and_box_loss(setup, tmp_path):
     box_blend.json and the study's meta; every subnet's value is mAP - scale * its box loss,
     each subnet is scored once (the calibration's reused by their trials), and a resumed
     search reads the scale back and scores nothing again."""
-    from smnas.benchmarks.stats import box_blend_scale
+    from smnas.evaluation.blend import box_blend_scale
     from smnas.reports.subnet import write_subnet_report
 
     cfg, ckpt = setup
