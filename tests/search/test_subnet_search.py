@@ -507,6 +507,34 @@ def test_a_few_shot_supernet_scores_each_subnet_with_its_parts_weights(setup, tm
         SubnetSearch(cfg, parts[space['neck_channels'][0]], str(tmp_path / 'x'))
 
 
+def test_an_ensemble_ranks_by_the_mean_blend_and_keeps_each_supernets(setup, tmp_path):
+    """score='box_blend' with two supernets and a stored scale (a resumed search's
+    box_blend.json): each subnet's value is the blend of its mean scores, which is the mean of
+    the supernets' blends, each kept beside its scores."""
+    cfg, ckpt = setup
+    cfg = Config(cfg.to_dict())
+    cfg.merge_from_dict({'subnet_search.n_trials': 2, 'subnet_search.score': 'box_blend'})
+    other = str(tmp_path / 'seed1.pth')
+    torch.save(dict(state_dict=build_detector(cfg.model, seed=11).state_dict(),
+                    meta=dict(supernet_space=dict(cfg.model.space))), other)
+    (tmp_path / 'w').mkdir()
+    (tmp_path / 'w' / 'box_blend.json').write_text(json.dumps(dict(scale=0.5, subnets={})))
+    s = SubnetSearch(cfg, [[ckpt], [other]], str(tmp_path / 'w'))
+    study = s.run()
+    assert study.user_attrs['meta']['scoring'] == {'ensemble': 2, 'val_loss_terms': ['*loss_bbox'],
+                                                   'box_blend_scale': 0.5}
+    done = {a: o for a, o in arch_outcomes(study).items() if o['state'] == 'complete'}
+    assert len(done) == 2
+    for arch, o in done.items():
+        stored = json.loads((s.results_dir / arch / 'result.json').read_text())
+        members = stored['member_scores']
+        each = [m['mAP'] - 0.5 * m['val_loss'] for m in members]
+        assert [m['box_blend'] for m in members] == pytest.approx(each)
+        assert o['values'][0] == pytest.approx(stored['box_blend'])
+        assert stored['box_blend'] == pytest.approx(sum(m['box_blend'] for m in members) / 2)
+        assert members[0]['val_loss'] != pytest.approx(members[1]['val_loss'], rel=1e-3)
+
+
 def test_an_ensemble_scores_each_subnet_by_its_mean_over_the_supernets(setup, tmp_path):
     """--checkpoint once per supernet: each subnet's loss (the study's value) and the front's
     mAP (scored after the search) are the means of its scores with each supernet's weights,
