@@ -10,7 +10,7 @@ import re
 import statistics
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from ..evaluation.blend import BOX_TERM, box_blend_scale, box_blend_scores
+from ..evaluation.blend import box_blend_scale, box_blend_scores, box_losses
 from .stats import blend_scores, disattenuated_tau, mean_reliability, paired_tau_difference
 
 #: the scores a recipe is ranked by, in the record's ``by_score`` order, and their labels
@@ -79,10 +79,8 @@ def _scores(inherited: Dict[str, dict], score: str, archs: List[str]) -> Optiona
     maps = [inherited[a]['mAP'] for a in archs]
     if score == 'blend':
         return blend_scores(maps, loss)
-    box = [(inherited[a].get('val_loss_terms') or {}).get(BOX_TERM) for a in archs]
-    if None in box or len(set(box)) < 2:
-        return None
-    return box_blend_scores(maps, box)
+    box = box_losses(inherited, archs)
+    return None if box is None else box_blend_scores(maps, box)
 
 
 def _paired(x: Optional[List[float]], y: Optional[List[float]], truth: List[float], resamples: int) -> str:
@@ -409,15 +407,11 @@ def goals_table(record: dict) -> str:
     return '\n'.join(lines)
 
 
-#: the subnets a search scores to set the box blend's scale (``subnet_search.blend_calibration``)
-BLEND_CALIBRATION = 8
-
-
 def blend_table(record: dict, resamples: int = 2000) -> str:
     """Ranking by the blend of the inherited mAP and the box loss against ranking by the mAP,
     on every supernet whose subnets all have the box loss (a mean over supernets left out:
     its members are in): each supernet's tau both ways and their paired difference, the
-    blend's tau with the scale a search would set (from the ``BLEND_CALIBRATION`` subnets of
+    blend's tau with the scale a search would set (from ``subnet_search.blend_calibration``'s subnets of
     :func:`~smnas.search.pareto.coarse_to_fine` over the subnets by FLOPs, as the search's
     first generation starts), and the difference pooled over all of them and over the default
     recipe's seeds (:func:`~smnas.benchmarks.stats.pooled_tau_difference`).
@@ -429,13 +423,17 @@ def blend_table(record: dict, resamples: int = 2000) -> str:
     Returns:
         A Markdown table, a row per supernet and the pooled rows.
     """
+    from scipy.stats import kendalltau
+
     from ..search.pareto import coarse_to_fine
+    from ..search.subnet import SUBNET_DEFAULTS
     from .stats import pooled_tau_difference
 
     subnets = record['subnets']
     archs = [a for a, r in subnets.items() if 'mAP_scratch_mean' in r]
     truth = [subnets[a]['mAP_scratch_mean'] for a in archs]
-    first = coarse_to_fine(sorted(archs, key=lambda a: subnets[a]['gflops']))[:BLEND_CALIBRATION]
+    by_flops = coarse_to_fine(sorted(archs, key=lambda a: subnets[a]['gflops']))
+    first = [archs.index(a) for a in by_flops[:SUBNET_DEFAULTS['blend_calibration']]]
     members, _ = _default_seeds(record)
     lines = _header(['supernet', 'by mAP', 'by mAP + box loss', 'minus by mAP (paired)',
                      'scale (all / search\'s)',
@@ -445,12 +443,10 @@ def blend_table(record: dict, resamples: int = 2000) -> str:
         inh = v.get('inherited', {})
         if v.get('ensemble_of') or _scores(inh, 'box_blend', archs) is None:
             continue
-        maps = _scores(inh, 'mAP', archs)
-        box = [inh[a]['val_loss_terms'][BOX_TERM] for a in archs]
+        maps, box = _scores(inh, 'mAP', archs), box_losses(inh, archs)
         blend = box_blend_scores(maps, box)
-        at = dict(zip(archs, range(len(archs))))
-        scale = box_blend_scale([maps[at[a]] for a in first], [box[at[a]] for a in first])
-        taus = [rank_tau(x, truth) for x in (maps, blend, box_blend_scores(maps, box, scale))]
+        scale = box_blend_scale([maps[i] for i in first], [box[i] for i in first])
+        taus = [float(kendalltau(x, truth)[0]) for x in (maps, blend, box_blend_scores(maps, box, scale))]
         pairs[name] = (blend, maps)
         lines.append(_row([_label(record, name), f'{taus[0]:.3f}', f'{taus[1]:.3f}',
                            _paired(blend, maps, truth, resamples),
@@ -461,13 +457,6 @@ def blend_table(record: dict, resamples: int = 2000) -> str:
             d = pooled_tau_difference([pairs[n] for n in names], truth, resamples)
             lines.append(_row([label, '', '', _difference(d), '', '']))
     return '\n'.join(lines)
-
-
-def rank_tau(x: Sequence[float], truth: Sequence[float]) -> float:
-    """Kendall tau-b of scores ``x`` against ``truth``."""
-    from scipy.stats import kendalltau
-
-    return float(kendalltau(x, truth)[0])
 
 
 def _signed(x: Optional[float]) -> str:

@@ -6,7 +6,7 @@ import random
 import statistics
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from ..evaluation.blend import BOX_TERM, box_blend_scores
+from ..evaluation.blend import box_blend_scores, box_losses
 
 
 def linear_fit(xs: Sequence[float], ys: Sequence[float]) -> Tuple[float, float, float]:
@@ -211,8 +211,8 @@ def score_agreement(inh: Dict[str, dict], archs: Sequence[str], truth: Sequence[
     maps = [inh[archs[i]]['mAP'] for i in have]
     neg_loss = [-inh[archs[i]]['val_loss'] for i in have]
     scores = [('mAP', maps), ('val_loss', neg_loss), ('blend', blend_scores(maps, neg_loss))]
-    box = [(inh[archs[i]].get('val_loss_terms') or {}).get(BOX_TERM) for i in have]
-    if None not in box and len(set(box)) > 1:
+    box = box_losses(inh, [archs[i] for i in have])
+    if box is not None:
         scores.append(('box_blend', box_blend_scores(maps, box)))
     y = [truth[i] for i in have]
     out = {name: rank_agreement(x, y) for name, x in scores}

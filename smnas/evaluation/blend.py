@@ -2,7 +2,7 @@
 the val loss (``subnet_search.score='box_blend'``), each weighted by its spread so that
 neither swamps the other."""
 import statistics
-from typing import List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 #: the val loss term that :func:`box_blend_scores` weighs against the mAP
 BOX_TERM = 'loss_bbox'
@@ -48,3 +48,18 @@ def box_blend_scores(maps: Sequence[float], losses: Sequence[float],
     if scale is None:
         scale = box_blend_scale(maps, losses)
     return [m - scale * v for m, v in zip(maps, losses)]
+
+
+def box_losses(inherited: Dict[str, dict], archs: Sequence[str]) -> Optional[List[float]]:
+    """Each subnet's inherited box loss (``val_loss_terms[BOX_TERM]``), when every one has it
+    and they are not all equal (a blend needs a spread to scale by); None otherwise.
+
+    Args:
+        inherited: each subnet's inherited scores.
+        archs: the subnets, in the order wanted.
+
+    Returns:
+        The losses in the order of ``archs``, or None.
+    """
+    box = [(inherited[a].get('val_loss_terms') or {}).get(BOX_TERM) for a in archs]
+    return None if None in box or len(set(box)) < 2 else box
