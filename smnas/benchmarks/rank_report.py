@@ -15,8 +15,9 @@ from supernet.space import Subnet
 from .stats import (attenuation_check, choice_effects, choice_reliability, disattenuated_tau,
                     disattenuated_tau_interval, dominant_choice, ensemble_projection, front_recovery,
                     front_recovery_draws, front_recovery_references, held_out_seed_check, interval95,
-                    loss_term_agreement, mean_reliability, paired_difference, paired_tau_difference,
-                    pooled_tau_difference, projected_seed_tau, rank_agreement, rank_error, resolved_pairs,
+                    loss_term_agreement, mean_reliability, members_subsets, paired_difference,
+                    paired_tau_difference, pooled_tau_difference, projected_seed_tau, rank_agreement,
+                    rank_error, resolved_pairs,
                     score_agreement, seed_agreement, seed_choice_effects, seed_offsets,
                     split_seed_agreement, stratified_effects, truth_reliability, whole_seeds)
 
@@ -385,11 +386,14 @@ class GroundTruth:
             out.update(resolved_pairs=len(pairs), resolved_pairs_agreed=agreed)
         return out
 
-    def _members_projection(self, members: List[Dict[str, dict]], archs: List[str]) -> dict:
+    def _members_projection(self, named: Dict[str, Dict[str, dict]], archs: List[str]) -> dict:
         """``members_projection`` (by mAP) and ``members_projection_by_score`` (by the val
         loss and by each of its terms alone, lower ranked better, where every member has
-        it): :func:`~smnas.benchmarks.stats.ensemble_projection` of seeds of one recipe."""
+        it): :func:`~smnas.benchmarks.stats.ensemble_projection` of seeds of one recipe; and
+        ``members_subsets``, the mean of every subset of them measured by mAP
+        (:func:`~smnas.benchmarks.stats.members_subsets`)."""
         truth = {a: self.truth[a] for a in archs}
+        members = list(named.values())
 
         def score(run: dict, key: str):
             return run.get('val_loss') if key == 'val_loss' else (run.get('val_loss_terms') or {}).get(key)
@@ -401,6 +405,9 @@ class GroundTruth:
               for k in keys if all(score(m[a], k) is not None for m in members for a in archs)}
         if by:
             out['members_projection_by_score'] = by
+        subsets = members_subsets({n: {a: m[a]['mAP'] for a in archs} for n, m in named.items()}, truth)
+        if subsets:
+            out['members_subsets'] = subsets
         return out
 
     def rank_variants(self, states: Dict[str, dict], rows: dict, min_arch: str, choices: dict,
@@ -476,7 +483,7 @@ class GroundTruth:
                 members_agreement=member_agreement({m: scored[m] for m in done}),
                 **self.rank_recipe(inh, archs, rows, min_arch, choices))
             if seeds_of_one:  # what a mean of more seeds would rank at, and of any number
-                variants[name].update(self._members_projection([scored[m] for m in done], archs))
+                variants[name].update(self._members_projection({m: scored[m] for m in done}, archs))
         # each recipe against the default on the same subnets, paired: better beyond noise?
         dflt = scored.get(default, {})
         for name, inh in scored.items():
@@ -610,6 +617,12 @@ def print_summary(s: dict) -> None:
                       f'of it, projected (one seed\'s reliability {proj["reliability"]:.2f}): '
                       + ', '.join(f'{k} {t:.3f}' for k, t in proj['projected'].items())
                       + f'; any number: {proj["limit"]:.3f} {_ci(proj.get("limit_ci95"))}'.rstrip())
+                subsets = v.get('members_subsets') or {}
+                if subsets:
+                    taus = {k: [s['kendall_tau'] for s in each] for k, each in subsets.items()}
+                    print('    the mean of K of its seeds, measured over every K of them: ' + ', '.join(
+                        f'{k} {statistics.fmean(t):.3f} ({min(t):.3f}-{max(t):.3f})'
+                        for k, t in taus.items()))
                 by = v.get('members_projection_by_score') or {}
                 if by:
                     limits = [f'{k} {p["limit"]:.3f} {_ci(p.get("limit_ci95"))}'.rstrip()

@@ -459,13 +459,52 @@ def blend_table(record: dict, resamples: int = 2000) -> str:
     return '\n'.join(lines)
 
 
+def seeds_table(record: dict) -> str:
+    """What a mean over more supernets of the default recipe buys, and costs: for K = 1 to
+    the seeds trained, the ranking (by mAP) of the mean score of every K of them
+    (``members_subsets``), how many of those means meet the goal, the tau the model projects
+    for a mean of K (``members_projection``), and K times the members' mean supernet training
+    and scoring time per subnet.
+
+    Args:
+        record: the rank-fidelity record (``default_variant``, its seeds' mean, the
+            ``<default>_xN`` variant with ``members_subsets``).
+
+    Returns:
+        A Markdown table, one row per K; empty where the default has no mean of seeds with
+        ``members_subsets``.
+    """
+    members, ensemble = _default_seeds(record)
+    variants = record['variants']
+    subsets = (variants[ensemble].get('members_subsets') or {}) if ensemble else {}
+    if not subsets:
+        return ''
+    projected = (variants[ensemble].get('members_projection') or {}).get('projected') or {}
+    supernet = statistics.fmean(variants[m]['supernet_seconds'] for m in members) / 3600
+    scoring = statistics.fmean(statistics.fmean(s['seconds'] for s in variants[m]['inherited'].values())
+                               for m in members)
+    lines = _header(['supernets (K)', 'means of K measured', 'tau: mean ± sd', 'lowest, highest',
+                     f'meet the goal (tau >= {GOALS["tau"]}, lower bound >= {GOALS["tau_low"]})',
+                     f'projected from the {len(members)}',
+                     'supernet training (h)', 'scoring (s per subnet)'])
+    for k, each in sorted(subsets.items(), key=lambda kv: int(kv[0])):
+        k = int(k)
+        taus = [s['kendall_tau'] for s in each]
+        spread = f' ± {statistics.stdev(taus):.3f}' if len(taus) > 1 else ''
+        p = projected.get(k, projected.get(str(k)))
+        lines.append(_row([str(k), str(len(each)), f'{statistics.fmean(taus):.3f}{spread}',
+                           f'{min(taus):.3f}, {max(taus):.3f}', f'{sum(map(_meets, each))} of {len(each)}',
+                           '' if p is None else f'{p:.3f}', f'{k * supernet:.1f}', f'{k * scoring:.0f}']))
+    return '\n'.join(lines)
+
+
 def _signed(x: Optional[float]) -> str:
     return '' if x is None else f'{x:+.4f}'
 
 
 #: the tables ``benchmarks/rank_tables.py`` prints, by name
 TABLES = {'goals': goals_table, 'truth': truth_table, 'recipes': recipe_table, 'projected': projection_table,
-          'front': front_table, 'within': within_table, 'blend': blend_table}
+          'front': front_table, 'within': within_table, 'blend': blend_table, 'seeds': seeds_table}
 
 _MARKER = re.compile(r'^(?P<indent>[ \t]*)<!-- rank_tables:(?P<name>[\w-]+) -->[ \t]*$', re.M)
 

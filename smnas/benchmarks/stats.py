@@ -844,6 +844,40 @@ def ensemble_projection(members: Sequence[Dict[str, float]], truth: Dict[str, fl
                 reliability=rho, projected=projected, limit=tau_of(r_own), limit_ci95=_percentiles(limits))
 
 
+def members_subsets(members: Dict[str, Dict[str, float]], truth: Dict[str, float],
+                    resamples: int = 2000, seed: int = 0) -> Optional[Dict[int, List[dict]]]:
+    """The ranking by the mean score of every subset of a recipe's supernets, measured: how a
+    mean of K of them ranks, over every way to pick K of those trained (what
+    :func:`ensemble_projection` projects from a model, here counted; the subsets of one size
+    share members, so their spread understates that of independent draws).
+
+    Args:
+        members: ``{supernet: {arch: score}}`` (higher ranked better), two or more.
+        truth: ``{arch: mAP}`` trained from scratch.
+        resamples: bootstrap draws of the subnets for each subset's interval.
+        seed: seed of the draws (the same for every subset: their intervals are paired).
+
+    Returns:
+        None with fewer than 2 members or 3 common subnets; else ``{K: [{'members': names,
+        'kendall_tau': tau, 'kendall_tau_ci95': [low, high]}, ...]}`` for K = 1 to the number
+        of members, the subsets in the members' order.
+    """
+    names = list(members)
+    archs = [a for a in truth if all(a in members[n] for n in names)]
+    if len(names) < 2 or len(archs) < 3:
+        return None
+    t = [truth[a] for a in archs]
+    out: Dict[int, List[dict]] = {}
+    for k in range(1, len(names) + 1):
+        out[k] = []
+        for subset in itertools.combinations(names, k):
+            mean = [statistics.fmean(members[n][a] for n in subset) for a in archs]
+            r = rank_agreement(mean, t, resamples, seed)
+            out[k].append(dict(members=list(subset), kendall_tau=r['kendall_tau'],
+                               kendall_tau_ci95=r['kendall_tau_ci95']))
+    return out
+
+
 def attenuation_check(seeds: Dict[str, Dict[str, float]], truth_seeds: List[str],
                       reliability: dict) -> Optional[dict]:
     """:func:`disattenuated_tau` checked on the truth itself: each seed's ranking is a

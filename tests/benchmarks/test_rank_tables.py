@@ -2,9 +2,9 @@
 import pytest
 
 from smnas.benchmarks.rank_tables import (blend_table, front_table, goals_table, ordinal, projected_from,
-                                          projection_table, recipe_table, truth_table, within_table,
-                                          write_tables)
-from smnas.benchmarks.stats import disattenuated_tau, rank_agreement
+                                          projection_table, recipe_table, seeds_table, truth_table,
+                                          within_table, write_tables)
+from smnas.benchmarks.stats import disattenuated_tau, members_subsets, rank_agreement
 
 # Six subnets, seeds 0-1 of each and seed 2 of two only (half-way through it)
 ARCHS = ['48_1-2-2-2_n128_h128', '56_1-2-2-2_n128_h128', '64_1-2-2-2_n128_h128',
@@ -212,6 +212,35 @@ def test_the_blend_table_pairs_the_blend_with_the_map_on_every_supernet_that_has
     assert rows['pooled over the 2 supernets'][3].lstrip('*').startswith('+0.52')
 
 
+def test_the_seeds_table_measures_every_mean_of_k_of_the_defaults_supernets(record):
+    """One row per K: every mean of K of the default's seeds, ranked; how many meet the goal;
+    the projection beside them; and K times one supernet's training and scoring time."""
+    assert seeds_table(record) == ''  # the default has no mean of seeds
+    truth = {a: r['mAP_scratch_mean'] for a, r in record['subnets'].items()}
+    # three seeds of the default: one in the truth's order, one with two neighbours swapped, one reversed
+    scores = {'good': dict(truth), 'good_seed1': dict(truth), 'good_seed2': {a: -2 * t for a, t in truth.items()}}
+    scores['good_seed1'][ARCHS[0]], scores['good_seed1'][ARCHS[1]] = truth[ARCHS[1]], truth[ARCHS[0]]
+    members = {n: dict(supernet_seconds=3600.0 * (i + 1), inherited={a: dict(mAP=m, seconds=10.0 * (i + 1))
+                                                                     for a, m in scores[n].items()})
+               for i, n in enumerate(scores)}
+    subsets = {str(k): v for k, v in members_subsets(scores, truth, resamples=200).items()}  # as JSON keeps them
+    x3 = dict(ensemble_of=list(scores), mean_over='seeds', members_subsets=subsets,
+              members_projection=dict(projected={'1': 0.1, '2': 0.2, '5': 0.5}))
+    rec = dict(record, variants=dict(record['variants'], **members, good_x3=x3))
+    rows = [_cells(line) for line in seeds_table(rec).splitlines()[2:]]
+    assert [r[:2] for r in rows] == [['1', '3'], ['2', '3'], ['3', '1']]
+    ones = sorted(s['kendall_tau'] for s in subsets['1'])
+    assert ones[0] == pytest.approx(-1.0) and ones[2] == pytest.approx(1.0) and 0.6 < ones[1] < 1.0
+    assert rows[0][2] == f'{sum(ones) / 3:.3f} ± {__import__("statistics").stdev(ones):.3f}'
+    assert rows[0][3] == f'{ones[0]:.3f}, {ones[2]:.3f}'
+    assert rows[0][4].endswith(' of 3') and rows[2][4] in ('0 of 1', '1 of 1')
+    # a mean with the reversed seed (twice as spread as the others) ranks in reverse
+    assert all(s['kendall_tau'] < 0.8 for s in subsets['2'] if 'good_seed2' in s['members'])
+    assert [r[5] for r in rows] == ['0.100', '0.200', '']  # no projection to 3 stored
+    # K times the members' mean: supernets of 1, 2 and 3 hours; scoring 10, 20 and 30 s a subnet
+    assert [r[6:] for r in rows] == [['2.0', '20'], ['4.0', '40'], ['6.0', '60']]
+
+
 def test_the_projection_of_an_earlier_truth_is_set_beside_the_measured_tau(record):
     # the record of a 1-seed truth, where 'good' measured 0.6 and 'bad' is not ranked yet
     rel = dict(true_std=0.02, noise_std=0.02)  # one seed's reliability 1/2, two seeds' 2/3
@@ -289,12 +318,12 @@ def _readme_shows(record: dict, text: str) -> None:
 
     found = re.findall(r'<!-- rank_tables:(\w+) -->\n(.*?)\n[ \t]*<!-- /rank_tables:\1 -->', text, re.S)
     shown = {name: [_cells(line.strip()) for line in block.strip().splitlines()] for name, block in found}
-    assert set(shown) == {'goals', 'truth', 'recipes', 'projected', 'front', 'within', 'blend'}
+    assert set(shown) == {'goals', 'truth', 'recipes', 'projected', 'front', 'within', 'blend', 'seeds'}
     refs = [m for c in shown['recipes'][0] for m in re.findall(r'^minus (\w+) by mAP', c)]
     printed = {'goals': goals_table(record), 'truth': truth_table(record),
                'recipes': recipe_table(record, refs[1:]), 'projected': projection_table(record),
                'front': front_table(record),
-               'within': within_table(record), 'blend': blend_table(record)}
+               'within': within_table(record), 'blend': blend_table(record), 'seeds': seeds_table(record)}
     hint = 'rerun: .venv/bin/python benchmarks/rank_tables.py --reference ... --write benchmarks/README.md'
     for name, table in printed.items():
         rows = [_cells(line) for line in table.splitlines()]

@@ -702,3 +702,34 @@ def test_ensemble_projection_predicts_the_mean_of_more_supernets():
     noise = {i: rng.random() for i in truth}
     assert ensemble_projection([noise, {i: -v for i, v in noise.items()}], truth) is None
     assert ensemble_projection(two[:1], truth) is None
+
+
+def test_members_subsets_ranks_the_mean_of_every_k_of_the_members():
+    """Every subset of K supernets, for K = 1 to all: the mean of their scores ranked against
+    the truth with its interval; K = 1 is each member's own tau; too few members or subnets
+    give none."""
+    from scipy.stats import kendalltau
+
+    from smnas.benchmarks.stats import members_subsets
+
+    truth = {i: 0.1 * i for i in range(8)}
+    noise = [0.3, -0.2, 0.25, -0.3, 0.1, -0.05, 0.2, -0.15]
+    members = {'a': {i: t + noise[i] for i, t in truth.items()},
+               'b': {i: t - noise[i] for i, t in truth.items()},  # its errors cancel a's
+               'c': {i: t + noise[(i + 3) % 8] for i, t in truth.items()}}
+    out = members_subsets(members, truth, resamples=300)
+    assert sorted(out) == [1, 2, 3] and [len(out[k]) for k in (1, 2, 3)] == [3, 3, 1]
+    assert [s['members'] for s in out[2]] == [['a', 'b'], ['a', 'c'], ['b', 'c']]
+    y = [truth[i] for i in range(8)]
+    for s in out[1]:
+        m = members[s['members'][0]]
+        assert s['kendall_tau'] == pytest.approx(kendalltau([m[i] for i in range(8)], y)[0])
+        low, high = s['kendall_tau_ci95']
+        assert low <= s['kendall_tau'] <= high
+    assert out[2][0]['kendall_tau'] == pytest.approx(1.0)  # a and b: the truth exactly
+    assert max(s['kendall_tau'] for s in out[1]) < 1.0
+    # a subnet one member lacks is left out; one member or two subnets give nothing
+    partial = dict(members, c={i: v for i, v in members['c'].items() if i != 0})
+    assert members_subsets(partial, truth, resamples=50)[2][0]['kendall_tau'] == pytest.approx(1.0)
+    assert members_subsets({'a': members['a']}, truth) is None
+    assert members_subsets({n: {0: m[0], 1: m[1]} for n, m in members.items()}, truth) is None
