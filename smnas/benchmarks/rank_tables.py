@@ -489,11 +489,13 @@ def seeds_table(record: dict) -> str:
                      'supernet training (h)', 'scoring (s per subnet)'])
     for k, each in sorted(subsets.items(), key=lambda kv: int(kv[0])):
         k = int(k)
-        taus = [s['kendall_tau'] for s in each]
+        # a mean that ties on every subnet has no tau (nan): counted, left out of the spread
+        taus = [s['kendall_tau'] for s in each if s['kendall_tau'] == s['kendall_tau']]
         spread = f' ± {statistics.stdev(taus):.3f}' if len(taus) > 1 else ''
         p = projected.get(k, projected.get(str(k)))
-        lines.append(_row([str(k), str(len(each)), f'{statistics.fmean(taus):.3f}{spread}',
-                           f'{min(taus):.3f}, {max(taus):.3f}', f'{sum(map(_meets, each))} of {len(each)}',
+        lines.append(_row([str(k), str(len(each)), f'{statistics.fmean(taus):.3f}{spread}' if taus else '-',
+                           f'{min(taus):.3f}, {max(taus):.3f}' if taus else '-',
+                           f'{sum(map(_meets, each))} of {len(each)}',
                            '' if p is None else f'{p:.3f}', f'{k * supernet:.1f}', f'{k * scoring:.0f}']))
     return '\n'.join(lines)
 

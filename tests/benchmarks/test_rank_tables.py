@@ -218,12 +218,14 @@ def test_the_seeds_table_measures_every_mean_of_k_of_the_defaults_supernets(reco
     assert seeds_table(record) == ''  # the default has no mean of seeds
     truth = {a: r['mAP_scratch_mean'] for a, r in record['subnets'].items()}
     # three seeds of the default: one in the truth's order, one with two neighbours swapped, one reversed
-    scores = {'good': dict(truth), 'good_seed1': dict(truth), 'good_seed2': {a: -2 * t for a, t in truth.items()}}
+    scores = {'good': dict(truth), 'good_seed1': dict(truth),
+              'good_seed2': {a: -2 * t for a, t in truth.items()}}
     scores['good_seed1'][ARCHS[0]], scores['good_seed1'][ARCHS[1]] = truth[ARCHS[1]], truth[ARCHS[0]]
     members = {n: dict(supernet_seconds=3600.0 * (i + 1), inherited={a: dict(mAP=m, seconds=10.0 * (i + 1))
                                                                      for a, m in scores[n].items()})
                for i, n in enumerate(scores)}
-    subsets = {str(k): v for k, v in members_subsets(scores, truth, resamples=200).items()}  # as JSON keeps them
+    # keyed by strings, as the record's JSON keeps them
+    subsets = {str(k): v for k, v in members_subsets(scores, truth, resamples=200).items()}
     x3 = dict(ensemble_of=list(scores), mean_over='seeds', members_subsets=subsets,
               members_projection=dict(projected={'1': 0.1, '2': 0.2, '5': 0.5}))
     rec = dict(record, variants=dict(record['variants'], **members, good_x3=x3))
@@ -239,6 +241,12 @@ def test_the_seeds_table_measures_every_mean_of_k_of_the_defaults_supernets(reco
     assert [r[5] for r in rows] == ['0.100', '0.200', '']  # no projection to 3 stored
     # K times the members' mean: supernets of 1, 2 and 3 hours; scoring 10, 20 and 30 s a subnet
     assert [r[6:] for r in rows] == [['2.0', '20'], ['4.0', '40'], ['6.0', '60']]
+    # a mean that ties on every subnet (nan) is counted, not meeting the goal, and left out of the spread
+    tied = dict(subsets, **{'2': subsets['2'] + [dict(members=['x', 'y'], kendall_tau=float('nan'),
+                                                      kendall_tau_ci95=None)]})
+    rec = dict(rec, variants=dict(rec['variants'], good_x3=dict(x3, members_subsets=tied)))
+    pair = [_cells(line) for line in seeds_table(rec).splitlines()[2:]][1]
+    assert pair[1] == '4' and pair[2:4] == rows[1][2:4] and pair[4] == rows[1][4].replace(' of 3', ' of 4')
 
 
 def test_the_projection_of_an_earlier_truth_is_set_beside_the_measured_tau(record):
