@@ -17,9 +17,8 @@ from .stats import (attenuation_check, choice_effects, choice_reliability, disat
                     front_recovery_draws, front_recovery_references, held_out_seed_check, interval95,
                     loss_term_agreement, mean_reliability, members_subsets, paired_difference,
                     paired_tau_difference, pooled_tau_difference, projected_seed_tau, rank_agreement,
-                    rank_error, resolved_pairs,
-                    score_agreement, seed_agreement, seed_choice_effects, seed_offsets,
-                    split_seed_agreement, stratified_effects, truth_reliability, whole_seeds)
+                    rank_error, resolved_pairs, score_agreement, seed_agreement, seed_choice_effects,
+                    seed_offsets, split_seed_agreement, stratified_effects, truth_reliability, whole_seeds)
 
 #: resamples of the val images for each inherited mAP's standard error (as the subnet search's)
 INHERITED_BOOTSTRAP = 50
