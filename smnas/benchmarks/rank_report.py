@@ -18,7 +18,8 @@ from .stats import (attenuation_check, choice_effects, choice_reliability, disat
                     loss_term_agreement, mean_reliability, members_subsets, paired_difference,
                     paired_tau_difference, pooled_tau_difference, projected_seed_tau, rank_agreement,
                     rank_error, resolved_pairs, score_agreement, seed_agreement, seed_choice_effects,
-                    seed_offsets, split_seed_agreement, stratified_effects, truth_reliability, whole_seeds)
+                    seed_offsets, split_seed_agreement, stratified_effects, subset_taus, truth_reliability,
+                    whole_seeds)
 
 #: resamples of the val images for each inherited mAP's standard error (as the subnet search's)
 INHERITED_BOOTSTRAP = 50
@@ -616,12 +617,11 @@ def print_summary(s: dict) -> None:
                       f'of it, projected (one seed\'s reliability {proj["reliability"]:.2f}): '
                       + ', '.join(f'{k} {t:.3f}' for k, t in proj['projected'].items())
                       + f'; any number: {proj["limit"]:.3f} {_ci(proj.get("limit_ci95"))}'.rstrip())
-                subsets = v.get('members_subsets') or {}
-                if subsets:
-                    taus = {k: [s['kendall_tau'] for s in each] for k, each in subsets.items()}
+                taus = subset_taus(v.get('members_subsets') or {})
+                if taus:
                     print('    the mean of K of its seeds, measured over every K of them: ' + ', '.join(
                         f'{k} {statistics.fmean(t):.3f} ({min(t):.3f}-{max(t):.3f})'
-                        for k, t in taus.items()))
+                        for k, t in taus.items() if t))
                 by = v.get('members_projection_by_score') or {}
                 if by:
                     limits = [f'{k} {p["limit"]:.3f} {_ci(p.get("limit_ci95"))}'.rstrip()

@@ -11,7 +11,7 @@ import statistics
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from ..evaluation.blend import box_blend_scale, box_blend_scores, box_losses
-from .stats import blend_scores, disattenuated_tau, mean_reliability, paired_tau_difference
+from .stats import blend_scores, disattenuated_tau, mean_reliability, paired_tau_difference, subset_taus
 
 #: the scores a recipe is ranked by, in the record's ``by_score`` order, and their labels
 SCORES = (('mAP', 'mAP'), ('val_loss', 'val loss'), ('blend', 'blend'), ('box_blend', 'mAP + box loss'))
@@ -487,10 +487,10 @@ def seeds_table(record: dict) -> str:
                      f'meet the goal (tau >= {GOALS["tau"]}, lower bound >= {GOALS["tau_low"]})',
                      f'projected from the {len(members)}',
                      'supernet training (h)', 'scoring (s per subnet)'])
+    measured = subset_taus(subsets)
     for k, each in sorted(subsets.items(), key=lambda kv: int(kv[0])):
         k = int(k)
-        # a mean that ties on every subnet has no tau (nan): counted, left out of the spread
-        taus = [s['kendall_tau'] for s in each if s['kendall_tau'] == s['kendall_tau']]
+        taus = measured[k]  # a mean tied on every subnet (no tau) is counted, not in the spread
         spread = f' ± {statistics.stdev(taus):.3f}' if len(taus) > 1 else ''
         p = projected.get(k, projected.get(str(k)))
         lines.append(_row([str(k), str(len(each)), f'{statistics.fmean(taus):.3f}{spread}' if taus else '-',

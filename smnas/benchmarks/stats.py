@@ -878,6 +878,20 @@ def members_subsets(members: Dict[str, Dict[str, float]], truth: Dict[str, float
     return out
 
 
+def subset_taus(subsets: Dict[object, List[dict]]) -> Dict[int, List[float]]:
+    """The measured taus of :func:`members_subsets` by K, for a summary of each K.
+
+    Args:
+        subsets: what :func:`members_subsets` returns, its K as ints or (from JSON) strings.
+
+    Returns:
+        ``{K: [tau, ...]}`` in increasing K; a mean that ties on every subnet has no tau
+        (nan) and is left out, so a K may have fewer taus than subsets.
+    """
+    return {int(k): [s['kendall_tau'] for s in each if s['kendall_tau'] == s['kendall_tau']]
+            for k, each in sorted(subsets.items(), key=lambda kv: int(kv[0]))}
+
+
 def attenuation_check(seeds: Dict[str, Dict[str, float]], truth_seeds: List[str],
                       reliability: dict) -> Optional[dict]:
     """:func:`disattenuated_tau` checked on the truth itself: each seed's ranking is a

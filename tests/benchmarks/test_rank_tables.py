@@ -1,4 +1,6 @@
 """The rank record's Markdown tables (smnas.benchmarks.rank_tables)."""
+import statistics
+
 import pytest
 
 from smnas.benchmarks.rank_tables import (blend_table, front_table, goals_table, ordinal, projected_from,
@@ -233,7 +235,7 @@ def test_the_seeds_table_measures_every_mean_of_k_of_the_defaults_supernets(reco
     assert [r[:2] for r in rows] == [['1', '3'], ['2', '3'], ['3', '1']]
     ones = sorted(s['kendall_tau'] for s in subsets['1'])
     assert ones[0] == pytest.approx(-1.0) and ones[2] == pytest.approx(1.0) and 0.6 < ones[1] < 1.0
-    assert rows[0][2] == f'{sum(ones) / 3:.3f} ± {__import__("statistics").stdev(ones):.3f}'
+    assert rows[0][2] == f'{sum(ones) / 3:.3f} ± {statistics.stdev(ones):.3f}'
     assert rows[0][3] == f'{ones[0]:.3f}, {ones[2]:.3f}'
     assert rows[0][4].endswith(' of 3') and rows[2][4] in ('0 of 1', '1 of 1')
     # a mean with the reversed seed (twice as spread as the others) ranks in reverse
